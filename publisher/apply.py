@@ -1,0 +1,543 @@
+"""Carry out a `Plan`: one request at a time per file, and the file's `published`
+block written back (atomically) after every response, before the next request.
+
+Why this never posts twice:
+- the committed `published` block is the first defence: a recorded target is not sent
+  again (plan.py decides);
+- the Idempotency-Key is the second: it is derived from the content and the attempt
+  number *as recorded in the file*, so a re-run after a crash (the answer was lost)
+  sends the same key and gets the stored answer replayed, while a deliberate retry of
+  a recorded failure gets a new key;
+- direct Bluesky targets have no server-side key: the record key (a TID) is written
+  to the file as `pending` before the record is created, and a re-run reads it back
+  (`getRecord`) and adopts it instead of posting again.
+
+Why no result is lost: a response is written to the file before anything else
+happens; Ctrl-C is only honoured between a write-back and the next request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from publisher import identity
+from publisher.client import ApiError, LetmepostClient, NetworkError, QuotaExceeded
+from publisher.plan import FilePlan, Plan, TargetPlan
+from publisher.post import Post, ResolvedTarget, iso_z
+
+REJECTED_CODES = frozenset({"preflight_failed", "platform_auth_failed", "platform_rejected"})
+_TARGET_ORDER = (
+    "platform", "account", "status", "hash", "key", "attempt", "postId", "uri", "cid", "url",
+    "firstCommentUri", "firstCommentCid", "did", "rkey", "commentRkey", "scheduledAt", "at",
+    "warnings", "error",
+)  # fmt: skip
+
+
+@dataclass
+class Outcome:
+    """What happened to one target in this run (for the report)."""
+
+    path: str
+    target: str
+    platform: str | None
+    action: str
+    status: str
+    uri: str | None = None
+    url: str | None = None
+    error: str | None = None
+    line: int | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("failed", "rejected", "error")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class RunResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why the run stopped early (quota, interrupt)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.failed]
+
+    def add(self, outcome: Outcome) -> None:
+        with self._lock:
+            self.outcomes.append(outcome)
+
+    def wrote(self, path: str) -> None:
+        with self._lock:
+            if path not in self.written:
+                self.written.append(path)
+
+
+class StopRun(Exception):
+    """Stop starting new requests (quota exceeded, interrupted)."""
+
+
+def now_iso() -> str:
+    return iso_z(dt.datetime.now(dt.UTC))
+
+
+def web_url(uri: str | None, platform: str | None) -> str | None:
+    if not uri:
+        return None
+    if uri.startswith("at://"):
+        parts = uri[5:].split("/")
+        if len(parts) == 3 and parts[1] == "app.bsky.feed.post":
+            return f"https://bsky.app/profile/{parts[0]}/post/{parts[2]}"
+        return None
+    return uri if uri.startswith(("https://", "http://")) else None
+
+
+class Book:
+    """The `published` record of one file, and its write-back."""
+
+    def __init__(self, post: Post, env: str, api: str, result: RunResult) -> None:
+        self.post, self.env, self.api, self.result = post, env, api, result
+        previous = post.doc.data.get("published") if post.doc else None
+        keep = isinstance(previous, dict) and previous.get("env", "live") == env
+        data: dict[str, Any] = {}
+        if keep:
+            data = {k: v for k, v in previous.items()}
+            data["targets"] = {k: dict(v) for k, v in (previous.get("targets") or {}).items()}
+            data["media"] = dict(previous.get("media") or {})
+        self.data = data
+
+    @property
+    def media(self) -> dict[str, str]:
+        return self.data.setdefault("media", {})
+
+    def target(self, label: str) -> dict[str, Any]:
+        return self.data.setdefault("targets", {}).setdefault(label, {})
+
+    def attempt(self, label: str) -> int:
+        rec = self.data.get("targets", {}).get(label)
+        return int(rec.get("attempt", 0)) if rec else 0
+
+    def set_target(self, label: str, values: Mapping[str, Any]) -> None:
+        rec = {**self.target(label), **values}
+        ordered = {k: rec[k] for k in _TARGET_ORDER if rec.get(k) is not None}
+        ordered.update({k: v for k, v in rec.items() if k not in ordered and v is not None})
+        self.data["targets"][label] = ordered
+
+    def save(self) -> None:
+        from publisher.writeback import update_file
+
+        targets = self.data.get("targets", {})
+        statuses = {r.get("status") for r in targets.values()}
+        if statuses <= {"published", "publishing"}:
+            status = "published"
+        elif statuses <= {"queued"}:
+            status = "queued"
+        elif "pending" in statuses:
+            status = "pending"
+        elif statuses & {"published", "publishing", "queued"}:
+            status = "partial_failed"
+        else:
+            status = "failed"
+        record: dict[str, Any] = {
+            "env": self.env,
+            "api": self.api,
+            "hash": self.post.hash,
+            "status": status,
+            "updatedAt": now_iso(),
+        }
+        if self.data.get("media"):
+            record["media"] = self.data["media"]
+        record["targets"] = {label: targets[label] for label in sorted(targets, key=self._order)}
+        for key, value in self.data.items():
+            if key not in record and key not in ("media", "targets"):
+                record[key] = value
+        update_file(self.post.path, record)
+        self.result.wrote(self.post.rel)
+
+    def _order(self, label: str) -> tuple[int, str]:
+        for t in self.post.targets:
+            if t.label == label:
+                return (t.index, label)
+        return (10_000, label)
+
+
+class Runner:
+    """Runs the work of a plan: files in parallel (bounded), each file's requests in
+    order, every response written back before the next request."""
+
+    def __init__(
+        self,
+        *,
+        client: LetmepostClient | None,
+        env: str,
+        api: str,
+        bluesky: Callable[[Any], Any] | None = None,
+        environ: Mapping[str, str] = os.environ,
+        on_file_done: Callable[[FilePlan], None] | None = None,
+    ) -> None:
+        self.client, self.env, self.api = client, env, api
+        self.result = RunResult()
+        self.stop = threading.Event()
+        self._bluesky_factory = bluesky
+        self._bluesky: dict[tuple[str, str], Any] = {}
+        self._bluesky_lock = threading.Lock()
+        self.environ = environ
+        self.on_file_done = on_file_done
+
+    def run(self, plan: Plan, concurrency: int = 4) -> RunResult:
+        work = plan.work
+        if not work:
+            return self.result
+        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="publish") as pool:
+            futures = [pool.submit(self._file, f) for f in work]
+            try:
+                for future in futures:
+                    future.result()
+            except KeyboardInterrupt:
+                # Workers finish the request in flight and its write-back, then stop.
+                self.stop.set()
+                self.result.stopped = "interrupted"
+                pool.shutdown(wait=True, cancel_futures=True)
+        return self.result
+
+    # -- one file -------------------------------------------------------------------------
+
+    def _file(self, fp: FilePlan) -> None:
+        if self.stop.is_set():
+            return
+        from publisher.writeback import WritebackError, check_writable
+
+        try:  # never send a request whose answer could not be recorded
+            check_writable(fp.post.path.read_bytes(), path=fp.post.rel)
+        except (WritebackError, OSError) as exc:
+            for tp in fp.targets:
+                if tp.action != "none":
+                    self._outcome(fp.post, tp, "error", error=f"results cannot be recorded in this file: {exc}")
+            return
+        book = Book(fp.post, self.env, self.api, self.result)
+        try:
+            for tp in fp.by_action("cancel"):
+                self._checkpoint()
+                self._cancel(book, tp)
+            for tp in fp.by_action("sync"):
+                self._checkpoint()
+                self._sync(book, tp)
+            for tp in fp.by_action("update"):
+                self._checkpoint()
+                self._update(book, tp)
+            sends = [t for t in fp.by_action("publish", "retry", "repost") if not _direct(t)]
+            if sends:
+                self._checkpoint()
+                self._publish(book, sends)
+            for tp in fp.by_action("publish", "retry", "repost", "resume"):
+                if _direct(tp):
+                    self._checkpoint()
+                    self._direct(book, tp)
+        except StopRun:
+            pass
+        finally:
+            if self.on_file_done:
+                self.on_file_done(fp)
+
+    def _checkpoint(self) -> None:
+        if self.stop.is_set():
+            raise StopRun
+
+    def _outcome(self, post: Post, tp: TargetPlan, status: str, **kw: Any) -> None:
+        line = None
+        if status in ("failed", "rejected", "error") and post.doc is not None and tp.target is not None:
+            line = post.doc.line_of(("targets", tp.target.index))[0]
+        self.result.add(
+            Outcome(post.rel, tp.label, tp.platform, tp.action, status, line=line, **kw)
+        )
+
+    def _api(self) -> LetmepostClient:
+        if self.client is None:
+            raise RuntimeError("no letmepost client configured")
+        return self.client
+
+    # -- letmepost ----------------------------------------------------------------------
+
+    def _upload_media(self, book: Book, targets: list[ResolvedTarget]) -> None:
+        for t in targets:
+            for m in t.media:
+                if m.path is None or m.sha256 in book.media:
+                    continue
+                self._checkpoint()
+                data = m.path.read_bytes()
+                uploaded = self._api().upload_media(m.path.name, data, m.mime or "application/octet-stream")
+                book.media[m.sha256] = uploaded["id"]
+                book.save()
+
+    def _publish(self, book: Book, sends: list[TargetPlan]) -> None:
+        post = book.post
+        targets = [tp.target for tp in sends if tp.target is not None]
+        labels = [t.label for t in targets]
+        try:
+            self._upload_media(book, targets)
+        except (ApiError, NetworkError) as exc:
+            for tp in sends:
+                self._outcome(post, tp, "error", error=f"media upload failed: {exc}")
+            if isinstance(exc, QuotaExceeded):
+                self._quota(exc)
+            return
+        attempt = 1 + max(book.attempt(label) for label in labels)
+        assert post.hash is not None
+        key = identity.idempotency_key(self.env, post.hash, labels, attempt)
+        body = identity.body_bytes(post.body(targets, book.media))
+        base = {"key": key, "attempt": attempt, "at": now_iso()}
+        try:
+            resp = self._api().create_post(body, key)
+        except NetworkError as exc:
+            # No answer: nothing to record. The next run sends the same key, so if the
+            # server did store the post, it answers with it instead of posting again.
+            for tp in sends:
+                self._outcome(post, tp, "error", error=str(exc))
+            return
+        except ApiError as exc:
+            status = "rejected" if exc.code in REJECTED_CODES else "failed"
+            for t, tp in zip(targets, sends, strict=True):
+                book.set_target(
+                    t.label,
+                    {**base, "platform": t.platform, "status": status, "hash": t.hash, "error": exc.as_record()},
+                )
+            book.save()
+            for tp in sends:
+                self._outcome(post, tp, status, error=_hint(exc))
+            if isinstance(exc, QuotaExceeded):
+                self._quota(exc)
+            return
+        results = (resp.data or {}).get("results") or []
+        for i, (t, tp) in enumerate(zip(targets, sends, strict=True)):
+            r = results[i] if i < len(results) else {}
+            status = r.get("status") or "failed"
+            err = r.get("error")
+            uri = r.get("uri")
+            values = {
+                **base,
+                "platform": r.get("platform") or t.platform,
+                "account": r.get("accountId"),
+                "status": status,
+                "hash": t.hash,
+                "postId": r.get("postId"),
+                "uri": uri,
+                "cid": r.get("cid"),
+                "url": web_url(uri, r.get("platform") or t.platform),
+                "firstCommentUri": r.get("firstCommentUri"),
+                "firstCommentCid": r.get("firstCommentCid"),
+                "scheduledAt": (resp.data or {}).get("scheduledAt") if status == "queued" else None,
+                "warnings": [w.get("code") for w in r.get("warnings") or [] if isinstance(w, dict)] or None,
+                "error": {k: err.get(k) for k in ("code", "rule", "message")} if isinstance(err, dict) else None,
+            }
+            if not err:
+                book.target(t.label).pop("error", None)
+            book.set_target(t.label, values)
+        book.save()
+        for i, (t, tp) in enumerate(zip(targets, sends, strict=True)):
+            rec = book.target(t.label)
+            err = rec.get("error")
+            self._outcome(
+                post,
+                tp,
+                rec["status"],
+                uri=rec.get("uri"),
+                url=rec.get("url"),
+                error=f"{err['code']}: {err.get('message', '')}" if err else None,
+            )
+
+    def _quota(self, exc: ApiError) -> None:
+        self.stop.set()
+        self.result.stopped = (
+            f"the monthly quota is used up ({exc.message}); the run stopped. "
+            "Raise the plan's quota or wait for the reset, then run again"
+        )
+
+    def _cancel(self, book: Book, tp: TargetPlan) -> None:
+        rec = book.target(tp.label)
+        post_id = rec.get("postId")
+        try:
+            if post_id:
+                self._api().delete_post(post_id)
+        except ApiError as exc:
+            if exc.status != 409:
+                self._outcome(book.post, tp, "error", error=_hint(exc))
+                return
+            self._refresh(book, tp)  # no longer queued: record what it became
+            return
+        except NetworkError as exc:
+            self._outcome(book.post, tp, "error", error=str(exc))
+            return
+        book.set_target(tp.label, {"status": "canceled", "at": now_iso()})
+        book.save()
+        self._outcome(book.post, tp, "canceled")
+
+    def _sync(self, book: Book, tp: TargetPlan) -> None:
+        self._refresh(book, tp)
+
+    def _refresh(self, book: Book, tp: TargetPlan) -> None:
+        rec = book.target(tp.label)
+        try:
+            data = self._api().get_post(rec["postId"])
+        except (ApiError, NetworkError) as exc:
+            self._outcome(book.post, tp, "error", error=str(exc))
+            return
+        uri = data.get("platformUri")
+        err = data.get("error")
+        book.set_target(
+            tp.label,
+            {
+                "status": data.get("status"),
+                "uri": uri,
+                "cid": data.get("platformCid"),
+                "url": web_url(uri, data.get("platform")),
+                "at": data.get("publishedAt") or now_iso(),
+                "error": err if isinstance(err, dict) else None,
+            },
+        )
+        book.save()
+        self._outcome(book.post, tp, data.get("status", "unknown"), uri=uri, url=web_url(uri, data.get("platform")))
+
+    def _update(self, book: Book, tp: TargetPlan) -> None:
+        t = tp.target
+        assert t is not None
+        rec = book.target(tp.label)
+        post = book.post
+        try:
+            self._upload_media(book, [t])
+            patch: dict[str, Any] = {"text": t.text, "scheduledAt": post.scheduled_iso}
+            api_target = t.api_target(book.media)
+            patch["media"] = api_target.get("media", [])
+            self._api().patch_post(rec["postId"], identity.body_bytes(patch))
+        except ApiError as exc:
+            if exc.status == 409:
+                self._refresh(book, tp)
+                return
+            book.set_target(tp.label, {"error": exc.as_record()})
+            book.save()
+            self._outcome(post, tp, "failed", error=_hint(exc))
+            return
+        except NetworkError as exc:
+            self._outcome(post, tp, "error", error=str(exc))
+            return
+        book.set_target(tp.label, {"hash": t.hash, "scheduledAt": post.scheduled_iso, "at": now_iso()})
+        book.save()
+        self._outcome(post, tp, "queued")
+
+    # -- direct Bluesky -----------------------------------------------------------------
+
+    def _account(self, t: ResolvedTarget) -> Any:
+        from publisher.bluesky import BlueskyAccount, BlueskyError
+
+        acct = t.account
+        assert acct is not None and acct.handle and acct.pds
+        key = (acct.pds, acct.handle)
+        with self._bluesky_lock:
+            if key not in self._bluesky:
+                if self._bluesky_factory:
+                    self._bluesky[key] = self._bluesky_factory(acct)
+                else:
+                    env_name = acct.password_env or "BLUESKY_APP_PASSWORD"
+                    password = self.environ.get(env_name)
+                    if not password:
+                        raise BlueskyError(
+                            "auth", f"${env_name} is not set: it must hold the app password of {acct.handle}"
+                        )
+                    self._bluesky[key] = BlueskyAccount(acct.handle, acct.pds, password)
+            return self._bluesky[key]
+
+    def _direct(self, book: Book, tp: TargetPlan) -> None:
+        from publisher.bluesky import BlueskyError, new_tid
+
+        t = tp.target
+        assert t is not None
+        post = book.post
+        try:
+            account = self._account(t)
+            rec = book.target(t.label)
+            rkey = rec.get("rkey")
+            resumable = rkey and rec.get("status") in ("pending", "failed") and rec.get("hash") == t.hash
+            uri = cid = None
+            if resumable and (found := account.get_post(rkey)) is not None:
+                uri, cid = found["uri"], found["cid"]
+            elif rec.get("status") == "published" and rec.get("hash") == t.hash:
+                uri, cid = rec["uri"], rec["cid"]
+            if uri is None:
+                if not resumable:
+                    rkey = new_tid()
+                attempt = book.attempt(t.label) + 1
+                book.set_target(
+                    t.label,
+                    {"platform": "bluesky", "status": "pending", "hash": t.hash, "did": account.did,
+                     "rkey": rkey, "attempt": attempt, "at": now_iso(), "error": None},
+                )  # fmt: skip
+                book.target(t.label).pop("error", None)
+                book.save()  # the key is on disk before the record exists
+                uri, cid = account.create_post(t.text, rkey=rkey, images=_images(t))
+            book.set_target(
+                t.label,
+                {"status": "published", "uri": uri, "cid": cid,
+                 "url": web_url(uri, "bluesky"), "at": now_iso()},
+            )  # fmt: skip
+            book.save()
+            if t.first_comment:
+                self._direct_comment(book, t, account, uri, cid)
+        except BlueskyError as exc:
+            book.set_target(t.label, {"platform": "bluesky", "status": "failed" if book.target(t.label).get("status") != "published" else "published",
+                                      "hash": t.hash, "error": {"code": exc.code, "message": str(exc)}})  # fmt: skip
+            book.save()
+            self._outcome(post, tp, "failed", error=str(exc))
+            return
+        rec = book.target(t.label)
+        self._outcome(post, tp, "published", uri=rec.get("uri"), url=rec.get("url"))
+
+    def _direct_comment(self, book: Book, t: ResolvedTarget, account: Any, uri: str, cid: str) -> None:
+        from publisher.bluesky import new_tid
+
+        rec = book.target(t.label)
+        if rec.get("firstCommentUri"):
+            return
+        crkey = rec.get("commentRkey")
+        found = account.get_post(crkey) if crkey else None
+        if found is None:
+            if not crkey:
+                crkey = new_tid()
+                book.set_target(t.label, {"commentRkey": crkey})
+                book.save()
+            c_uri, c_cid = account.create_post(
+                t.first_comment, rkey=crkey, reply_to=(uri, cid, uri, cid)
+            )
+        else:
+            c_uri, c_cid = found["uri"], found["cid"]
+        book.set_target(t.label, {"firstCommentUri": c_uri, "firstCommentCid": c_cid})
+        book.save()
+
+
+def _direct(tp: TargetPlan) -> bool:
+    return tp.target is not None and tp.target.direct
+
+
+def _images(t: ResolvedTarget) -> list[tuple[bytes, str, str]]:
+    return [(m.path.read_bytes(), m.mime or "", m.alt or "") for m in t.media if m.path is not None]
+
+
+def _hint(exc: ApiError) -> str:
+    text = str(exc)
+    if exc.replayed:
+        text += " (answer replayed by the server for this Idempotency-Key)"
+    if 400 <= exc.status < 500 and exc.code not in ("quota_exceeded", "rate_limited"):
+        text += "; fix the post and run again (a changed post gets a new key)"
+    return text
+
+
+def default_sandbox_db(root: Path) -> Path:
+    return root / ".publisher" / "sandbox.db"

@@ -1,0 +1,302 @@
+"""The letmepost HTTP client: auth, bounded retries, pacing, the error envelope.
+
+Retried (bounded attempts, exponential backoff with full jitter): network errors and
+timeouts, 5xx, 409 ``idempotency_key.in_progress`` and 429 ``rate_limited`` (after its
+``Retry-After``). Not retried: every other 4xx, because the server stores and replays
+4xx answers for 24 h under the same Idempotency-Key (a retry would only get the same
+answer back); ``quota_exceeded`` raises `QuotaExceeded` so the run can stop.
+
+Requests are paced with the ``RateLimit-Remaining`` / ``RateLimit-Reset`` headers, so
+a large batch waits for the window instead of running into 429s.
+
+The API key is only ever put in the Authorization header: never in a message, a log
+line, or an exception (`redact` guards everything that prints).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+USER_AGENT = "publisher (+https://github.com/publisher-dev/publisher)"
+RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 523, 524})
+
+
+class ApiError(Exception):
+    """An answer from the API that is an error (the envelope's code, rule, message)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        rule: str | None = None,
+        request_id: str | None = None,
+        platform_response: Any = None,
+        replayed: bool = False,
+    ) -> None:
+        self.status, self.code, self.rule, self.message = status, code, rule, message
+        self.request_id, self.platform_response, self.replayed = request_id, platform_response, replayed
+        rule_text = f" ({rule})" if rule else ""
+        super().__init__(f"HTTP {status} {code}{rule_text}: {message}")
+
+    @property
+    def retryable(self) -> bool:
+        return self.status >= 500 or (self.code == "idempotency_conflict" and self.rule == "idempotency_key.in_progress") or (
+            self.status == 429 and self.code == "rate_limited"
+        )
+
+    def as_record(self) -> dict[str, Any]:
+        return {"code": self.code, "rule": self.rule, "message": self.message}
+
+
+class QuotaExceeded(ApiError):
+    """The monthly quota is used up: stop the run."""
+
+
+class NetworkError(Exception):
+    """No answer (connection refused/dropped, timeout) after every retry."""
+
+
+@dataclass
+class Response:
+    status: int
+    data: Any
+    headers: Mapping[str, str]
+    replayed: bool = False
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 6
+    base: float = 0.5
+    cap: float = 20.0
+    max_retry_after: float = 120.0
+
+    def backoff(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
+        return rng() * min(self.cap, self.base * (2**attempt))
+
+
+@dataclass
+class Pacer:
+    """Shared by every thread of a run: waits for the rate-limit window instead of
+    spending requests on 429s."""
+
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    remaining: int | None = None
+    reset_at: float = 0.0
+    waited: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def acquire(self) -> None:
+        while True:
+            with self._lock:
+                now = self.clock()
+                if self.reset_at and now >= self.reset_at:
+                    self.remaining, self.reset_at = None, 0.0
+                if self.remaining is None or self.remaining > 0:
+                    if self.remaining is not None:
+                        self.remaining -= 1
+                    return
+                wait = self.reset_at - now + 0.05
+            self.waited += wait
+            self.sleep(wait)
+
+    def update(self, headers: Mapping[str, str]) -> None:
+        remaining, reset = headers.get("ratelimit-remaining"), headers.get("ratelimit-reset")
+        if remaining is None or reset is None:
+            return
+        try:
+            left, seconds = int(remaining), float(reset)
+        except ValueError:
+            return
+        with self._lock:
+            at = self.clock() + seconds
+            if self.remaining is None or at > self.reset_at + 1:
+                self.remaining = left  # a new window
+            else:
+                self.remaining = min(self.remaining, left)
+            self.reset_at = max(self.reset_at, at) if self.remaining == 0 else at
+
+    def block_for(self, seconds: float) -> None:
+        with self._lock:
+            self.remaining = 0
+            self.reset_at = max(self.reset_at, self.clock() + seconds)
+
+
+def redact(text: str, secret: str | None) -> str:
+    if secret and secret in text:
+        text = text.replace(secret, "***")
+    return text
+
+
+class LetmepostClient:
+    """A thread-safe client. ``transport`` lets tests hand in an httpx transport."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        pacer: Pacer | None = None,
+        transport: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        import httpx
+
+        self.base_url = base_url.rstrip("/")
+        self._key = api_key
+        self.retry = retry or RetryPolicy()
+        self.pacer = pacer or Pacer(sleep=sleep)
+        self._sleep = sleep
+        self._log = log
+        self.stats: dict[str, int] = {"requests": 0, "retries": 0, "429": 0}
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+            headers={"Authorization": f"Bearer {api_key}", "User-Agent": USER_AGENT},
+            transport=transport,
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
+        )
+
+    def __repr__(self) -> str:
+        return f"LetmepostClient({self.base_url!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> LetmepostClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def sandbox_key(self) -> bool:
+        return self._key.startswith("lmp_test_")
+
+    # -- the one place requests are made ------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        idempotency_key: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None,
+    ) -> Response:
+        import httpx
+
+        headers = {}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        last: Exception | None = None
+        for attempt in range(self.retry.attempts):
+            if attempt:
+                self.stats["retries"] += 1
+            self.pacer.acquire()
+            self.stats["requests"] += 1
+            try:
+                resp = self._http.request(
+                    method, path, content=body, headers=headers, params=params, files=files
+                )
+            except httpx.HTTPError as exc:  # transport errors, timeouts, dropped connections
+                last = NetworkError(redact(f"{method} {path}: {type(exc).__name__}: {exc}", self._key))
+                self._note(f"{method} {path} -> network error ({type(exc).__name__}), attempt {attempt + 1}")
+                self._sleep(self.retry.backoff(attempt))
+                continue
+            self.pacer.update(resp.headers)
+            replayed = resp.headers.get("idempotency-replayed", "").lower() == "true"
+            self._note(f"{method} {path} -> {resp.status_code}{' (replayed)' if replayed else ''}")
+            if resp.status_code < 400:
+                return Response(resp.status_code, _json(resp), resp.headers, replayed)
+            error = self._error(resp, replayed)
+            if isinstance(error, QuotaExceeded) or not error.retryable:
+                raise error
+            last = error
+            if resp.status_code == 429:
+                self.stats["429"] += 1
+                wait = _retry_after(resp.headers, self.retry.max_retry_after)
+                wait = wait if wait is not None else self.retry.backoff(attempt)
+                self.pacer.block_for(wait)
+                continue  # the pacer sleeps until the window reopens
+            self._sleep(self.retry.backoff(attempt))
+        assert last is not None
+        if isinstance(last, ApiError):
+            raise last
+        raise last
+
+    def _note(self, line: str) -> None:
+        if self._log:
+            self._log(redact(line, self._key))
+
+    def _error(self, resp: Any, replayed: bool) -> ApiError:
+        data = _json(resp)
+        err = data.get("error") if isinstance(data, dict) else None
+        if not isinstance(err, dict):
+            text = redact(resp.text[:200], self._key) if resp.text else resp.reason_phrase
+            return ApiError(resp.status_code, "http_error", text or "error", replayed=replayed)
+        cls = QuotaExceeded if err.get("code") == "quota_exceeded" else ApiError
+        return cls(
+            resp.status_code,
+            str(err.get("code", "unknown")),
+            redact(str(err.get("message", "")), self._key),
+            rule=err.get("rule"),
+            request_id=err.get("requestId"),
+            platform_response=err.get("platformResponse"),
+            replayed=replayed,
+        )
+
+    # -- endpoints ------------------------------------------------------------------------
+
+    def create_post(self, body: bytes, key: str) -> Response:
+        return self.request("POST", "/v1/posts", body=body, idempotency_key=key)
+
+    def get_post(self, post_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/v1/posts/{post_id}").data
+
+    def list_posts(self, **params: Any) -> dict[str, Any]:
+        return self.request("GET", "/v1/posts", params=params).data
+
+    def patch_post(self, post_id: str, body: bytes) -> dict[str, Any]:
+        return self.request("PATCH", f"/v1/posts/{post_id}", body=body).data
+
+    def delete_post(self, post_id: str) -> dict[str, Any]:
+        return self.request("DELETE", f"/v1/posts/{post_id}").data
+
+    def accounts(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/v1/accounts").data.get("data", [])
+
+    def upload_media(self, filename: str, data: bytes, mime: str) -> dict[str, Any]:
+        return self.request("POST", "/v1/media", files={"file": (filename, data, mime)}).data
+
+
+def _json(resp: Any) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        return None
+
+
+def _retry_after(headers: Mapping[str, str], cap: float) -> float | None:
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return min(cap, max(0.0, float(value)))
+    except ValueError:
+        return None

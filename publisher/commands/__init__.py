@@ -1,0 +1,1 @@
+"""Command implementations behind `publisher.cli` (each imported only when used)."""

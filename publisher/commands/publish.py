@@ -1,0 +1,137 @@
+"""`publisher publish`: carry out the plan and record every result in its file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from publisher.commands.common import UsageError, config_from, load_posts, open_api
+
+
+def run(args: argparse.Namespace) -> int:
+    from publisher.plan import make_plan
+    from publisher.report import print_problems
+
+    config = config_from(args)
+    posts = load_posts(args.paths, config)
+    if args.dry_run:
+        return _dry_run(args, config, posts)
+    needs_api = True
+    with open_api(config, sandbox=args.sandbox, need_key=needs_api, verbose=args.verbose) as api:
+        plan = make_plan(posts, env=api.env, repost=args.repost, retry_failed=args.retry_failed)
+        print_problems([p for p in posts if not p.valid], out=sys.stderr)
+        if api.sandbox is not None and not args.json:
+            print(f"sandbox: {api.sandbox.url} (state in .publisher/; nothing leaves this machine)", file=sys.stderr)
+        result = execute(plan, api, json_output=args.json)
+    return finish(plan, result, json_output=args.json)
+
+
+def execute(plan: Any, api: Any, *, json_output: bool, concurrency: int = 4) -> Any:
+    """Run the plan with a progress bar on a terminal."""
+    from publisher.apply import Runner
+
+    work = plan.work
+    progress = None
+    if work and not json_output and sys.stderr.isatty() and len(work) > 1:
+        from rich.progress import Progress
+
+        progress = Progress(transient=True, console=None)
+        task = progress.add_task("publishing", total=len(work))
+        progress.start()
+
+    def done(_: Any) -> None:
+        if progress is not None:
+            progress.advance(task)
+
+    runner = Runner(client=api.client, env=api.env, api=api.api, on_file_done=done)
+    try:
+        return runner.run(plan, concurrency=concurrency)
+    finally:
+        if progress is not None:
+            progress.stop()
+
+
+def finish(plan: Any, result: Any, *, json_output: bool) -> int:
+    from publisher.report import dump_json, result_table
+
+    refused = [(f, t) for f in plan.files for t in f.targets if t.action in ("refuse", "blocked")]
+    if json_output:
+        dump_json(
+            {
+                "env": plan.env,
+                "results": [o.as_dict() for o in result.outcomes],
+                "refused": [
+                    {"path": f.path, "target": t.label, "action": t.action, "reason": t.reason}
+                    for f, t in refused
+                ],
+                "invalid": [p.path for p in plan.invalid],
+                "written": result.written,
+                "stopped": result.stopped,
+            }
+        )
+    else:
+        print(result_table(plan, result))
+    if result.stopped:
+        print(f"publisher: stopped: {result.stopped}", file=sys.stderr)
+    bad = plan.invalid or result.failed or refused or result.stopped
+    return 1 if bad else 0
+
+
+def _dry_run(args: argparse.Namespace, config: Any, posts: list[Any]) -> int:
+    """Print the exact requests (method, path, Idempotency-Key, body) without sending."""
+    import os
+
+    from publisher import identity
+    from publisher.apply import Book, RunResult, _direct
+    from publisher.plan import make_plan
+    from publisher.report import print_problems
+
+    key = os.environ.get("LETMEPOST_API_KEY", "")
+    env = "sandbox" if args.sandbox or key.startswith("lmp_test_") else "live"
+    plan = make_plan(posts, env=env, repost=args.repost, retry_failed=args.retry_failed)
+    print_problems([p for p in posts if not p.valid], out=sys.stderr)
+    requests = []
+    for f in plan.work:
+        book = Book(f.post, env, "", RunResult())
+        for tp in f.by_action("cancel"):
+            requests.append({"method": "DELETE", "path": f"/v1/posts/{book.target(tp.label).get('postId')}", "file": f.path})
+        for tp in f.by_action("sync"):
+            requests.append({"method": "GET", "path": f"/v1/posts/{book.target(tp.label).get('postId')}", "file": f.path})
+        for tp in f.by_action("update"):
+            requests.append({"method": "PATCH", "path": f"/v1/posts/{book.target(tp.label).get('postId')}", "file": f.path})
+        sends = [t for t in f.by_action("publish", "retry", "repost") if not _direct(t)]
+        if sends:
+            targets = [t.target for t in sends]
+            for m in {m.sha256: m for t in targets for m in t.media if m.path}.values():
+                if m.sha256 not in book.media:
+                    requests.append({"method": "POST", "path": "/v1/media", "file": f.path, "upload": m.rel})
+            labels = [t.label for t in targets]
+            attempt = 1 + max(book.attempt(label) for label in labels)
+            key_ = identity.idempotency_key(env, f.post.hash, labels, attempt)
+            body = identity.body_bytes(f.post.body(targets, book.media))
+            requests.append(
+                {"method": "POST", "path": "/v1/posts", "file": f.path, "idempotencyKey": key_, "body": body.decode()}
+            )
+        for tp in f.by_action("publish", "retry", "repost", "resume"):
+            if _direct(tp):
+                requests.append({"method": "com.atproto.repo.createRecord", "path": tp.target.account.pds, "file": f.path, "target": tp.label})
+    if args.json:
+        from publisher.report import dump_json
+
+        dump_json({"env": env, "requests": requests})
+    else:
+        for r in requests:
+            print(f"{r['method']} {r['path']}   # {r['file']}")
+            if "upload" in r:
+                print(f"  file: {r['upload']}")
+            if "idempotencyKey" in r:
+                print(f"  Idempotency-Key: {r['idempotencyKey']}")
+                print(f"  {r['body']}")
+        print(f"\n{len(requests)} requests would be sent ({env}); nothing was sent.", file=sys.stderr)
+    if not requests and not plan.invalid:
+        print("nothing to publish", file=sys.stderr)
+    return 1 if plan.invalid else 0
+
+
+__all__ = ["UsageError", "execute", "finish", "run"]

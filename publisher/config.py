@@ -1,0 +1,199 @@
+"""Configuration: `publisher.toml` at the repository root, or `[tool.publisher]` in
+`pyproject.toml`.
+
+```toml
+posts = "posts"                       # the posts folder
+api_url = "https://api.letmepost.dev" # or LETMEPOST_API_URL
+profile = "<profile uuid>"            # optional default profileId
+targets = ["bluesky-main"]            # default targets for posts that name none
+require_alt = true                    # alt text required on every image/video
+
+[accounts]
+bluesky-main = "6f1c2b9e-...-uuid"    # a letmepost account
+x = "twitter"                         # a platform name: the one connected account there
+
+[accounts.me]                         # a Bluesky account published to directly
+bluesky = "alice.bsky.social"
+pds = "https://bsky.social"
+password_env = "BLUESKY_APP_PASSWORD"
+```
+
+The API key never comes from a file: only from `LETMEPOST_API_KEY` (or the Action input).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_API_URL = "https://api.letmepost.dev"
+CONFIG_FILE = "publisher.toml"
+PLATFORM_NAMES = ("bluesky", "twitter", "threads", "linkedin", "facebook", "instagram", "pinterest", "tiktok")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_KEYS = {"posts", "api_url", "profile", "targets", "require_alt", "accounts", "allow_repost"}
+
+
+class ConfigError(Exception):
+    """The configuration is unusable (exit code 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """What an alias stands for."""
+
+    alias: str
+    account_id: str | None = None  # a letmepost account UUID
+    platform: str | None = None  # a bare platform name, or the platform of a direct account
+    handle: str | None = None  # direct Bluesky: the handle
+    pds: str | None = None
+    password_env: str | None = None
+
+    @property
+    def direct(self) -> bool:
+        return self.handle is not None
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    source: Path | None = None
+    posts: str = "posts"
+    api_url: str = DEFAULT_API_URL
+    profile: str | None = None
+    targets: tuple[str, ...] = ()
+    require_alt: bool = True
+    accounts: dict[str, Account] = field(default_factory=dict)
+
+    @property
+    def posts_dir(self) -> Path:
+        return self.root / self.posts
+
+    def resolved_api_url(self, environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
+        return (environ.get("LETMEPOST_API_URL") or self.api_url).rstrip("/")
+
+
+def find_root(start: Path) -> Path:
+    """The repository root: the nearest folder with publisher.toml, a pyproject.toml with
+    [tool.publisher], or .git; else `start`."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and b"[tool.publisher" in pyproject.read_bytes():
+            return folder
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def load_config(root: Path | None = None, path: Path | None = None) -> Config:
+    """Load the configuration for the repository at `root` (found from the cwd when None)."""
+    if path is not None:
+        root = root or path.resolve().parent
+        return _from_table(_read_toml(path), root.resolve(), path)
+    root = find_root(root or Path.cwd())
+    toml_file = root / CONFIG_FILE
+    if toml_file.is_file():
+        return _from_table(_read_toml(toml_file), root, toml_file)
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        table = _read_toml(pyproject).get("tool", {}).get("publisher")
+        if table is not None:
+            return _from_table(table, root, pyproject)
+    return Config(root=root)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+
+
+def _from_table(table: dict[str, Any], root: Path, source: Path) -> Config:
+    where = str(source)
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        from publisher.hints import did_you_mean
+
+        raise ConfigError(
+            f"{where}: unknown setting {unknown[0]!r}{did_you_mean(unknown[0], _KEYS)}"
+        )
+
+    def typed(key: str, kind: type, default: Any) -> Any:
+        value = table.get(key, default)
+        if value is not default and not isinstance(value, kind):
+            raise ConfigError(f"{where}: `{key}` must be a {kind.__name__}")
+        return value
+
+    posts = typed("posts", str, "posts")
+    if Path(posts).is_absolute() or ".." in Path(posts).parts:
+        raise ConfigError(f"{where}: `posts` must be a folder inside the repository")
+    api_url = typed("api_url", str, DEFAULT_API_URL)
+    if not re.match(r"^https?://[^\s/]+", api_url):
+        raise ConfigError(f"{where}: `api_url` must be an http(s) URL")
+    profile = typed("profile", str, None)
+    if profile is not None and not _UUID.match(profile):
+        raise ConfigError(f"{where}: `profile` must be a UUID")
+    targets = typed("targets", list, [])
+    if not all(isinstance(t, str) and t for t in targets):
+        raise ConfigError(f"{where}: `targets` must be a list of alias names")
+    accounts = {
+        alias: _account(alias, value, where)
+        for alias, value in typed("accounts", dict, {}).items()
+    }
+    return Config(
+        root=root,
+        source=source,
+        posts=posts,
+        api_url=api_url,
+        profile=profile,
+        targets=tuple(targets),
+        require_alt=typed("require_alt", bool, True),
+        accounts=accounts,
+    )
+
+
+def _account(alias: str, value: Any, where: str) -> Account:
+    if alias in PLATFORM_NAMES:
+        raise ConfigError(
+            f"{where}: alias {alias!r} is a platform name; choose another name "
+            f"(a bare {alias!r} target already means the one connected {alias} account)"
+        )
+    if isinstance(value, str):
+        if _UUID.match(value):
+            return Account(alias, account_id=value.lower())
+        if value in PLATFORM_NAMES:
+            return Account(alias, platform=value)
+        raise ConfigError(
+            f"{where}: accounts.{alias} must be an account UUID (see `publisher accounts`) "
+            f"or a platform name, not {value!r}"
+        )
+    if isinstance(value, dict):
+        if "bluesky" in value:
+            extra = sorted(set(value) - {"bluesky", "pds", "password_env"})
+            if extra:
+                raise ConfigError(f"{where}: accounts.{alias}: unknown setting {extra[0]!r}")
+            handle, pds = value["bluesky"], value.get("pds", "https://bsky.social")
+            env = value.get("password_env", "BLUESKY_APP_PASSWORD")
+            if not isinstance(handle, str) or not re.match(r"^[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$", handle.lstrip("@")):
+                raise ConfigError(f"{where}: accounts.{alias}.bluesky must be a handle like alice.bsky.social")
+            if not isinstance(pds, str) or not re.match(r"^https?://", pds):
+                raise ConfigError(f"{where}: accounts.{alias}.pds must be an http(s) URL")
+            if not isinstance(env, str) or not _ENV_NAME.match(env):
+                raise ConfigError(
+                    f"{where}: accounts.{alias}.password_env must be the NAME of an environment "
+                    "variable (the password itself never goes in a file)"
+                )
+            return Account(alias, platform="bluesky", handle=handle.lstrip("@"), pds=pds.rstrip("/"), password_env=env)
+        if "id" in value and isinstance(value["id"], str) and _UUID.match(value["id"]):
+            return Account(alias, account_id=value["id"].lower(), platform=value.get("platform"))
+    raise ConfigError(f"{where}: accounts.{alias}: expected an account UUID, a platform name, or a table with `bluesky`")

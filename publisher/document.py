@@ -1,0 +1,310 @@
+"""Bytes of a post file -> frontmatter mapping + body, with a line for every key.
+
+A `Document` is what a post file says, before any meaning is given to it: the YAML
+frontmatter as plain Python data, the body text, and where each key and item sits in
+the file, so that every later error can name ``path:line:col``.
+
+Reading is strict where guessing would be dangerous. Refused with a `DocumentError`
+(always with a line): empty, binary or over-large files, bytes that are not UTF-8, no
+frontmatter or no closing line, YAML syntax errors, duplicate keys, anchors and aliases
+(a "billion laughs" document expands to gigabytes in anything that walks it), merge
+keys, tags other than YAML's plain types (``!!python/...`` included), and nesting
+deeper than any post needs. A UTF-8 BOM and CRLF line endings are accepted: they are
+ordinary on Windows, and the write-back keeps them.
+
+>>> doc = parse_document(b"---\\ntargets: [bluesky]\\n---\\nHello\\n", "p.md")
+>>> doc.data, doc.body, doc.line_of(("targets", 0))
+({'targets': ['bluesky']}, 'Hello\\n', (2, 11))
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+MAX_NODES = 20_000
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_OPEN = re.compile(r"^(---|\+\+\+)[ \t]*$")
+_CLOSE = {"---": ("---", "..."), "+++": ("+++",)}
+_FRONTMATTER_KEY = re.compile(
+    r"^(targets|scheduledAt|publishNow|firstComment|media|profileId|draft|published)\s*:"
+)
+
+Loc = tuple[str | int, ...]
+
+
+class DocumentError(Exception):
+    """A post file that cannot be read as a post, with the place to fix it."""
+
+    def __init__(self, path: str, line: int, col: int, code: str, message: str) -> None:
+        super().__init__(f"{path}:{line}:{col}: {code}: {message}")
+        self.path, self.line, self.col, self.code, self.message = path, line, col, code, message
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something worth saying about a readable file (never a reason to refuse it)."""
+
+    line: int
+    col: int
+    code: str
+    message: str
+
+
+@dataclass
+class Document:
+    path: str
+    raw: bytes
+    data: dict[str, Any]
+    body: str
+    body_line: int
+    """1-based line of the file where the body starts."""
+    lines: dict[Loc, tuple[int, int]] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)
+    bom: bool = False
+    crlf: bool = False
+
+    def line_of(self, loc: Loc) -> tuple[int, int]:
+        """(line, col) of the key or item at ``loc``, or of its nearest parent."""
+        loc = tuple(loc)
+        while loc:
+            hit = self.lines.get(loc)
+            if hit:
+                return hit
+            loc = loc[:-1]
+        return self.lines.get((), (1, 1))
+
+
+def load_document(path: Path, display: str | None = None) -> Document:
+    """Read and parse one post file. Raises `DocumentError` for anything unusable."""
+    name = display or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise DocumentError(
+                name, 1, 1, "file.too_large", f"file is {size:,} bytes; posts are limited to 1 MiB"
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(name, 1, 1, "file.unreadable", exc.strerror or str(exc)) from None
+    return parse_document(raw, name)
+
+
+def parse_document(raw: bytes, path: str) -> Document:
+    if len(raw) > MAX_BYTES:
+        raise DocumentError(
+            path, 1, 1, "file.too_large", f"file is {len(raw):,} bytes; posts are limited to 1 MiB"
+        )
+    if not raw.strip():
+        raise DocumentError(path, 1, 1, "file.empty", "file is empty: a post needs frontmatter")
+    if b"\x00" in raw[:8192]:
+        raise DocumentError(path, 1, 1, "file.binary", "file looks binary (it contains NUL bytes)")
+    bom = raw.startswith(b"\xef\xbb\xbf")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DocumentError(
+            path,
+            line,
+            col,
+            "file.encoding",
+            f"byte 0x{raw[exc.start]:02x} is not valid UTF-8: save the file as UTF-8",
+        ) from None
+    crlf = "\r\n" in text
+    if crlf:
+        text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+
+    first = lines[0]
+    if not _OPEN.match(first):
+        if not first.strip() and any(_OPEN.match(x) for x in lines[1:4]):
+            raise DocumentError(
+                path, 1, 1, "frontmatter.position", "frontmatter must start on line 1 with '---'"
+            )
+        raise DocumentError(
+            path,
+            1,
+            1,
+            "frontmatter.missing",
+            "no frontmatter: a post starts with a '---' line, its YAML keys "
+            "(at least `targets`), and a closing '---' line",
+        )
+    opener = first.strip()
+    if opener == "+++":
+        raise DocumentError(
+            path, 1, 1, "frontmatter.toml", "TOML frontmatter (+++) is not supported; use YAML (---)"
+        )
+    closers = _CLOSE[opener]
+    close = next((i for i in range(1, len(lines)) if lines[i].rstrip() in closers), None)
+    if close is None:
+        raise DocumentError(
+            path,
+            1,
+            1,
+            "frontmatter.unterminated",
+            "the frontmatter opened on line 1 is never closed: add a '---' line after its keys",
+        )
+
+    yaml_text = "\n".join(lines[1:close])
+    data, line_map = _parse_yaml(yaml_text, path, line_offset=1)
+    body_lines = lines[close + 1 :]
+    body = "\n".join(body_lines)
+    notices = _body_notices(body_lines, close + 2, path)
+    return Document(
+        path=path,
+        raw=raw,
+        data=data,
+        body=body,
+        body_line=close + 2,
+        lines=line_map,
+        notices=notices,
+        bom=bom,
+        crlf=crlf,
+    )
+
+
+def _body_notices(body_lines: list[str], first_line: int, path: str) -> list[Notice]:
+    notices = []
+    for i, line in enumerate(body_lines):
+        if line.rstrip() not in ("---", "..."):
+            continue
+        lineno = first_line + i
+        following = next((x for x in body_lines[i + 1 : i + 6] if x.strip()), "")
+        if _FRONTMATTER_KEY.match(following):
+            raise DocumentError(
+                path,
+                lineno,
+                1,
+                "body.second_frontmatter",
+                "a second frontmatter block starts here, inside the body; "
+                "one file holds one post (split it, or remove this '---')",
+            )
+        notices.append(
+            Notice(
+                lineno,
+                1,
+                "body.separator",
+                "a '---' line in the body is posted literally (Markdown is not rendered)",
+            )
+        )
+    return notices
+
+
+def _parse_yaml(text: str, path: str, line_offset: int) -> tuple[dict[str, Any], dict[Loc, Any]]:
+    if not text.strip():
+        return {}, {(): (line_offset + 1, 1)}
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = line_offset + (mark.line + 1 if mark else 1)
+        col = mark.column + 1 if mark else 1
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise DocumentError(path, line, col, "yaml.syntax", f"YAML syntax error: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise DocumentError(path, line_offset + 1, 1, "yaml.syntax", f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    if node is None:
+        return {}, {(): (line_offset + 1, 1)}
+    builder = _Builder(loader, path, line_offset)
+    if not isinstance(node, yaml.MappingNode):
+        raise DocumentError(
+            path,
+            line_offset + node.start_mark.line + 1,
+            node.start_mark.column + 1,
+            "yaml.type",
+            "the frontmatter must be a mapping of keys (like `targets: [...]`)",
+        )
+    builder.lines[()] = (line_offset + 1, 1)
+    data = builder.build(node, (), 0)
+    return data, builder.lines
+
+
+class _Builder:
+    """Turns a composed YAML node tree into Python data in one pass, refusing what is
+    unsafe (aliases, unknown tags, duplicate keys, merge keys, deep nesting) and noting
+    the line of every key and item. Work is bounded by the size of the source text:
+    a node seen twice (an alias) is refused before it could be expanded."""
+
+    def __init__(self, loader: Any, path: str, line_offset: int) -> None:
+        self.loader = loader
+        self.path = path
+        self.offset = line_offset
+        self.seen: set[int] = set()
+        self.lines: dict[Loc, tuple[int, int]] = {}
+
+    def _where(self, node: yaml.Node) -> tuple[int, int]:
+        return self.offset + node.start_mark.line + 1, node.start_mark.column + 1
+
+    def _fail(self, node: yaml.Node, code: str, message: str) -> DocumentError:
+        line, col = self._where(node)
+        return DocumentError(self.path, line, col, code, message)
+
+    def build(self, node: yaml.Node, loc: Loc, depth: int) -> Any:
+        if id(node) in self.seen:
+            raise self._fail(
+                node,
+                "yaml.alias",
+                "YAML anchors and aliases (&name / *name) are not allowed in posts; "
+                "this anchor is used more than once",
+            )
+        self.seen.add(id(node))
+        if len(self.seen) > MAX_NODES:
+            raise self._fail(node, "yaml.size", f"frontmatter has more than {MAX_NODES} values")
+        if depth > MAX_DEPTH:
+            raise self._fail(node, "yaml.depth", f"frontmatter is nested deeper than {MAX_DEPTH}")
+        tag = node.tag
+        if isinstance(node, yaml.ScalarNode):
+            if tag not in _SCALAR_TAGS:
+                raise self._fail(node, "yaml.tag", f"YAML tag {_short(tag)} is not allowed in posts")
+            try:
+                return self.loader.construct_object(node)
+            except (yaml.YAMLError, ValueError, OverflowError) as exc:
+                raise self._fail(node, "yaml.value", f"cannot read value: {exc}") from None
+        if isinstance(node, yaml.SequenceNode):
+            if tag != _TAG + "seq":
+                raise self._fail(node, "yaml.tag", f"YAML tag {_short(tag)} is not allowed in posts")
+            out = []
+            for i, item in enumerate(node.value):
+                self.lines[(*loc, i)] = self._where(item)
+                out.append(self.build(item, (*loc, i), depth + 1))
+            return out
+        if tag != _TAG + "map":
+            raise self._fail(node, "yaml.tag", f"YAML tag {_short(tag)} is not allowed in posts")
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self._fail(key_node, "yaml.key", "keys must be plain strings")
+            if key_node.tag == _TAG + "merge":
+                raise self._fail(key_node, "yaml.merge", "YAML merge keys (<<) are not allowed")
+            key = self.build(key_node, loc, depth + 1)
+            if not isinstance(key, str):
+                key = str(key) if not isinstance(key, bool) else str(key).lower()
+            if key in result:
+                first = self.lines.get((*loc, key), ("?", "?"))[0]
+                raise self._fail(
+                    key_node,
+                    "yaml.duplicate_key",
+                    f"duplicate key {key!r} (first set on line {first}); YAML would silently "
+                    "keep only the last one",
+                )
+            self.lines[(*loc, key)] = self._where(key_node)
+            result[key] = self.build(value_node, (*loc, key), depth + 1)
+        return result
+
+
+def _short(tag: str) -> str:
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag

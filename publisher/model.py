@@ -1,0 +1,172 @@
+"""Pydantic models of a post's frontmatter and of the `published` record.
+
+The frontmatter models are strict: YAML's silent coercions (``NO`` -> false,
+``1.10`` -> 1.1, ``012`` -> 10) surface as type errors instead of reaching a post,
+and any key we do not know is an error (a typo such as ``scheduleAt`` silently
+ignored would publish at once). `publisher schema` prints the JSON Schema of
+`PostFrontmatter` for editors and pre-commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+Platform = Literal["bluesky", "twitter", "threads", "linkedin", "facebook", "instagram", "pinterest", "tiktok"]
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
+NonEmpty = Annotated[str, StringConstraints(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class MediaSpec(_Strict):
+    """One image or video: a file in the repository (`path`) or a public `url`."""
+
+    path: NonEmpty | None = Field(None, description="File path relative to the post file; must stay inside the repository.")
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = Field(None, description="Public http(s) URL.")
+    alt: str | None = Field(None, description="Alt text (required by default).")
+    kind: Literal["image", "video"] | None = Field(None, description="Inferred from the file type when omitted.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MediaSpec:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of `path` or `url`")
+        return self
+
+
+class FirstCommentSpec(_Strict):
+    text: NonEmpty
+
+
+FirstComment = NonEmpty | FirstCommentSpec
+
+
+class TargetSpec(_Strict):
+    """A target with per-target overrides. A per-target value replaces the default."""
+
+    account: NonEmpty | None = Field(None, description="An alias from publisher.toml, or an account UUID.")
+    accountId: Uuid | None = Field(None, description="A letmepost account UUID.")
+    platform: Platform | None = Field(None, description="The platform; alone it means the one connected account there.")
+    text: NonEmpty | None = None
+    media: list[MediaSpec] | None = None
+    firstComment: FirstComment | None = None
+    options: dict[str, Any] | None = Field(None, description="Platform options, e.g. {platform: pinterest, boardId: ...}.")
+
+    @model_validator(mode="after")
+    def _names_an_account(self) -> TargetSpec:
+        if not (self.account or self.accountId or self.platform):
+            raise ValueError("a target needs `account`, `accountId` or `platform`")
+        if self.account and self.accountId:
+            raise ValueError("give `account` or `accountId`, not both")
+        return self
+
+
+Target = Annotated[str, StringConstraints(min_length=1)] | TargetSpec
+
+
+class PostFrontmatter(_Strict):
+    """The frontmatter of a post file. The body is the default text."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        json_schema_extra={"title": "publisher post frontmatter"},
+    )
+
+    targets: list[Target] | None = Field(
+        None,
+        description="1-25 targets: aliases from publisher.toml, account UUIDs, platform names, or mappings with overrides. Defaults to the config's `targets`.",
+    )
+    scheduledAt: dt.datetime | str | None = Field(
+        None, description="ISO-8601 with an offset (Z or +01:00). Omit to publish at once."
+    )
+    publishNow: bool | None = None
+    firstComment: FirstComment | None = Field(None, description="Bluesky only: posted as a reply.")
+    media: list[MediaSpec] | None = None
+    profileId: Uuid | None = None
+    draft: bool = Field(False, description="Never published; watch still previews it.")
+    meta: dict[str, Any] | None = Field(None, description="Your own data (title, tags, notes); ignored.")
+    published: dict[str, Any] | None = Field(
+        None, description="Written by publisher after each request. Do not edit."
+    )
+
+    @field_validator("targets")
+    @classmethod
+    def _target_count(cls, value: list[Any] | None) -> list[Any] | None:
+        if value is not None and not 1 <= len(value) <= 25:
+            raise ValueError(f"targets must have 1 to 25 items, not {len(value)}")
+        return value
+
+
+FRONTMATTER_KEYS = tuple(PostFrontmatter.model_fields)
+TARGET_KEYS = tuple(TargetSpec.model_fields)
+MEDIA_KEYS = tuple(MediaSpec.model_fields)
+
+
+# ---- the published record -------------------------------------------------------
+
+TargetStatus = Literal[
+    "pending", "queued", "validated", "publishing", "published", "failed", "rejected", "canceled"
+]
+
+
+class TargetError(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    code: str
+    message: str = ""
+    rule: str | None = None
+
+
+class TargetRecord(BaseModel):
+    """What one target got. Unknown keys are kept, so older and newer versions agree."""
+
+    model_config = ConfigDict(extra="allow")
+    platform: str | None = None
+    account: str | None = None
+    status: TargetStatus
+    hash: str | None = None
+    key: str | None = None
+    attempt: int = 1
+    postId: str | None = None
+    uri: str | None = None
+    cid: str | None = None
+    url: str | None = None
+    firstCommentUri: str | None = None
+    firstCommentCid: str | None = None
+    did: str | None = None
+    rkey: str | None = None
+    commentRkey: str | None = None
+    scheduledAt: str | None = None
+    at: str | None = None
+    warnings: list[str] | None = None
+    error: TargetError | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in ("published", "publishing")
+
+
+class PublishedRecord(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    env: Literal["live", "sandbox"] = "live"
+    api: str | None = None
+    hash: str | None = None
+    status: str | None = None
+    updatedAt: str | None = None
+    media: dict[str, str] = Field(default_factory=dict)
+    targets: dict[str, TargetRecord] = Field(default_factory=dict)
+
+
+def frontmatter_schema() -> dict[str, Any]:
+    """JSON Schema of the frontmatter (for editors, pre-commit and `publisher schema`)."""
+    schema = PostFrontmatter.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["additionalProperties"] = False
+    return schema

@@ -1,0 +1,632 @@
+"""A post file -> a validated `Post`: targets resolved, media read, limits checked,
+every problem placed at ``path:line:col``.
+
+`load_post` never raises for bad input: it returns a `Post` whose `problems` say
+what is wrong, so one bad file never stops the others from being checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from publisher import identity, limits
+from publisher.config import PLATFORM_NAMES, Account, Config
+from publisher.document import Document, DocumentError, Loc, load_document
+from publisher.hints import did_you_mean
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_UUIDISH = re.compile(r"^[0-9a-fA-F-]{20,}$")
+SCHEDULE_MARGIN = dt.timedelta(seconds=10)
+RETRYABLE_CODES = frozenset(
+    {"platform_unavailable", "internal_error", "rate_limited", "quota_exceeded", "network"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: str
+    line: int
+    col: int
+    code: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        tag = "" if self.severity == "error" else "warning: "
+        return f"{self.path}:{self.line}:{self.col}: {tag}{self.code}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "code": self.code,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFile:
+    """One media item as it will be sent."""
+
+    kind: str
+    alt: str | None
+    path: Path | None = None  # absolute path of a local file
+    rel: str | None = None  # as written in the post
+    url: str | None = None
+    mime: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+
+    def canonical(self) -> list[Any]:
+        return [self.sha256 or self.url, self.alt or "", self.kind]
+
+    def limits_media(self) -> limits.Media:
+        return limits.Media(
+            kind=self.kind,
+            alt=self.alt,
+            mime=self.mime,
+            size=self.size,
+            source="path" if self.path else "url",
+        )
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    label: str  # the target as written: alias, account UUID or platform name
+    index: int
+    platform: str | None
+    account_id: str | None = None
+    account: Account | None = None  # for aliases (direct Bluesky accounts among them)
+    text: str = ""
+    media: tuple[MediaFile, ...] = ()
+    first_comment: str | None = None
+    options: Mapping[str, Any] | None = None
+    hash: str = ""
+
+    @property
+    def direct(self) -> bool:
+        return self.account is not None and self.account.direct
+
+    def content(self, scheduled: bool) -> limits.Content:
+        return limits.Content(
+            platform=self.platform or "",
+            text=self.text or None,
+            media=tuple(m.limits_media() for m in self.media),
+            first_comment=self.first_comment,
+            options=self.options,
+            scheduled=scheduled,
+        )
+
+    def api_target(self, media_ids: Mapping[str, str]) -> dict[str, Any]:
+        """The target object of a POST /v1/posts body, fully resolved (the API merges
+        nothing, so every target carries its own text, media and first comment)."""
+        out: dict[str, Any] = {}
+        if self.account_id:
+            out["accountId"] = self.account_id
+        if self.platform and not self.account_id:
+            out["platform"] = self.platform
+        if self.text:
+            out["text"] = self.text
+        if self.media:
+            items = []
+            for m in self.media:
+                item: dict[str, Any] = {"kind": m.kind}
+                if m.alt:
+                    item["altText"] = m.alt
+                if m.url:
+                    item["url"] = m.url
+                else:
+                    item["mediaId"] = media_ids.get(m.sha256 or "", f"<upload {m.rel}>")
+                items.append(item)
+            out["media"] = items
+        if self.first_comment and self.platform in (None, "bluesky"):
+            out["firstComment"] = {"text": self.first_comment}
+        if self.options:
+            out["options"] = dict(self.options)
+        return out
+
+
+@dataclass
+class Post:
+    path: Path
+    rel: str
+    doc: Document | None = None
+    problems: list[Problem] = field(default_factory=list)
+    targets: list[ResolvedTarget] = field(default_factory=list)
+    draft: bool = False
+    scheduled_at: dt.datetime | None = None
+    publish_now: bool | None = None
+    profile_id: str | None = None
+    record: Any = None  # PublishedRecord | None
+    hash: str | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity != "error"]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    @property
+    def scheduled_iso(self) -> str | None:
+        return iso_z(self.scheduled_at) if self.scheduled_at else None
+
+    def body(self, targets: list[ResolvedTarget], media_ids: Mapping[str, str]) -> dict[str, Any]:
+        """The POST /v1/posts body for `targets` (a subset for retries and added targets)."""
+        body: dict[str, Any] = {"targets": [t.api_target(media_ids) for t in targets]}
+        if self.scheduled_at:
+            body["scheduledAt"] = self.scheduled_iso
+        elif self.publish_now:
+            body["publishNow"] = True
+        if self.profile_id:
+            body["profileId"] = self.profile_id
+        return body
+
+
+def iso_z(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _MediaCache:
+    """Reads each local media file once per run, however many posts use it."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Path, tuple[str, int, str | None]] = {}
+
+    def read(self, path: Path) -> tuple[str, int, str | None]:
+        hit = self._seen.get(path)
+        if hit is None:
+            data = path.read_bytes()
+            hit = (hashlib.sha256(data).hexdigest(), len(data), limits.sniff_mime(data[:64]))
+            self._seen[path] = hit
+        return hit
+
+
+_MEDIA = _MediaCache()
+
+
+def display_path(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def load_post(path: Path, config: Config, *, now: dt.datetime | None = None) -> Post:
+    """Read, validate and resolve one post file. Never raises for bad input."""
+    rel = display_path(path, config.root)
+    post = Post(path=path, rel=rel)
+    try:
+        doc = load_document(path, rel)
+    except DocumentError as exc:
+        post.problems.append(Problem(rel, exc.line, exc.col, exc.code, exc.message))
+        return post
+    post.doc = doc
+    _Checker(post, doc, config, now or dt.datetime.now(dt.UTC)).run()
+    return post
+
+
+class _Checker:
+    def __init__(self, post: Post, doc: Document, config: Config, now: dt.datetime) -> None:
+        self.post, self.doc, self.config, self.now = post, doc, config, now
+        self._media_read: dict[Loc, list[MediaFile]] = {}
+
+    def problem(self, loc: Loc, code: str, message: str, severity: str = "error") -> None:
+        line, col = self.doc.line_of(loc)
+        found = Problem(self.post.rel, line, col, code, message, severity)
+        if found not in self.post.problems:
+            self.post.problems.append(found)
+
+    def run(self) -> None:
+        from pydantic import ValidationError
+
+        from publisher.model import PostFrontmatter, PublishedRecord
+
+        post, doc = self.post, self.doc
+        for notice in doc.notices:
+            post.problems.append(
+                Problem(post.rel, notice.line, notice.col, notice.code, notice.message, "warning")
+            )
+        data = doc.data
+        post.draft = data.get("draft") is True
+        try:
+            fm = PostFrontmatter.model_validate(data)
+        except ValidationError as exc:
+            self._report_validation(exc)
+            return
+        if fm.published is not None:
+            try:
+                post.record = PublishedRecord.model_validate(fm.published)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                self.problem(
+                    ("published", *first["loc"]),
+                    "published.invalid",
+                    "the `published` block (written by publisher) cannot be read: "
+                    f"{first['msg']}; restore it from git rather than editing it",
+                )
+        self._schedule(fm)
+        post.publish_now = fm.publishNow
+        post.profile_id = fm.profileId or self.config.profile
+        self._targets(fm)
+        if post.valid and post.targets:
+            post.hash = identity.post_hash({t.label: t.hash for t in post.targets})
+
+    # -- pydantic errors as file:line problems --------------------------------------
+
+    def _report_validation(self, exc: Any) -> None:
+        from publisher.model import FRONTMATTER_KEYS, MEDIA_KEYS, TARGET_KEYS
+
+        seen: set[tuple[Loc, str]] = set()
+        for err in exc.errors():
+            loc, value, skip = _data_loc(self.doc.data, err["loc"])
+            if skip:
+                continue
+            kind = err["type"]
+            where = _dotted(loc)
+            if kind == "extra_forbidden":
+                key = str(loc[-1])
+                parent = loc[:-1]
+                choices = FRONTMATTER_KEYS if not parent else (
+                    MEDIA_KEYS if "media" in parent else TARGET_KEYS if parent[0] == "targets" else ()
+                )
+                if parent and parent[0] == "meta":
+                    continue
+                code, msg = "key.unknown", f"unknown key {key!r}{did_you_mean(key, choices)}"
+            elif loc and loc[0] == "scheduledAt":
+                code, msg = "scheduledAt.format", (
+                    "scheduledAt must be a date and time with an offset, "
+                    "like 2026-12-01T09:00:00+01:00 or 2026-12-01T08:00:00Z"
+                )
+            else:
+                code = "type" if kind.endswith("_type") else f"value.{kind}"
+                msg = f"{where}: {_message(err, value)}"
+            if (loc, msg) in seen:
+                continue
+            seen.add((loc, msg))
+            self.problem(loc, code, msg)
+
+    # -- schedule --------------------------------------------------------------------
+
+    def _schedule(self, fm: Any) -> None:
+        value = fm.scheduledAt
+        if value is None:
+            return
+        moment: dt.datetime | None = None
+        if isinstance(value, dt.datetime):
+            moment = value
+        else:
+            try:
+                moment = dt.datetime.fromisoformat(value.strip())
+            except ValueError:
+                self.problem(
+                    ("scheduledAt",),
+                    "scheduledAt.format",
+                    f"scheduledAt {value!r} is not an ISO-8601 date and time "
+                    "(like 2026-12-01T09:00:00+01:00)",
+                )
+                return
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            self.problem(
+                ("scheduledAt",),
+                "scheduledAt.timezone",
+                "scheduledAt has no timezone, so the moment is ambiguous: add an offset "
+                "such as Z or +01:00",
+            )
+            return
+        moment = moment.astimezone(dt.UTC)
+        self.post.scheduled_at = moment
+        if fm.publishNow:
+            self.problem(
+                ("publishNow",),
+                "mode_conflict",
+                "publishNow and scheduledAt together: remove one of them",
+            )
+        record = fm.published or {}
+        already_sent = bool(record.get("targets"))
+        if moment < self.now + SCHEDULE_MARGIN and not already_sent:
+            self.problem(
+                ("scheduledAt",),
+                "scheduledAt.future",
+                f"scheduledAt {iso_z(moment)} is in the past (or less than "
+                f"{SCHEDULE_MARGIN.seconds} s away): move it into the future, or remove it "
+                "to publish at once",
+            )
+
+    # -- targets ---------------------------------------------------------------------
+
+    def _targets(self, fm: Any) -> None:
+        specs: list[Any] = list(fm.targets) if fm.targets is not None else list(self.config.targets)
+        from_config = fm.targets is None
+        if not specs:
+            self.problem(
+                (),
+                "targets.required",
+                "no targets: add `targets: [...]` or set default `targets` in publisher.toml",
+            )
+            return
+        body = identity.normalize_text(self.doc.body)
+        scheduled = self.post.scheduled_at is not None
+        labels: dict[str, int] = {}
+        for i, spec in enumerate(specs):
+            loc: Loc = ("targets", i) if not from_config else ()
+            target = self._resolve(spec, i, loc)
+            if target is None:
+                continue
+            if target.label in labels:
+                self.problem(
+                    loc,
+                    "targets.duplicate",
+                    f"target {target.label!r} is listed twice (also item {labels[target.label] + 1})",
+                )
+                continue
+            labels[target.label] = i
+            over = spec if not isinstance(spec, str) else None
+            text = identity.normalize_text(over.text) if over and over.text else body
+            media_loc: Loc = (*loc, "media") if over and over.media is not None else ("media",)
+            media_specs = over.media if over and over.media is not None else (fm.media or [])
+            media = self._media_read.get(media_loc)
+            if media is None:
+                media = self._media_read[media_loc] = self._media(media_specs, media_loc)
+            fc_spec = over.firstComment if over and over.firstComment is not None else fm.firstComment
+            first_comment = None
+            if fc_spec is not None:
+                first_comment = identity.normalize_text(
+                    fc_spec if isinstance(fc_spec, str) else fc_spec.text
+                )
+            options = over.options if over else None
+            target = ResolvedTarget(
+                label=target.label,
+                index=i,
+                platform=target.platform,
+                account_id=target.account_id,
+                account=target.account,
+                text=text,
+                media=tuple(media),
+                first_comment=first_comment,
+                options=options,
+            )
+            if target.platform:
+                self._check_limits(target, loc, over, media_loc, scheduled)
+            elif not target.direct:
+                self.problem(
+                    loc,
+                    "targets.platform.unknown",
+                    f"the platform of {target.label!r} is not known locally, so its limits are "
+                    "not checked: write the alias as { id = \"...\", platform = \"...\" } "
+                    "(`publisher accounts` prints it)",
+                    "warning",
+                )
+            if scheduled and target.first_comment and target.platform in (None, "bluesky"):
+                fc_loc = (*loc, "firstComment") if over and over.firstComment else ("firstComment",)
+                self.problem(
+                    fc_loc,
+                    "scheduledAt.no_first_comment",
+                    "a scheduled post cannot carry a first comment (the API refuses it): "
+                    "remove firstComment or scheduledAt",
+                )
+            canonical = {
+                "account": target.account_id,
+                "platform": target.platform,
+                "direct": f"{target.account.handle}@{target.account.pds}" if target.direct else None,
+                "text": target.text,
+                "media": [m.canonical() for m in target.media],
+                "firstComment": target.first_comment,
+                "options": dict(options) if options else None,
+                "scheduledAt": self.post.scheduled_iso,
+                "publishNow": bool(self.post.publish_now),
+                "profileId": self.post.profile_id,
+            }
+            self.post.targets.append(
+                ResolvedTarget(**{**target.__dict__, "hash": identity.digest(canonical)})
+            )
+        if scheduled and any(t.media for t in self.post.targets):
+            self.problem(
+                ("scheduledAt",),
+                "scheduledAt.media",
+                "media on a scheduled post: the API reference says scheduled posts take text "
+                "only (the server has accepted media since 2026-06)",
+                "warning",
+            )
+
+    def _resolve(self, spec: Any, i: int, loc: Loc) -> ResolvedTarget | None:
+        aliases = self.config.accounts
+        if isinstance(spec, str):
+            name, platform, account_id = spec.strip(), None, None
+        else:
+            name = spec.account or spec.accountId or spec.platform
+            platform, account_id = spec.platform, spec.accountId
+            if spec.account and _UUID.match(spec.account):
+                account_id = spec.account
+            elif spec.account:
+                name = spec.account
+        account = None
+        if account_id or _UUID.match(name):
+            account_id = (account_id or name).lower()
+            for alias in aliases.values():  # the platform, when an alias names this UUID
+                if alias.account_id == account_id and alias.platform:
+                    platform = platform or alias.platform
+        elif name in aliases:
+            account = aliases[name]
+            account_id = account.account_id
+            if platform and account.platform and platform != account.platform:
+                self.problem(
+                    loc,
+                    "targets.account.platform_mismatch",
+                    f"{name!r} is a {account.platform} account, not {platform}",
+                )
+                return None
+            platform = platform or account.platform
+        elif name in PLATFORM_NAMES:
+            platform = name
+        elif _UUIDISH.match(name):
+            self.problem(loc, "targets.account.uuid", f"{name!r} is not a valid account UUID")
+            return None
+        else:
+            known = list(aliases) + list(PLATFORM_NAMES)
+            hint = did_you_mean(name, known)
+            listed = ", ".join(sorted(aliases)) or "none yet (add them to publisher.toml)"
+            self.problem(
+                loc,
+                "targets.alias.unknown",
+                f"unknown target {name!r}{hint}; aliases: {listed}; or use a platform name "
+                "or an account UUID",
+            )
+            return None
+        return ResolvedTarget(
+            label=name, index=i, platform=platform, account_id=account_id, account=account
+        )
+
+    def _media(self, specs: list[Any], loc: Loc) -> list[MediaFile]:
+        out = []
+        base = self.post.path.resolve().parent
+        root = self.config.root
+        for j, spec in enumerate(specs):
+            item_loc = (*loc, j)
+            alt = spec.alt
+            if self.config.require_alt and not (alt and alt.strip()):
+                self.problem(
+                    item_loc,
+                    "media.alt.required",
+                    "alt text is required: describe the image for people who cannot see it "
+                    "(or set require_alt = false in publisher.toml)",
+                )
+            if spec.url:
+                kind = spec.kind or limits.kind_of_mime(limits.mime_from_extension(spec.url.split("?")[0]) or "")
+                if kind is None:
+                    self.problem(
+                        item_loc,
+                        "media.kind.required",
+                        f"cannot tell whether {spec.url} is an image or a video: add `kind`",
+                    )
+                    continue
+                out.append(MediaFile(kind=kind, alt=alt, url=spec.url))
+                continue
+            raw = Path(spec.path)
+            path_loc = (*item_loc, "path")
+            if raw.is_absolute() or spec.path.startswith("~"):
+                self.problem(path_loc, "media.path.absolute", "media paths must be relative to the post file")
+                continue
+            target = (base / raw).resolve()
+            if not target.is_relative_to(root):
+                self.problem(
+                    path_loc,
+                    "media.path.outside",
+                    f"{spec.path} leads outside the repository ({'a symlink' if (base / raw).is_symlink() else 'via ..'}); media must live inside it",
+                )
+                continue
+            if not target.is_file():
+                self.problem(path_loc, "media.path.missing", f"media file {spec.path} does not exist")
+                continue
+            try:
+                sha, size, mime = _MEDIA.read(target)
+            except OSError as exc:
+                self.problem(path_loc, "media.path.unreadable", f"cannot read {spec.path}: {exc.strerror}")
+                continue
+            mime = mime or limits.mime_from_extension(target.name)
+            kind = limits.kind_of_mime(mime or "")
+            if kind is None:
+                self.problem(
+                    path_loc,
+                    "media.type",
+                    f"{spec.path} is not an image or video we recognise (jpeg, png, gif, webp, mp4, mov)",
+                )
+                continue
+            if spec.kind and spec.kind != kind:
+                self.problem((*item_loc, "kind"), "media.kind.mismatch", f"{spec.path} is a {kind}, not a {spec.kind}")
+            out.append(
+                MediaFile(kind=kind, alt=alt, path=target, rel=spec.path, mime=mime, size=size, sha256=sha)
+            )
+        return out
+
+    def _check_limits(
+        self, target: ResolvedTarget, loc: Loc, over: Any, media_loc: Loc, scheduled: bool
+    ) -> None:
+        for finding in limits.check(target.content(scheduled)):
+            if finding.rule == "scheduledAt.no_first_comment":
+                continue  # reported once per post, above
+            field_name = finding.field
+            if field_name == "text":
+                where = (*loc, "text") if over and over.text else None
+            elif field_name.startswith("media"):
+                m = re.match(r"media\[(\d+)\](?:\.(\w+))?", field_name)
+                where = media_loc if not m else (*media_loc, int(m.group(1)), *(["alt"] if m.group(2) == "alt" else []))
+            elif field_name.startswith("firstComment"):
+                where = (*loc, "firstComment") if over and over.firstComment else ("firstComment",)
+            elif field_name.startswith("options"):
+                where = (*loc, *field_name.split("."))
+            else:
+                where = loc
+            label = f"{target.label}: " if target.label != target.platform else f"{target.platform}: "
+            if where is None:  # the body: point at its first line
+                line, col = self.doc.body_line, 1
+                self.post.problems.append(
+                    Problem(self.post.rel, line, col, finding.rule, label + finding.message, finding.severity)
+                )
+            else:
+                self.problem(where, finding.rule, label + finding.message, finding.severity)
+
+
+def _data_loc(data: Any, loc: tuple[Any, ...]) -> tuple[Loc, Any, bool]:
+    """Drop pydantic's union-branch tags from an error location, keeping only steps into
+    the data. Returns (loc, value at loc, skip) where skip marks errors from a union
+    branch that does not match the value's shape (a str branch error for a mapping)."""
+    out: list[Any] = []
+    current = data
+    skip = False
+    for step in loc:
+        if isinstance(current, dict) and isinstance(step, str) and step in current:
+            out.append(step)
+            current = current[step]
+        elif isinstance(current, list) and isinstance(step, int) and 0 <= step < len(current):
+            out.append(step)
+            current = current[step]
+        elif step in ("str", "constrained-str") or str(step).startswith(("constrained-str", "str")):
+            skip = skip or isinstance(current, dict)
+        elif isinstance(step, str) and step[:1].isupper():  # a model branch: TargetSpec, ...
+            skip = skip or not isinstance(current, dict)
+        elif step in ("datetime", "function-after[_one_source(), MediaSpec]"):
+            continue
+        elif isinstance(current, dict) and isinstance(step, str):
+            out.append(step)  # a missing or extra key
+            current = None
+        else:
+            continue
+    return tuple(out), current, skip
+
+
+def _dotted(loc: Loc) -> str:
+    text = ""
+    for step in loc:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
+    return text or "frontmatter"
+
+
+def _message(err: Mapping[str, Any], value: Any) -> str:
+    msg = str(err["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if err["type"].endswith("_type") and value is not None:
+        got = type(value).__name__
+        hint = ""
+        if isinstance(value, bool):
+            hint = " (YAML reads yes/no/on/off/true/false as booleans: put the text in quotes)"
+        elif isinstance(value, int | float) and "string" in msg:
+            hint = " (YAML read a number: put it in quotes)"
+        elif isinstance(value, dt.date) and "string" in msg:
+            hint = " (YAML read a date: put it in quotes)"
+        msg = f"{msg}, got {got} {value!r}{hint}" if not isinstance(value, dict | list) else f"{msg}, got a {got}"
+    return msg

@@ -1,0 +1,107 @@
+"""Printing for people: problems, the plan table, results. Plain text that reads well
+in a terminal, a CI log and a pipe alike (no colour codes unless on a terminal)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from publisher.plan import Plan
+from publisher.post import Post
+
+ACTION_WORDS = {
+    "publish": "publish",
+    "retry": "retry",
+    "repost": "post again",
+    "update": "update queued",
+    "cancel": "cancel queued",
+    "resume": "resume",
+    "sync": "fetch result",
+    "none": "-",
+    "refuse": "REFUSED",
+    "blocked": "blocked",
+}
+
+
+def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    widths[-1] = len(headers[-1])  # the last column is not padded
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths[:-1]] + ["-" * max(len(headers[-1]), 6)])]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def print_problems(posts: Sequence[Post], out: TextIO = sys.stdout) -> None:
+    for post in posts:
+        for problem in sorted(post.problems, key=lambda p: (p.line, p.col)):
+            print(problem, file=out)
+
+
+def problems_summary(posts: Sequence[Post]) -> str:
+    errors = sum(len(p.errors) for p in posts)
+    warnings = sum(len(p.warnings) for p in posts)
+    bad = sum(1 for p in posts if not p.valid)
+    noun = "file" if len(posts) == 1 else "files"
+    if errors:
+        return f"{len(posts)} {noun} checked: {bad} invalid, {errors} errors, {warnings} warnings"
+    return f"{len(posts)} {noun} checked: all valid ({warnings} warnings)"
+
+
+def plan_table(plan: Plan) -> str:
+    rows = []
+    for f in plan.files:
+        if not f.targets:
+            detail = ""
+            if f.state == "invalid":
+                first = f.post.errors[0]
+                more = len(f.post.errors) - 1
+                detail = f"{first.code} (line {first.line})" + (f" +{more} more" if more else "")
+            rows.append([f.path, f.state, detail])
+            continue
+        for i, t in enumerate(f.targets):
+            where = t.label if t.label == t.platform or not t.platform else f"{t.label} ({t.platform})"
+            action = ACTION_WORDS.get(t.action, t.action)
+            rows.append(
+                [f.path if i == 0 else "", f.state if i == 0 else "", f"{where}: {action} - {t.reason}"]
+            )
+    text = table(rows, ["FILE", "STATE", "TARGETS"]) if rows else "no posts found"
+    for group in plan.duplicates:
+        text += "\n\nidentical content: " + ", ".join(group)
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(plan.counts().items()))
+    sends = sum(len([t for t in f.targets if t.action in ("publish", "retry", "repost")]) for f in plan.files)
+    text += f"\n\n{len(plan.files)} files ({counts}); {sends} target posts to send ({plan.env})"
+    return text
+
+
+def dump_json(value: Any, out: TextIO = sys.stdout) -> None:
+    json.dump(value, out, indent=2, ensure_ascii=False, default=str)
+    out.write("\n")
+
+
+def result_table(plan: Plan, result: Any) -> str:
+    """One row per target: what happened and its link (or its error)."""
+    rows = []
+    for o in sorted(result.outcomes, key=lambda o: (o.path, o.target)):
+        detail = o.url or o.uri or o.error or ""
+        rows.append([o.path, o.target, o.status, detail])
+    for f in plan.files:
+        for t in f.targets:
+            if t.action in ("refuse", "blocked"):
+                rows.append([f.path, t.label, t.action, t.reason])
+    text = table(rows, ["FILE", "TARGET", "STATUS", "LINK / ERROR"]) if rows else "nothing to publish: every post is up to date"
+    failed = len(result.failed)
+    ok = sum(1 for o in result.outcomes if not o.failed)
+    invalid = len(plan.invalid)
+    summary = f"{ok} target results recorded, {failed} failed, {invalid} invalid files"
+    if result.written:
+        summary += f"; {len(result.written)} files updated"
+    return f"{text}\n\n{summary} ({plan.env})"
