@@ -1,0 +1,604 @@
+"""Direct Bluesky (atproto) backend: facets, TIDs, image blobs and post records on any PDS.
+
+This module is a library; the publish pipeline decides *when* to call it. What it
+guarantees:
+
+* ``create_post`` writes ``app.bsky.feed.post`` with the record key the caller chose
+  (``com.atproto.repo.createRecord`` with ``rkey``), so a caller can record the key
+  *before* creating the record and later adopt it with ``get_post`` after a crash.
+  Creating the same key twice fails with ``BlueskyError(code="record_exists")``.
+* Everything that can be checked locally (text length, images, record key) is checked
+  before any request is made.
+* One login per (PDS, handle) per process; the session lives in memory only.
+* The app password is never logged, never part of an exception or ``repr``.
+
+``atproto`` (and ``regex``) are imported inside functions: importing this module
+costs a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from atproto_client import Client
+
+__all__ = [
+    "DEFAULT_PDS",
+    "IMAGE_MIMES",
+    "MAX_GRAPHEMES",
+    "MAX_IMAGES",
+    "MAX_IMAGE_BYTES",
+    "POST_COLLECTION",
+    "BlueskyAccount",
+    "BlueskyError",
+    "build_facets",
+    "clear_sessions",
+    "is_tid",
+    "new_tid",
+    "web_url",
+]
+
+DEFAULT_PDS = "https://bsky.social"
+POST_COLLECTION = "app.bsky.feed.post"
+MAX_GRAPHEMES = 300
+MAX_TEXT_BYTES = 3000
+MAX_IMAGES = 4
+MAX_IMAGE_BYTES = 1_000_000
+MAX_ALT_GRAPHEMES = 2000
+MAX_LANGS = 3
+IMAGE_MIMES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+
+FACET_LINK = "app.bsky.richtext.facet#link"
+FACET_MENTION = "app.bsky.richtext.facet#mention"
+FACET_TAG = "app.bsky.richtext.facet#tag"
+
+
+class BlueskyError(Exception):
+    """Any failure of the Bluesky backend.
+
+    ``code`` is stable and machine-readable (``login_failed``, ``network``,
+    ``server_error``, ``rate_limited``, ``record_exists``, ``rejected``,
+    ``unauthorized``, ``text_too_long``, ``too_many_images``, ``image_type``,
+    ``image_too_large``, ``alt_too_long``, ``invalid_rkey``, ``invalid_langs``);
+    ``retryable`` is true for transport failures, 5xx and 429 (the request may be sent
+    again), false for everything the server or this module refused. ``status`` is the HTTP status when
+    a response arrived.
+    """
+
+    def __init__(
+        self, code: str, message: str, *, retryable: bool = False, status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+        self.status = status
+
+    def __repr__(self) -> str:
+        return f"BlueskyError({self.code!r}, {self.message!r})"
+
+
+# --------------------------------------------------------------------------- facets
+
+_TAG_MAX_UTF16 = 64
+
+
+@functools.cache
+def _patterns() -> tuple[Any, ...]:
+    """Mention, URL, handle, hashtag and trailing-punctuation patterns (compiled on first use).
+
+    Bluesky's own detection (bluesky-social/atproto, packages/api/src/rich-text) in
+    Python: a mention or link starts the text or follows whitespace or "("; a tag
+    starts the text or follows whitespace. JavaScript's ``\\b`` and ``\\d`` are
+    ASCII-only: so are ours. ``\\p{P}`` needs the ``regex`` module.
+    """
+    import regex
+
+    mention = re.compile(r"(^|\s|\()@([a-zA-Z0-9.-]+)(?a:\b)")
+    url = re.compile(r"(^|\s|\()(https?://\S+)", re.IGNORECASE)
+    handle = re.compile(
+        r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"
+    )
+
+    zw = r"\u00AD\u2060\u200A\u200B\u200C\u200D\u20e2"
+    tag = regex.compile(
+        rf"(^|\s)[#＃]((?!\ufe0f)[^\s{zw}]*[^0-9\s\p{{P}}{zw}]+[^\s{zw}]*)?", regex.V0
+    )
+    trailing = regex.compile(r"\p{P}+$")
+    return mention, url, handle, tag, trailing
+
+
+def _utf16_len(s: str) -> int:
+    return len(s.encode("utf-16-le")) // 2
+
+
+def build_facets(text: str, resolve_handle: Callable[[str], str | None]) -> list[dict[str, Any]]:
+    """Rich-text facets (``app.bsky.richtext.facet``) for ``text``, sorted by position.
+
+    * links: ``http(s)://`` URLs; one trailing ``. , ; : ! ?`` and an unbalanced
+      trailing ``)`` are left out, as Bluesky's client does;
+    * mentions: ``@handle.domain`` whose handle ``resolve_handle`` turns into a DID;
+      unresolvable mentions stay plain text (the callback is asked once per handle);
+    * hashtags: ``#tag`` (or ``＃tag``), not digits only, trailing punctuation
+      excluded, at most 64 characters.
+
+    ``byteStart``/``byteEnd`` are UTF-8 byte offsets into ``text``.
+    """
+    mention_re, url_re, handle_re, tag_re, trailing_re = _patterns()
+    spans: list[tuple[int, int, dict[str, Any]]] = []
+
+    resolved: dict[str, str | None] = {}
+    for m in mention_re.finditer(text):
+        handle = m.group(2)
+        if not handle_re.match(handle):
+            continue
+        key = handle.lower()
+        if key not in resolved:
+            resolved[key] = resolve_handle(key)
+        did = resolved[key]
+        if did:
+            start = m.start(2) - 1  # include the "@"
+            spans.append((start, m.end(2), {"$type": FACET_MENTION, "did": did}))
+
+    for m in url_re.finditer(text):
+        uri = m.group(2)
+        if uri[-1] in ".,;:!?":
+            uri = uri[:-1]
+        if uri.endswith(")") and "(" not in uri:
+            uri = uri[:-1]
+        if uri.split("://", 1)[1] == "":
+            continue
+        spans.append((m.start(2), m.start(2) + len(uri), {"$type": FACET_LINK, "uri": uri}))
+
+    for m in tag_re.finditer(text):
+        tag = m.group(2)
+        if not tag:
+            continue
+        tag = trailing_re.sub("", tag.strip())
+        if not tag or _utf16_len(tag) > _TAG_MAX_UTF16:
+            continue
+        start = m.start(0) + len(m.group(1))
+        spans.append((start, start + 1 + len(tag), {"$type": FACET_TAG, "tag": tag}))
+
+    spans.sort(key=lambda s: s[0])
+    return [
+        {
+            "$type": "app.bsky.richtext.facet",
+            "index": {
+                "byteStart": len(text[:start].encode("utf-8")),
+                "byteEnd": len(text[:end].encode("utf-8")),
+            },
+            "features": [feature],
+        }
+        for start, end, feature in spans
+    ]
+
+
+# --------------------------------------------------------------------------- TIDs
+
+_B32_SORTABLE = "234567abcdefghijklmnopqrstuvwxyz"
+_CLOCK_ID = random.randrange(1024)
+_tid_lock = threading.Lock()
+_last_tid_us = 0
+
+
+def new_tid(now_us: int | None = None, clock_id: int | None = None) -> str:
+    """A timestamp identifier (atproto TID): 13 base32-sortable characters.
+
+    53 bits of microseconds since the epoch, then a 10-bit clock id (random per
+    process unless given). Without ``now_us`` the timestamps handed out by this
+    process strictly increase, so two calls never return the same TID.
+    """
+    global _last_tid_us
+    if now_us is None:
+        with _tid_lock:
+            now_us = max(time.time_ns() // 1000, _last_tid_us + 1)
+            _last_tid_us = now_us
+    if clock_id is None:
+        clock_id = _CLOCK_ID
+    if not 0 <= now_us < 1 << 53:
+        raise ValueError(f"TID timestamp out of range: {now_us}")
+    if not 0 <= clock_id < 1024:
+        raise ValueError(f"TID clock id out of range: {clock_id}")
+    n = (now_us << 10) | clock_id
+    return "".join(_B32_SORTABLE[(n >> shift) & 31] for shift in range(60, -1, -5))
+
+
+def is_tid(value: str) -> bool:
+    """Whether ``value`` is syntactically a TID."""
+    return (
+        len(value) == 13
+        and value[0] in "234567abcdefghij"
+        and all(c in _B32_SORTABLE for c in value)
+    )
+
+
+def web_url(uri: str, handle_or_did: str) -> str:
+    """``at://<did>/app.bsky.feed.post/<rkey>`` -> ``https://bsky.app/profile/<who>/post/<rkey>``."""
+    prefix = "at://"
+    parts = uri[len(prefix) :].split("/") if uri.startswith(prefix) else []
+    if len(parts) != 3 or parts[1] != POST_COLLECTION or not parts[2]:
+        raise ValueError(f"not a Bluesky post URI: {uri!r}")
+    return f"https://bsky.app/profile/{handle_or_did}/post/{parts[2]}"
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+class _Session(NamedTuple):
+    client: Client
+    did: str
+    handle: str
+
+
+_sessions: dict[tuple[str, str], _Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def clear_sessions() -> None:
+    """Forget (and close) every cached login of this process (for tests).
+
+    Accounts that logged in before must not be used afterwards: make new ones.
+    """
+    with _sessions_lock:
+        for session in _sessions.values():
+            session.client.request.close()
+        _sessions.clear()
+
+
+def _xrpc_error(exc: Any) -> tuple[int | None, str, str]:
+    """(status, error name, message) of an atproto request exception."""
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None, "", ""
+    content = response.content
+    name = getattr(content, "error", None) or ""
+    message = getattr(content, "message", None) or ""
+    if isinstance(content, dict):
+        name, message = content.get("error", ""), content.get("message", "")
+    return response.status_code, str(name), str(message)
+
+
+def _now_iso() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class BlueskyAccount:
+    """One Bluesky account on one PDS, used with an app password from the environment.
+
+    ``password_env`` only names the variable the password came from, for messages.
+    Nothing touches the network until a method needs it; the first such call logs in
+    (once per process for this PDS and handle).
+    """
+
+    def __init__(
+        self,
+        handle: str,
+        pds_url: str = DEFAULT_PDS,
+        password: str | None = None,
+        *,
+        password_env: str = "BLUESKY_APP_PASSWORD",
+        timeout: float = 30.0,
+    ) -> None:
+        self._handle = handle.removeprefix("@").lower()
+        self._pds_url = pds_url.rstrip("/")
+        self.__password = password
+        self._password_env = password_env
+        self._timeout = timeout
+        self._session: _Session | None = None
+        self._resolved: dict[str, str | None] = {}
+
+    def __repr__(self) -> str:
+        return f"BlueskyAccount(handle={self._handle!r}, pds_url={self._pds_url!r})"
+
+    @property
+    def pds_url(self) -> str:
+        return self._pds_url
+
+    @property
+    def handle(self) -> str:
+        """The account's handle (as the PDS reports it once logged in)."""
+        return self._session.handle if self._session else self._handle
+
+    @property
+    def did(self) -> str:
+        """The account's DID (logs in if needed)."""
+        return self._login().did
+
+    # ---------------------------------------------------------------- plumbing
+
+    @contextmanager
+    def _calling(self, what: str) -> Iterator[None]:
+        """Translate SDK and transport exceptions into ``BlueskyError``."""
+        import httpx
+        from atproto_client import exceptions as ax
+
+        try:
+            yield
+        except ax.RequestErrorBase as exc:
+            status, name, message = _xrpc_error(exc)
+            if status is None:
+                cause = exc.__cause__ or exc
+                raise BlueskyError(
+                    "network",
+                    f"{what}: cannot reach {self._pds_url} ({type(cause).__name__}: {cause})",
+                    retryable=True,
+                ) from exc
+            detail = f"{what}: {self._pds_url} answered {status}" + (
+                f" {name}: {message}" if name or message else ""
+            )
+            if status == 429:
+                raise BlueskyError("rate_limited", detail, retryable=True, status=status) from exc
+            if status >= 500:
+                raise BlueskyError("server_error", detail, retryable=True, status=status) from exc
+            if status in (401, 403):
+                raise BlueskyError("unauthorized", detail, status=status) from exc
+            raise BlueskyError("rejected", detail, status=status) from exc
+        except httpx.TransportError as exc:
+            raise BlueskyError(
+                "network",
+                f"{what}: cannot reach {self._pds_url} ({type(exc).__name__}: {exc})",
+                retryable=True,
+            ) from exc
+
+    def _login(self) -> _Session:
+        if self._session is None:
+            key = (self._pds_url, self._handle)
+            with _sessions_lock:
+                session = _sessions.get(key) or self._create_session()
+                _sessions[key] = session
+            self._session = session
+        return self._session
+
+    def login(self) -> None:
+        """Log in now (a no-op when this process already has a session for the account)."""
+        self._login()
+
+    def _create_session(self) -> _Session:
+        from atproto_client import Client
+        from atproto_client import exceptions as ax
+        from atproto_client.request import Request
+
+        hint = f"check the app password in ${self._password_env}"
+        if not self.__password:
+            raise BlueskyError("login_failed", f"login failed for {self._handle}: {hint} (empty)")
+        client = Client(base_url=self._pds_url, request=Request(timeout=self._timeout))
+        try:
+            with self._calling(f"login as {self._handle}"):
+                client.login(self._handle, self.__password, fetch_bsky_profile=False)
+        except BlueskyError as exc:
+            client.request.close()
+            if exc.status in (400, 401) and isinstance(exc.__cause__, ax.RequestErrorBase):
+                _, name, _ = _xrpc_error(exc.__cause__)
+                if name in ("AuthenticationRequired", "InvalidRequest"):
+                    raise BlueskyError(
+                        "login_failed",
+                        f"login failed for {self._handle}: {hint}",
+                        status=exc.status,
+                    ) from None
+            raise
+        self.__password = None  # the session refreshes itself: the password is not needed again
+        raw = client._session
+        assert raw is not None  # set by a successful login
+        return _Session(client=client, did=raw.did, handle=raw.handle)
+
+    def _query(self, nsid: str, params: dict[str, Any], what: str) -> dict[str, Any]:
+        from atproto_client.models.dot_dict import DotDict
+
+        client = self._login().client
+        with self._calling(what):
+            content = client.invoke_query(nsid, params=DotDict(params)).content
+        return content if isinstance(content, dict) else {}
+
+    def _procedure(
+        self, nsid: str, what: str, *, body: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        import json
+
+        client = self._login().client
+        if body is not None:
+            kwargs["content"] = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            kwargs["input_encoding"] = "application/json"
+        with self._calling(what):
+            content = client.invoke_procedure(nsid, **kwargs).content
+        return content if isinstance(content, dict) else {}
+
+    # ---------------------------------------------------------------- API
+
+    def resolve_handle(self, handle: str) -> str | None:
+        """The DID of ``handle`` (``com.atproto.identity.resolveHandle``), or None if unknown.
+
+        Network and server failures raise: a mention silently left unlinked could not
+        be fixed after publishing.
+        """
+        handle = handle.removeprefix("@").lower()
+        if handle not in self._resolved:
+            try:
+                out = self._query(
+                    "com.atproto.identity.resolveHandle", {"handle": handle}, f"resolve @{handle}"
+                )
+            except BlueskyError as exc:
+                if exc.code != "rejected":
+                    raise
+                out = {}
+            self._resolved[handle] = out.get("did") or None
+        return self._resolved[handle]
+
+    def upload_image(self, data: bytes, mime: str) -> dict[str, Any]:
+        """Upload an image blob; returns its blob ref (JSON form, for an embed)."""
+        _check_image(data, mime, "image")
+        out = self._procedure(
+            "com.atproto.repo.uploadBlob",
+            f"upload image ({len(data)} bytes)",
+            content=data,
+            input_encoding=mime,
+        )
+        return out["blob"]
+
+    def create_post(
+        self,
+        text: str,
+        *,
+        rkey: str,
+        images: Sequence[tuple[bytes, str, str]] = (),
+        reply_to: tuple[str, str, str, str] | None = None,
+        created_at: str | None = None,
+        langs: list[str] | None = None,
+    ) -> tuple[str, str]:
+        """Create ``app.bsky.feed.post/<rkey>``; returns ``(uri, cid)``.
+
+        ``images`` are ``(bytes, mime, alt)``; ``reply_to`` is ``(parent_uri,
+        parent_cid, root_uri, root_cid)``. Everything checkable is checked before
+        the first request. A record that already exists under ``rkey`` is never
+        overwritten: ``BlueskyError(code="record_exists")``.
+        """
+        _check_post(text, rkey, images, langs)
+        session = self._login()
+        record: dict[str, Any] = {
+            "$type": POST_COLLECTION,
+            "text": text,
+            "createdAt": created_at or _now_iso(),
+        }
+        facets = build_facets(text, self.resolve_handle)
+        if facets:
+            record["facets"] = facets
+        if langs:
+            record["langs"] = list(langs)
+        if reply_to is not None:
+            parent_uri, parent_cid, root_uri, root_cid = reply_to
+            record["reply"] = {
+                "root": {"uri": root_uri, "cid": root_cid},
+                "parent": {"uri": parent_uri, "cid": parent_cid},
+            }
+        if images:
+            record["embed"] = {
+                "$type": "app.bsky.embed.images",
+                "images": [
+                    {"alt": alt, "image": self.upload_image(data, mime)}
+                    for data, mime, alt in images
+                ],
+            }
+        body = {"repo": session.did, "collection": POST_COLLECTION, "rkey": rkey, "record": record}
+        try:
+            out = self._procedure("com.atproto.repo.createRecord", f"create post {rkey}", body=body)
+        except BlueskyError as exc:
+            # The PDS answers a taken key with a 500 (0.4) or a 400: ask whether it is taken.
+            if exc.status is not None and self._exists(rkey):
+                raise BlueskyError(
+                    "record_exists",
+                    f"a post with record key {rkey} already exists in {session.handle}'s "
+                    "repository: it was not created again",
+                    status=exc.status,
+                ) from exc
+            raise
+        return out["uri"], out["cid"]
+
+    def _exists(self, rkey: str) -> bool:
+        try:
+            return self.get_post(rkey) is not None
+        except BlueskyError:
+            return False
+
+    def get_post(self, rkey: str) -> dict[str, Any] | None:
+        """The record ``{"uri", "cid", "value"}`` at ``rkey``, or None if it does not exist.
+
+        Failures to ask (network, 5xx, auth) raise ``BlueskyError``: "absent" is only
+        ever the server's own answer.
+        """
+        params = {"repo": self.did, "collection": POST_COLLECTION, "rkey": rkey}
+        try:
+            return self._query("com.atproto.repo.getRecord", params, f"read post {rkey}")
+        except BlueskyError as exc:
+            if exc.status == 400 and isinstance(exc.__cause__, Exception):
+                _, name, _ = _xrpc_error(exc.__cause__)
+                if name == "RecordNotFound":
+                    return None
+            raise
+
+    def list_posts(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Up to ``limit`` post records of this account, newest first."""
+        posts: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while len(posts) < limit:
+            params: dict[str, Any] = {
+                "repo": self.did,
+                "collection": POST_COLLECTION,
+                "limit": min(100, limit - len(posts)),
+            }
+            if cursor:
+                params["cursor"] = cursor
+            out = self._query("com.atproto.repo.listRecords", params, "list posts")
+            posts.extend(out.get("records", []))
+            cursor = out.get("cursor")
+            if not cursor or not out.get("records"):
+                break
+        return posts
+
+    def delete_post(self, rkey: str) -> None:
+        """Delete the post at ``rkey`` (no error when it is already gone)."""
+        body = {"repo": self.did, "collection": POST_COLLECTION, "rkey": rkey}
+        self._procedure("com.atproto.repo.deleteRecord", f"delete post {rkey}", body=body)
+
+
+# --------------------------------------------------------------------------- local checks
+
+
+def _check_image(data: bytes, mime: str, label: str) -> None:
+    from publisher.limits import sniff_mime
+
+    if mime not in IMAGE_MIMES:
+        allowed = ", ".join(sorted(IMAGE_MIMES))
+        raise BlueskyError("image_type", f"{label}: {mime} is not accepted (use {allowed})")
+    actual = sniff_mime(data[:16])
+    if actual != mime:
+        raise BlueskyError(
+            "image_type", f"{label}: declared {mime} but the bytes are {actual or 'not an image'}"
+        )
+    if len(data) > MAX_IMAGE_BYTES:
+        raise BlueskyError(
+            "image_too_large",
+            f"{label}: {len(data):,} bytes; Bluesky accepts at most {MAX_IMAGE_BYTES:,}",
+        )
+
+
+def _check_post(
+    text: str, rkey: str, images: Sequence[tuple[bytes, str, str]], langs: list[str] | None
+) -> None:
+    from publisher.limits import graphemes
+
+    if not is_tid(rkey):
+        raise BlueskyError("invalid_rkey", f"record key {rkey!r} is not a TID")
+    count = graphemes(text)
+    if count > MAX_GRAPHEMES:
+        raise BlueskyError(
+            "text_too_long",
+            f"post text is {count} graphemes; Bluesky allows at most {MAX_GRAPHEMES}",
+        )
+    size = len(text.encode("utf-8"))
+    if size > MAX_TEXT_BYTES:
+        raise BlueskyError(
+            "text_too_long", f"post text is {size} bytes; Bluesky allows at most {MAX_TEXT_BYTES}"
+        )
+    if len(images) > MAX_IMAGES:
+        raise BlueskyError(
+            "too_many_images", f"{len(images)} images; Bluesky allows at most {MAX_IMAGES}"
+        )
+    for i, (data, mime, alt) in enumerate(images, 1):
+        _check_image(data, mime, f"image {i}")
+        if graphemes(alt) > MAX_ALT_GRAPHEMES:
+            raise BlueskyError(
+                "alt_too_long",
+                f"image {i}: alt text is {graphemes(alt)} graphemes; at most {MAX_ALT_GRAPHEMES}",
+            )
+    if langs is not None and len(langs) > MAX_LANGS:
+        raise BlueskyError("invalid_langs", f"{len(langs)} languages; at most {MAX_LANGS}")
