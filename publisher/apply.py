@@ -198,7 +198,9 @@ class Runner:
         work = plan.work
         if not work:
             return self.result
-        with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="publish") as pool:
+        with ThreadPoolExecutor(
+            max_workers=max(1, concurrency), thread_name_prefix="publish"
+        ) as pool:
             futures = [pool.submit(self._file, f) for f in work]
             try:
                 for future in futures:
@@ -222,7 +224,12 @@ class Runner:
         except (WritebackError, OSError) as exc:
             for tp in fp.targets:
                 if tp.action != "none":
-                    self._outcome(fp.post, tp, "error", error=f"results cannot be recorded in this file: {exc}")
+                    self._outcome(
+                        fp.post,
+                        tp,
+                        "error",
+                        error=f"results cannot be recorded in this file: {exc}",
+                    )
             return
         book = Book(fp.post, self.env, self.api, self.result)
         try:
@@ -255,7 +262,11 @@ class Runner:
 
     def _outcome(self, post: Post, tp: TargetPlan, status: str, **kw: Any) -> None:
         line = None
-        if status in ("failed", "rejected", "error") and post.doc is not None and tp.target is not None:
+        if (
+            status in ("failed", "rejected", "error")
+            and post.doc is not None
+            and tp.target is not None
+        ):
             line = post.doc.line_of(("targets", tp.target.index))[0]
         self.result.add(
             Outcome(post.rel, tp.label, tp.platform, tp.action, status, line=line, **kw)
@@ -275,7 +286,9 @@ class Runner:
                     continue
                 self._checkpoint()
                 data = m.path.read_bytes()
-                uploaded = self._api().upload_media(m.path.name, data, m.mime or "application/octet-stream")
+                uploaded = self._api().upload_media(
+                    m.path.name, data, m.mime or "application/octet-stream"
+                )
                 book.media[m.sha256] = uploaded["id"]
                 book.save()
 
@@ -306,10 +319,16 @@ class Runner:
             return
         except ApiError as exc:
             status = "rejected" if exc.code in REJECTED_CODES else "failed"
-            for t, tp in zip(targets, sends, strict=True):
+            for t in targets:
                 book.set_target(
                     t.label,
-                    {**base, "platform": t.platform, "status": status, "hash": t.hash, "error": exc.as_record()},
+                    {
+                        **base,
+                        "platform": t.platform,
+                        "status": status,
+                        "hash": t.hash,
+                        "error": exc.as_record(),
+                    },
                 )
             book.save()
             for tp in sends:
@@ -318,7 +337,7 @@ class Runner:
                 self._quota(exc)
             return
         results = (resp.data or {}).get("results") or []
-        for i, (t, tp) in enumerate(zip(targets, sends, strict=True)):
+        for i, t in enumerate(targets):
             r = results[i] if i < len(results) else {}
             status = r.get("status") or "failed"
             err = r.get("error")
@@ -336,14 +355,17 @@ class Runner:
                 "firstCommentUri": r.get("firstCommentUri"),
                 "firstCommentCid": r.get("firstCommentCid"),
                 "scheduledAt": (resp.data or {}).get("scheduledAt") if status == "queued" else None,
-                "warnings": [w.get("code") for w in r.get("warnings") or [] if isinstance(w, dict)] or None,
-                "error": {k: err.get(k) for k in ("code", "rule", "message")} if isinstance(err, dict) else None,
+                "warnings": [w.get("code") for w in r.get("warnings") or [] if isinstance(w, dict)]
+                or None,
+                "error": {k: err.get(k) for k in ("code", "rule", "message")}
+                if isinstance(err, dict)
+                else None,
             }
             if not err:
                 book.target(t.label).pop("error", None)
             book.set_target(t.label, values)
         book.save()
-        for i, (t, tp) in enumerate(zip(targets, sends, strict=True)):
+        for t, tp in zip(targets, sends, strict=True):
             rec = book.target(t.label)
             err = rec.get("error")
             self._outcome(
@@ -405,7 +427,13 @@ class Runner:
             },
         )
         book.save()
-        self._outcome(book.post, tp, data.get("status", "unknown"), uri=uri, url=web_url(uri, data.get("platform")))
+        self._outcome(
+            book.post,
+            tp,
+            data.get("status", "unknown"),
+            uri=uri,
+            url=web_url(uri, data.get("platform")),
+        )
 
     def _update(self, book: Book, tp: TargetPlan) -> None:
         t = tp.target
@@ -429,7 +457,9 @@ class Runner:
         except NetworkError as exc:
             self._outcome(post, tp, "error", error=str(exc))
             return
-        book.set_target(tp.label, {"hash": t.hash, "scheduledAt": post.scheduled_iso, "at": now_iso()})
+        book.set_target(
+            tp.label, {"hash": t.hash, "scheduledAt": post.scheduled_iso, "at": now_iso()}
+        )
         book.save()
         self._outcome(post, tp, "queued")
 
@@ -450,7 +480,8 @@ class Runner:
                     password = self.environ.get(env_name)
                     if not password:
                         raise BlueskyError(
-                            "auth", f"${env_name} is not set: it must hold the app password of {acct.handle}"
+                            "auth",
+                            f"${env_name} is not set: it must hold the app password of {acct.handle}",
                         )
                     self._bluesky[key] = BlueskyAccount(acct.handle, acct.pds, password)
             return self._bluesky[key]
@@ -465,7 +496,9 @@ class Runner:
             account = self._account(t)
             rec = book.target(t.label)
             rkey = rec.get("rkey")
-            resumable = rkey and rec.get("status") in ("pending", "failed") and rec.get("hash") == t.hash
+            resumable = (
+                rkey and rec.get("status") in ("pending", "failed") and rec.get("hash") == t.hash
+            )
             uri = cid = None
             if resumable and (found := account.get_post(rkey)) is not None:
                 uri, cid = found["uri"], found["cid"]
@@ -500,7 +533,9 @@ class Runner:
         rec = book.target(t.label)
         self._outcome(post, tp, "published", uri=rec.get("uri"), url=rec.get("url"))
 
-    def _direct_comment(self, book: Book, t: ResolvedTarget, account: Any, uri: str, cid: str) -> None:
+    def _direct_comment(
+        self, book: Book, t: ResolvedTarget, account: Any, uri: str, cid: str
+    ) -> None:
         from publisher.bluesky import new_tid
 
         rec = book.target(t.label)

@@ -21,11 +21,19 @@ def _parser() -> argparse.ArgumentParser:
         description="Posts as code: validate, plan and publish Markdown posts through letmepost.dev.",
     )
     parser.add_argument("--version", action="version", version=f"publisher {__version__}")
-    parser.add_argument("--config", type=Path, help="publisher.toml to use (default: found from the cwd)")
+    parser.add_argument(
+        "--config", type=Path, help="publisher.toml to use (default: found from the cwd)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def paths(p: argparse.ArgumentParser) -> None:
-        p.add_argument("paths", nargs="*", type=Path, metavar="PATHS", help="post files or folders (default: the posts folder)")
+        p.add_argument(
+            "paths",
+            nargs="*",
+            type=Path,
+            metavar="PATHS",
+            help="post files or folders (default: the posts folder)",
+        )
 
     p = sub.add_parser("validate", help="check posts; print every problem as path:line:col")
     paths(p)
@@ -36,16 +44,26 @@ def _parser() -> argparse.ArgumentParser:
     paths(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--sandbox", action="store_true", help="plan a sandbox run")
-    p.add_argument("--repost", action="store_true", help="posts edited after publishing are posted again")
-    p.add_argument("--retry-failed", action="store_true", help="retry targets that failed with any error")
+    p.add_argument(
+        "--repost", action="store_true", help="posts edited after publishing are posted again"
+    )
+    p.add_argument(
+        "--retry-failed", action="store_true", help="retry targets that failed with any error"
+    )
 
     p = sub.add_parser("publish", help="publish new and changed posts; record results in each file")
     paths(p)
     p.add_argument("--dry-run", action="store_true", help="print the exact requests, send nothing")
-    p.add_argument("--sandbox", action="store_true", help="use an embedded local sandbox (no account needed)")
+    p.add_argument(
+        "--sandbox", action="store_true", help="use an embedded local sandbox (no account needed)"
+    )
     p.add_argument("--json", action="store_true")
-    p.add_argument("--repost", action="store_true", help="posts edited after publishing are posted again")
-    p.add_argument("--retry-failed", action="store_true", help="retry targets that failed with any error")
+    p.add_argument(
+        "--repost", action="store_true", help="posts edited after publishing are posted again"
+    )
+    p.add_argument(
+        "--retry-failed", action="store_true", help="retry targets that failed with any error"
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log each request")
 
     p = sub.add_parser("sync", help="refresh queued posts; update, cancel or record them")
@@ -63,7 +81,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("watch", help="preview on every save; publish when settled")
     paths(p)
-    p.add_argument("--settle", type=float, default=3.0, help="seconds a post must stay unchanged (default 3)")
+    p.add_argument(
+        "--settle", type=float, default=3.0, help="seconds a post must stay unchanged (default 3)"
+    )
     p.add_argument("--no-publish", action="store_true", help="only preview")
     p.add_argument("--sandbox", action="store_true")
     p.add_argument("--commit", action="store_true", help="git commit written-back files")

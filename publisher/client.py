@@ -41,14 +41,20 @@ class ApiError(Exception):
         replayed: bool = False,
     ) -> None:
         self.status, self.code, self.rule, self.message = status, code, rule, message
-        self.request_id, self.platform_response, self.replayed = request_id, platform_response, replayed
+        self.request_id, self.platform_response, self.replayed = (
+            request_id,
+            platform_response,
+            replayed,
+        )
         rule_text = f" ({rule})" if rule else ""
         super().__init__(f"HTTP {status} {code}{rule_text}: {message}")
 
     @property
     def retryable(self) -> bool:
-        return self.status >= 500 or (self.code == "idempotency_conflict" and self.rule == "idempotency_key.in_progress") or (
-            self.status == 429 and self.code == "rate_limited"
+        return (
+            self.status >= 500
+            or (self.code == "idempotency_conflict" and self.rule == "idempotency_key.in_progress")
+            or (self.status == 429 and self.code == "rate_limited")
         )
 
     def as_record(self) -> dict[str, Any]:
@@ -215,8 +221,12 @@ class LetmepostClient:
                     method, path, content=body, headers=headers, params=params, files=files
                 )
             except httpx.HTTPError as exc:  # transport errors, timeouts, dropped connections
-                last = NetworkError(redact(f"{method} {path}: {type(exc).__name__}: {exc}", self._key))
-                self._note(f"{method} {path} -> network error ({type(exc).__name__}), attempt {attempt + 1}")
+                last = NetworkError(
+                    redact(f"{method} {path}: {type(exc).__name__}: {exc}", self._key)
+                )
+                self._note(
+                    f"{method} {path} -> network error ({type(exc).__name__}), attempt {attempt + 1}"
+                )
                 self._sleep(self.retry.backoff(attempt))
                 continue
             self.pacer.update(resp.headers)

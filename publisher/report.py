@@ -68,16 +68,25 @@ def plan_table(plan: Plan) -> str:
             rows.append([f.path, f.state, detail])
             continue
         for i, t in enumerate(f.targets):
-            where = t.label if t.label == t.platform or not t.platform else f"{t.label} ({t.platform})"
+            where = (
+                t.label if t.label == t.platform or not t.platform else f"{t.label} ({t.platform})"
+            )
             action = ACTION_WORDS.get(t.action, t.action)
             rows.append(
-                [f.path if i == 0 else "", f.state if i == 0 else "", f"{where}: {action} - {t.reason}"]
+                [
+                    f.path if i == 0 else "",
+                    f.state if i == 0 else "",
+                    f"{where}: {action} - {t.reason}",
+                ]
             )
     text = table(rows, ["FILE", "STATE", "TARGETS"]) if rows else "no posts found"
     for group in plan.duplicates:
         text += "\n\nidentical content: " + ", ".join(group)
     counts = ", ".join(f"{n} {state}" for state, n in sorted(plan.counts().items()))
-    sends = sum(len([t for t in f.targets if t.action in ("publish", "retry", "repost")]) for f in plan.files)
+    sends = sum(
+        len([t for t in f.targets if t.action in ("publish", "retry", "repost")])
+        for f in plan.files
+    )
     text += f"\n\n{len(plan.files)} files ({counts}); {sends} target posts to send ({plan.env})"
     return text
 
@@ -97,7 +106,11 @@ def result_table(plan: Plan, result: Any) -> str:
         for t in f.targets:
             if t.action in ("refuse", "blocked"):
                 rows.append([f.path, t.label, t.action, t.reason])
-    text = table(rows, ["FILE", "TARGET", "STATUS", "LINK / ERROR"]) if rows else "nothing to publish: every post is up to date"
+    text = (
+        table(rows, ["FILE", "TARGET", "STATUS", "LINK / ERROR"])
+        if rows
+        else "nothing to publish: every post is up to date"
+    )
     failed = len(result.failed)
     ok = sum(1 for o in result.outcomes if not o.failed)
     invalid = len(plan.invalid)

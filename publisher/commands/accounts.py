@@ -41,7 +41,15 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         dump_json({"data": accounts, "aliases": alias_block(accounts)})
         return 0
-    rows = [[a.get("platform", ""), a.get("displayName") or "", a.get("platformAccountId") or "", a["id"]] for a in accounts]
+    rows = [
+        [
+            a.get("platform", ""),
+            a.get("displayName") or "",
+            a.get("platformAccountId") or "",
+            a["id"],
+        ]
+        for a in accounts
+    ]
     print(table(rows, ["PLATFORM", "NAME", "PLATFORM ID", "ACCOUNT ID"]))
     print("\n# paste into publisher.toml:")
     print(alias_block(accounts))

@@ -22,7 +22,10 @@ def run(args: argparse.Namespace) -> int:
         plan = make_plan(posts, env=api.env, repost=args.repost, retry_failed=args.retry_failed)
         print_problems([p for p in posts if not p.valid], out=sys.stderr)
         if api.sandbox is not None and not args.json:
-            print(f"sandbox: {api.sandbox.url} (state in .publisher/; nothing leaves this machine)", file=sys.stderr)
+            print(
+                f"sandbox: {api.sandbox.url} (state in .publisher/; nothing leaves this machine)",
+                file=sys.stderr,
+            )
         result = execute(plan, api, json_output=args.json)
     return finish(plan, result, json_output=args.json)
 
@@ -95,27 +98,60 @@ def _dry_run(args: argparse.Namespace, config: Any, posts: list[Any]) -> int:
     for f in plan.work:
         book = Book(f.post, env, "", RunResult())
         for tp in f.by_action("cancel"):
-            requests.append({"method": "DELETE", "path": f"/v1/posts/{book.target(tp.label).get('postId')}", "file": f.path})
+            requests.append(
+                {
+                    "method": "DELETE",
+                    "path": f"/v1/posts/{book.target(tp.label).get('postId')}",
+                    "file": f.path,
+                }
+            )
         for tp in f.by_action("sync"):
-            requests.append({"method": "GET", "path": f"/v1/posts/{book.target(tp.label).get('postId')}", "file": f.path})
+            requests.append(
+                {
+                    "method": "GET",
+                    "path": f"/v1/posts/{book.target(tp.label).get('postId')}",
+                    "file": f.path,
+                }
+            )
         for tp in f.by_action("update"):
-            requests.append({"method": "PATCH", "path": f"/v1/posts/{book.target(tp.label).get('postId')}", "file": f.path})
+            requests.append(
+                {
+                    "method": "PATCH",
+                    "path": f"/v1/posts/{book.target(tp.label).get('postId')}",
+                    "file": f.path,
+                }
+            )
         sends = [t for t in f.by_action("publish", "retry", "repost") if not _direct(t)]
         if sends:
             targets = [t.target for t in sends]
             for m in {m.sha256: m for t in targets for m in t.media if m.path}.values():
                 if m.sha256 not in book.media:
-                    requests.append({"method": "POST", "path": "/v1/media", "file": f.path, "upload": m.rel})
+                    requests.append(
+                        {"method": "POST", "path": "/v1/media", "file": f.path, "upload": m.rel}
+                    )
             labels = [t.label for t in targets]
             attempt = 1 + max(book.attempt(label) for label in labels)
             key_ = identity.idempotency_key(env, f.post.hash, labels, attempt)
             body = identity.body_bytes(f.post.body(targets, book.media))
             requests.append(
-                {"method": "POST", "path": "/v1/posts", "file": f.path, "idempotencyKey": key_, "body": body.decode()}
+                {
+                    "method": "POST",
+                    "path": "/v1/posts",
+                    "file": f.path,
+                    "idempotencyKey": key_,
+                    "body": body.decode(),
+                }
             )
         for tp in f.by_action("publish", "retry", "repost", "resume"):
             if _direct(tp):
-                requests.append({"method": "com.atproto.repo.createRecord", "path": tp.target.account.pds, "file": f.path, "target": tp.label})
+                requests.append(
+                    {
+                        "method": "com.atproto.repo.createRecord",
+                        "path": tp.target.account.pds,
+                        "file": f.path,
+                        "target": tp.label,
+                    }
+                )
     if args.json:
         from publisher.report import dump_json
 
@@ -128,7 +164,9 @@ def _dry_run(args: argparse.Namespace, config: Any, posts: list[Any]) -> int:
             if "idempotencyKey" in r:
                 print(f"  Idempotency-Key: {r['idempotencyKey']}")
                 print(f"  {r['body']}")
-        print(f"\n{len(requests)} requests would be sent ({env}); nothing was sent.", file=sys.stderr)
+        print(
+            f"\n{len(requests)} requests would be sent ({env}); nothing was sent.", file=sys.stderr
+        )
     if not requests and not plan.invalid:
         print("nothing to publish", file=sys.stderr)
     return 1 if plan.invalid else 0

@@ -28,9 +28,12 @@ def run(args: argparse.Namespace) -> int:
         files = []
         for f in plan.files:
             targets = [
-                replace(t, action="sync", reason="queued") if t.action == "none" and t.reason == "queued" else t
+                replace(t, action="sync", reason="queued")
+                if t.action == "none" and t.reason == "queued"
+                else t
                 for t in f.targets
-                if t.action in ("sync", "update", "cancel") or (t.action == "none" and t.reason == "queued")
+                if t.action in ("sync", "update", "cancel")
+                or (t.action == "none" and t.reason == "queued")
             ]
             if targets:
                 f.targets = targets
@@ -68,7 +71,9 @@ def cancel_deleted(config: Any, api: Any, result: Any) -> int:
                     continue
                 api.client.delete_post(rec["postId"])
             except (ApiError, NetworkError) as exc:
-                result.add(Outcome(path, label, rec.get("platform"), "cancel", "error", error=str(exc)))
+                result.add(
+                    Outcome(path, label, rec.get("platform"), "cancel", "error", error=str(exc))
+                )
                 continue
             count += 1
             result.add(Outcome(path, label, rec.get("platform"), "cancel", "canceled"))
@@ -78,14 +83,19 @@ def cancel_deleted(config: Any, api: Any, result: Any) -> int:
 def deleted_posts(root: Path, posts: str) -> list[tuple[str, bytes]]:
     """(path, last content) of Markdown files under `posts` deleted in the work tree or
     in the history of HEAD, and not present now."""
+
     def git(*argv: str) -> str:
-        done = subprocess.run(["git", "-C", str(root), *argv], capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            ["git", "-C", str(root), *argv], capture_output=True, text=True, check=False
+        )
         return done.stdout if done.returncode == 0 else ""
 
     found: dict[str, bytes] = {}
     for line in git("ls-files", "--deleted", "-z", "--", posts).split("\0"):
         if line.endswith((".md", ".markdown")) and not (root / line).exists():
-            blob = subprocess.run(["git", "-C", str(root), "show", f"HEAD:{line}"], capture_output=True, check=False)
+            blob = subprocess.run(
+                ["git", "-C", str(root), "show", f"HEAD:{line}"], capture_output=True, check=False
+            )
             if blob.returncode == 0:
                 found[line] = blob.stdout
     log = git("log", "--diff-filter=D", "--name-only", "--format=@%H", "-z", "--", posts)
@@ -93,8 +103,16 @@ def deleted_posts(root: Path, posts: str) -> list[tuple[str, bytes]]:
     for token in log.replace("\n", "\0").split("\0"):
         if token.startswith("@"):
             commit = token[1:]
-        elif token.endswith((".md", ".markdown")) and token not in found and not (root / token).exists():
-            blob = subprocess.run(["git", "-C", str(root), "show", f"{commit}^:{token}"], capture_output=True, check=False)
+        elif (
+            token.endswith((".md", ".markdown"))
+            and token not in found
+            and not (root / token).exists()
+        ):
+            blob = subprocess.run(
+                ["git", "-C", str(root), "show", f"{commit}^:{token}"],
+                capture_output=True,
+                check=False,
+            )
             if blob.returncode == 0:
                 found[token] = blob.stdout
     return list(found.items())
