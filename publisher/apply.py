@@ -188,10 +188,9 @@ class Runner:
         self.client, self.env, self.api = client, env, api
         self.result = RunResult()
         self.stop = threading.Event()
-        self._bluesky_factory = bluesky
-        self._bluesky: dict[tuple[str, str], Any] = {}
-        self._bluesky_lock = threading.Lock()
-        self.environ = environ
+        from publisher.direct import DirectBluesky
+
+        self.direct = DirectBluesky(environ, factory=bluesky)
         self.on_file_done = on_file_done
 
     def run(self, plan: Plan, concurrency: int = 4) -> RunResult:
@@ -465,104 +464,13 @@ class Runner:
 
     # -- direct Bluesky -----------------------------------------------------------------
 
-    def _account(self, t: ResolvedTarget) -> Any:
-        from publisher.bluesky import BlueskyAccount, BlueskyError
-
-        acct = t.account
-        assert acct is not None and acct.handle and acct.pds
-        key = (acct.pds, acct.handle)
-        with self._bluesky_lock:
-            if key not in self._bluesky:
-                if self._bluesky_factory:
-                    self._bluesky[key] = self._bluesky_factory(acct)
-                else:
-                    env_name = acct.password_env or "BLUESKY_APP_PASSWORD"
-                    password = self.environ.get(env_name)
-                    if not password:
-                        raise BlueskyError(
-                            "auth",
-                            f"${env_name} is not set: it must hold the app password of {acct.handle}",
-                        )
-                    self._bluesky[key] = BlueskyAccount(acct.handle, acct.pds, password)
-            return self._bluesky[key]
-
     def _direct(self, book: Book, tp: TargetPlan) -> None:
-        from publisher.bluesky import BlueskyError, new_tid
-
-        t = tp.target
-        assert t is not None
-        post = book.post
-        try:
-            account = self._account(t)
-            rec = book.target(t.label)
-            rkey = rec.get("rkey")
-            resumable = (
-                rkey and rec.get("status") in ("pending", "failed") and rec.get("hash") == t.hash
-            )
-            uri = cid = None
-            if resumable and (found := account.get_post(rkey)) is not None:
-                uri, cid = found["uri"], found["cid"]
-            elif rec.get("status") == "published" and rec.get("hash") == t.hash:
-                uri, cid = rec["uri"], rec["cid"]
-            if uri is None:
-                if not resumable:
-                    rkey = new_tid()
-                attempt = book.attempt(t.label) + 1
-                book.set_target(
-                    t.label,
-                    {"platform": "bluesky", "status": "pending", "hash": t.hash, "did": account.did,
-                     "rkey": rkey, "attempt": attempt, "at": now_iso(), "error": None},
-                )  # fmt: skip
-                book.target(t.label).pop("error", None)
-                book.save()  # the key is on disk before the record exists
-                uri, cid = account.create_post(t.text, rkey=rkey, images=_images(t))
-            book.set_target(
-                t.label,
-                {"status": "published", "uri": uri, "cid": cid,
-                 "url": web_url(uri, "bluesky"), "at": now_iso()},
-            )  # fmt: skip
-            book.save()
-            if t.first_comment:
-                self._direct_comment(book, t, account, uri, cid)
-        except BlueskyError as exc:
-            book.set_target(t.label, {"platform": "bluesky", "status": "failed" if book.target(t.label).get("status") != "published" else "published",
-                                      "hash": t.hash, "error": {"code": exc.code, "message": str(exc)}})  # fmt: skip
-            book.save()
-            self._outcome(post, tp, "failed", error=str(exc))
-            return
-        rec = book.target(t.label)
-        self._outcome(post, tp, "published", uri=rec.get("uri"), url=rec.get("url"))
-
-    def _direct_comment(
-        self, book: Book, t: ResolvedTarget, account: Any, uri: str, cid: str
-    ) -> None:
-        from publisher.bluesky import new_tid
-
-        rec = book.target(t.label)
-        if rec.get("firstCommentUri"):
-            return
-        crkey = rec.get("commentRkey")
-        found = account.get_post(crkey) if crkey else None
-        if found is None:
-            if not crkey:
-                crkey = new_tid()
-                book.set_target(t.label, {"commentRkey": crkey})
-                book.save()
-            c_uri, c_cid = account.create_post(
-                t.first_comment, rkey=crkey, reply_to=(uri, cid, uri, cid)
-            )
-        else:
-            c_uri, c_cid = found["uri"], found["cid"]
-        book.set_target(t.label, {"firstCommentUri": c_uri, "firstCommentCid": c_cid})
-        book.save()
+        status, values = self.direct.publish(book, tp)
+        self._outcome(book.post, tp, status, **values)
 
 
 def _direct(tp: TargetPlan) -> bool:
     return tp.target is not None and tp.target.direct
-
-
-def _images(t: ResolvedTarget) -> list[tuple[bytes, str, str]]:
-    return [(m.path.read_bytes(), m.mime or "", m.alt or "") for m in t.media if m.path is not None]
 
 
 def _hint(exc: ApiError) -> str:
