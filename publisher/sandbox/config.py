@@ -1,0 +1,175 @@
+"""Sandbox settings and seeded accounts (no heavy imports: used on the CLI start-up path)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PLATFORMS: tuple[str, ...] = (
+    "bluesky",
+    "facebook",
+    "instagram",
+    "linkedin",
+    "pinterest",
+    "threads",
+    "tiktok",
+    "twitter",
+)
+
+#: Namespace of every deterministic id the sandbox derives (accounts, profile, org).
+SANDBOX_NS = uuid.UUID("5b0c1a43-6d2e-4c8f-9a51-3e7b2d90f1c4")
+ORG_ID = str(uuid.uuid5(SANDBOX_NS, "org"))
+DEFAULT_PROFILE_ID = str(uuid.uuid5(SANDBOX_NS, "profile:default"))
+MEDIA_MAX_BYTES = 200 * 1024 * 1024
+
+
+@dataclass
+class SandboxConfig:
+    """How a sandbox behaves. Every field can also be set from the ``publisher sandbox`` CLI.
+
+    ``rate_limit`` is ``(points, seconds)`` or ``None`` for no limit; ``quota`` is the
+    monthly number of target slots for live keys (``None``: unlimited; the real free tier
+    is 50). ``scheduler=False`` freezes the publishing of due posts (queued posts stay
+    queued, even when the clock moves). The fault fields arm the same faults as ``POST /_sandbox/faults``.
+    """
+
+    rate_limit: tuple[int, float] | None = (120, 60.0)
+    quota: int | None = None
+    media_max_bytes: int = MEDIA_MAX_BYTES
+    accounts: list[dict[str, Any]] | None = None
+    latency_ms: int = 0
+    fail_5xx: int = 0
+    fail_5xx_status: int = 500
+    drop_after_store: int = 0
+    burst_429: int = 0
+    worker_interval: float = 0.2
+    scheduler: bool = True
+    access_log: bool = False
+    extra_faults: dict[str, Any] = field(default_factory=dict)
+
+    def initial_faults(self) -> dict[str, Any]:
+        """The fault settings armed at start-up, in the ``/_sandbox/faults`` JSON shape."""
+        faults: dict[str, Any] = dict(self.extra_faults)
+        if self.latency_ms:
+            faults["latency_ms"] = self.latency_ms
+        if self.fail_5xx:
+            faults["fail_5xx"] = {"count": self.fail_5xx, "status": self.fail_5xx_status}
+        if self.drop_after_store:
+            faults["drop_after_store"] = self.drop_after_store
+        if self.burst_429:
+            faults["burst_429"] = {"count": self.burst_429}
+        return faults
+
+
+def parse_rate_limit(text: str) -> tuple[int, float] | None:
+    """Parse ``"N/SECONDS"`` (e.g. ``120/60``) or ``"off"``."""
+    if text.strip().lower() in ("off", "none", "0"):
+        return None
+    points, _, seconds = text.partition("/")
+    try:
+        parsed = (int(points), float(seconds or "60"))
+    except ValueError:
+        raise ValueError(f"rate limit must be N/SECONDS or off, got {text!r}") from None
+    if parsed[0] < 1 or parsed[1] <= 0:
+        raise ValueError(f"rate limit must be positive, got {text!r}")
+    return parsed
+
+
+def _b32(n: int, length: int) -> str:
+    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+    out = []
+    for _ in range(length):
+        out.append(alphabet[n % 32])
+        n //= 32
+    return "".join(out)
+
+
+def _platform_account_id(platform: str, account_id: str) -> str:
+    """A stable, platform-looking account id derived from the account's uuid."""
+    n = uuid.UUID(account_id).int
+    if platform == "bluesky":
+        return "did:plc:" + _b32(n, 24)
+    if platform == "linkedin":
+        return "urn:li:person:" + _b32(n, 10)
+    if platform == "tiktok":
+        return "_000" + _b32(n, 20)
+    return str(10**15 + n % (9 * 10**15))
+
+
+def default_accounts() -> list[dict[str, Any]]:
+    """One account per platform, two on LinkedIn (so a bare ``linkedin`` is ambiguous)."""
+    specs = [
+        ("bluesky", "Sandbox Bluesky"),
+        ("twitter", "Sandbox X"),
+        ("threads", "Sandbox Threads"),
+        ("facebook", "Sandbox Facebook Page"),
+        ("instagram", "Sandbox Instagram"),
+        ("pinterest", "Sandbox Pinterest"),
+        ("tiktok", "Sandbox TikTok"),
+        ("linkedin", "Sandbox LinkedIn (personal)"),
+        ("linkedin", "Sandbox LinkedIn (company)"),
+    ]
+    return [{"platform": p, "displayName": name} for p, name in specs]
+
+
+def normalize_accounts(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fill stable ids and platform extras into account specs; raise ValueError on bad input.
+
+    A spec needs ``platform``; ``id`` defaults to uuid5 of ``platform:index`` (index counts
+    accounts of that platform), ``profileId`` to the default profile.
+    """
+    seen: dict[str, int] = {}
+    out: list[dict[str, Any]] = []
+    for i, spec in enumerate(raw):
+        if not isinstance(spec, dict) or spec.get("platform") not in PLATFORMS:
+            raise ValueError(f"account #{i + 1}: 'platform' must be one of {', '.join(PLATFORMS)}")
+        platform = spec["platform"]
+        index = seen.get(platform, 0)
+        seen[platform] = index + 1
+        account_id = str(spec.get("id") or uuid.uuid5(SANDBOX_NS, f"{platform}:{index}"))
+        try:
+            uuid.UUID(account_id)
+        except ValueError:
+            raise ValueError(f"account #{i + 1}: id {account_id!r} is not a uuid") from None
+        account: dict[str, Any] = {
+            "id": account_id,
+            "profileId": str(spec.get("profileId") or DEFAULT_PROFILE_ID),
+            "platform": platform,
+            "platformAccountId": str(
+                spec.get("platformAccountId") or _platform_account_id(platform, account_id)
+            ),
+            "displayName": str(spec.get("displayName") or f"Sandbox {platform} {index + 1}"),
+            "tokenExpiresAt": spec.get("tokenExpiresAt"),
+        }
+        if platform == "pinterest":
+            pin = spec.get("pinterest") or {}
+            account["pinterest"] = {
+                "defaultBoardId": pin.get("defaultBoardId", "9876543210123456789"),
+                "defaultBoardName": pin.get("defaultBoardName", "Sandbox board"),
+            }
+        if platform == "instagram":
+            ig = spec.get("instagram") or {}
+            account["instagram"] = {
+                "kind": ig.get("kind", "business"),
+                "accountType": ig.get("accountType", "BUSINESS"),
+                "grantedScopes": ig.get(
+                    "grantedScopes", ["instagram_basic", "instagram_content_publish"]
+                ),
+            }
+        out.append(account)
+    return out
+
+
+def load_accounts_file(path: Path) -> list[dict[str, Any]]:
+    """Read account specs from JSON (a list, or ``{"accounts": [...]}``) or TOML (``[[accounts]]``)."""
+    text = path.read_text(encoding="utf-8")
+    data: Any = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    if isinstance(data, dict):
+        data = data.get("accounts")
+    if not isinstance(data, list) or not data:
+        raise ValueError(f"{path}: expected a non-empty list of accounts")
+    return normalize_accounts(data)
