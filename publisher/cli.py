@@ -118,6 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("publisher: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `publisher plan | head`: the reader left; say nothing more
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

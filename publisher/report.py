@@ -71,12 +71,15 @@ def plan_table(plan: Plan) -> str:
             where = (
                 t.label if t.label == t.platform or not t.platform else f"{t.label} ({t.platform})"
             )
-            action = ACTION_WORDS.get(t.action, t.action)
+            if t.action == "none":
+                what = t.reason
+            else:
+                what = f"{ACTION_WORDS.get(t.action, t.action)} ({t.reason})"
             rows.append(
                 [
                     f.path if i == 0 else "",
                     f.state if i == 0 else "",
-                    f"{where}: {action} - {t.reason}",
+                    f"{where}: {what}",
                 ]
             )
     text = table(rows, ["FILE", "STATE", "TARGETS"]) if rows else "no posts found"

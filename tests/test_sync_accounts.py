@@ -1,0 +1,70 @@
+"""`publisher accounts` and `publisher sync` for deleted files, against the sandbox."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tomllib
+
+from tests.helpers import cli_env, make_repo, post, record, run_cli
+
+
+def git(repo, *args: str) -> None:
+    env = {
+        **os.environ,
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+    }
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
+
+
+def test_accounts_lists_them_and_prints_a_block_that_config_accepts(tmp_path, sandbox):
+    repo = make_repo(tmp_path, {})
+    done = run_cli(["accounts"], repo, cli_env(sandbox.url, sandbox.live_key))
+    assert done.returncode == 0, done.stderr
+    for account in sandbox.accounts:
+        assert account["id"] in done.stdout
+    block = done.stdout.split("# paste into publisher.toml:\n", 1)[1]
+    parsed = tomllib.loads(block)["accounts"]
+    assert len(parsed) == len(sandbox.accounts)
+    assert sum(1 for a in parsed.values() if a["platform"] == "linkedin") == 2
+
+    # The block works as configuration: a post can target an alias from it.
+    alias = next(name for name, a in parsed.items() if a["platform"] == "linkedin")
+    (repo / "publisher.toml").write_text('posts = "posts"\n\n' + block)
+    (repo / "posts" / "l.md").write_text(post(f"[{alias}]", "To one of two LinkedIn accounts."))
+    published = run_cli(["publish"], repo, cli_env(sandbox.url, sandbox.live_key))
+    assert published.returncode == 0, published.stdout + published.stderr
+    assert record(repo / "posts/l.md")["targets"][alias]["account"] == parsed[alias]["id"]
+
+
+def test_accounts_without_a_key_is_a_usage_error(tmp_path):
+    repo = make_repo(tmp_path, {})
+    done = run_cli(["accounts"], repo, cli_env("http://127.0.0.1:9", None))
+    assert done.returncode == 2
+    assert "LETMEPOST_API_KEY" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_sync_cancels_the_queued_post_of_a_deleted_file(tmp_path, sandbox):
+    repo = make_repo(
+        tmp_path,
+        {
+            "gone.md": post("[bluesky]", "Will be deleted.", scheduledAt="2031-02-01T10:00:00Z"),
+            "kept.md": post("[bluesky]", "Stays queued.", scheduledAt="2031-02-01T10:00:00Z"),
+        },
+    )
+    git(repo, "init", "-q", "-b", "main")
+    assert run_cli(["publish"], repo, cli_env(sandbox.url, sandbox.live_key)).returncode == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "posts")
+    git(repo, "rm", "-q", "posts/gone.md")
+    git(repo, "commit", "-qm", "drop a post")
+    done = run_cli(["sync"], repo, cli_env(sandbox.url, sandbox.live_key))
+    assert done.returncode == 0, done.stdout + done.stderr
+    status = {row["text"]: row["status"] for row in sandbox.posts()}
+    assert status == {"Will be deleted.": "canceled", "Stays queued.": "queued"}
+    assert record(repo / "posts/kept.md")["targets"]["bluesky"]["status"] == "queued"
