@@ -214,21 +214,24 @@ class Runner:
     # -- one file -------------------------------------------------------------------------
 
     def _file(self, fp: FilePlan) -> None:
-        if self.stop.is_set():
-            return
+        try:
+            if not self.stop.is_set():
+                self._steps(fp)
+        finally:
+            if self.on_file_done:
+                self.on_file_done(fp)
+
+    def _steps(self, fp: FilePlan) -> None:
         from publisher.writeback import WritebackError, check_writable
 
+        pending = [tp for tp in fp.targets if tp.action != "none"]
         try:  # never send a request whose answer could not be recorded
             check_writable(fp.post.path.read_bytes(), path=fp.post.rel)
         except (WritebackError, OSError) as exc:
-            for tp in fp.targets:
-                if tp.action != "none":
-                    self._outcome(
-                        fp.post,
-                        tp,
-                        "error",
-                        error=f"results cannot be recorded in this file: {exc}",
-                    )
+            for tp in pending:
+                self._outcome(
+                    fp.post, tp, "error", error=f"results cannot be recorded in this file: {exc}"
+                )
             return
         book = Book(fp.post, self.env, self.api, self.result)
         try:
@@ -251,9 +254,25 @@ class Runner:
                     self._direct(book, tp)
         except StopRun:
             pass
-        finally:
-            if self.on_file_done:
-                self.on_file_done(fp)
+        except (WritebackError, OSError) as exc:
+            # The file changed under us (or the disk failed) after a response: say loudly
+            # what the API returned, so the result is not lost with the write.
+            got = {
+                label: rec.get("uri") or rec.get("status")
+                for label, rec in book.data.get("targets", {}).items()
+            }
+            for tp in pending:
+                self._outcome(
+                    fp.post,
+                    tp,
+                    "error",
+                    error=f"could not record results in the file ({exc}); the API returned: {got}",
+                )
+        except Exception as exc:  # a bug must not take the other files down with it
+            for tp in pending:
+                self._outcome(
+                    fp.post, tp, "error", error=f"internal error: {type(exc).__name__}: {exc}"
+                )
 
     def _checkpoint(self) -> None:
         if self.stop.is_set():

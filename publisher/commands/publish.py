@@ -17,8 +17,9 @@ def run(args: argparse.Namespace) -> int:
     posts = load_posts(args.paths, config)
     if args.dry_run:
         return _dry_run(args, config, posts)
-    needs_api = True
-    with open_api(config, sandbox=args.sandbox, need_key=needs_api, verbose=args.verbose) as api:
+    with open_api(
+        config, sandbox=args.sandbox, need_key=needs_letmepost(posts), verbose=args.verbose
+    ) as api:
         plan = make_plan(posts, env=api.env, repost=args.repost, retry_failed=args.retry_failed)
         print_problems([p for p in posts if not p.valid], out=sys.stderr)
         if api.sandbox is not None and not args.json:
@@ -28,6 +29,19 @@ def run(args: argparse.Namespace) -> int:
             )
         result = execute(plan, api, json_output=args.json)
     return finish(plan, result, json_output=args.json)
+
+
+def needs_letmepost(posts: list[Any]) -> bool:
+    """Whether any work would go through the letmepost API (direct Bluesky targets
+    need no letmepost key)."""
+    from publisher.plan import SENDS, make_plan
+
+    plan = make_plan(posts, env="live")
+    return any(
+        tp.action in SENDS and not (tp.target is not None and tp.target.direct)
+        for f in plan.work
+        for tp in f.targets
+    )
 
 
 def execute(plan: Any, api: Any, *, json_output: bool, concurrency: int = 4) -> Any:
