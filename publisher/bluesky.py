@@ -40,9 +40,13 @@ __all__ = [
     "BlueskyAccount",
     "BlueskyError",
     "build_facets",
+    "check_post",
     "clear_sessions",
     "is_tid",
     "new_tid",
+    "parse_post_uri",
+    "read_post",
+    "resolve_pds",
     "web_url",
 ]
 
@@ -221,13 +225,18 @@ def is_tid(value: str) -> bool:
     )
 
 
-def web_url(uri: str, handle_or_did: str) -> str:
-    """``at://<did>/app.bsky.feed.post/<rkey>`` -> ``https://bsky.app/profile/<who>/post/<rkey>``."""
+def parse_post_uri(uri: str) -> tuple[str, str]:
+    """``at://<did>/app.bsky.feed.post/<rkey>`` -> ``(did, rkey)``; ValueError otherwise."""
     prefix = "at://"
     parts = uri[len(prefix) :].split("/") if uri.startswith(prefix) else []
-    if len(parts) != 3 or parts[1] != POST_COLLECTION or not parts[2]:
+    if len(parts) != 3 or not parts[0] or parts[1] != POST_COLLECTION or not parts[2]:
         raise ValueError(f"not a Bluesky post URI: {uri!r}")
-    return f"https://bsky.app/profile/{handle_or_did}/post/{parts[2]}"
+    return parts[0], parts[2]
+
+
+def web_url(uri: str, handle_or_did: str) -> str:
+    """``at://<did>/app.bsky.feed.post/<rkey>`` -> ``https://bsky.app/profile/<who>/post/<rkey>``."""
+    return f"https://bsky.app/profile/{handle_or_did}/post/{parse_post_uri(uri)[1]}"
 
 
 # --------------------------------------------------------------------------- sessions
@@ -462,7 +471,9 @@ class BlueskyAccount:
         the first request. A record that already exists under ``rkey`` is never
         overwritten: ``BlueskyError(code="record_exists")``.
         """
-        _check_post(text, rkey, images, langs)
+        if not is_tid(rkey):
+            raise BlueskyError("invalid_rkey", f"record key {rkey!r} is not a TID")
+        check_post(text, images, langs)
         session = self._login()
         record: dict[str, Any] = {
             "$type": POST_COLLECTION,
@@ -509,13 +520,14 @@ class BlueskyAccount:
         except BlueskyError:
             return False
 
-    def get_post(self, rkey: str) -> dict[str, Any] | None:
-        """The record ``{"uri", "cid", "value"}`` at ``rkey``, or None if it does not exist.
+    def get_post(self, rkey: str, *, repo: str | None = None) -> dict[str, Any] | None:
+        """The record ``{"uri", "cid", "value"}`` at ``rkey`` in this account's repository
+        (or ``repo``, a DID), or None if it does not exist.
 
         Failures to ask (network, 5xx, auth) raise ``BlueskyError``: "absent" is only
         ever the server's own answer.
         """
-        params = {"repo": self.did, "collection": POST_COLLECTION, "rkey": rkey}
+        params = {"repo": repo or self.did, "collection": POST_COLLECTION, "rkey": rkey}
         try:
             return self._query("com.atproto.repo.getRecord", params, f"read post {rkey}")
         except BlueskyError as exc:
@@ -550,6 +562,78 @@ class BlueskyAccount:
         self._procedure("com.atproto.repo.deleteRecord", f"delete post {rkey}", body=body)
 
 
+# --------------------------------------------------------------------------- public reads
+
+DEFAULT_PLC = "https://plc.directory"
+
+
+def _get_json(url: str, params: dict[str, str] | None, what: str, timeout: float) -> Any:
+    """GET ``url``; the decoded JSON, or None on a 400/404 that means "not found"."""
+    import httpx
+
+    try:
+        r = httpx.get(url, params=params, timeout=timeout, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        raise BlueskyError(
+            "network", f"{what}: cannot reach {url} ({type(exc).__name__}: {exc})", retryable=True
+        ) from None
+    if r.status_code in (400, 404):
+        try:
+            body = r.json()
+        except ValueError:
+            body = {}
+        name = body.get("error") if isinstance(body, dict) else None
+        message = str(body.get("message", "")) if isinstance(body, dict) else ""
+        if r.status_code == 404 or name == "RecordNotFound" or "Could not locate" in message:
+            return None
+    if r.status_code >= 400:
+        code = "rate_limited" if r.status_code == 429 else "server_error"
+        if r.status_code < 500 and r.status_code != 429:
+            code = "rejected"
+        raise BlueskyError(
+            code,
+            f"{what}: {url} answered {r.status_code}",
+            retryable=code != "rejected",
+            status=r.status_code,
+        )
+    try:
+        return r.json()
+    except ValueError:
+        raise BlueskyError("server_error", f"{what}: {url} did not answer JSON") from None
+
+
+def read_post(uri: str, pds_url: str, *, timeout: float = 30.0) -> dict[str, Any] | None:
+    """The post record ``{"uri", "cid", "value"}`` at ``uri``, read from ``pds_url`` with no
+    login (``getRecord`` is public); None when the PDS says it does not exist.
+
+    ValueError for a URI that is not an ``app.bsky.feed.post`` one; ``BlueskyError``
+    when the PDS cannot be asked.
+    """
+    did, rkey = parse_post_uri(uri)
+    params = {"repo": did, "collection": POST_COLLECTION, "rkey": rkey}
+    url = f"{pds_url.rstrip('/')}/xrpc/com.atproto.repo.getRecord"
+    out = _get_json(url, params, f"read {uri}", timeout)
+    return out if isinstance(out, dict) else None
+
+
+def resolve_pds(did: str, *, plc_url: str = DEFAULT_PLC, timeout: float = 30.0) -> str | None:
+    """The PDS that hosts ``did`` (its DID document's ``#atproto_pds`` service), or None
+    when the DID is unknown. ``did:plc`` is asked of ``plc_url``, ``did:web`` of its host."""
+    if did.startswith("did:plc:"):
+        url = f"{plc_url.rstrip('/')}/{did}"
+    elif did.startswith("did:web:"):
+        url = f"https://{did.removeprefix('did:web:')}/.well-known/did.json"
+    else:
+        return None
+    doc = _get_json(url, None, f"resolve {did}", timeout)
+    for service in (doc or {}).get("service", []) if isinstance(doc, dict) else []:
+        if isinstance(service, dict) and str(service.get("id", "")).endswith("#atproto_pds"):
+            endpoint = service.get("serviceEndpoint")
+            if isinstance(endpoint, str):
+                return endpoint.rstrip("/")
+    return None
+
+
 # --------------------------------------------------------------------------- local checks
 
 
@@ -571,13 +655,13 @@ def _check_image(data: bytes, mime: str, label: str) -> None:
         )
 
 
-def _check_post(
-    text: str, rkey: str, images: Sequence[tuple[bytes, str, str]], langs: list[str] | None
+def check_post(
+    text: str, images: Sequence[tuple[bytes, str, str]] = (), langs: list[str] | None = None
 ) -> None:
+    """Refuse (``BlueskyError``) what Bluesky would refuse, with no request: text length,
+    image count, type, size and alt text, languages. ``images`` are ``(bytes, mime, alt)``."""
     from publisher.limits import graphemes
 
-    if not is_tid(rkey):
-        raise BlueskyError("invalid_rkey", f"record key {rkey!r} is not a TID")
     count = graphemes(text)
     if count > MAX_GRAPHEMES:
         raise BlueskyError(

@@ -2,16 +2,25 @@
 server-side idempotency key.
 
 The protocol, per target:
-1. choose the record key (a TID) and write it to the file's `published` block as
-   ``status: pending`` — before anything is created;
-2. create the record with that key (``com.atproto.repo.createRecord``);
-3. record the URI and CID.
 
-A re-run after a crash between 1 and 3 finds the pending key, reads the record back
-(``com.atproto.repo.getRecord``) and adopts it if it exists, instead of posting again;
-the PDS refuses a second record under the same key anyway. The first comment (a reply)
-follows the same steps with its own key. Unlike an Idempotency-Key this holds for any
-length of time.
+1. check everything that can be checked locally (text, images, first comment); a
+   target that fails here is reported and nothing is written or sent;
+2. choose the record key (a TID) and write it to the file's `published` block as
+   ``status: pending`` (with the account's ``did``) — before anything is created;
+3. create the record with that key (``com.atproto.repo.createRecord``) and record its
+   URI and CID;
+4. the first comment (a reply) the same way, with its own key (``commentRkey``); the
+   target stays ``pending`` until the comment is recorded too, so a crash or a failure
+   in between is finished by the next run.
+
+A re-run finds the pending key, reads the record back (``com.atproto.repo.getRecord``)
+and adopts it if it exists, instead of posting again (and the PDS refuses a second
+record under the same key anyway). Unlike an Idempotency-Key, this holds for any length
+of time: the key lives in the file, not in a server's memory.
+
+A direct target never runs against the sandbox (it would post for real), and refuses
+``scheduledAt``: Bluesky has no scheduled posts, and nothing would be running at that
+moment to publish it.
 """
 
 from __future__ import annotations
@@ -22,42 +31,90 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from publisher.apply import Book
+    from publisher.bluesky import BlueskyAccount
     from publisher.config import Account
     from publisher.plan import TargetPlan
-    from publisher.post import ResolvedTarget
+    from publisher.post import Post, ResolvedTarget
+
+DEFAULT_PASSWORD_ENV = "BLUESKY_APP_PASSWORD"
+# BlueskyError codes as recorded in the file, so that the plan knows which to retry.
+_RECORDED_CODES = {"server_error": "platform_unavailable"}
+
+
+def direct_problems(post: Post, t: ResolvedTarget) -> list[str]:
+    """What keeps a direct Bluesky target from being published, found without any
+    request (empty when it can go). Reads the target's image files."""
+    from publisher.bluesky import BlueskyError, check_post
+
+    problems = []
+    if post.scheduled_at is not None:
+        problems.append(
+            f"{t.label}: scheduledAt is not supported on a direct Bluesky account (Bluesky "
+            "has no scheduled posts): remove scheduledAt and publish when the time comes, "
+            "or schedule through a letmepost account"
+        )
+    for m in t.media:
+        if m.path is None:
+            problems.append(
+                f"{t.label}: media {m.url} is a URL; a direct Bluesky account takes local "
+                "image files only (`path:`)"
+            )
+        elif m.kind != "image":
+            problems.append(
+                f"{t.label}: media {m.rel} is a {m.kind}; a direct Bluesky account takes "
+                "images only (up to 4)"
+            )
+    if problems:
+        return problems
+    try:
+        check_post(t.text, _images(t))
+        if t.first_comment is not None:
+            check_post(t.first_comment)
+    except BlueskyError as exc:
+        problems.append(f"{t.label}: {exc}")
+    except OSError as exc:
+        problems.append(f"{t.label}: cannot read media: {exc}")
+    return problems
 
 
 class DirectBluesky:
-    """Direct Bluesky publishing for one run: one login per account, reused."""
+    """Direct Bluesky publishing for one run: one login per account, shared by every
+    post of the run and kept in memory only.
+
+    ``factory`` builds the account object for a configured ``Account`` (tests use it to
+    wrap the real one); by default it is a ``BlueskyAccount`` whose app password comes
+    from the variable the config names.
+    """
 
     def __init__(
         self,
         environ: Mapping[str, str],
         *,
-        factory: Callable[[Account], Any] | None = None,
+        factory: Callable[[Account], BlueskyAccount] | None = None,
     ) -> None:
         self.environ = environ
         self._factory = factory
-        self._accounts: dict[tuple[str, str], Any] = {}
+        self._accounts: dict[tuple[str, str], BlueskyAccount] = {}
         self._lock = threading.Lock()
 
-    def account(self, t: ResolvedTarget) -> Any:
+    def account(self, acct: Account) -> BlueskyAccount:
+        """The (shared) account object for a configured direct account."""
         from publisher.bluesky import BlueskyAccount, BlueskyError
 
-        acct = t.account
-        assert acct is not None and acct.handle and acct.pds
-        key = (acct.pds, acct.handle)
+        assert acct.handle and acct.pds
+        key = (acct.pds, acct.handle.lower())
         with self._lock:
             if key not in self._accounts:
                 if self._factory:
                     self._accounts[key] = self._factory(acct)
                 else:
-                    env_name = acct.password_env or "BLUESKY_APP_PASSWORD"
+                    env_name = acct.password_env or DEFAULT_PASSWORD_ENV
                     password = self.environ.get(env_name)
                     if not password:
                         raise BlueskyError(
-                            "auth",
-                            f"${env_name} is not set: it must hold the app password of {acct.handle}",
+                            "login_failed",
+                            f"${env_name} is not set: it must hold the app password of "
+                            f"{acct.handle} (accounts.{acct.alias} in the config)",
                         )
                     self._accounts[key] = BlueskyAccount(
                         acct.handle, acct.pds, password, password_env=env_name
@@ -65,95 +122,169 @@ class DirectBluesky:
             return self._accounts[key]
 
     def publish(self, book: Book, tp: TargetPlan) -> tuple[str, dict[str, Any]]:
-        """Publish (or resume) one direct target; returns (status, outcome fields)."""
-        from publisher.apply import now_iso, web_url
-        from publisher.bluesky import BlueskyError, new_tid
+        """Publish (or finish) one direct target; returns (outcome status, outcome fields).
+
+        Every step is written to the file before the next request.
+        """
+        from publisher.bluesky import BlueskyError
 
         t = tp.target
-        assert t is not None
+        assert t is not None and t.account is not None
+        if book.env == "sandbox":
+            return "skipped", {
+                "error": "a direct Bluesky account is not published to in a sandbox run "
+                "(it would post for real)"
+            }
+        problems = direct_problems(book.post, t)
+        if problems:
+            return "rejected", {"error": "; ".join(problems)}
         try:
-            account = self.account(t)
-            rec = book.target(t.label)
-            rkey = rec.get("rkey")
-            resumable = (
-                bool(rkey)
-                and rec.get("status") in ("pending", "failed")
-                and rec.get("hash") == t.hash
-            )
-            uri = cid = None
-            if resumable and (found := account.get_post(rkey)) is not None:
-                uri, cid = found["uri"], found["cid"]  # created before a crash: adopt it
-            elif rec.get("status") == "published" and rec.get("hash") == t.hash:
-                uri, cid = rec["uri"], rec["cid"]  # only the first comment is missing
-            if uri is None:
-                if not resumable:
-                    rkey = new_tid()
-                book.set_target(
-                    t.label,
-                    {
-                        "platform": "bluesky",
-                        "status": "pending",
-                        "hash": t.hash,
-                        "did": account.did,
-                        "rkey": rkey,
-                        "attempt": book.attempt(t.label) + 1,
-                        "at": now_iso(),
-                    },
-                )
-                book.target(t.label).pop("error", None)
-                book.save()  # the key is on disk before the record exists
-                uri, cid = account.create_post(t.text, rkey=rkey, images=_images(t))
-            book.set_target(
-                t.label,
-                {
-                    "status": "published",
-                    "uri": uri,
-                    "cid": cid,
-                    "url": web_url(uri, "bluesky"),
-                    "at": now_iso(),
-                },
-            )
-            book.target(t.label).pop("error", None)
-            book.save()
+            account = self.account(t.account)
+            account.login()
+        except BlueskyError as exc:  # nothing was sent: nothing to record
+            return "error", {"error": str(exc)}
+        try:
+            uri, cid = self._post(book, t, account)
             if t.first_comment:
                 self._comment(book, t, account, uri, cid)
         except BlueskyError as exc:
-            published = book.target(t.label).get("status") == "published"
-            book.set_target(
-                t.label,
-                {
-                    "platform": "bluesky",
-                    "status": "published" if published else "failed",
-                    "hash": t.hash,
-                    "error": {"code": exc.code, "message": str(exc)},
-                },
-            )
-            book.save()
-            return "failed", {"error": str(exc)}
+            return self._failed(book, t, exc)
         rec = book.target(t.label)
         return "published", {"uri": rec.get("uri"), "url": rec.get("url")}
 
-    def _comment(self, book: Book, t: ResolvedTarget, account: Any, uri: str, cid: str) -> None:
+    # -- steps ----------------------------------------------------------------------
+
+    def _post(self, book: Book, t: ResolvedTarget, account: BlueskyAccount) -> tuple[str, str]:
+        """The main record: adopted when a recorded key already exists, else created
+        under a key that is on disk first."""
         from publisher.bluesky import new_tid
 
         rec = book.target(t.label)
-        if rec.get("firstCommentUri"):
-            return
+        rkey = rec.get("rkey")
+        unfinished = rkey and rec.get("status") in ("pending", "failed")
+        found = account.get_post(rkey, repo=rec.get("did")) if unfinished else None
+        if found is not None:  # created by an earlier run that did not record (all of) it
+            uri, cid = found["uri"], found["cid"]
+            self._record_post(book, t, account, uri, cid)
+            return uri, cid
+        if not unfinished:
+            rkey = new_tid()  # a new post, or a deliberate repost
+        stale = dict.fromkeys(("uri", "cid", "url", "error"))  # set_target drops None values
+        if not unfinished:
+            stale.update(dict.fromkeys(("firstCommentUri", "firstCommentCid", "commentRkey")))
+        book.set_target(
+            t.label,
+            {
+                **stale,
+                "platform": "bluesky",
+                "status": "pending",
+                "hash": t.hash,
+                "did": account.did,
+                "rkey": rkey,
+                "attempt": book.attempt(t.label) + 1,
+                "at": _now(),
+            },
+        )
+        book.save()  # the key is on disk before the record exists
+        uri, cid = account.create_post(t.text, rkey=rkey, images=_images(t), reply_to=_reply_to(t))
+        self._record_post(book, t, account, uri, cid)
+        return uri, cid
+
+    def _record_post(
+        self, book: Book, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
+    ) -> None:
+        from publisher.bluesky import parse_post_uri, web_url
+
+        did, rkey = parse_post_uri(uri)
+        book.set_target(
+            t.label,
+            {
+                "platform": "bluesky",
+                # pending until the first comment is recorded too
+                "status": "pending" if t.first_comment else "published",
+                "uri": uri,
+                "cid": cid,
+                "url": web_url(uri, did),
+                "did": did,
+                "rkey": rkey,
+                "at": _now(),
+                "error": None,
+            },
+        )
+        book.save()
+
+    def _comment(
+        self, book: Book, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
+    ) -> None:
+        from publisher.bluesky import new_tid
+
+        assert t.first_comment is not None
+        rec = book.target(t.label)
         crkey = rec.get("commentRkey")
-        found = account.get_post(crkey) if crkey else None
-        if found is None:
+        found = account.get_post(crkey, repo=rec.get("did")) if crkey else None
+        if found is not None:
+            c_uri, c_cid = found["uri"], found["cid"]
+        else:
             if not crkey:
                 crkey = new_tid()
                 book.set_target(t.label, {"commentRkey": crkey})
-                book.save()
+                book.save()  # the comment's key is on disk before the reply exists
+            parent = _reply_to(t)
+            root_uri, root_cid = (parent[2], parent[3]) if parent else (uri, cid)
             c_uri, c_cid = account.create_post(
-                t.first_comment, rkey=crkey, reply_to=(uri, cid, uri, cid)
+                t.first_comment, rkey=crkey, reply_to=(uri, cid, root_uri, root_cid)
             )
-        else:
-            c_uri, c_cid = found["uri"], found["cid"]
-        book.set_target(t.label, {"firstCommentUri": c_uri, "firstCommentCid": c_cid})
+        book.set_target(
+            t.label,
+            {
+                "status": "published",
+                "firstCommentUri": c_uri,
+                "firstCommentCid": c_cid,
+                "at": _now(),
+                "error": None,
+            },
+        )
         book.save()
+
+    def _failed(self, book: Book, t: ResolvedTarget, exc: Any) -> tuple[str, dict[str, Any]]:
+        """Record a failure after the key was written. The key stays, so the next run
+        adopts the record if the request did create it."""
+        rec = book.target(t.label)
+        code = _RECORDED_CODES.get(exc.code, exc.code)
+        error = {"code": code, "message": str(exc)}
+        if rec.get("uri"):  # the post is out; only its first comment is missing
+            book.set_target(t.label, {"status": "pending", "error": error})
+            book.save()
+            return "failed", {
+                "uri": rec["uri"],
+                "url": rec.get("url"),
+                "error": f"posted, but the first comment failed: {exc}; the next run "
+                "adds the comment (and only the comment)",
+            }
+        status = "rejected" if exc.code == "rejected" else "failed"
+        book.set_target(
+            t.label, {"platform": "bluesky", "status": status, "hash": t.hash, "error": error}
+        )
+        book.save()
+        return status, {"error": str(exc)}
+
+
+def _now() -> str:
+    from publisher.apply import now_iso
+
+    return now_iso()
 
 
 def _images(t: ResolvedTarget) -> list[tuple[bytes, str, str]]:
     return [(m.path.read_bytes(), m.mime or "", m.alt or "") for m in t.media if m.path is not None]
+
+
+def _reply_to(t: ResolvedTarget) -> tuple[str, str, str, str] | None:
+    """``(parent uri, parent cid, root uri, root cid)`` from the target's reply options."""
+    opts = t.options or {}
+    parent_uri, parent_cid = opts.get("replyToUri"), opts.get("replyToCid")
+    if not (parent_uri and parent_cid):
+        return None
+    root_uri = opts.get("replyRootUri") or parent_uri
+    root_cid = opts.get("replyRootCid") or parent_cid
+    return str(parent_uri), str(parent_cid), str(root_uri), str(root_cid)

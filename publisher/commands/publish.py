@@ -18,7 +18,10 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(args, config, posts)
     with open_api(
-        config, sandbox=args.sandbox, need_key=needs_letmepost(posts), verbose=args.verbose
+        config,
+        sandbox=args.sandbox,
+        need_key=needs_letmepost(posts, repost=args.repost, retry_failed=args.retry_failed),
+        verbose=args.verbose,
     ) as api:
         plan = make_plan(posts, env=api.env, repost=args.repost, retry_failed=args.retry_failed)
         print_problems([p for p in posts if not p.valid], out=sys.stderr)
@@ -31,12 +34,12 @@ def run(args: argparse.Namespace) -> int:
     return finish(plan, result, json_output=args.json)
 
 
-def needs_letmepost(posts: list[Any]) -> bool:
+def needs_letmepost(posts: list[Any], **plan_options: Any) -> bool:
     """Whether any work would go through the letmepost API (direct Bluesky targets
     need no letmepost key)."""
     from publisher.plan import SENDS, make_plan
 
-    plan = make_plan(posts, env="live")
+    plan = make_plan(posts, env="live", **plan_options)
     return any(
         tp.action in SENDS and not (tp.target is not None and tp.target.direct)
         for f in plan.work

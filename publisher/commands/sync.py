@@ -23,7 +23,16 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from(args)
     posts = load_posts(args.paths, config)
-    with open_api(config, sandbox=args.sandbox) as api:
+    from publisher.commands.publish import needs_letmepost
+
+    queued = any(
+        rec.status == "queued"
+        for p in posts
+        if p.record is not None
+        for rec in p.record.targets.values()
+    )
+    need_key = queued or needs_letmepost(posts)
+    with open_api(config, sandbox=args.sandbox, need_key=need_key) as api:
         plan = make_plan(posts, env=api.env)
         files = []
         for f in plan.files:
@@ -42,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         from publisher.commands.publish import execute, finish
 
         result = execute(sync_plan, api, json_output=args.json)
-        cancelled = cancel_deleted(config, api, result)
+        cancelled = cancel_deleted(config, api, result) if api.client else 0
         if cancelled and not args.json:
             print(f"cancelled {cancelled} queued posts of deleted files", file=sys.stderr)
     return finish(sync_plan, result, json_output=args.json)

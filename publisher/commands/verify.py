@@ -1,0 +1,167 @@
+"""`publisher verify`: are the recorded Bluesky posts still there, and do they still say
+what the files say?
+
+For every post file's recorded Bluesky target (and its first comment) the record is
+read back with ``com.atproto.repo.getRecord``, which needs no login and no letmepost
+key:
+
+* direct targets are read from the PDS their alias names in the config;
+* at:// URIs recorded through letmepost are read from the PDS their DID document names
+  (``did:plc`` through ``$PUBLISHER_PLC_URL``, default https://plc.directory);
+  when that cannot be found out, the target is reported as not checked.
+
+Per target: ``ok``, ``deleted`` (gone upstream), ``edited upstream`` (the file is as it
+was published, the record's text is not), ``file edited`` (the file's text changed
+since publishing), or ``error`` (the PDS could not be asked). Exit code 1 when anything
+drifted or could not be checked; sandbox records are not checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from publisher.commands.common import config_from, load_posts
+
+DRIFT = frozenset({"deleted", "edited upstream", "file edited"})
+_CHECKED_STATUSES = frozenset({"published", "publishing", "pending"})
+
+
+@dataclass
+class Check:
+    """One recorded record (a post or its first comment) to read back."""
+
+    path: str
+    target: str
+    what: str  # "post" | "firstComment"
+    uri: str
+    expected: str | None  # the file's current text; None when the target is gone
+    same_content: bool  # the file's target is unchanged since it was published
+    pds: str | None  # None: to be found from the DID
+    state: str = "unchecked"
+    detail: str = ""
+
+    @property
+    def drift(self) -> bool:
+        return self.state in DRIFT
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "target": self.target,
+            "what": self.what,
+            "uri": self.uri,
+            "state": self.state,
+            "detail": self.detail,
+        }
+
+
+def collect(posts: list[Any], config: Any) -> list[Check]:
+    """Every recorded Bluesky record of ``posts`` that can be read back."""
+    checks = []
+    for post in posts:
+        record = post.record
+        if record is None or record.env != "live":
+            continue
+        current = {t.label: t for t in post.targets}
+        for label, rec in record.targets.items():
+            if rec.status not in _CHECKED_STATUSES or not (rec.uri or "").startswith("at://"):
+                continue
+            t = current.get(label)
+            alias = config.accounts.get(label)
+            pds = alias.pds if alias is not None and alias.direct else None
+            same = t is not None and t.hash == rec.hash
+            checks.append(Check(post.rel, label, "post", rec.uri, t.text if t else None, same, pds))
+            if rec.firstCommentUri:
+                expected = t.first_comment if t else None
+                checks.append(
+                    Check(post.rel, label, "firstComment", rec.firstCommentUri, expected, same, pds)
+                )
+    return checks
+
+
+def check(c: Check, plc_url: str, pds_of: dict[str, str | None]) -> Check:
+    """Read the record of ``c`` back and set its state."""
+    from publisher.bluesky import BlueskyError, parse_post_uri, read_post, resolve_pds
+
+    try:
+        did, _ = parse_post_uri(c.uri)
+    except ValueError:
+        c.state, c.detail = "not checked", "not a Bluesky post URI"
+        return c
+    pds = c.pds
+    if pds is None:
+        if did not in pds_of:
+            try:
+                pds_of[did] = resolve_pds(did, plc_url=plc_url, timeout=10)
+            except BlueskyError as exc:
+                pds_of[did] = None
+                c.detail = f"cannot find its PDS: {exc}"
+        pds = pds_of[did]
+        if pds is None:
+            c.state = "not checked"
+            c.detail = c.detail or f"cannot find the PDS of {did}"
+            return c
+    try:
+        found = read_post(c.uri, pds)
+    except BlueskyError as exc:
+        c.state, c.detail = "error", str(exc)
+        return c
+    if found is None:
+        c.state, c.detail = "deleted", f"no record at {c.uri}"
+        return c
+    text = (found.get("value") or {}).get("text")
+    if c.expected is None:
+        c.state, c.detail = "ok", "exists (no longer a target of the file: text not compared)"
+    elif text == c.expected:
+        c.state = "ok"
+    elif c.same_content:
+        c.state, c.detail = "edited upstream", f"the record now says {_short(text)}"
+    else:
+        c.state = "file edited"
+        c.detail = f"the file's text changed since publishing; the record says {_short(text)}"
+    return c
+
+
+def run(args: argparse.Namespace) -> int:
+    from publisher.report import dump_json, table
+
+    config = config_from(args)
+    posts = load_posts(args.paths, config)
+    checks = collect(posts, config)
+    plc_url = os.environ.get("PUBLISHER_PLC_URL") or "https://plc.directory"
+    pds_of: dict[str, str | None] = {}
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="verify") as pool:
+        # DIDs are resolved on first use; the cache is a plain dict (a race only
+        # resolves a DID twice).
+        list(pool.map(lambda c: check(c, plc_url, pds_of), checks))
+    drift = [c for c in checks if c.drift]
+    errors = [c for c in checks if c.state == "error"]
+    if args.json:
+        dump_json(
+            {
+                "checks": [c.as_dict() for c in checks],
+                "drift": len(drift),
+                "errors": len(errors),
+            }
+        )
+    elif checks:
+        rows = [[c.path, c.target, c.what, c.state, c.detail] for c in checks]
+        print(table(rows, ["FILE", "TARGET", "RECORD", "STATE", "DETAIL"]))
+    if not args.json:
+        ok = sum(1 for c in checks if c.state == "ok")
+        print(
+            f"\n{len(checks)} records checked: {ok} ok, {len(drift)} drifted, "
+            f"{len(errors)} could not be read",
+            file=sys.stderr,
+        )
+    return 1 if drift or errors else 0
+
+
+def _short(text: Any, limit: int = 60) -> str:
+    s = str(text)
+    return repr(s if len(s) <= limit else s[: limit - 1] + "…")
