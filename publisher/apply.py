@@ -102,6 +102,20 @@ def web_url(uri: str | None, platform: str | None) -> str | None:
     return uri if uri.startswith(("https://", "http://")) else None
 
 
+def batch_status(targets: Mapping[str, Mapping[str, Any]]) -> str:
+    """A record's overall status from its targets' statuses."""
+    statuses = {r.get("status") for r in targets.values()}
+    if statuses <= {"published", "publishing"}:
+        return "published"
+    if statuses <= {"queued"}:
+        return "queued"
+    if "pending" in statuses:
+        return "pending"
+    if statuses & {"published", "publishing", "queued"}:
+        return "partial_failed"
+    return "failed"
+
+
 class Book:
     """The `published` record of one file, and its write-back."""
 
@@ -137,17 +151,7 @@ class Book:
         from publisher.writeback import update_file
 
         targets = self.data.get("targets", {})
-        statuses = {r.get("status") for r in targets.values()}
-        if statuses <= {"published", "publishing"}:
-            status = "published"
-        elif statuses <= {"queued"}:
-            status = "queued"
-        elif "pending" in statuses:
-            status = "pending"
-        elif statuses & {"published", "publishing", "queued"}:
-            status = "partial_failed"
-        else:
-            status = "failed"
+        status = batch_status(targets)
         record: dict[str, Any] = {
             "env": self.env,
             "api": self.api,

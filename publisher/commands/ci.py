@@ -1,0 +1,11 @@
+"""`publisher ci`: the GitHub Action's entry point (see docs/action.md)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def run(args: argparse.Namespace) -> int:
+    from publisher.ci import main
+
+    return main(config_path=getattr(args, "config", None))
