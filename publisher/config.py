@@ -32,7 +32,16 @@ from typing import Any
 
 DEFAULT_API_URL = "https://api.letmepost.dev"
 CONFIG_FILE = "publisher.toml"
-PLATFORM_NAMES = ("bluesky", "twitter", "threads", "linkedin", "facebook", "instagram", "pinterest", "tiktok")
+PLATFORM_NAMES = (
+    "bluesky",
+    "twitter",
+    "threads",
+    "linkedin",
+    "facebook",
+    "instagram",
+    "pinterest",
+    "tiktok",
+)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _KEYS = {"posts", "api_url", "profile", "targets", "require_alt", "accounts", "allow_repost"}
@@ -147,9 +156,20 @@ def _from_table(table: dict[str, Any], root: Path, source: Path) -> Config:
     if not all(isinstance(t, str) and t for t in targets):
         raise ConfigError(f"{where}: `targets` must be a list of alias names")
     accounts = {
-        alias: _account(alias, value, where)
-        for alias, value in typed("accounts", dict, {}).items()
+        alias: _account(alias, value, where) for alias, value in typed("accounts", dict, {}).items()
     }
+    for name in targets:
+        if name not in accounts and name not in PLATFORM_NAMES and not _UUID.match(name):
+            from publisher.hints import did_you_mean
+
+            raise ConfigError(
+                f"{where}: default target {name!r} is not an alias in [accounts], a platform "
+                f"name or an account UUID{did_you_mean(name, [*accounts, *PLATFORM_NAMES])}"
+            )
+    if len(set(targets)) != len(targets):
+        raise ConfigError(f"{where}: `targets` lists the same target twice")
+    if len(targets) > 25:
+        raise ConfigError(f"{where}: `targets` has {len(targets)} items; the API takes at most 25")
     return Config(
         root=root,
         source=source,
@@ -184,8 +204,12 @@ def _account(alias: str, value: Any, where: str) -> Account:
                 raise ConfigError(f"{where}: accounts.{alias}: unknown setting {extra[0]!r}")
             handle, pds = value["bluesky"], value.get("pds", "https://bsky.social")
             env = value.get("password_env", "BLUESKY_APP_PASSWORD")
-            if not isinstance(handle, str) or not re.match(r"^[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$", handle.lstrip("@")):
-                raise ConfigError(f"{where}: accounts.{alias}.bluesky must be a handle like alice.bsky.social")
+            if not isinstance(handle, str) or not re.match(
+                r"^[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$", handle.lstrip("@")
+            ):
+                raise ConfigError(
+                    f"{where}: accounts.{alias}.bluesky must be a handle like alice.bsky.social"
+                )
             if not isinstance(pds, str) or not re.match(r"^https?://", pds):
                 raise ConfigError(f"{where}: accounts.{alias}.pds must be an http(s) URL")
             if not isinstance(env, str) or not _ENV_NAME.match(env):
@@ -193,7 +217,25 @@ def _account(alias: str, value: Any, where: str) -> Account:
                     f"{where}: accounts.{alias}.password_env must be the NAME of an environment "
                     "variable (the password itself never goes in a file)"
                 )
-            return Account(alias, platform="bluesky", handle=handle.lstrip("@"), pds=pds.rstrip("/"), password_env=env)
-        if "id" in value and isinstance(value["id"], str) and _UUID.match(value["id"]):
-            return Account(alias, account_id=value["id"].lower(), platform=value.get("platform"))
-    raise ConfigError(f"{where}: accounts.{alias}: expected an account UUID, a platform name, or a table with `bluesky`")
+            return Account(
+                alias,
+                platform="bluesky",
+                handle=handle.lstrip("@"),
+                pds=pds.rstrip("/"),
+                password_env=env,
+            )
+        if "id" in value:
+            extra = sorted(set(value) - {"id", "platform"})
+            if extra:
+                raise ConfigError(f"{where}: accounts.{alias}: unknown setting {extra[0]!r}")
+            account_id, platform = value["id"], value.get("platform")
+            if not isinstance(account_id, str) or not _UUID.match(account_id):
+                raise ConfigError(f"{where}: accounts.{alias}.id must be an account UUID")
+            if platform is not None and platform not in PLATFORM_NAMES:
+                raise ConfigError(
+                    f"{where}: accounts.{alias}.platform must be one of {', '.join(PLATFORM_NAMES)}"
+                )
+            return Account(alias, account_id=account_id.lower(), platform=platform)
+    raise ConfigError(
+        f"{where}: accounts.{alias}: expected an account UUID, a platform name, or a table with `bluesky`"
+    )

@@ -32,7 +32,12 @@ MAX_NODES = 20_000
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_STR, _SEQ, _MAP, _MERGE = (f"{_TAG}{t}" for t in ("str", "seq", "map", "merge"))
+# The plain scalar types a post may use, with libyaml-safe constructors for each.
+_SCALARS = {
+    f"{_TAG}{t}": getattr(yaml.constructor.SafeConstructor, f"construct_yaml_{t}")
+    for t in ("int", "float", "bool", "null", "timestamp")
+}
 _OPEN = re.compile(r"^(---|\+\+\+)[ \t]*$")
 _CLOSE = {"---": ("---", "..."), "+++": ("+++",)}
 _FRONTMATTER_KEY = re.compile(
@@ -88,14 +93,14 @@ def load_document(path: Path, display: str | None = None) -> Document:
     """Read and parse one post file. Raises `DocumentError` for anything unusable."""
     name = display or str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise DocumentError(
-                name, 1, 1, "file.too_large", f"file is {size:,} bytes; posts are limited to 1 MiB"
-            )
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise DocumentError(name, 1, 1, "file.unreadable", exc.strerror or str(exc)) from None
+    if len(raw) > MAX_BYTES:
+        raise DocumentError(
+            name, 1, 1, "file.too_large", "file is over 1 MiB; posts are limited to 1 MiB"
+        )
     return parse_document(raw, name)
 
 
@@ -143,7 +148,11 @@ def parse_document(raw: bytes, path: str) -> Document:
     opener = first.strip()
     if opener == "+++":
         raise DocumentError(
-            path, 1, 1, "frontmatter.toml", "TOML frontmatter (+++) is not supported; use YAML (---)"
+            path,
+            1,
+            1,
+            "frontmatter.toml",
+            "TOML frontmatter (+++) is not supported; use YAML (---)",
         )
     closers = _CLOSE[opener]
     close = next((i for i in range(1, len(lines)) if lines[i].rstrip() in closers), None)
@@ -175,9 +184,10 @@ def parse_document(raw: bytes, path: str) -> Document:
 
 
 def _body_notices(body_lines: list[str], first_line: int, path: str) -> list[Notice]:
-    notices = []
+    """Refuse a '---' line in the body: Markdown is not rendered, so it would be posted
+    as a literal '---', and it reads like the start of a second post."""
     for i, line in enumerate(body_lines):
-        if line.rstrip() not in ("---", "..."):
+        if line.rstrip() != "---":
             continue
         lineno = first_line + i
         following = next((x for x in body_lines[i + 1 : i + 6] if x.strip()), "")
@@ -190,15 +200,15 @@ def _body_notices(body_lines: list[str], first_line: int, path: str) -> list[Not
                 "a second frontmatter block starts here, inside the body; "
                 "one file holds one post (split it, or remove this '---')",
             )
-        notices.append(
-            Notice(
-                lineno,
-                1,
-                "body.separator",
-                "a '---' line in the body is posted literally (Markdown is not rendered)",
-            )
+        raise DocumentError(
+            path,
+            lineno,
+            1,
+            "body.separator",
+            "a '---' line inside the body would be posted literally (Markdown is not "
+            "rendered), and it looks like a misplaced frontmatter delimiter: remove it",
         )
-    return notices
+    return []
 
 
 def _parse_yaml(text: str, path: str, line_offset: int) -> tuple[dict[str, Any], dict[Loc, Any]]:
@@ -212,7 +222,20 @@ def _parse_yaml(text: str, path: str, line_offset: int) -> tuple[dict[str, Any],
         line = line_offset + (mark.line + 1 if mark else 1)
         col = mark.column + 1 if mark else 1
         problem = exc.problem or exc.context or "invalid YAML"
-        raise DocumentError(path, line, col, "yaml.syntax", f"YAML syntax error: {problem}") from None
+        raise DocumentError(
+            path, line, col, "yaml.syntax", f"YAML syntax error: {problem}"
+        ) from None
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line = line_offset + before.count("\n") + 1
+        col = exc.position - (before.rfind("\n") + 1) + 1
+        raise DocumentError(
+            path,
+            line,
+            col,
+            "yaml.syntax",
+            f"character {exc.character!r} is not allowed in YAML (a control character)",
+        ) from None
     except yaml.YAMLError as exc:
         raise DocumentError(path, line_offset + 1, 1, "yaml.syntax", f"YAML error: {exc}") from None
     finally:
@@ -254,41 +277,56 @@ class _Builder:
         return DocumentError(self.path, line, col, code, message)
 
     def build(self, node: yaml.Node, loc: Loc, depth: int) -> Any:
-        if id(node) in self.seen:
+        seen = self.seen
+        if id(node) in seen:
             raise self._fail(
                 node,
                 "yaml.alias",
                 "YAML anchors and aliases (&name / *name) are not allowed in posts; "
                 "this anchor is used more than once",
             )
-        self.seen.add(id(node))
-        if len(self.seen) > MAX_NODES:
+        seen.add(id(node))
+        if len(seen) > MAX_NODES:
             raise self._fail(node, "yaml.size", f"frontmatter has more than {MAX_NODES} values")
         if depth > MAX_DEPTH:
             raise self._fail(node, "yaml.depth", f"frontmatter is nested deeper than {MAX_DEPTH}")
         tag = node.tag
-        if isinstance(node, yaml.ScalarNode):
-            if tag not in _SCALAR_TAGS:
-                raise self._fail(node, "yaml.tag", f"YAML tag {_short(tag)} is not allowed in posts")
+        cls = node.__class__
+        if cls is yaml.ScalarNode:
+            if tag == _STR:  # the common case, without the constructor's bookkeeping
+                return node.value
+            construct = _SCALARS.get(tag)
+            if construct is None:
+                raise self._fail(
+                    node, "yaml.tag", f"YAML tag {_short(tag)} is not allowed in posts"
+                )
             try:
-                return self.loader.construct_object(node)
-            except (yaml.YAMLError, ValueError, OverflowError) as exc:
-                raise self._fail(node, "yaml.value", f"cannot read value: {exc}") from None
-        if isinstance(node, yaml.SequenceNode):
-            if tag != _TAG + "seq":
-                raise self._fail(node, "yaml.tag", f"YAML tag {_short(tag)} is not allowed in posts")
+                return construct(self.loader, node)
+            except (yaml.YAMLError, ValueError, OverflowError, AttributeError, TypeError):
+                # e.g. `!!timestamp nope`, `!!int x`, a date out of range
+                raise self._fail(
+                    node, "yaml.value", f"{node.value!r} is not a valid {_short(tag)}"
+                ) from None
+        lines = self.lines
+        offset = self.offset
+        if cls is yaml.SequenceNode:
+            if tag != _SEQ:
+                raise self._fail(
+                    node, "yaml.tag", f"YAML tag {_short(tag)} is not allowed in posts"
+                )
             out = []
             for i, item in enumerate(node.value):
-                self.lines[(*loc, i)] = self._where(item)
+                mark = item.start_mark
+                lines[(*loc, i)] = (offset + mark.line + 1, mark.column + 1)
                 out.append(self.build(item, (*loc, i), depth + 1))
             return out
-        if tag != _TAG + "map":
+        if tag != _MAP or cls is not yaml.MappingNode:
             raise self._fail(node, "yaml.tag", f"YAML tag {_short(tag)} is not allowed in posts")
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
+            if key_node.__class__ is not yaml.ScalarNode:
                 raise self._fail(key_node, "yaml.key", "keys must be plain strings")
-            if key_node.tag == _TAG + "merge":
+            if key_node.tag == _MERGE:
                 raise self._fail(key_node, "yaml.merge", "YAML merge keys (<<) are not allowed")
             key = self.build(key_node, loc, depth + 1)
             if not isinstance(key, str):

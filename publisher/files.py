@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,23 +12,31 @@ POST_SUFFIXES = (".md", ".markdown")
 _NOISE = re.compile(r"(^\.|^#.*#$|~$|\.sw[a-p]$|\.tmp$|\.bak$|^4913$|\.crswap$)")
 
 
-def is_post_file(path: Path) -> bool:
-    name = path.name
+def is_post_name(name: str) -> bool:
+    """Whether a file called `name` is a post (not editor noise or a temp file)."""
     return name.endswith(POST_SUFFIXES) and not _NOISE.search(name)
 
 
+def is_post_file(path: Path) -> bool:
+    return is_post_name(path.name)
+
+
 def find_posts(paths: Iterable[Path]) -> list[Path]:
-    """Every post file under `paths` (files are taken as given), sorted, without
-    hidden folders (.git, .publisher, ...)."""
+    """Every post file under `paths` (files are taken as given), without hidden folders
+    (.git, .publisher, ...); folders' posts sorted by path, after the files given."""
     found: dict[Path, None] = {}
     for path in paths:
-        if path.is_dir():
-            for candidate in sorted(path.rglob("*")):
-                rel = candidate.relative_to(path).parts
-                if any(part.startswith(".") for part in rel[:-1]):
-                    continue
-                if candidate.is_file() and is_post_file(candidate):
-                    found[candidate] = None
-        else:
+        if not path.is_dir():
             found[path] = None
+            continue
+        posts = []
+        for folder, subfolders, names in os.walk(path):
+            subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+            for name in names:
+                if is_post_name(name):
+                    candidate = os.path.join(folder, name)
+                    if os.path.isfile(candidate):
+                        posts.append(Path(candidate))
+        posts.sort(key=lambda p: p.parts)
+        found.update(dict.fromkeys(posts))
     return list(found)

@@ -12,9 +12,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    WithJsonSchema,
+    model_validator,
+)
 
-Platform = Literal["bluesky", "twitter", "threads", "linkedin", "facebook", "instagram", "pinterest", "tiktok"]
+Platform = Literal[
+    "bluesky", "twitter", "threads", "linkedin", "facebook", "instagram", "pinterest", "tiktok"
+]
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
@@ -28,10 +39,16 @@ class _Strict(BaseModel):
 class MediaSpec(_Strict):
     """One image or video: a file in the repository (`path`) or a public `url`."""
 
-    path: NonEmpty | None = Field(None, description="File path relative to the post file; must stay inside the repository.")
-    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = Field(None, description="Public http(s) URL.")
+    path: NonEmpty | None = Field(
+        None, description="File path relative to the post file; must stay inside the repository."
+    )
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = Field(
+        None, description="Public http(s) URL."
+    )
     alt: str | None = Field(None, description="Alt text (required by default).")
-    kind: Literal["image", "video"] | None = Field(None, description="Inferred from the file type when omitted.")
+    kind: Literal["image", "video"] | None = Field(
+        None, description="Inferred from the file type when omitted."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> MediaSpec:
@@ -44,19 +61,43 @@ class FirstCommentSpec(_Strict):
     text: NonEmpty
 
 
-FirstComment = NonEmpty | FirstCommentSpec
+# Unions of a string and a mapping are discriminated by the value's shape, so a wrong
+# value gets the one error of the branch it was meant for, not one per branch. The
+# tags show up in pydantic's error locations; `UNION_TAGS` lets readers skip them.
+STR_TAG, MAP_TAG, DATETIME_TAG = "<str>", "<mapping>", "<datetime>"
+UNION_TAGS = frozenset({STR_TAG, MAP_TAG, DATETIME_TAG})
+
+
+def _shape(value: Any) -> str:
+    return MAP_TAG if isinstance(value, dict) else STR_TAG
+
+
+def _str_or(model: type[BaseModel]) -> Any:
+    return Annotated[
+        Annotated[NonEmpty, Tag(STR_TAG)] | Annotated[model, Tag(MAP_TAG)],
+        Discriminator(_shape),
+    ]
+
+
+FirstComment = _str_or(FirstCommentSpec)
 
 
 class TargetSpec(_Strict):
     """A target with per-target overrides. A per-target value replaces the default."""
 
-    account: NonEmpty | None = Field(None, description="An alias from publisher.toml, or an account UUID.")
+    account: NonEmpty | None = Field(
+        None, description="An alias from publisher.toml, or an account UUID."
+    )
     accountId: Uuid | None = Field(None, description="A letmepost account UUID.")
-    platform: Platform | None = Field(None, description="The platform; alone it means the one connected account there.")
+    platform: Platform | None = Field(
+        None, description="The platform; alone it means the one connected account there."
+    )
     text: NonEmpty | None = None
     media: list[MediaSpec] | None = None
     firstComment: FirstComment | None = None
-    options: dict[str, Any] | None = Field(None, description="Platform options, e.g. {platform: pinterest, boardId: ...}.")
+    options: dict[str, Any] | None = Field(
+        None, description="Platform options, e.g. {platform: pinterest, boardId: ...}."
+    )
 
     @model_validator(mode="after")
     def _names_an_account(self) -> TargetSpec:
@@ -67,7 +108,12 @@ class TargetSpec(_Strict):
         return self
 
 
-Target = Annotated[str, StringConstraints(min_length=1)] | TargetSpec
+Target = _str_or(TargetSpec)
+Moment = Annotated[
+    Annotated[dt.datetime, Tag(DATETIME_TAG)] | Annotated[str, Tag(STR_TAG)],
+    Discriminator(lambda v: DATETIME_TAG if isinstance(v, dt.datetime) else STR_TAG),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
 class PostFrontmatter(_Strict):
@@ -82,9 +128,11 @@ class PostFrontmatter(_Strict):
 
     targets: list[Target] | None = Field(
         None,
+        min_length=1,
+        max_length=25,
         description="1-25 targets: aliases from publisher.toml, account UUIDs, platform names, or mappings with overrides. Defaults to the config's `targets`.",
     )
-    scheduledAt: dt.datetime | str | None = Field(
+    scheduledAt: Moment | None = Field(
         None, description="ISO-8601 with an offset (Z or +01:00). Omit to publish at once."
     )
     publishNow: bool | None = None
@@ -92,17 +140,12 @@ class PostFrontmatter(_Strict):
     media: list[MediaSpec] | None = None
     profileId: Uuid | None = None
     draft: bool = Field(False, description="Never published; watch still previews it.")
-    meta: dict[str, Any] | None = Field(None, description="Your own data (title, tags, notes); ignored.")
+    meta: dict[str, Any] | None = Field(
+        None, description="Your own data (title, tags, notes); ignored."
+    )
     published: dict[str, Any] | None = Field(
         None, description="Written by publisher after each request. Do not edit."
     )
-
-    @field_validator("targets")
-    @classmethod
-    def _target_count(cls, value: list[Any] | None) -> list[Any] | None:
-        if value is not None and not 1 <= len(value) <= 25:
-            raise ValueError(f"targets must have 1 to 25 items, not {len(value)}")
-        return value
 
 
 FRONTMATTER_KEYS = tuple(PostFrontmatter.model_fields)

@@ -51,7 +51,9 @@ FILE_STATES = (
 class TargetPlan:
     label: str
     platform: str | None
-    action: str  # publish | retry | repost | update | cancel | resume | sync | none | refuse | blocked
+    action: (
+        str  # publish | retry | repost | update | cancel | resume | sync | none | refuse | blocked
+    )
     reason: str
     target: ResolvedTarget | None = None
 
@@ -159,7 +161,9 @@ def recorded_targets(post: Post, env: str) -> dict[str, Any]:
     return dict(record.targets)
 
 
-def _plan_file(post: Post, env: str, now: dt.datetime, repost: bool, retry_failed: bool) -> FilePlan:
+def _plan_file(
+    post: Post, env: str, now: dt.datetime, repost: bool, retry_failed: bool
+) -> FilePlan:
     if not post.valid:
         return FilePlan(post, "invalid")
     records = recorded_targets(post, env)
@@ -174,11 +178,15 @@ def _plan_file(post: Post, env: str, now: dt.datetime, repost: bool, retry_faile
         ]
         return FilePlan(post, "cancel" if plans else "draft", plans)
 
-    plans = [_plan_target(t, records.get(t.label), post, now, repost, retry_failed) for t in post.targets]
+    plans = [
+        _plan_target(t, records.get(t.label), post, now, repost, retry_failed) for t in post.targets
+    ]
     current = {t.label for t in post.targets}
     for label, rec in records.items():
         if label not in current and rec.status == "queued":
-            plans.append(TargetPlan(label, rec.platform, "cancel", "removed from targets while queued"))
+            plans.append(
+                TargetPlan(label, rec.platform, "cancel", "removed from targets while queued")
+            )
     return FilePlan(post, _file_state(plans, bool(records)), plans)
 
 

@@ -8,9 +8,12 @@ what is wrong, so one bad file never stops the others from being checked.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
+import os
 import re
-from collections.abc import Mapping
+import stat
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +81,7 @@ class MediaFile:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResolvedTarget:
     label: str  # the target as written: alias, account UUID or platform name
     index: int
@@ -134,7 +137,7 @@ class ResolvedTarget:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class Post:
     path: Path
     rel: str
@@ -181,17 +184,24 @@ def iso_z(moment: dt.datetime) -> str:
 
 
 class _MediaCache:
-    """Reads each local media file once per run, however many posts use it."""
+    """Reads each local media file once, however many posts use it. Entries are keyed
+    by the file's size and modification time, so an edited file is read again (watch
+    mode keeps one process running)."""
 
     def __init__(self) -> None:
-        self._seen: dict[Path, tuple[str, int, str | None]] = {}
+        self._seen: dict[tuple[Path, int, int], tuple[str, int, str | None]] = {}
 
     def read(self, path: Path) -> tuple[str, int, str | None]:
-        hit = self._seen.get(path)
+        """(sha256 hex, size, sniffed mime) of the file at `path`."""
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise FileNotFoundError(path)  # a folder, a device...: not a media file
+        key = (path, st.st_size, st.st_mtime_ns)
+        hit = self._seen.get(key)
         if hit is None:
             data = path.read_bytes()
             hit = (hashlib.sha256(data).hexdigest(), len(data), limits.sniff_mime(data[:64]))
-            self._seen[path] = hit
+            self._seen[key] = hit
         return hit
 
 
@@ -199,6 +209,12 @@ _MEDIA = _MediaCache()
 
 
 def display_path(path: Path, root: Path) -> str:
+    """`path` relative to the repository root (as written in reports), else as given."""
+    absolute = os.path.abspath(path)  # cheap: no symlinks resolved
+    prefix = os.path.join(root, "")
+    if absolute.startswith(prefix):
+        rel = absolute[len(prefix) :]
+        return rel if os.sep == "/" else rel.replace(os.sep, "/")
     try:
         return path.resolve().relative_to(root).as_posix()
     except ValueError:
@@ -219,10 +235,32 @@ def load_post(path: Path, config: Config, *, now: dt.datetime | None = None) -> 
     return post
 
 
+def load_posts(
+    paths: Iterable[Path], config: Config, *, now: dt.datetime | None = None
+) -> list[Post]:
+    """`load_post` for many files, with one `now` for all of them.
+
+    Python's cyclic garbage collector is paused meanwhile: every post kept adds objects
+    that each full collection scans again (a quarter of `plan`'s time on 10,000 posts),
+    while what reading creates is acyclic and freed by reference counting anyway."""
+    now = now or dt.datetime.now(dt.UTC)
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return [load_post(path, config, now=now) for path in paths]
+    finally:
+        if paused:
+            gc.enable()
+
+
 class _Checker:
     def __init__(self, post: Post, doc: Document, config: Config, now: dt.datetime) -> None:
         self.post, self.doc, self.config, self.now = post, doc, config, now
         self._media_read: dict[Loc, list[MediaFile]] = {}
+        # After a validation error: the original index of each target still checked,
+        # and whether `targets` itself was invalid (so neither it nor the defaults apply).
+        self._target_index: list[int] | None = None
+        self._targets_checked = False
 
     def problem(self, loc: Loc, code: str, message: str, severity: str = "error") -> None:
         line, col = self.doc.line_of(loc)
@@ -245,8 +283,11 @@ class _Checker:
         try:
             fm = PostFrontmatter.model_validate(data)
         except ValidationError as exc:
-            self._report_validation(exc)
-            return
+            # Report each problem once, then go on checking what is valid (the other
+            # targets, media, schedule) so one run shows everything there is to fix.
+            fm = self._report_validation(exc)
+            if fm is None:
+                return
         if fm.published is not None:
             try:
                 post.record = PublishedRecord.model_validate(fm.published)
@@ -267,37 +308,63 @@ class _Checker:
 
     # -- pydantic errors as file:line problems --------------------------------------
 
-    def _report_validation(self, exc: Any) -> None:
-        from publisher.model import FRONTMATTER_KEYS, MEDIA_KEYS, TARGET_KEYS
+    def _report_validation(self, exc: Any) -> Any:
+        """Report pydantic's errors at their lines, and return the frontmatter with the
+        invalid parts left out (None when nothing sensible is left to check)."""
+        from pydantic import ValidationError
 
-        seen: set[tuple[Loc, str]] = set()
+        from publisher.model import FRONTMATTER_KEYS, MEDIA_KEYS, TARGET_KEYS, PostFrontmatter
+
+        data = self.doc.data
+        bad_keys: set[str] = set()
+        bad_targets: set[int] = set()
         for err in exc.errors():
-            loc, value, skip = _data_loc(self.doc.data, err["loc"])
-            if skip:
-                continue
+            loc, value = _data_loc(data, err["loc"])
+            if loc and isinstance(loc[0], str):
+                if loc[0] == "targets" and len(loc) > 1 and isinstance(loc[1], int):
+                    bad_targets.add(loc[1])
+                else:
+                    bad_keys.add(loc[0])
             kind = err["type"]
-            where = _dotted(loc)
             if kind == "extra_forbidden":
-                key = str(loc[-1])
-                parent = loc[:-1]
-                choices = FRONTMATTER_KEYS if not parent else (
-                    MEDIA_KEYS if "media" in parent else TARGET_KEYS if parent[0] == "targets" else ()
-                )
-                if parent and parent[0] == "meta":
+                key, parent = str(loc[-1]), loc[:-1]
+                if parent and parent[0] in ("meta", "published"):
                     continue
-                code, msg = "key.unknown", f"unknown key {key!r}{did_you_mean(key, choices)}"
+                if not parent:
+                    choices: tuple[str, ...] = FRONTMATTER_KEYS
+                elif "media" in parent:
+                    choices = MEDIA_KEYS
+                elif parent[0] == "targets":
+                    choices = TARGET_KEYS
+                else:
+                    choices = ()
+                self.problem(loc, "key.unknown", f"unknown key {key!r}{did_you_mean(key, choices)}")
+            elif loc == ("targets",) and kind in ("too_short", "too_long"):
+                count = len(value) if isinstance(value, list) else 0
+                for finding in limits.check_target_count(count):
+                    self.problem(loc, finding.rule, finding.message)
             elif loc and loc[0] == "scheduledAt":
-                code, msg = "scheduledAt.format", (
-                    "scheduledAt must be a date and time with an offset, "
-                    "like 2026-12-01T09:00:00+01:00 or 2026-12-01T08:00:00Z"
+                self.problem(
+                    loc,
+                    "scheduledAt.format",
+                    "scheduledAt must be a date and time with an offset, like "
+                    "2026-12-01T09:00:00+01:00 or 2026-12-01T08:00:00Z"
+                    + (f", got {type(value).__name__} {value!r}" if value is not None else ""),
                 )
             else:
                 code = "type" if kind.endswith("_type") else f"value.{kind}"
-                msg = f"{where}: {_message(err, value)}"
-            if (loc, msg) in seen:
-                continue
-            seen.add((loc, msg))
-            self.problem(loc, code, msg)
+                self.problem(loc, code, f"{_dotted(loc)}: {_message(err, value)}")
+
+        kept = {k: v for k, v in data.items() if k not in bad_keys}
+        if "targets" in kept and bad_targets:
+            self._target_index = [i for i in range(len(kept["targets"])) if i not in bad_targets]
+            kept["targets"] = [kept["targets"][i] for i in self._target_index]
+        if "targets" in bad_keys or (bad_targets and not self._target_index):
+            self._targets_checked = True  # reported above: neither resolve nor use defaults
+        try:
+            return PostFrontmatter.model_validate(kept)
+        except ValidationError:
+            return None
 
     # -- schedule --------------------------------------------------------------------
 
@@ -335,9 +402,11 @@ class _Checker:
                 "mode_conflict",
                 "publishNow and scheduledAt together: remove one of them",
             )
-        record = fm.published or {}
-        already_sent = bool(record.get("targets"))
-        if moment < self.now + SCHEDULE_MARGIN and not already_sent:
+        record = self.post.record
+        went_out = record is not None and any(
+            t.status in ("queued", "published", "publishing") for t in record.targets.values()
+        )
+        if moment < self.now + SCHEDULE_MARGIN and not went_out:
             self.problem(
                 ("scheduledAt",),
                 "scheduledAt.future",
@@ -349,8 +418,11 @@ class _Checker:
     # -- targets ---------------------------------------------------------------------
 
     def _targets(self, fm: Any) -> None:
+        if self._targets_checked:
+            return
         specs: list[Any] = list(fm.targets) if fm.targets is not None else list(self.config.targets)
         from_config = fm.targets is None
+        index = self._target_index or list(range(len(specs)))
         if not specs:
             self.problem(
                 (),
@@ -360,8 +432,10 @@ class _Checker:
             return
         body = identity.normalize_text(self.doc.body)
         scheduled = self.post.scheduled_at is not None
+        scheduled_iso = self.post.scheduled_iso
+        publish_now = bool(self.post.publish_now)
         labels: dict[str, int] = {}
-        for i, spec in enumerate(specs):
+        for i, spec in zip(index, specs, strict=True):
             loc: Loc = ("targets", i) if not from_config else ()
             target = self._resolve(spec, i, loc)
             if target is None:
@@ -381,13 +455,28 @@ class _Checker:
             media = self._media_read.get(media_loc)
             if media is None:
                 media = self._media_read[media_loc] = self._media(media_specs, media_loc)
-            fc_spec = over.firstComment if over and over.firstComment is not None else fm.firstComment
+            fc_spec = (
+                over.firstComment if over and over.firstComment is not None else fm.firstComment
+            )
             first_comment = None
             if fc_spec is not None:
                 first_comment = identity.normalize_text(
                     fc_spec if isinstance(fc_spec, str) else fc_spec.text
                 )
             options = over.options if over else None
+            direct, account = target.direct, target.account
+            canonical = {
+                "account": target.account_id,
+                "platform": target.platform,
+                "direct": f"{account.handle}@{account.pds}" if account and direct else None,
+                "text": text,
+                "media": [m.canonical() for m in media],
+                "firstComment": first_comment,
+                "options": dict(options) if options else None,
+                "scheduledAt": scheduled_iso,
+                "publishNow": publish_now,
+                "profileId": self.post.profile_id,
+            }
             target = ResolvedTarget(
                 label=target.label,
                 index=i,
@@ -398,19 +487,21 @@ class _Checker:
                 media=tuple(media),
                 first_comment=first_comment,
                 options=options,
+                hash=identity.digest(canonical),
             )
+            self.post.targets.append(target)
             if target.platform:
                 self._check_limits(target, loc, over, media_loc, scheduled)
-            elif not target.direct:
+            elif not direct:
                 self.problem(
                     loc,
                     "targets.platform.unknown",
                     f"the platform of {target.label!r} is not known locally, so its limits are "
-                    "not checked: write the alias as { id = \"...\", platform = \"...\" } "
+                    'not checked: write the alias as { id = "...", platform = "..." } '
                     "(`publisher accounts` prints it)",
                     "warning",
                 )
-            if scheduled and target.first_comment and target.platform in (None, "bluesky"):
+            if scheduled and first_comment and target.platform in (None, "bluesky"):
                 fc_loc = (*loc, "firstComment") if over and over.firstComment else ("firstComment",)
                 self.problem(
                     fc_loc,
@@ -418,21 +509,6 @@ class _Checker:
                     "a scheduled post cannot carry a first comment (the API refuses it): "
                     "remove firstComment or scheduledAt",
                 )
-            canonical = {
-                "account": target.account_id,
-                "platform": target.platform,
-                "direct": f"{target.account.handle}@{target.account.pds}" if target.direct else None,
-                "text": target.text,
-                "media": [m.canonical() for m in target.media],
-                "firstComment": target.first_comment,
-                "options": dict(options) if options else None,
-                "scheduledAt": self.post.scheduled_iso,
-                "publishNow": bool(self.post.publish_now),
-                "profileId": self.post.profile_id,
-            }
-            self.post.targets.append(
-                ResolvedTarget(**{**target.__dict__, "hash": identity.digest(canonical)})
-            )
         if scheduled and any(t.media for t in self.post.targets):
             self.problem(
                 ("scheduledAt",),
@@ -491,9 +567,11 @@ class _Checker:
         )
 
     def _media(self, specs: list[Any], loc: Loc) -> list[MediaFile]:
-        out = []
-        base = self.post.path.resolve().parent
-        root = self.config.root
+        out: list[MediaFile] = []
+        if not specs:
+            return out
+        base: str | None = None  # the post's folder, symlinks resolved
+        root = os.path.join(os.path.realpath(self.config.root), "")
         for j, spec in enumerate(specs):
             item_loc = (*loc, j)
             alt = spec.alt
@@ -505,7 +583,9 @@ class _Checker:
                     "(or set require_alt = false in publisher.toml)",
                 )
             if spec.url:
-                kind = spec.kind or limits.kind_of_mime(limits.mime_from_extension(spec.url.split("?")[0]) or "")
+                kind = spec.kind or limits.kind_of_mime(
+                    limits.mime_from_extension(spec.url.split("?")[0]) or ""
+                )
                 if kind is None:
                     self.problem(
                         item_loc,
@@ -515,26 +595,36 @@ class _Checker:
                     continue
                 out.append(MediaFile(kind=kind, alt=alt, url=spec.url))
                 continue
-            raw = Path(spec.path)
             path_loc = (*item_loc, "path")
-            if raw.is_absolute() or spec.path.startswith("~"):
-                self.problem(path_loc, "media.path.absolute", "media paths must be relative to the post file")
+            if os.path.isabs(spec.path) or spec.path.startswith("~"):
+                self.problem(
+                    path_loc, "media.path.absolute", "media paths must be relative to the post file"
+                )
                 continue
-            target = (base / raw).resolve()
-            if not target.is_relative_to(root):
+            if base is None:
+                base = os.path.dirname(os.path.realpath(self.post.path))
+            joined = os.path.join(base, spec.path)
+            real = os.path.realpath(joined)
+            if not real.startswith(root):
+                how = "a symlink" if os.path.islink(joined) else "via .."
                 self.problem(
                     path_loc,
                     "media.path.outside",
-                    f"{spec.path} leads outside the repository ({'a symlink' if (base / raw).is_symlink() else 'via ..'}); media must live inside it",
+                    f"{spec.path} leads outside the repository ({how}); media must live inside it",
                 )
                 continue
-            if not target.is_file():
-                self.problem(path_loc, "media.path.missing", f"media file {spec.path} does not exist")
-                continue
+            target = Path(real)
             try:
                 sha, size, mime = _MEDIA.read(target)
+            except FileNotFoundError:
+                self.problem(
+                    path_loc, "media.path.missing", f"media file {spec.path} does not exist"
+                )
+                continue
             except OSError as exc:
-                self.problem(path_loc, "media.path.unreadable", f"cannot read {spec.path}: {exc.strerror}")
+                self.problem(
+                    path_loc, "media.path.unreadable", f"cannot read {spec.path}: {exc.strerror}"
+                )
                 continue
             mime = mime or limits.mime_from_extension(target.name)
             kind = limits.kind_of_mime(mime or "")
@@ -546,9 +636,15 @@ class _Checker:
                 )
                 continue
             if spec.kind and spec.kind != kind:
-                self.problem((*item_loc, "kind"), "media.kind.mismatch", f"{spec.path} is a {kind}, not a {spec.kind}")
+                self.problem(
+                    (*item_loc, "kind"),
+                    "media.kind.mismatch",
+                    f"{spec.path} is a {kind}, not a {spec.kind}",
+                )
             out.append(
-                MediaFile(kind=kind, alt=alt, path=target, rel=spec.path, mime=mime, size=size, sha256=sha)
+                MediaFile(
+                    kind=kind, alt=alt, path=target, rel=spec.path, mime=mime, size=size, sha256=sha
+                )
             )
         return out
 
@@ -563,49 +659,58 @@ class _Checker:
                 where = (*loc, "text") if over and over.text else None
             elif field_name.startswith("media"):
                 m = re.match(r"media\[(\d+)\](?:\.(\w+))?", field_name)
-                where = media_loc if not m else (*media_loc, int(m.group(1)), *(["alt"] if m.group(2) == "alt" else []))
+                where = (
+                    media_loc
+                    if not m
+                    else (*media_loc, int(m.group(1)), *(["alt"] if m.group(2) == "alt" else []))
+                )
             elif field_name.startswith("firstComment"):
                 where = (*loc, "firstComment") if over and over.firstComment else ("firstComment",)
             elif field_name.startswith("options"):
                 where = (*loc, *field_name.split("."))
             else:
                 where = loc
-            label = f"{target.label}: " if target.label != target.platform else f"{target.platform}: "
-            if where is None:  # the body: point at its first line
-                line, col = self.doc.body_line, 1
+            label = (
+                f"{target.label}: " if target.label != target.platform else f"{target.platform}: "
+            )
+            if where is None:  # the body: point at its first line of text
+                body = self.doc.body
+                blank = len(body) - len(body.lstrip("\n \t"))
+                line, col = self.doc.body_line + body.count("\n", 0, blank), 1
                 self.post.problems.append(
-                    Problem(self.post.rel, line, col, finding.rule, label + finding.message, finding.severity)
+                    Problem(
+                        self.post.rel,
+                        line,
+                        col,
+                        finding.rule,
+                        label + finding.message,
+                        finding.severity,
+                    )
                 )
             else:
                 self.problem(where, finding.rule, label + finding.message, finding.severity)
 
 
-def _data_loc(data: Any, loc: tuple[Any, ...]) -> tuple[Loc, Any, bool]:
-    """Drop pydantic's union-branch tags from an error location, keeping only steps into
-    the data. Returns (loc, value at loc, skip) where skip marks errors from a union
-    branch that does not match the value's shape (a str branch error for a mapping)."""
+def _data_loc(data: Any, loc: tuple[Any, ...]) -> tuple[Loc, Any]:
+    """A pydantic error location as steps into the data (union tags dropped), and the
+    value found there (None for a missing or unknown key)."""
+    from publisher.model import UNION_TAGS
+
     out: list[Any] = []
     current = data
-    skip = False
     for step in loc:
-        if isinstance(current, dict) and isinstance(step, str) and step in current:
-            out.append(step)
-            current = current[step]
-        elif isinstance(current, list) and isinstance(step, int) and 0 <= step < len(current):
-            out.append(step)
-            current = current[step]
-        elif step in ("str", "constrained-str") or str(step).startswith(("constrained-str", "str")):
-            skip = skip or isinstance(current, dict)
-        elif isinstance(step, str) and step[:1].isupper():  # a model branch: TargetSpec, ...
-            skip = skip or not isinstance(current, dict)
-        elif step in ("datetime", "function-after[_one_source(), MediaSpec]"):
+        if step in UNION_TAGS:
             continue
-        elif isinstance(current, dict) and isinstance(step, str):
-            out.append(step)  # a missing or extra key
-            current = None
+        if (isinstance(current, dict) and isinstance(step, str) and step in current) or (
+            isinstance(current, list) and isinstance(step, int) and 0 <= step < len(current)
+        ):
+            current = current[step]
+        elif isinstance(step, str) and step.startswith("function-"):
+            continue  # a validator's wrapper, not a step into the data
         else:
-            continue
-    return tuple(out), current, skip
+            current = None
+        out.append(step)
+    return tuple(out), current
 
 
 def _dotted(loc: Loc) -> str:
@@ -616,9 +721,15 @@ def _dotted(loc: Loc) -> str:
 
 
 def _message(err: Mapping[str, Any], value: Any) -> str:
+    from publisher.model import UUID_PATTERN
+
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
+    if err["type"] == "string_pattern_mismatch":
+        if (err.get("ctx") or {}).get("pattern") == UUID_PATTERN:
+            return f"{value!r} is not a valid UUID (like 6f1c2b9e-4d2a-4c1e-9b7a-0e5d3c2b1a09)"
+        return f"{value!r} is not an http(s) URL"
     if err["type"].endswith("_type") and value is not None:
         got = type(value).__name__
         hint = ""
@@ -628,5 +739,9 @@ def _message(err: Mapping[str, Any], value: Any) -> str:
             hint = " (YAML read a number: put it in quotes)"
         elif isinstance(value, dt.date) and "string" in msg:
             hint = " (YAML read a date: put it in quotes)"
-        msg = f"{msg}, got {got} {value!r}{hint}" if not isinstance(value, dict | list) else f"{msg}, got a {got}"
+        msg = (
+            f"{msg}, got {got} {value!r}{hint}"
+            if not isinstance(value, dict | list)
+            else f"{msg}, got a {got}"
+        )
     return msg

@@ -228,7 +228,6 @@ class Watcher:
         same_bytes = raw == tracked.raw
         if same_bytes and not force:
             return  # saved without a change (or our own write, already shown)
-        _forget_media()
         post = load_post(path, self.config)
         fp = make_plan([post], env=self.env).files[0]
         content = post.hash if post.valid else None
@@ -320,14 +319,6 @@ class Watcher:
     def _event(self, rel: str | None, message: str, *, error: bool = False) -> None:
         for listener in self.listeners:
             listener.event(rel, message, error=error)
-
-
-def _forget_media() -> None:
-    """Media files can change while watch runs; post.py reads each one once per
-    process, so start every load from an empty cache."""
-    from publisher import post
-
-    post._MEDIA = post._MediaCache()
 
 
 def _show(path: Path, root: Path) -> str:

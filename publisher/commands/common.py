@@ -24,13 +24,13 @@ def config_from(args: argparse.Namespace) -> Config:
 
 def load_posts(paths: list[Path], config: Config) -> list[Any]:
     from publisher.files import find_posts
-    from publisher.post import load_post
+    from publisher.post import load_posts as load_many
 
     roots = paths or [config.posts_dir]
     for path in roots:
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
-    return [load_post(p, config) for p in find_posts(roots)]
+    return load_many(find_posts(roots), config)
 
 
 @dataclass
