@@ -501,6 +501,8 @@ class _Checker:
                     "(`publisher accounts` prints it)",
                     "warning",
                 )
+            if direct:
+                self._check_direct(target, media_loc, scheduled)
             if scheduled and first_comment and target.platform in (None, "bluesky"):
                 fc_loc = (*loc, "firstComment") if over and over.firstComment else ("firstComment",)
                 self.problem(
@@ -647,6 +649,24 @@ class _Checker:
                 )
             )
         return out
+
+    def _check_direct(self, target: ResolvedTarget, media_loc: Loc, scheduled: bool) -> None:
+        """What a direct Bluesky account cannot take (it is not the letmepost API)."""
+        if scheduled:
+            self.problem(
+                ("scheduledAt",),
+                "scheduledAt.direct_bluesky",
+                f"{target.label!r} is a direct Bluesky account, which has no scheduled posts: "
+                "remove scheduledAt, or schedule through a letmepost account",
+            )
+        for j, m in enumerate(target.media):
+            if m.url is not None or m.kind != "image":
+                self.problem(
+                    (*media_loc, j),
+                    "bluesky.direct.media",
+                    f"{target.label}: a direct Bluesky account takes local image files only "
+                    "(`path:`, up to 4)",
+                )
 
     def _check_limits(
         self, target: ResolvedTarget, loc: Loc, over: Any, media_loc: Loc, scheduled: bool

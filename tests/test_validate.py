@@ -338,3 +338,24 @@ def test_schema_is_valid_json_schema_that_accepts_the_examples() -> None:
     assert not validator.is_valid({"targets": ["bluesky"], "scheduleAt": "2030-01-01T00:00:00Z"})
     assert not validator.is_valid({"targets": []})
     assert not validator.is_valid({"targets": [{"text": "no account"}], "draft": "yes"})
+
+
+def test_direct_bluesky_targets_refuse_schedules_and_non_image_media(tmp_path: Path) -> None:
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "publisher.toml").write_text(
+        '[accounts.me]\nbluesky = "alice.test"\npds = "http://127.0.0.1:9"\npassword_env = "PW"\n'
+    )
+    (tmp_path / "posts" / "a.md").write_text(
+        "---\ntargets: [me]\nscheduledAt: 2031-01-01T00:00:00Z\nmedia:\n"
+        "  - url: https://example.org/a.png\n    alt: x\n---\nHi\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "publisher", "validate"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "posts/a.md:3:1: scheduledAt.direct_bluesky:" in done.stdout
+    assert "posts/a.md:5:5: bluesky.direct.media:" in done.stdout
