@@ -128,7 +128,7 @@ def test_writing_back_the_published_block_keeps_the_hash(repo: Config) -> None:
         ("We shipped v2 today.", "We shipped v2 today!"),
         ("text: Short one for X", "text: Short one for X."),
         ("  - bluesky\n", "  - main\n"),
-        ("  - bluesky\n", "  - me\n"),
+        ("  - bluesky\n", "  - main\n"),
         ("  - bluesky\n", "  - bluesky\n  - threads\n"),
         ("path: img/a.png", "path: img/b.png"),
         ("alt: A banner", "alt: A blue banner"),
