@@ -35,7 +35,8 @@ from publisher.post import Post, ResolvedTarget, iso_z
 REJECTED_CODES = frozenset({"preflight_failed", "platform_auth_failed", "platform_rejected"})
 _TARGET_ORDER = (
     "platform", "account", "status", "hash", "key", "attempt", "postId", "uri", "cid", "url",
-    "firstCommentUri", "firstCommentCid", "did", "rkey", "commentRkey", "scheduledAt", "at",
+    "firstCommentUri", "firstCommentCid", "did", "rkey", "commentRkey", "scheduledAt",
+    "fixedHash", "at",
     "warnings", "error",
 )  # fmt: skip
 
@@ -377,6 +378,7 @@ class Runner:
                 "firstCommentUri": r.get("firstCommentUri"),
                 "firstCommentCid": r.get("firstCommentCid"),
                 "scheduledAt": (resp.data or {}).get("scheduledAt") if status == "queued" else None,
+                "fixedHash": t.fixed_hash(post.profile_id) if status == "queued" else None,
                 "warnings": [w.get("code") for w in r.get("warnings") or [] if isinstance(w, dict)]
                 or None,
                 "error": {k: err.get(k) for k in ("code", "rule", "message")}
@@ -462,6 +464,10 @@ class Runner:
         assert t is not None
         rec = book.target(tp.label)
         post = book.post
+        fixed = rec.get("fixedHash")
+        if fixed and fixed != t.fixed_hash(post.profile_id):
+            self._recreate(book, tp)
+            return
         try:
             self._upload_media(book, [t])
             patch: dict[str, Any] = {"text": t.text, "scheduledAt": post.scheduled_iso}
@@ -484,6 +490,26 @@ class Runner:
         )
         book.save()
         self._outcome(post, tp, "queued")
+
+    def _recreate(self, book: Book, tp: TargetPlan) -> None:
+        """An edit PATCH cannot carry (options, first comment, profile): cancel the
+        queued post, then create it anew under a new key."""
+        rec = book.target(tp.label)
+        try:
+            self._api().delete_post(rec["postId"])
+        except ApiError as exc:
+            if exc.status == 409:
+                self._refresh(book, tp)  # no longer queued: record what it became
+            else:
+                self._outcome(book.post, tp, "error", error=_hint(exc))
+            return
+        except NetworkError as exc:
+            self._outcome(book.post, tp, "error", error=str(exc))
+            return
+        book.set_target(tp.label, {"status": "canceled", "at": now_iso()})
+        book.save()
+        self._checkpoint()
+        self._publish(book, [tp])
 
     # -- direct Bluesky -----------------------------------------------------------------
 

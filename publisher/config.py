@@ -30,18 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from publisher.limits import PLATFORMS
+
 DEFAULT_API_URL = "https://api.letmepost.dev"
 CONFIG_FILE = "publisher.toml"
-PLATFORM_NAMES = (
-    "bluesky",
-    "twitter",
-    "threads",
-    "linkedin",
-    "facebook",
-    "instagram",
-    "pinterest",
-    "tiktok",
-)
+PLATFORM_NAMES = PLATFORMS
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _KEYS = {"posts", "api_url", "profile", "targets", "require_alt", "accounts", "allow_repost"}

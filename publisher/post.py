@@ -98,6 +98,13 @@ class ResolvedTarget:
     def direct(self) -> bool:
         return self.account is not None and self.account.direct
 
+    def fixed_hash(self, profile_id: str | None) -> str:
+        """The hash of what `PATCH /v1/posts/{id}` cannot change on a queued post (all
+        but text, media and scheduledAt): when it differs, the post is re-created."""
+        return identity.digest(
+            [self.account_id, self.platform, self.first_comment, self.options, profile_id]
+        )
+
     def content(self, scheduled: bool) -> limits.Content:
         return limits.Content(
             platform=self.platform or "",

@@ -310,3 +310,22 @@ def test_api_key_never_appears_anywhere(tmp_path, sandbox, verbose):
     for secret in secrets:
         for text in outputs + files:
             assert secret not in text
+
+
+def test_queued_post_with_an_edit_patch_cannot_carry_is_recreated(tmp_path, sandbox):
+    text = (
+        "---\ntargets:\n  - platform: twitter\n    options: {platform: twitter, replyToTweetId: '111'}\n"
+        "scheduledAt: 2031-03-01T09:00:00Z\n---\nA scheduled reply.\n"
+    )
+    repo = make_repo(tmp_path, {"r.md": text})
+    path = repo / "posts/r.md"
+    assert publish(repo, sandbox).returncode == 0
+    first_id = record(path)["targets"]["twitter"]["postId"]
+    path.write_text(path.read_text().replace("'111'", "'222'"))
+    done = run_cli(["sync"], repo, cli_env(sandbox.url, sandbox.live_key))
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = {row["id"]: row["status"] for row in sandbox.posts()}
+    rec = record(path)["targets"]["twitter"]
+    assert rows[first_id] == "canceled"
+    assert rec["status"] == "queued" and rec["postId"] != first_id
+    assert rows[rec["postId"]] == "queued" and len(rows) == 2
