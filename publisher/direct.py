@@ -34,38 +34,20 @@ if TYPE_CHECKING:
     from publisher.bluesky import BlueskyAccount
     from publisher.config import Account
     from publisher.plan import TargetPlan
-    from publisher.post import Post, ResolvedTarget
+    from publisher.post import ResolvedTarget
 
 DEFAULT_PASSWORD_ENV = "BLUESKY_APP_PASSWORD"
 # BlueskyError codes as recorded in the file, so that the plan knows which to retry.
 _RECORDED_CODES = {"server_error": "platform_unavailable"}
 
 
-def direct_problems(post: Post, t: ResolvedTarget) -> list[str]:
+def direct_problems(t: ResolvedTarget) -> list[str]:
     """What keeps a direct Bluesky target from being published, found without any
     request (empty when it can go). Reads the target's image files."""
     from publisher.bluesky import BlueskyError, check_post
 
+    # Schedules and URL/video media are refused earlier, by validation (post.py).
     problems = []
-    if post.scheduled_at is not None:
-        problems.append(
-            f"{t.label}: scheduledAt is not supported on a direct Bluesky account (Bluesky "
-            "has no scheduled posts): remove scheduledAt and publish when the time comes, "
-            "or schedule through a letmepost account"
-        )
-    for m in t.media:
-        if m.path is None:
-            problems.append(
-                f"{t.label}: media {m.url} is a URL; a direct Bluesky account takes local "
-                "image files only (`path:`)"
-            )
-        elif m.kind != "image":
-            problems.append(
-                f"{t.label}: media {m.rel} is a {m.kind}; a direct Bluesky account takes "
-                "images only (up to 4)"
-            )
-    if problems:
-        return problems
     try:
         check_post(t.text, _images(t))
         if t.first_comment is not None:
@@ -135,7 +117,7 @@ class DirectBluesky:
                 "error": "a direct Bluesky account is not published to in a sandbox run "
                 "(it would post for real)"
             }
-        problems = direct_problems(book.post, t)
+        problems = direct_problems(t)
         if problems:
             return "rejected", {"error": "; ".join(problems)}
         try:

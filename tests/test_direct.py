@@ -204,7 +204,8 @@ def test_scheduled_direct_post_is_refused_and_nothing_is_written(
     before = (repo / "posts/s.md").read_bytes()
     done = publish(repo, direct_env(pds))
     assert done.returncode == 1
-    assert "scheduledAt is not supported on a direct Bluesky account" in done.stdout + done.stderr
+    assert "scheduledAt.direct_bluesky" in done.stdout + done.stderr
+    assert "has no scheduled posts" in done.stdout + done.stderr
     assert (repo / "posts/s.md").read_bytes() == before
     assert records_with(account, tag) == []
 
