@@ -54,6 +54,7 @@ class Outcome:
     url: str | None = None
     error: str | None = None
     line: int | None = None
+    note: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -399,6 +400,7 @@ class Runner:
                 uri=rec.get("uri"),
                 url=rec.get("url"),
                 error=f"{err['code']}: {err.get('message', '')}" if err else None,
+                note=f"scheduled for {rec['scheduledAt']}" if rec.get("scheduledAt") else None,
             )
 
     def _quota(self, exc: ApiError) -> None:

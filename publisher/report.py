@@ -103,7 +103,7 @@ def result_table(plan: Plan, result: Any) -> str:
     """One row per target: what happened and its link (or its error)."""
     rows = []
     for o in sorted(result.outcomes, key=lambda o: (o.path, o.target)):
-        detail = o.url or o.uri or o.error or ""
+        detail = o.url or o.uri or o.error or o.note or ""
         rows.append([o.path, o.target, o.status, detail])
     for f in plan.files:
         for t in f.targets:
