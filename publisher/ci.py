@@ -907,11 +907,6 @@ def _publish(ctx: Context, why: str) -> int:
     from publisher.report import result_table
 
     inputs = ctx.inputs
-    if not inputs.sandbox and not inputs.api_key:
-        raise UsageError(
-            "publishing needs the api-key input (LETMEPOST_API_KEY): pass "
-            "${{ secrets.LETMEPOST_API_KEY }}, or set sandbox: true to try it locally"
-        )
     if ctx.repo_root is None:
         raise UsageError(f"{ctx.config.root} is not a git checkout: publish mode commits results")
     branch = ctx.actions.branch
@@ -920,9 +915,14 @@ def _publish(ctx: Context, why: str) -> int:
             f"cannot push the results: {ctx.actions.ref or 'no ref'} is not a branch "
             "(set push: false to only commit)"
         )
-    with open_api(ctx.config, sandbox=inputs.sandbox) as api:
+    with open_api(ctx.config, sandbox=inputs.sandbox, need_key=False) as api:
         selection = select_posts(ctx.config, ctx.repo_root, ctx.actions, "publish", api.env)
         plan = make_plan(_load(selection.files, ctx.config), env=api.env)
+        if api.client is None and (selection.deleted or plan.needs_letmepost):
+            raise UsageError(
+                "publishing needs the api-key input (LETMEPOST_API_KEY): pass "
+                "${{ secrets.LETMEPOST_API_KEY }}, or set sandbox: true to try it locally"
+            )
         reason = f"{why}; {selection.reason}"
         report = Report(reason, api.env, plan, ctx.where, selection)
         _run(ctx, api, report)

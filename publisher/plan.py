@@ -110,6 +110,16 @@ class Plan:
     def work(self) -> list[FilePlan]:
         return [f for f in self.files if f.sends]
 
+    @property
+    def needs_letmepost(self) -> bool:
+        """Whether carrying it out sends anything through the letmepost API (direct
+        Bluesky targets need only their app password)."""
+        return any(
+            tp.action in SENDS and not (tp.target is not None and tp.target.direct)
+            for f in self.work
+            for tp in f.targets
+        )
+
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = defaultdict(int)
         for f in self.files:

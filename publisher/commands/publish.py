@@ -35,16 +35,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def needs_letmepost(posts: list[Any], **plan_options: Any) -> bool:
-    """Whether any work would go through the letmepost API (direct Bluesky targets
-    need no letmepost key)."""
-    from publisher.plan import SENDS, make_plan
+    """Whether a live run would send anything through letmepost."""
+    from publisher.plan import make_plan
 
-    plan = make_plan(posts, env="live", **plan_options)
-    return any(
-        tp.action in SENDS and not (tp.target is not None and tp.target.direct)
-        for f in plan.work
-        for tp in f.targets
-    )
+    return make_plan(posts, env="live", **plan_options).needs_letmepost
 
 
 def execute(plan: Any, api: Any, *, json_output: bool, concurrency: int = 4) -> Any:
