@@ -33,6 +33,7 @@ from publisher.plan import FilePlan, Plan, TargetPlan
 from publisher.post import Post, ResolvedTarget, iso_z
 
 REJECTED_CODES = frozenset({"preflight_failed", "platform_auth_failed", "platform_rejected"})
+OUTCOME_UNKNOWN = "outcome_unknown"  # a lost answer, and the post edited since: never guess
 _TARGET_ORDER = (
     "platform", "account", "status", "hash", "key", "attempt", "postId", "uri", "cid", "url",
     "firstCommentUri", "firstCommentCid", "did", "rkey", "commentRkey", "scheduledAt",
@@ -250,6 +251,9 @@ class Runner:
             for tp in fp.by_action("update"):
                 self._checkpoint()
                 self._update(book, tp)
+            resumes = [t for t in fp.by_action("resume") if not _direct(t)]
+            if resumes:
+                self._resume(book, resumes)
             sends = [t for t in fp.by_action("publish", "retry", "repost") if not _direct(t)]
             if sends:
                 self._checkpoint()
@@ -317,9 +321,30 @@ class Runner:
                 book.save()
 
     def _publish(self, book: Book, sends: list[TargetPlan]) -> None:
+        """A first request (or a deliberate new attempt) for `sends`: a new key."""
         post = book.post
+        labels = [tp.label for tp in sends]
+        attempt = 1 + max(book.attempt(label) for label in labels)
+        assert post.hash is not None
+        key = identity.idempotency_key(self.env, post.hash, labels, attempt)
+        self._send(book, sends, key, attempt)
+
+    def _resume(self, book: Book, resumes: list[TargetPlan]) -> None:
+        """Targets whose request was sent but never definitely answered: send it again
+        under the key recorded before it went out. The server answers with what it
+        stored, or runs it if it never got it."""
+        groups: dict[tuple[str, int], list[TargetPlan]] = {}
+        for tp in resumes:
+            rec = book.target(tp.label)
+            groups.setdefault((rec["key"], int(rec.get("attempt", 1))), []).append(tp)
+        for (key, attempt), group in groups.items():
+            self._checkpoint()
+            self._send(book, group, key, attempt)
+
+    def _send(self, book: Book, sends: list[TargetPlan], key: str, attempt: int) -> None:
+        post = book.post
+        client = self._api()
         targets = [tp.target for tp in sends if tp.target is not None]
-        labels = [t.label for t in targets]
         try:
             self._upload_media(book, targets)
         except (ApiError, NetworkError) as exc:
@@ -328,21 +353,43 @@ class Runner:
             if isinstance(exc, QuotaExceeded):
                 self._quota(exc)
             return
-        attempt = 1 + max(book.attempt(label) for label in labels)
-        assert post.hash is not None
-        key = identity.idempotency_key(self.env, post.hash, labels, attempt)
         body = identity.body_bytes(post.body(targets, book.media))
         base = {"key": key, "attempt": attempt, "at": now_iso()}
+        for t in targets:  # on disk before the request leaves: a rerun reuses this key
+            previous = book.target(t.label)
+            book.data["targets"][t.label] = {
+                k: v for k, v in previous.items() if k in ("platform", "account")
+            }
+            book.set_target(
+                t.label, {**base, "platform": t.platform, "status": "pending", "hash": t.hash}
+            )
+        book.save()
         try:
-            resp = self._api().create_post(body, key)
-        except NetworkError as exc:
-            # No answer: nothing to record. The next run sends the same key, so if the
-            # server did store the post, it answers with it instead of posting again.
-            for tp in sends:
-                self._outcome(post, tp, "error", error=str(exc))
-            return
-        except ApiError as exc:
+            resp = client.create_post(body, key)
+        except (NetworkError, ApiError) as exc:
+            if isinstance(exc, NetworkError) or exc.retryable:
+                # No definite answer: the record stays `pending` with its key, so the
+                # next run sends the same key, and if the server did store the post,
+                # it answers with it instead of posting again.
+                for tp in sends:
+                    self._outcome(
+                        post, tp, "error", error=f"{exc}; the next run resends the same request"
+                    )
+                return
             status = "rejected" if exc.code in REJECTED_CODES else "failed"
+            error = exc.as_record()
+            if exc.rule == "idempotency_key.body_mismatch":
+                status, error = (
+                    "failed",
+                    {
+                        "code": OUTCOME_UNKNOWN,
+                        "rule": exc.rule,
+                        "message": "an earlier request for this post reached the server under "
+                        "this key, and its answer was lost; the post changed since. It may be "
+                        "published already: check the platform, then run with --retry-failed to "
+                        "post the current version",
+                    },
+                )
             for t in targets:
                 book.set_target(
                     t.label,
@@ -351,12 +398,13 @@ class Runner:
                         "platform": t.platform,
                         "status": status,
                         "hash": t.hash,
-                        "error": exc.as_record(),
+                        "error": error,
                     },
                 )
             book.save()
+            message = error["message"] if error["code"] == OUTCOME_UNKNOWN else _hint(exc)
             for tp in sends:
-                self._outcome(post, tp, status, error=_hint(exc))
+                self._outcome(post, tp, status, error=message)
             if isinstance(exc, QuotaExceeded):
                 self._quota(exc)
             return

@@ -231,6 +231,12 @@ def _plan_target(
         return plan("publish", "canceled earlier")
     # failed / rejected
     code = rec.error.code if rec.error else "unknown"
+    if code == "outcome_unknown" and not (retry_failed or repost):
+        return plan(
+            "blocked",
+            "an earlier request may have published it (its answer was lost, and the post "
+            "changed since): check the platform, then run with --retry-failed to post it",
+        )
     if not same:
         return plan("publish", f"failed with {code}; the post has changed since")
     if code in RETRYABLE_CODES or retry_failed:

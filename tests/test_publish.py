@@ -72,10 +72,8 @@ def test_dropped_connection_after_the_server_stored_the_post(tmp_path, sandbox):
     assert record(repo / "posts/a.md")["status"] == "published"
 
 
-def test_no_answer_records_nothing_and_the_rerun_gets_the_stored_post(tmp_path, sandbox):
-    """The client gives up (here after a single attempt) although the server stored the
-    post: nothing is recorded, and the next run's request carries the same key, so the
-    server answers with the stored post instead of posting again."""
+def _run_library(repo, sandbox, attempts: int, timeout: float = 30.0):
+    """One publish run through the library, with a client giving up after `attempts`."""
     from publisher.apply import Runner
     from publisher.client import LetmepostClient, RetryPolicy
     from publisher.config import load_config
@@ -83,26 +81,69 @@ def test_no_answer_records_nothing_and_the_rerun_gets_the_stored_post(tmp_path, 
     from publisher.plan import make_plan
     from publisher.post import load_post
 
-    repo = make_repo(tmp_path, {"a.md": post("[bluesky]", "Dropped, then rerun.")})
     config = load_config(repo)
+    posts = [load_post(p, config) for p in find_posts([repo / "posts"])]
+    plan = make_plan(posts, env="live")
+    retry = RetryPolicy(attempts=attempts, base=0.05)
+    with LetmepostClient(sandbox.url, sandbox.live_key, retry=retry, timeout=timeout) as client:
+        return Runner(client=client, env="live", api=sandbox.url).run(plan)
 
-    def run(attempts: int):
-        posts = [load_post(p, config) for p in find_posts([repo / "posts"])]
-        plan = make_plan(posts, env="live")
-        with LetmepostClient(
-            sandbox.url, sandbox.live_key, retry=RetryPolicy(attempts=attempts)
-        ) as client:
-            return Runner(client=client, env="live", api=sandbox.url).run(plan)
 
+def test_no_answer_leaves_the_key_pending_and_the_rerun_gets_the_stored_post(tmp_path, sandbox):
+    """The client gives up (here after a single attempt) although the server stored the
+    post: the file keeps the request's key as `pending`, and the next run sends that
+    key, so the server answers with the stored post instead of posting again."""
+    repo = make_repo(tmp_path, {"a.md": post("[bluesky]", "Dropped, then rerun.")})
     sandbox.set_faults(drop_after_store=1)
-    first = run(attempts=1)
+    first = _run_library(repo, sandbox, attempts=1)
     assert [o.status for o in first.outcomes] == ["error"]
-    assert record(repo / "posts/a.md") == {}
+    pending = record(repo / "posts/a.md")["targets"]["bluesky"]
+    assert pending["status"] == "pending" and pending["key"]
     assert len(sandbox.posts()) == 1  # stored, although the client never heard
-    second = run(attempts=3)
+    second = _run_library(repo, sandbox, attempts=3)
     assert [o.status for o in second.outcomes] == ["published"]
     assert_once(sandbox, 1)
-    assert record(repo / "posts/a.md")["targets"]["bluesky"]["uri"] == sandbox.posts()[0]["uri"]
+    done = record(repo / "posts/a.md")["targets"]["bluesky"]
+    assert done["uri"] == sandbox.posts()[0]["uri"] and done["key"] == pending["key"]
+
+
+def test_a_lost_answer_then_an_added_target_does_not_post_twice(tmp_path, sandbox):
+    repo = make_repo(tmp_path, {"a.md": post("[bluesky]", "Lost answer, then a new target.")})
+    path = repo / "posts/a.md"
+    sandbox.set_faults(drop_after_store=1)
+    _run_library(repo, sandbox, attempts=1)
+    path.write_text(path.read_text().replace("targets: [bluesky]", "targets: [bluesky, threads]"))
+    done = publish(repo, sandbox)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(r["platform"] for r in sandbox.posts()) == ["bluesky", "threads"]
+
+
+def test_a_lost_answer_then_an_edit_is_blocked_not_posted_again(tmp_path, sandbox):
+    repo = make_repo(tmp_path, {"a.md": post("[bluesky]", "First wording.")})
+    path = repo / "posts/a.md"
+    sandbox.set_faults(drop_after_store=1)
+    _run_library(repo, sandbox, attempts=1)
+    path.write_text(path.read_text().replace("First wording.", "Second wording."))
+    done = publish(repo, sandbox)
+    assert done.returncode == 1
+    assert "may be published already" in done.stdout or "may have published" in done.stdout
+    assert [r["text"] for r in sandbox.posts()] == ["First wording."]
+    again = publish(repo, sandbox)
+    assert again.returncode == 1 and len(sandbox.posts()) == 1  # stays blocked
+
+
+def test_a_request_still_in_progress_at_the_last_retry_is_resumed_not_reposted(tmp_path, sandbox):
+    repo = make_repo(tmp_path, {"a.md": post("[bluesky]", "Slow platform.")})
+    sandbox.set_faults(latency_ms={"ms": 2500, "count": 1})
+    first = _run_library(repo, sandbox, attempts=3, timeout=0.5)
+    assert [o.status for o in first.outcomes] == ["error"]
+    assert record(repo / "posts/a.md")["targets"]["bluesky"]["status"] == "pending"
+    import time
+
+    time.sleep(2.5)  # the first request finishes on the server meanwhile
+    done = publish(repo, sandbox)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_once(sandbox, 1)
 
 
 def test_5xx_and_429_storms_are_retried_without_double_posts(tmp_path, sandbox):
