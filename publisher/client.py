@@ -138,8 +138,10 @@ class Pacer:
 
 
 def redact(text: str, secret: str | None) -> str:
-    if secret and secret in text:
-        text = text.replace(secret, "***")
+    """`text` without the secret, as written or in its escaped (repr) form."""
+    if secret:
+        for form in {secret, repr(secret)[1:-1], repr(secret.encode())[2:-1]}:
+            text = text.replace(form, "***")
     return text
 
 

@@ -76,7 +76,23 @@ class Config:
         return self.root / self.posts
 
     def resolved_api_url(self, environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
-        return (environ.get("LETMEPOST_API_URL") or self.api_url).rstrip("/")
+        """The API base URL: LETMEPOST_API_URL, else the config's. ConfigError if unusable."""
+        url = (environ.get("LETMEPOST_API_URL") or self.api_url).strip().rstrip("/")
+        check_url(url, "LETMEPOST_API_URL" if environ.get("LETMEPOST_API_URL") else "api_url")
+        return url
+
+
+def check_url(url: str, name: str) -> None:
+    """Raise ConfigError unless `url` is a usable http(s) base URL."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an http(s) URL, not {url!r}")
 
 
 def find_root(start: Path) -> Path:
@@ -140,8 +156,7 @@ def _from_table(table: dict[str, Any], root: Path, source: Path) -> Config:
     if Path(posts).is_absolute() or ".." in Path(posts).parts:
         raise ConfigError(f"{where}: `posts` must be a folder inside the repository")
     api_url = typed("api_url", str, DEFAULT_API_URL)
-    if not re.match(r"^https?://[^\s/]+", api_url):
-        raise ConfigError(f"{where}: `api_url` must be an http(s) URL")
+    check_url(api_url, f"{where}: `api_url`")
     profile = typed("profile", str, None)
     if profile is not None and not _UUID.match(profile):
         raise ConfigError(f"{where}: `profile` must be a UUID")

@@ -401,7 +401,15 @@ class _Checker:
                 "such as Z or +01:00",
             )
             return
-        moment = moment.astimezone(dt.UTC)
+        try:
+            moment = moment.astimezone(dt.UTC)
+        except OverflowError:
+            self.problem(
+                ("scheduledAt",),
+                "scheduledAt.format",
+                f"scheduledAt {value!s} is out of range once converted to UTC",
+            )
+            return
         self.post.scheduled_at = moment
         if fm.publishNow:
             self.problem(
@@ -605,6 +613,9 @@ class _Checker:
                 out.append(MediaFile(kind=kind, alt=alt, url=spec.url))
                 continue
             path_loc = (*item_loc, "path")
+            if "\x00" in spec.path:
+                self.problem(path_loc, "media.path", "media path contains a NUL character")
+                continue
             if os.path.isabs(spec.path) or spec.path.startswith("~"):
                 self.problem(
                     path_loc, "media.path.absolute", "media paths must be relative to the post file"

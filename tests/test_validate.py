@@ -359,3 +359,54 @@ def test_direct_bluesky_targets_refuse_schedules_and_non_image_media(tmp_path: P
     assert done.returncode == 1
     assert "posts/a.md:3:1: scheduledAt.direct_bluesky:" in done.stdout
     assert "posts/a.md:5:5: bluesky.direct.media:" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("frontmatter", "line", "code"),
+    [
+        ("scheduledAt: 9999-12-31T23:59:59-14:00\n", 3, "scheduledAt.format"),
+        ("scheduledAt: 0001-01-01T00:00:00+05:00\n", 3, "scheduledAt.format"),
+        ('media: [{path: "a\\x00b", alt: x}]\n', 3, "media.path"),
+    ],
+)
+def test_values_at_the_edge_are_errors_not_tracebacks(
+    tmp_path: Path, frontmatter: str, line: int, code: str
+) -> None:
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "posts" / "a.md").write_text(f"---\ntargets: [bluesky]\n{frontmatter}---\nHi\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "publisher", "validate"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"posts/a.md:{line}:" in done.stdout and code in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("config", "env"),
+    [
+        ('api_url = "http://[::1"\n', {"LETMEPOST_API_KEY": "lmp_live_abc"}),
+        ("", {"LETMEPOST_API_KEY": "lmp_live_abc", "LETMEPOST_API_URL": "ftp://x"}),
+        ("", {"LETMEPOST_API_KEY": "lmp_live_SECRET\nTAIL"}),
+    ],
+)
+def test_unusable_url_or_key_is_a_usage_error_that_never_prints_the_key(
+    tmp_path: Path, config: str, env: dict[str, str]
+) -> None:
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "publisher.toml").write_text(config)
+    (tmp_path / "posts" / "a.md").write_text("---\ntargets: [bluesky]\n---\nHi\n")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LETMEPOST_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "publisher", "publish"],
+        cwd=tmp_path,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "SECRET" not in done.stdout + done.stderr

@@ -71,6 +71,11 @@ def open_api(
             handle.stop()
         return
     key = os.environ.get("LETMEPOST_API_KEY", "").strip()
+    if key and not (key.isascii() and key.isprintable() and " " not in key):
+        raise UsageError(
+            "LETMEPOST_API_KEY contains characters an API key cannot have "
+            "(spaces, line breaks or non-ASCII): check how it is set"
+        )
     url = config.resolved_api_url()
     if not key:
         if need_key:
