@@ -124,8 +124,12 @@ class Book:
 
     def __init__(self, post: Post, env: str, api: str, result: RunResult) -> None:
         self.post, self.env, self.api, self.result = post, env, api, result
+        from publisher.plan import record_counts
+
         previous = post.doc.data.get("published") if post.doc else None
-        keep = isinstance(previous, dict) and previous.get("env", "live") == env
+        keep = isinstance(previous, dict) and record_counts(
+            previous.get("env", "live"), previous.get("api"), env, api
+        )
         data: dict[str, Any] = {}
         if keep:
             data = {k: v for k, v in previous.items()}

@@ -917,7 +917,7 @@ def _publish(ctx: Context, why: str) -> int:
         )
     with open_api(ctx.config, sandbox=inputs.sandbox, need_key=False) as api:
         selection = select_posts(ctx.config, ctx.repo_root, ctx.actions, "publish", api.env)
-        plan = make_plan(_load(selection.files, ctx.config), env=api.env)
+        plan = make_plan(_load(selection.files, ctx.config), env=api.env, api=api.api)
         if api.client is None and (selection.deleted or plan.needs_letmepost):
             raise UsageError(
                 "publishing needs the api-key input (LETMEPOST_API_KEY): pass "

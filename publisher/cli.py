@@ -159,6 +159,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         env="sandbox" if args.sandbox else "live",
         repost=args.repost,
         retry_failed=args.retry_failed,
+        api="sandbox" if args.sandbox else config.resolved_api_url(),
     )
     if args.json:
         dump_json(plan.as_dict())

@@ -142,10 +142,12 @@ def make_plan(
     now: dt.datetime | None = None,
     repost: bool = False,
     retry_failed: bool = False,
+    api: str | None = None,
 ) -> Plan:
-    """Decide, for every post and target, what publishing would do."""
+    """Decide, for every post and target, what publishing would do. `api` is the base
+    URL the run talks to (records made against another kind of server do not count)."""
     now = now or dt.datetime.now(dt.UTC)
-    files = [_plan_file(p, env, now, repost, retry_failed) for p in posts]
+    files = [_plan_file(p, env, now, repost, retry_failed, api) for p in posts]
     by_hash: dict[str, list[FilePlan]] = defaultdict(list)
     for f in files:
         if f.post.hash and f.state != "draft":
@@ -160,23 +162,40 @@ def make_plan(
     return Plan(env=env, files=files, duplicates=duplicates)
 
 
-def recorded_targets(post: Post, env: str) -> dict[str, Any]:
-    """The target records that count for a run in `env`. A sandbox record never counts
-    for a live run (the post was never really published)."""
+def is_local_api(url: str | None) -> bool:
+    """Whether `url` is a server on this machine (a sandbox, whatever key it took)."""
+    from urllib.parse import urlsplit
+
+    if not url or "://" not in url:
+        return url == "sandbox"
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def record_counts(record_env: str, record_api: str | None, env: str, api: str | None) -> bool:
+    """Whether a record made in (record_env, record_api) counts for a run in (env, api).
+    A sandbox record never counts for a live run, and neither does a "live" record made
+    against a server on this machine (a sandbox answering a live-format key) when the
+    run talks to a real API: those posts were never really published."""
+    if record_env != env:
+        return False
+    return api is None or is_local_api(record_api) == is_local_api(api)
+
+
+def recorded_targets(post: Post, env: str, api: str | None = None) -> dict[str, Any]:
+    """The target records that count for a run in `env` against `api`."""
     record = post.record
-    if record is None:
-        return {}
-    if env == "live" and record.env != "live":
+    if record is None or not record_counts(record.env, record.api, env, api):
         return {}
     return dict(record.targets)
 
 
 def _plan_file(
-    post: Post, env: str, now: dt.datetime, repost: bool, retry_failed: bool
+    post: Post, env: str, now: dt.datetime, repost: bool, retry_failed: bool, api: str | None
 ) -> FilePlan:
     if not post.valid:
         return FilePlan(post, "invalid")
-    records = recorded_targets(post, env)
+    records = recorded_targets(post, env, api)
     if env == "sandbox" and post.record is not None and post.record.env == "live":
         plans = [TargetPlan(t.label, t.platform, "none", "published live") for t in post.targets]
         return FilePlan(post, "up to date", plans)

@@ -229,7 +229,8 @@ class Watcher:
         if same_bytes and not force:
             return  # saved without a change (or our own write, already shown)
         post = load_post(path, self.config)
-        fp = make_plan([post], env=self.env).files[0]
+        api_url = self.api.api if self.api is not None else None
+        fp = make_plan([post], env=self.env, api=api_url).files[0]
         content = post.hash if post.valid else None
         changed = content is None or content != tracked.content
         if changed:

@@ -370,3 +370,16 @@ def test_queued_post_with_an_edit_patch_cannot_carry_is_recreated(tmp_path, sand
     assert rows[first_id] == "canceled"
     assert rec["status"] == "queued" and rec["postId"] != first_id
     assert rows[rec["postId"]] == "queued" and len(rows) == 2
+
+
+def test_a_live_key_record_from_a_local_sandbox_never_counts_against_the_real_api(
+    tmp_path, sandbox
+):
+    repo = make_repo(tmp_path, {"a.md": post("[bluesky]", "Made against a local server.")})
+    assert publish(repo, sandbox).returncode == 0
+    assert record(repo / "posts/a.md")["env"] == "live"
+    local = run_cli(["plan", "--json"], repo, cli_env(sandbox.url, None))
+    real = run_cli(["plan", "--json"], repo, cli_env("https://api.letmepost.dev", None))
+    action = lambda done: json.loads(done.stdout)["files"][0]["targets"][0]["action"]  # noqa: E731
+    assert action(local) == "none"
+    assert action(real) == "publish"

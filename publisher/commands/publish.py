@@ -23,7 +23,9 @@ def run(args: argparse.Namespace) -> int:
         need_key=needs_letmepost(posts, repost=args.repost, retry_failed=args.retry_failed),
         verbose=args.verbose,
     ) as api:
-        plan = make_plan(posts, env=api.env, repost=args.repost, retry_failed=args.retry_failed)
+        plan = make_plan(
+            posts, env=api.env, repost=args.repost, retry_failed=args.retry_failed, api=api.api
+        )
         print_problems([p for p in posts if not p.valid], out=sys.stderr)
         if api.sandbox is not None and not args.json:
             print(

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     )
     need_key = queued or needs_letmepost(posts)
     with open_api(config, sandbox=args.sandbox, need_key=need_key) as api:
-        plan = make_plan(posts, env=api.env)
+        plan = make_plan(posts, env=api.env, api=api.api)
         files = []
         for f in plan.files:
             targets = [
