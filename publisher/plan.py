@@ -159,6 +159,7 @@ def make_plan(
             duplicates.append(paths)
             for f in group:
                 f.duplicate_of = [p for p in paths if p != f.path]
+                _block_duplicate(f)
     return Plan(env=env, files=files, duplicates=duplicates)
 
 
@@ -180,6 +181,28 @@ def record_counts(record_env: str, record_api: str | None, env: str, api: str | 
     if record_env != env:
         return False
     return api is None or is_local_api(record_api) == is_local_api(api)
+
+
+def _block_duplicate(f: FilePlan) -> None:
+    """Files with identical content share one Idempotency-Key: publishing them would post
+    once and record that post in both, and drafting one would cancel the other's. New
+    targets of such files wait until the files differ."""
+    others = ", ".join(f.duplicate_of)
+    blocked = [
+        TargetPlan(
+            t.label,
+            t.platform,
+            "blocked",
+            f"same content as {others}: delete one, or make them differ",
+            t.target,
+        )
+        if t.action == "publish"
+        else t
+        for t in f.targets
+    ]
+    if blocked != f.targets:
+        f.targets = blocked
+        f.state = _file_state(blocked, f.post.record is not None)
 
 
 def recorded_targets(post: Post, env: str, api: str | None = None) -> dict[str, Any]:
@@ -211,12 +234,36 @@ def _plan_file(
         _plan_target(t, records.get(t.label), post, now, repost, retry_failed) for t in post.targets
     ]
     current = {t.label for t in post.targets}
+    former = {label: rec for label, rec in records.items() if label not in current}
+    if former and not repost:
+        plans = [_renamed(p, former) if p.action == "publish" else p for p in plans]
     for label, rec in records.items():
         if label not in current and rec.status == "queued":
             plans.append(
                 TargetPlan(label, rec.platform, "cancel", "removed from targets while queued")
             )
     return FilePlan(post, _file_state(plans, bool(records)), plans)
+
+
+def _renamed(p: TargetPlan, former: dict[str, Any]) -> TargetPlan:
+    """A new target that names an account a removed target already went out to (a
+    renamed alias, a platform name swapped for its UUID) is refused, not posted again."""
+    t = p.target
+    for label, rec in former.items():
+        if rec.status not in ("published", "publishing", "queued", "pending"):
+            continue
+        same_account = t is not None and t.account_id is not None and rec.account == t.account_id
+        same_platform = t is not None and t.account_id is None and rec.platform == t.platform
+        if same_account or same_platform:
+            return TargetPlan(
+                p.label,
+                p.platform,
+                "refuse",
+                f"already sent to this account as {label!r} (was the target renamed?); "
+                "rename it back, or run with --repost to post again",
+                t,
+            )
+    return p
 
 
 def _plan_target(

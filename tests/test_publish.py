@@ -383,3 +383,29 @@ def test_a_live_key_record_from_a_local_sandbox_never_counts_against_the_real_ap
     action = lambda done: json.loads(done.stdout)["files"][0]["targets"][0]["action"]  # noqa: E731
     assert action(local) == "none"
     assert action(real) == "publish"
+
+
+def test_identical_files_are_held_back_until_they_differ(tmp_path, sandbox):
+    same = post("[bluesky]", "Copy and paste.")
+    repo = make_repo(tmp_path, {"a.md": same, "b.md": same, "c.md": post("[bluesky]", "Other.")})
+    done = publish(repo, sandbox)
+    assert done.returncode == 1
+    assert "same content as posts/" in done.stdout
+    assert [r["text"] for r in sandbox.posts()] == ["Other."]
+    (repo / "posts/b.md").write_text(post("[bluesky]", "Copy and paste, changed."))
+    assert publish(repo, sandbox).returncode == 0
+    assert len(sandbox.posts()) == 3
+
+
+def test_renaming_a_target_to_the_same_account_is_refused_not_reposted(tmp_path, sandbox):
+    bluesky_id = next(a["id"] for a in sandbox.accounts if a["platform"] == "bluesky")
+    config = (
+        f'posts = "posts"\n\n[accounts]\nmain = {{ id = "{bluesky_id}", platform = "bluesky" }}\n'
+    )
+    repo = make_repo(tmp_path, {"a.md": post("[bluesky]", "Renamed later.")}, config=config)
+    assert publish(repo, sandbox).returncode == 0
+    path = repo / "posts/a.md"
+    path.write_text(path.read_text().replace("targets: [bluesky]", "targets: [main]"))
+    done = publish(repo, sandbox)
+    assert done.returncode == 1 and "was the target renamed?" in done.stdout
+    assert len(sandbox.posts()) == 1
