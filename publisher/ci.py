@@ -903,6 +903,7 @@ def _comment(ctx: Context, body: str) -> None:
 def _publish(ctx: Context, why: str) -> int:
     from publisher.apply import RunResult
     from publisher.commands.common import open_api
+    from publisher.lock import run_lock
     from publisher.plan import make_plan
     from publisher.report import result_table
 
@@ -915,7 +916,10 @@ def _publish(ctx: Context, why: str) -> int:
             f"cannot push the results: {ctx.actions.ref or 'no ref'} is not a branch "
             "(set push: false to only commit)"
         )
-    with open_api(ctx.config, sandbox=inputs.sandbox, need_key=False) as api:
+    with (
+        run_lock(ctx.config.root),
+        open_api(ctx.config, sandbox=inputs.sandbox, need_key=False) as api,
+    ):
         selection = select_posts(ctx.config, ctx.repo_root, ctx.actions, "publish", api.env)
         plan = make_plan(_load(selection.files, ctx.config), env=api.env, api=api.api)
         if api.client is None and (selection.deleted or plan.needs_letmepost):

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from publisher.config import Config
 from publisher.files import find_posts, is_post_file
+from publisher.lock import run_lock
 from publisher.preview import PostPreview, build_preview
 
 if TYPE_CHECKING:
@@ -274,11 +275,17 @@ class Watcher:
         return "publishes after you save it (watch publishes only posts saved while it runs)"
 
     def _publish(self, tracked: Tracked) -> None:
+        assert self.api is not None
+        with run_lock(self.config.root, notify=lambda line: self._event(None, line)):
+            self._publish_locked(tracked)
+
+    def _publish_locked(self, tracked: Tracked) -> None:
         from publisher.apply import Runner
         from publisher.plan import Plan
 
         assert self.api is not None
-        # The file (and its media) as they are now, not as last seen.
+        # The file (and its media) as they are now, not as last seen (and another run
+        # may have written its record meanwhile).
         self._load(tracked.path, saved=True, force=True)
         due = self.publish_due(tracked)
         if due is None or due > self.clock():

@@ -409,3 +409,26 @@ def test_renaming_a_target_to_the_same_account_is_refused_not_reposted(tmp_path,
     done = publish(repo, sandbox)
     assert done.returncode == 1 and "was the target renamed?" in done.stdout
     assert len(sandbox.posts()) == 1
+
+
+def test_two_runs_in_one_folder_take_turns_and_the_second_sees_the_first_results(tmp_path, sandbox):
+    import subprocess
+    import sys
+    import time
+
+    repo = make_repo(tmp_path, {"a.md": post("[bluesky]", "Two runs at once.")})
+    sandbox.set_faults(latency_ms=1500)
+    env = cli_env(sandbox.url, sandbox.live_key)
+    argv = [sys.executable, "-m", "publisher", "publish"]
+    first = subprocess.Popen(
+        argv, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(0.8)  # the first run holds the lock and waits for its answer
+    second = subprocess.run(
+        argv, cwd=repo, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    first.communicate(timeout=60)
+    assert first.returncode == 0 and second.returncode == 0
+    assert "waiting for another publisher run" in second.stderr
+    assert "nothing to publish" in second.stdout  # it planned after the first one's write-back
+    assert len(sandbox.control("GET", "idempotency")["data"]) == 1

@@ -7,16 +7,22 @@ import sys
 from typing import Any
 
 from publisher.commands.common import UsageError, config_from, load_posts, open_api
+from publisher.lock import run_lock
 
 
 def run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    if args.dry_run:
+        return _dry_run(args, config, load_posts(args.paths, config))
+    with run_lock(config.root, notify=lambda line: print(f"publisher: {line}", file=sys.stderr)):
+        return _publish(args, config)
+
+
+def _publish(args: argparse.Namespace, config: Any) -> int:
     from publisher.plan import make_plan
     from publisher.report import print_problems
 
-    config = config_from(args)
-    posts = load_posts(args.paths, config)
-    if args.dry_run:
-        return _dry_run(args, config, posts)
+    posts = load_posts(args.paths, config)  # read under the lock: no stale plan
     with open_api(
         config,
         sandbox=args.sandbox,

@@ -16,12 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from publisher.commands.common import config_from, load_posts, open_api
+from publisher.lock import run_lock
 
 
 def run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    with run_lock(config.root, notify=lambda line: print(f"publisher: {line}", file=sys.stderr)):
+        return _sync(args, config)
+
+
+def _sync(args: argparse.Namespace, config: Any) -> int:
     from publisher.plan import Plan, make_plan
 
-    config = config_from(args)
     posts = load_posts(args.paths, config)
     from publisher.commands.publish import needs_letmepost
 
