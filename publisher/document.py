@@ -19,7 +19,9 @@ ordinary on Windows, and the write-back keeps them.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,7 +95,11 @@ def load_document(path: Path, display: str | None = None) -> Document:
     """Read and parse one post file. Raises `DocumentError` for anything unusable."""
     name = display or str(path)
     try:
-        with open(path, "rb") as handle:
+        # O_NONBLOCK: a FIFO or device named like a post must not hang the run.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise DocumentError(name, 1, 1, "file.type", "not a regular file")
             raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise DocumentError(name, 1, 1, "file.unreadable", exc.strerror or str(exc)) from None
