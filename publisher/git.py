@@ -324,9 +324,13 @@ def push_with_retry(
         if status != 0:
             error = f"fetch failed: {_message(err)}"
             continue
-        problem = _rebase(repo, f"{remote}/{branch}", merge_file, merged)
+        upstream = f"{remote}/{branch}"
+        problem = _rebase(repo, upstream, merge_file, merged)
         if problem is not None:
             return PushResult(False, attempt, _head(repo), problem, merged)
+        if _head(repo) == _check(repo, "rev-parse", "--verify", upstream).decode().strip():
+            # our commit became empty: the remote already holds everything we wrote
+            return PushResult(True, attempt, _head(repo), None, merged)
     return PushResult(
         False, attempts, _head(repo), f"push failed after {attempts} attempts: {error}", merged
     )
@@ -335,10 +339,15 @@ def push_with_retry(
 def _rebase(
     repo: Repo, upstream: str, merge_file: MergeFile | None, merged: list[str]
 ) -> str | None:
-    """Rebase HEAD onto ``upstream``; returns an error message, or None on success."""
+    """Move this run's one commit (HEAD) onto ``upstream``; returns an error message, or
+    None on success. Only that commit is replayed (``--onto upstream HEAD~1``): commits
+    the remote dropped meanwhile (a force push removing a leaked secret, say) are never
+    pushed back."""
     env = {**_BOT_ENV, "GIT_EDITOR": "true", "GIT_SEQUENCE_EDITOR": "true"}
     config = ("commit.gpgsign=false",)
-    status, _, err = _run(repo, "rebase", "--autostash", upstream, env=env, config=config)
+    status, _, err = _run(
+        repo, "rebase", "--autostash", "--onto", upstream, "HEAD~1", env=env, config=config
+    )
     for _ in range(1000):  # one round per replayed commit; bounded against a wedged rebase
         if not _rebase_in_progress(repo):
             return None if status == 0 else f"rebase onto {upstream} failed: {_message(err)}"

@@ -268,6 +268,27 @@ def test_push_rebases_over_an_unrelated_commit(remote: Path) -> None:
     assert "edited by a human" in (fresh / "posts/b.md").read_text()
 
 
+def test_push_never_brings_back_commits_a_force_push_removed(remote: Path) -> None:
+    a, b = clone(remote, "a"), clone(remote, "b")
+    write(b, "leak.txt", "a secret\n")
+    commit_all(b, "leak")
+    git(b, "push", "-q", "origin", "HEAD:main")
+    git(a, "pull", "-q", "origin", "main")  # the run's checkout has the leak
+    write(a, "posts/a.md", record(POST.format(n="a"), "at://a"))
+    commit_files(a, ["posts/a.md"], "record a")
+    git(b, "reset", "-q", "--hard", "HEAD~1")  # meanwhile the leak is force-pushed away
+    write(b, "posts/new.md", POST.format(n="new"))
+    commit_all(b, "replacement")
+    git(b, "push", "-q", "--force", "origin", "HEAD:main")
+
+    result = push_with_retry(a, "main", sleep=no_sleep([]))
+    assert result.ok, result.error
+    fresh = clone(remote, "check")
+    assert not (fresh / "leak.txt").exists()
+    assert "at://a" in (fresh / "posts/a.md").read_text()
+    assert (fresh / "posts/new.md").exists()
+
+
 def test_push_merges_a_conflict_in_the_same_post(remote: Path) -> None:
     a, b = clone(remote, "a"), clone(remote, "b")
     base = POST.format(n="a")
