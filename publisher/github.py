@@ -400,7 +400,7 @@ def upsert_pr_comment(
 ) -> CommentResult:
     """Create or update our one comment on a pull request.
 
-    Our comment is the one whose body starts with the hidden ``marker``; all pages of
+    Our comment is a bot's whose body starts with the hidden ``marker``; all pages of
     ``GET /repos/{repo}/issues/{n}/comments`` are searched. If found it is edited in
     place (``PATCH``), else a new one is created (``POST``). If editing is refused
     (403/404: not ours to edit, or deleted meanwhile) a new comment is created.
@@ -460,14 +460,22 @@ def _find_comment(
         if not isinstance(comments, list):
             raise GitHubApiError(response.status_code, "expected a list of comments")
         for comment in comments:
-            if isinstance(comment, dict) and str(comment.get("body") or "").lstrip().startswith(
-                marker
-            ):
+            if _ours(comment, marker):
                 return int(comment["id"])
         next_url = response.links.get("next", {}).get("url")
         params = None  # the next link carries its own query
         pages += 1
     return None
+
+
+def _ours(comment: Any, marker: str) -> bool:
+    """A comment carrying our marker AND written by a bot (the Actions token's
+    github-actions[bot], or an App). Anyone can paste the marker into a comment of
+    their own; editing theirs would put the preview under their name."""
+    if not isinstance(comment, dict):
+        return False
+    user = comment.get("user") if isinstance(comment.get("user"), dict) else {}
+    return user.get("type") == "Bot" and str(comment.get("body") or "").lstrip().startswith(marker)
 
 
 def _json_or_raise(response: httpx.Response) -> Any:

@@ -581,7 +581,8 @@ class FakeGitHub:
 
             def do_GET(self) -> None:
                 fake.requests.append(("GET", self.path, self.headers.get("Authorization")))
-                items = [{"id": i, "body": b} for i, b in fake.comments.items()]
+                bot = {"login": "github-actions[bot]", "type": "Bot"}
+                items = [{"id": i, "body": b, "user": bot} for i, b in fake.comments.items()]
                 self._reply(200, items)
 
             def do_POST(self) -> None:

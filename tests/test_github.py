@@ -327,6 +327,7 @@ class FakeIssueComments:
             "id": self.next_id,
             "body": body,
             "html_url": f"https://github.test/c/{self.next_id}",
+            "user": {"login": "github-actions[bot]", "type": "Bot"},
         }
         self.comments.append(comment)
         return httpx.Response(201, json=comment)
@@ -343,7 +344,12 @@ class FakeIssueComments:
 @pytest.fixture
 def fake_api() -> FakeIssueComments:
     # two pages of other people's comments before ours would appear
-    fake = FakeIssueComments([{"id": i, "body": f"comment {i}"} for i in range(1, 151)])
+    fake = FakeIssueComments(
+        [
+            {"id": i, "body": f"comment {i}", "user": {"login": "u", "type": "User"}}
+            for i in range(1, 151)
+        ]
+    )
     with respx.mock(base_url=API, assert_all_mocked=True) as mock:
         mock.get("/repos/alice/posts/issues/7/comments").mock(side_effect=fake.list)
         mock.post("/repos/alice/posts/issues/7/comments").mock(side_effect=fake.create)
@@ -362,6 +368,20 @@ def test_pr_comment_created_then_updated_in_place(fake_api: FakeIssueComments) -
     assert len(ours) == 1
     assert ours[0]["body"] == "<!-- publisher-preview -->\nPreview v2"
     assert len(fake_api.comments) == 151
+
+
+def test_a_human_comment_carrying_the_marker_is_never_edited(
+    fake_api: FakeIssueComments,
+) -> None:
+    mallory = {"login": "mallory", "type": "User"}
+    fake_api.comments.append(
+        {"id": 9000, "body": "<!-- publisher-preview -->\nmine", "user": mallory}
+    )
+    first = upsert_pr_comment(API, "alice/posts", 7, TOKEN, "Preview")
+    second = upsert_pr_comment(API, "alice/posts", 7, TOKEN, "Preview v2")
+    assert first.created and first.id != 9000
+    assert not second.created and second.id == first.id
+    assert next(c for c in fake_api.comments if c["id"] == 9000)["body"].endswith("mine")
 
 
 def test_pr_comment_errors_never_show_the_token() -> None:
