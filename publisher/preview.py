@@ -437,17 +437,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _media(self, rel: str) -> None:
         """A media file from inside the repository (images and videos only)."""
         root = self.server.root
-        target = (root / rel).resolve()
-        inside = target.is_relative_to(root) and not any(
-            part.startswith(".") for part in target.relative_to(root).parts
-        )
-        mime = limits.mime_from_extension(target.name) or ""
-        if not inside or not target.is_file() or limits.kind_of_mime(mime) not in _MEDIA_TYPES:
-            self._send(404, b"not found\n", "text/plain; charset=utf-8")
-            return
-        try:
-            data = target.read_bytes()
-        except OSError:
+        try:  # NUL bytes, over-long names, loops: all simply not found
+            target = (root / rel).resolve()
+            inside = target.is_relative_to(root) and not any(
+                part.startswith(".") for part in target.relative_to(root).parts
+            )
+            mime = limits.mime_from_extension(target.name) or ""
+            wanted = inside and limits.kind_of_mime(mime) in _MEDIA_TYPES and target.is_file()
+            data = target.read_bytes() if wanted else None
+        except (OSError, ValueError, RuntimeError):
+            data = None
+        if data is None:
             self._send(404, b"not found\n", "text/plain; charset=utf-8")
             return
         self._send(200, data, mime or "application/octet-stream")

@@ -429,7 +429,8 @@ def test_the_preview_server_serves_only_media_inside_the_repo_to_local_names(rep
         assert client.get("/media/img/a.png").content == png
         assert client.get("/media/img/a.png").headers["content-type"] == "image/png"
         for bad in ("/media/../outside.png", "/media/%2e%2e/outside.png", "/media/.secret.png",
-                    "/media/publisher.toml", "/media/posts/pic.md"):  # fmt: skip
+                    "/media/publisher.toml", "/media/posts/pic.md", "/media/%00.png",
+                    "/media/" + "a" * 5000 + ".png"):  # fmt: skip
             assert client.get(bad).status_code == 404, bad
         page = client.get("/")
         assert "default-src 'none'" in page.headers["content-security-policy"]
