@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,9 +23,18 @@ def lock_path(root: Path) -> Path:
     return root / ".publisher" / "run.lock"
 
 
+class LockWaitCancelled(Exception):
+    """`should_stop` said stop while waiting for another run."""
+
+
 @contextlib.contextmanager
-def run_lock(root: Path, notify: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold the repository's run lock, waiting for another run to finish first."""
+def run_lock(
+    root: Path,
+    notify: Callable[[str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Iterator[None]:
+    """Hold the repository's run lock, waiting for another run to finish first (and
+    giving up with `LockWaitCancelled` as soon as `should_stop()` is true)."""
     try:
         import fcntl
     except ImportError:  # Windows: no advisory locks here; runs are not serialised
@@ -34,12 +44,18 @@ def run_lock(root: Path, notify: Callable[[str], None] | None = None) -> Iterato
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if notify:
-                notify("waiting for another publisher run in this repository to finish")
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if should_stop is not None and should_stop():
+                    raise LockWaitCancelled from None
+                if notify and not told:
+                    notify("waiting for another publisher run in this repository to finish")
+                    told = True
+                time.sleep(0.1)
         yield
     finally:
         os.close(fd)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from publisher.config import Config
 from publisher.files import find_posts, is_post_file
-from publisher.lock import run_lock
+from publisher.lock import LockWaitCancelled, run_lock
 from publisher.preview import PostPreview, build_preview
 
 if TYPE_CHECKING:
@@ -276,8 +276,15 @@ class Watcher:
 
     def _publish(self, tracked: Tracked) -> None:
         assert self.api is not None
-        with run_lock(self.config.root, notify=lambda line: self._event(None, line)):
-            self._publish_locked(tracked)
+        try:
+            with run_lock(
+                self.config.root,
+                notify=lambda line: self._event(None, line),
+                should_stop=self.stop.is_set,
+            ):
+                self._publish_locked(tracked)
+        except LockWaitCancelled:
+            return  # stopping while another run held the lock: nothing was sent
 
     def _publish_locked(self, tracked: Tracked) -> None:
         from publisher.apply import Runner
@@ -346,14 +353,17 @@ def commit_local(root: Path, files: Sequence[Path], message: str) -> str | None:
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_LITERAL_PATHSPECS": "1"}
 
     def git(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["git", "-C", str(root), *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-            timeout=60,
-        )
+        try:
+            return subprocess.run(
+                ["git", "-C", str(root), *args],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=False,
+                timeout=60,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:  # no git, a hung hook, ...
+            raise CommitError(f"git {args[0]}: {exc}") from None
 
     paths = [str(f.resolve()) for f in files]
     done = git("add", "--", *paths)
