@@ -277,6 +277,15 @@ def _plan_target(
     same = rec.hash == t.hash
     status = rec.status
     if status == "pending":
+        if not t.direct and _older_than(rec.at, KEY_WINDOW, now):
+            if retry_failed:
+                return plan("retry", "its answer was lost over a day ago; --retry-failed")
+            return plan(
+                "blocked",
+                f"a request sent at {rec.at} got no answer, and the server forgets keys after "
+                "24 h: it may be published already. Check the platform, then run with "
+                "--retry-failed to post it",
+            )
         return plan("resume", "a request was started but its result was not recorded")
     if status in ("published", "publishing"):
         if same:
@@ -313,6 +322,21 @@ def _plan_target(
         f"{status} with {code}{rule}: fix the post (a new attempt needs a change), "
         "or run with --retry-failed",
     )
+
+
+KEY_WINDOW = dt.timedelta(hours=23)  # the server keeps Idempotency-Keys 24 h; keep a margin
+
+
+def _older_than(moment: str | None, age: dt.timedelta, now: dt.datetime) -> bool:
+    if not moment:
+        return False
+    try:
+        when = dt.datetime.fromisoformat(moment)
+    except ValueError:
+        return False
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return now - when > age
 
 
 def _file_state(plans: list[TargetPlan], has_record: bool) -> str:

@@ -432,3 +432,16 @@ def test_two_runs_in_one_folder_take_turns_and_the_second_sees_the_first_results
     assert "waiting for another publisher run" in second.stderr
     assert "nothing to publish" in second.stdout  # it planned after the first one's write-back
     assert len(sandbox.control("GET", "idempotency")["data"]) == 1
+
+
+def test_a_pending_request_older_than_the_key_window_is_blocked_not_resent(tmp_path, sandbox):
+    repo = make_repo(tmp_path, {"a.md": post("[bluesky]", "Answer lost long ago.")})
+    path = repo / "posts/a.md"
+    sandbox.set_faults(drop_after_store=1)
+    _run_library(repo, sandbox, attempts=1)
+    text = path.read_text()
+    sent_at = record(path)["targets"]["bluesky"]["at"]
+    path.write_text(text.replace(f"at: '{sent_at}'", "at: '2020-01-01T00:00:00Z'"))
+    done = publish(repo, sandbox)
+    assert done.returncode == 1 and "forgets keys after 24 h" in done.stdout
+    assert len(sandbox.posts()) == 1
