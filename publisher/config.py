@@ -121,8 +121,13 @@ def load_config(root: Path | None = None, path: Path | None = None) -> Config:
         return _from_table(_read_toml(toml_file), root, toml_file)
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
-        table = _read_toml(pyproject).get("tool", {}).get("publisher")
+        tool = _read_toml(pyproject).get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{pyproject}: `tool` must be a table")
+        table = tool.get("publisher")
         if table is not None:
+            if not isinstance(table, dict):
+                raise ConfigError(f"{pyproject}: [tool.publisher] must be a table")
             return _from_table(table, root, pyproject)
     return Config(root=root)
 

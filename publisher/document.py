@@ -40,6 +40,7 @@ _SCALARS = {
     f"{_TAG}{t}": getattr(yaml.constructor.SafeConstructor, f"construct_yaml_{t}")
     for t in ("int", "float", "bool", "null", "timestamp")
 }
+_ODD_BREAK = re.compile("[\r\x85\u2028\u2029]")
 _OPEN = re.compile(r"^(---|\+\+\+)[ \t]*$")
 _CLOSE = {"---": ("---", "..."), "+++": ("+++",)}
 _FRONTMATTER_KEY = re.compile(
@@ -171,6 +172,17 @@ def parse_document(raw: bytes, path: str) -> Document:
             "the frontmatter opened on line 1 is never closed: add a '---' line after its keys",
         )
 
+    for i in range(1, close):  # YAML breaks lines here, editors do not: lines would drift
+        odd = _ODD_BREAK.search(lines[i])
+        if odd:
+            raise DocumentError(
+                path,
+                i + 1,
+                odd.start() + 1,
+                "yaml.line_break",
+                f"character U+{ord(odd.group()):04X} is a line break to YAML but not to your "
+                "editor: remove it (or write it as an escape in a double-quoted string)",
+            )
     yaml_text = "\n".join(lines[1:close])
     data, line_map = _parse_yaml(yaml_text, path, line_offset=1)
     body_lines = lines[close + 1 :]

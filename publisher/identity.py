@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import unicodedata
@@ -34,8 +35,17 @@ def normalize_text(text: str) -> str:
 
 
 def canonical_bytes(value: Any) -> bytes:
-    """Deterministic JSON bytes: sorted keys, no insignificant whitespace, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Deterministic JSON bytes: sorted keys, no insignificant whitespace, UTF-8.
+    YAML dates and times (an unquoted `2026-01-01` in `options`) go as ISO strings."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_iso
+    ).encode()
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def digest(value: Any) -> str:
