@@ -34,18 +34,20 @@ def normalize_text(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
 
 
-def canonical_bytes(value: Any) -> bytes:
-    """Deterministic JSON bytes: sorted keys, no insignificant whitespace, UTF-8.
-    YAML dates and times (an unquoted `2026-01-01` in `options`) go as ISO strings."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_iso
-    ).encode()
-
-
 def _iso(value: Any) -> str:
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+# Built once: json.dumps with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_iso)
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Deterministic JSON bytes: sorted keys, no insignificant whitespace, UTF-8.
+    YAML dates and times (an unquoted `2026-01-01` in `options`) go as ISO strings."""
+    return _ENCODER.encode(value).encode()
 
 
 def digest(value: Any) -> str:
