@@ -127,7 +127,13 @@ def test_tiktok_upload_settles_to_published_when_the_clock_moves(sandbox, sandbo
 
 
 @pytest.mark.parametrize(
-    ("code", "status"), [("platform_unavailable", "failed"), ("platform_rejected", "rejected")]
+    ("code", "status"),
+    [
+        ("platform_unavailable", "failed"),
+        ("platform_rejected", "rejected"),
+        ("platform_auth_failed", "rejected"),
+        ("internal_error", "failed"),
+    ],
 )
 def test_platform_fault_fails_one_target_partial_failed(sandbox, sandbox_client, code, status):
     sandbox.set_faults(bluesky={"code": code, "count": 1})
