@@ -24,7 +24,6 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from publisher import identity
@@ -583,7 +582,3 @@ def _hint(exc: ApiError) -> str:
     if 400 <= exc.status < 500 and exc.code not in ("quota_exceeded", "rate_limited"):
         text += "; fix the post and run again (a changed post gets a new key)"
     return text
-
-
-def default_sandbox_db(root: Path) -> Path:
-    return root / ".publisher" / "sandbox.db"

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 USER_AGENT = "publisher (+https://github.com/publisher-dev/publisher)"
-RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 523, 524})
 
 
 class ApiError(Exception):
@@ -188,10 +187,6 @@ class LetmepostClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    @property
-    def sandbox_key(self) -> bool:
-        return self._key.startswith("lmp_test_")
 
     # -- the one place requests are made ------------------------------------------------
 

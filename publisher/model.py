@@ -191,10 +191,6 @@ class TargetRecord(BaseModel):
     warnings: list[str] | None = None
     error: TargetError | None = None
 
-    @property
-    def succeeded(self) -> bool:
-        return self.status in ("published", "publishing")
-
 
 class PublishedRecord(BaseModel):
     model_config = ConfigDict(extra="allow")

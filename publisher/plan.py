@@ -30,21 +30,6 @@ from publisher.post import RETRYABLE_CODES, Post, ResolvedTarget
 
 # What a target's action means for the run.
 SENDS = frozenset({"publish", "retry", "repost", "update", "cancel", "resume", "sync"})
-FILE_STATES = (
-    "invalid",
-    "draft",
-    "new",
-    "up to date",
-    "new targets",
-    "retry",
-    "edited",
-    "queued",
-    "queued, edited",
-    "due",
-    "blocked",
-    "cancel",
-    "resume",
-)
 
 
 @dataclass(frozen=True, slots=True)
