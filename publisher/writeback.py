@@ -7,7 +7,8 @@ again and compared with the original before anything is written, so an ambiguous
 file is refused (:class:`WritebackError`) instead of being guessed at.
 
 Public surface: :func:`render_published`, :func:`set_published`,
-:func:`check_writable`, :func:`write_atomic`, :func:`update_file`.
+:func:`check_writable`, :func:`write_atomic`, :func:`update_file`,
+:func:`remove_stale_temps`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ import yaml
 __all__ = [
     "WritebackError",
     "check_writable",
+    "remove_stale_temps",
     "render_published",
     "set_published",
     "update_file",
@@ -44,6 +46,8 @@ _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _OTHER_BREAKS = re.compile("[\r\x85\u2028\u2029]")
 # Strings written double-quoted so every scalar stays on one line.
 _ONE_LINE = re.compile("[\n\r\x85\u2028\u2029\t]")
+# The temporary files of :func:`write_atomic`: ".<name>.<12 hex digits>.tmp".
+_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")
 
 
 class WritebackError(Exception):
@@ -519,6 +523,35 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.unlink(tmp)
         raise
     _fsync_dir(target.parent)
+
+
+def remove_stale_temps(directories: Iterable[Path]) -> list[Path]:
+    """Remove the temporary files of :func:`write_atomic` that a killed run left behind.
+
+    A run killed between writing its temporary file and renaming it leaves a hidden
+    ``.<name>.<hex>.tmp`` next to the post; the post itself is intact (the next run
+    resends under the same key and records the answer), so the leftover holds nothing
+    needed. Only names of exactly that form are touched, and only files. Call it while
+    holding the run lock and before this process writes anything, so that no live
+    write's file is taken. Returns the files removed.
+    """
+    removed: list[Path] = []
+    for directory in dict.fromkeys(Path(d) for d in directories):
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if not _TEMP_NAME.fullmatch(entry.name):
+                continue
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                os.unlink(entry.path)
+            except OSError:
+                continue
+            removed.append(Path(entry.path))
+    return removed
 
 
 def update_file(path: Path, record: Mapping[str, Any] | None) -> bytes:

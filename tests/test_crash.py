@@ -75,3 +75,39 @@ def test_kill_9_at_random_points_then_rerun_publishes_each_target_once(tmp_path,
             assert target["postId"] == row["id"]
             assert target["uri"] == row["uri"]
     assert not list((repo / "posts").glob("*.md.*"))  # no half-written file left as a post
+
+
+def test_next_run_removes_the_temp_file_a_killed_write_left_and_nothing_else(tmp_path, sandbox):
+    repo = make_repo(tmp_path, {"p00.md": post("[bluesky]", "Left over from a kill.")})
+    folder = repo / "posts"
+    original = (folder / "p00.md").read_bytes()
+    # What `kill -9` between writing the temporary file and renaming it leaves behind.
+    leftover = folder / ".p00.md.0123456789ab.tmp"
+    leftover.write_bytes(original[:20])
+    keep = {
+        ".p00.md.swp": b"editor swap",  # an editor's file
+        ".notes.tmp": b"someone else's temp",
+        ".p00.md.not-ours.tmp": b"not publisher's pattern",
+        "p00.md.0123456789ab.tmp": b"not hidden",
+    }
+    for name, data in keep.items():
+        (folder / name).write_bytes(data)
+    (folder / ".dir.md.0123456789ab.tmp").mkdir()
+
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher", "publish"],
+        cwd=repo,
+        env=cli_env(sandbox.url, sandbox.live_key),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    assert not leftover.exists()
+    assert record(folder / "p00.md")["status"] == "published"
+    for name, data in keep.items():
+        assert (folder / name).read_bytes() == data
+    assert (folder / ".dir.md.0123456789ab.tmp").is_dir()
+    assert len(sandbox.posts()) == 1
