@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,8 +228,17 @@ def display_path(path: Path, root: Path) -> str:
         return str(path)
 
 
-def load_post(path: Path, config: Config, *, now: dt.datetime | None = None) -> Post:
-    """Read, validate and resolve one post file. Never raises for bad input."""
+def load_post(
+    path: Path,
+    config: Config,
+    *,
+    now: dt.datetime | None = None,
+    realpath: Callable[[str], str] = os.path.realpath,
+) -> Post:
+    """Read, validate and resolve one post file. Never raises for bad input.
+
+    `realpath` resolves symlinks; `load_posts` passes one that remembers its answers,
+    since posts share folders and media."""
     rel = display_path(path, config.root)
     post = Post(path=path, rel=rel)
     try:
@@ -238,7 +247,7 @@ def load_post(path: Path, config: Config, *, now: dt.datetime | None = None) -> 
         post.problems.append(Problem(rel, exc.line, exc.col, exc.code, exc.message))
         return post
     post.doc = doc
-    _Checker(post, doc, config, now or dt.datetime.now(dt.UTC)).run()
+    _Checker(post, doc, config, now or dt.datetime.now(dt.UTC), realpath).run()
     return post
 
 
@@ -251,18 +260,38 @@ def load_posts(
     that each full collection scans again (a quarter of `plan`'s time on 10,000 posts),
     while what reading creates is acyclic and freed by reference counting anyway."""
     now = now or dt.datetime.now(dt.UTC)
+    gc.unfreeze()  # what an earlier call froze is collectable again (a process that loads twice)
     paused = gc.isenabled()
     gc.disable()
+    resolved: dict[str, str] = {}
+
+    def realpath(path: str) -> str:
+        real = resolved.get(path)
+        if real is None:
+            real = resolved[path] = os.path.realpath(path)
+        return real
+
     try:
-        return [load_post(path, config, now=now) for path in paths]
+        return [load_post(path, config, now=now, realpath=realpath) for path in paths]
     finally:
         if paused:
+            # What was read lives as long as the run: move it out of the collector's
+            # generations, or the first collections after this scan all of it again.
+            gc.freeze()
             gc.enable()
 
 
 class _Checker:
-    def __init__(self, post: Post, doc: Document, config: Config, now: dt.datetime) -> None:
+    def __init__(
+        self,
+        post: Post,
+        doc: Document,
+        config: Config,
+        now: dt.datetime,
+        realpath: Callable[[str], str] = os.path.realpath,
+    ) -> None:
         self.post, self.doc, self.config, self.now = post, doc, config, now
+        self.realpath = realpath
         self._media_read: dict[Loc, list[MediaFile]] = {}
         # After a validation error: the original index of each target still checked,
         # and whether `targets` itself was invalid (so neither it nor the defaults apply).
@@ -588,7 +617,8 @@ class _Checker:
         if not specs:
             return out
         base: str | None = None  # the post's folder, symlinks resolved
-        root = os.path.join(os.path.realpath(self.config.root), "")
+        realpath = self.realpath
+        root = os.path.join(realpath(str(self.config.root)), "")
         for j, spec in enumerate(specs):
             item_loc = (*loc, j)
             alt = spec.alt
@@ -622,9 +652,11 @@ class _Checker:
                 )
                 continue
             if base is None:
-                base = os.path.dirname(os.path.realpath(self.post.path))
+                folder, name = os.path.split(os.path.abspath(self.post.path))
+                here = os.path.join(realpath(folder), name)
+                base = os.path.dirname(realpath(here) if os.path.islink(here) else here)
             joined = os.path.join(base, spec.path)
-            real = os.path.realpath(joined)
+            real = realpath(joined)
             if not real.startswith(root):
                 how = "a symlink" if os.path.islink(joined) else "via .."
                 self.problem(

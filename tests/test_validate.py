@@ -410,3 +410,25 @@ def test_unusable_url_or_key_is_a_usage_error_that_never_prints_the_key(
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "SECRET" not in done.stdout + done.stderr
+
+
+def test_media_paths_are_relative_to_where_a_symlinked_post_really_lives(tmp_path: Path) -> None:
+    (tmp_path / "publisher.toml").write_text(CONFIG)
+    drafts = tmp_path / "drafts"
+    (drafts / "img").mkdir(parents=True)
+    (drafts / "img" / "a.png").write_bytes(PNG)
+    media = "media:\n  - path: img/a.png\n    alt: A chart\n"
+    (drafts / "real.md").write_text(f"---\ntargets: [bluesky]\n{media}---\nLinked.\n")
+    (drafts / "other.md").write_text(f"---\ntargets: [bluesky]\n{media}---\nOther.\n")
+    posts = tmp_path / "posts"
+    (posts / "img").mkdir(parents=True)  # posts/img/a.png does not exist
+    (posts / "linked.md").symlink_to(drafts / "real.md")
+    (posts / "direct.md").write_text(f"---\ntargets: [bluesky]\n{media}---\nDirect.\n")
+    # A folder link: its posts resolve media in the real folder too.
+    (posts / "via").symlink_to(drafts, target_is_directory=True)
+
+    result = run(tmp_path, "validate", "posts/linked.md", "posts/direct.md", "posts/via/other.md")
+    assert "posts/linked.md" not in result.stdout
+    assert "posts/via/other.md" not in result.stdout
+    assert "posts/direct.md:4:5: media.path.missing" in result.stdout
+    assert result.returncode == 1
