@@ -40,6 +40,32 @@ _SCALARS = {
     f"{_TAG}{t}": getattr(yaml.constructor.SafeConstructor, f"construct_yaml_{t}")
     for t in ("int", "float", "bool", "null", "timestamp")
 }
+
+
+class _FastLoader(_Loader):  # type: ignore[misc, valid-type]
+    """libyaml's loader with PyYAML's tag resolution done in fewer steps (the composer
+    calls it for every node). Same answers: safe loading has no wildcard and no path
+    resolvers, which is checked below."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                for tag, regexp in _IMPLICIT.get(value[:1], ()):
+                    if regexp.match(value):
+                        return tag
+            return _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
+_IMPLICIT = _Loader.yaml_implicit_resolvers
+if None in _IMPLICIT or _Loader.yaml_path_resolvers:  # pragma: no cover - a PyYAML change
+    _FastLoader = _Loader  # type: ignore[misc]
 _ODD_BREAK = re.compile("[\r\x85\u2028\u2029]")
 _OPEN = re.compile(r"^(---|\+\+\+)[ \t]*$")
 _CLOSE = {"---": ("---", "..."), "+++": ("+++",)}
@@ -76,20 +102,34 @@ class Document:
     body: str
     body_line: int
     """1-based line of the file where the body starts."""
-    lines: dict[Loc, tuple[int, int]] = field(default_factory=dict)
     notices: list[Notice] = field(default_factory=list)
     bom: bool = False
     crlf: bool = False
+    frontmatter: str = ""
+    """The YAML text between the delimiters (from line 2 of the file)."""
+    _lines: dict[Loc, tuple[int, int]] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def lines(self) -> dict[Loc, tuple[int, int]]:
+        """(line, col) of every key and item. Worked out when first asked for: only a
+        post with a problem to report needs it, so reading a valid one skips it."""
+        if self._lines is None:
+            try:
+                self._lines = _parse_yaml(self.frontmatter, self.path, 1, lines=True)[1]
+            except DocumentError:  # cannot happen: this text was read once already
+                self._lines = {(): (2, 1)}
+        return self._lines
 
     def line_of(self, loc: Loc) -> tuple[int, int]:
         """(line, col) of the key or item at ``loc``, or of its nearest parent."""
+        lines = self.lines
         loc = tuple(loc)
         while loc:
-            hit = self.lines.get(loc)
+            hit = lines.get(loc)
             if hit:
                 return hit
             loc = loc[:-1]
-        return self.lines.get((), (1, 1))
+        return lines.get((), (1, 1))
 
 
 def load_document(path: Path, display: str | None = None) -> Document:
@@ -199,10 +239,11 @@ def parse_document(raw: bytes, path: str) -> Document:
         data=data,
         body=body,
         body_line=close + 2,
-        lines=line_map,
         notices=notices,
         bom=bom,
         crlf=crlf,
+        frontmatter=yaml_text,
+        _lines=line_map,
     )
 
 
@@ -234,10 +275,14 @@ def _body_notices(body_lines: list[str], first_line: int, path: str) -> list[Not
     return []
 
 
-def _parse_yaml(text: str, path: str, line_offset: int) -> tuple[dict[str, Any], dict[Loc, Any]]:
+def _parse_yaml(
+    text: str, path: str, line_offset: int, *, lines: bool = False
+) -> tuple[dict[str, Any], dict[Loc, Any] | None]:
+    """The frontmatter's data, and with ``lines`` (or when the quick reading cannot
+    vouch for the text) the line of every key and item; else ``None`` for the lines."""
     if not text.strip():
         return {}, {(): (line_offset + 1, 1)}
-    loader = _Loader(text)
+    loader = _FastLoader(text)
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -274,9 +319,68 @@ def _parse_yaml(text: str, path: str, line_offset: int) -> tuple[dict[str, Any],
             "yaml.type",
             "the frontmatter must be a mapping of keys (like `targets: [...]`)",
         )
+    if not lines and "&" not in text and "*" not in text:  # no anchor, no alias
+        try:
+            return _build_plain(node, loader, 0, [0]), None
+        except _Unusual:
+            pass  # the careful builder below names the problem, or accepts the text
     builder.lines[()] = (line_offset + 1, 1)
     data = builder.build(node, (), 0)
     return data, builder.lines
+
+
+class _Unusual(Exception):
+    """The quick builder met something only the careful one handles."""
+
+
+_SCALAR_NODE, _SEQ_NODE, _MAP_NODE = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
+
+
+def _build_plain(node: yaml.Node, loader: Any, depth: int, count: list[int]) -> Any:
+    """The quick path of `_Builder.build` for the common frontmatter, without a line map:
+    string keys, plain types, no anchors (the caller checked the text), well within the
+    size and depth limits. Anything else raises `_Unusual` (and `_Builder` decides),
+    so both give the same data for every text this accepts."""
+    cls = node.__class__
+    if cls is _SCALAR_NODE:
+        if node.tag == _STR:
+            return node.value
+        construct = _SCALARS.get(node.tag)
+        if construct is None:
+            raise _Unusual
+        try:
+            return construct(loader, node)
+        except Exception:
+            raise _Unusual from None
+    if depth >= MAX_DEPTH - 1:
+        raise _Unusual
+    count[0] += len(node.value)
+    if count[0] >= MAX_NODES - 1:
+        raise _Unusual
+    if cls is _SEQ_NODE:
+        if node.tag != _SEQ:
+            raise _Unusual
+        out = []
+        for item in node.value:
+            if item.__class__ is _SCALAR_NODE and item.tag == _STR:
+                out.append(item.value)
+            else:
+                out.append(_build_plain(item, loader, depth + 1, count))
+        return out
+    if cls is not _MAP_NODE or node.tag != _MAP:
+        raise _Unusual
+    result: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        if key_node.__class__ is not _SCALAR_NODE or key_node.tag != _STR:
+            raise _Unusual  # a merge key, a number or a null as a key
+        key = key_node.value
+        if key in result:
+            raise _Unusual  # a duplicate: reported with the first one's line
+        if value_node.__class__ is _SCALAR_NODE and value_node.tag == _STR:
+            result[key] = value_node.value
+        else:
+            result[key] = _build_plain(value_node, loader, depth + 1, count)
+    return result
 
 
 class _Builder:

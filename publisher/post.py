@@ -31,14 +31,54 @@ RETRYABLE_CODES = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
 class Problem:
-    path: str
-    line: int
-    col: int
-    code: str
-    message: str
-    severity: str = "error"
+    """One thing wrong with (or worth knowing about) a post, at ``path:line:col``.
+
+    The line can be worked out on first use (``locate``): a warning about a valid post
+    is often never shown, and finding lines means reading the frontmatter once more."""
+
+    __slots__ = ("_locate", "_pos", "code", "message", "path", "severity")
+
+    def __init__(
+        self,
+        path: str,
+        line: int,
+        col: int,
+        code: str,
+        message: str,
+        severity: str = "error",
+        *,
+        locate: Callable[[], tuple[int, int]] | None = None,
+    ) -> None:
+        self.path, self.code, self.message, self.severity = path, code, message, severity
+        self._pos: tuple[int, int] | None = None if locate else (line, col)
+        self._locate = locate
+
+    def _where(self) -> tuple[int, int]:
+        if self._pos is None:
+            assert self._locate is not None
+            self._pos, self._locate = self._locate(), None
+        return self._pos
+
+    @property
+    def line(self) -> int:
+        return self._where()[0]
+
+    @property
+    def col(self) -> int:
+        return self._where()[1]
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.path, *self._where(), self.code, self.message, self.severity)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Problem) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Problem({str(self)!r})"
 
     def __str__(self) -> str:
         tag = "" if self.severity == "error" else "warning: "
@@ -297,11 +337,21 @@ class _Checker:
         # and whether `targets` itself was invalid (so neither it nor the defaults apply).
         self._target_index: list[int] | None = None
         self._targets_checked = False
+        self._reported: set[tuple[Any, ...]] = set()  # each problem once
 
     def problem(self, loc: Loc, code: str, message: str, severity: str = "error") -> None:
-        line, col = self.doc.line_of(loc)
-        found = Problem(self.post.rel, line, col, code, message, severity)
-        if found not in self.post.problems:
+        if severity == "error":  # shown whenever the post is: place it now
+            line, col = self.doc.line_of(loc)
+            key: tuple[Any, ...] = (line, col, code, message)
+            found = Problem(self.post.rel, line, col, code, message, severity)
+        else:
+            key = (loc, code, message, severity)
+            doc = self.doc
+            found = Problem(
+                self.post.rel, 0, 0, code, message, severity, locate=lambda: doc.line_of(loc)
+            )
+        if key not in self._reported:
+            self._reported.add(key)
             self.post.problems.append(found)
 
     def run(self) -> None:
