@@ -68,7 +68,8 @@ if None in _IMPLICIT or _Loader.yaml_path_resolvers:  # pragma: no cover - a PyY
     _FastLoader = _Loader  # type: ignore[misc]
 _ODD_BREAK = re.compile("[\r\x85\u2028\u2029]")
 _OPEN = re.compile(r"^(---|\+\+\+)[ \t]*$")
-_CLOSE = {"---": ("---", "..."), "+++": ("+++",)}
+# A line closing YAML frontmatter (spaces after it are fine, as `str.rstrip` allows).
+_CLOSER = re.compile(r"^(?:---|\.\.\.)[^\S\n]*$", re.MULTILINE)
 _FRONTMATTER_KEY = re.compile(
     r"^(targets|scheduledAt|publishNow|firstComment|media|profileId|draft|published)\s*:"
 )
@@ -181,11 +182,10 @@ def parse_document(raw: bytes, path: str) -> Document:
     crlf = "\r\n" in text
     if crlf:
         text = text.replace("\r\n", "\n")
-    lines = text.split("\n")
-
-    first = lines[0]
+    newline = text.find("\n")
+    first = text if newline < 0 else text[:newline]
     if not _OPEN.match(first):
-        if not first.strip() and any(_OPEN.match(x) for x in lines[1:4]):
+        if not first.strip() and any(_OPEN.match(x) for x in text.split("\n", 4)[1:4]):
             raise DocumentError(
                 path, 1, 1, "frontmatter.position", "frontmatter must start on line 1 with '---'"
             )
@@ -206,9 +206,8 @@ def parse_document(raw: bytes, path: str) -> Document:
             "frontmatter.toml",
             "TOML frontmatter (+++) is not supported; use YAML (---)",
         )
-    closers = _CLOSE[opener]
-    close = next((i for i in range(1, len(lines)) if lines[i].rstrip() in closers), None)
-    if close is None:
+    closing = _CLOSER.search(text, newline + 1) if newline >= 0 else None
+    if closing is None:
         raise DocumentError(
             path,
             1,
@@ -217,22 +216,24 @@ def parse_document(raw: bytes, path: str) -> Document:
             "the frontmatter opened on line 1 is never closed: add a '---' line after its keys",
         )
 
-    for i in range(1, close):  # YAML breaks lines here, editors do not: lines would drift
-        odd = _ODD_BREAK.search(lines[i])
-        if odd:
-            raise DocumentError(
-                path,
-                i + 1,
-                odd.start() + 1,
-                "yaml.line_break",
-                f"character U+{ord(odd.group()):04X} is a line break to YAML but not to your "
-                "editor: remove it (or write it as an escape in a double-quoted string)",
-            )
-    yaml_text = "\n".join(lines[1:close])
+    # Sliced, not split into lines: the body can be long and is only needed whole.
+    close_at = closing.start()
+    close = text.count("\n", 0, close_at)  # the closing line, counted from 0
+    yaml_text = text[newline + 1 : close_at - 1] if close_at > newline + 1 else ""
+    odd = _ODD_BREAK.search(yaml_text)  # YAML breaks lines here, editors do not: lines drift
+    if odd:
+        before = yaml_text.rfind("\n", 0, odd.start())
+        raise DocumentError(
+            path,
+            yaml_text.count("\n", 0, odd.start()) + 2,
+            odd.start() - before,
+            "yaml.line_break",
+            f"character U+{ord(odd.group()):04X} is a line break to YAML but not to your "
+            "editor: remove it (or write it as an escape in a double-quoted string)",
+        )
     data, line_map = _parse_yaml(yaml_text, path, line_offset=1)
-    body_lines = lines[close + 1 :]
-    body = "\n".join(body_lines)
-    notices = _body_notices(body_lines, close + 2, path)
+    body = text[closing.end() + 1 :]  # after the closing line's "\n", if any
+    notices = _body_notices(body.split("\n"), close + 2, path) if "---" in body else []
     return Document(
         path=path,
         raw=raw,

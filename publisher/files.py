@@ -29,14 +29,27 @@ def find_posts(paths: Iterable[Path]) -> list[Path]:
         if not path.is_dir():
             found[path] = None
             continue
-        posts = []
-        for folder, subfolders, names in os.walk(path):
-            subfolders[:] = [d for d in subfolders if not d.startswith(".")]
-            for name in names:
-                if is_post_name(name):
-                    candidate = os.path.join(folder, name)
-                    if os.path.isfile(candidate):
-                        posts.append(Path(candidate))
-        posts.sort(key=lambda p: p.parts)
-        found.update(dict.fromkeys(posts))
+        posts: list[tuple[list[str], str]] = []
+        _walk(str(path), [], posts)
+        posts.sort()
+        found.update(dict.fromkeys(Path(p) for _, p in posts))
     return list(found)
+
+
+def _walk(folder: str, parts: list[str], out: list[tuple[list[str], str]]) -> None:
+    """Post files under `folder` as (path parts, path), without following folder links
+    (as `os.walk` does); the directory entries tell file from folder without a stat."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return  # unreadable or vanished: as os.walk, skip it
+    for entry in entries:
+        name = entry.name
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if not name.startswith("."):
+                    _walk(entry.path, [*parts, name], out)
+            elif is_post_name(name) and entry.is_file():
+                out.append(([*parts, name], entry.path))
+        except OSError:
+            continue

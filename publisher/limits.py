@@ -545,6 +545,8 @@ def _fmt_bytes(n: int) -> str:
 
 
 def _check_media(platform: str, media: tuple[Media, ...], out: list[Finding]) -> None:
+    if not media:
+        return  # no count, mix, alt text, type or size to check (required media: elsewhere)
     spec = _MEDIA[platform]
     name = _NAMES[platform]
     images = sum(1 for m in media if m.kind == "image")

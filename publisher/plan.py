@@ -21,6 +21,7 @@ The reconcile table (SPEC section 5), per target:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -148,6 +149,7 @@ def make_plan(
     return Plan(env=env, files=files, duplicates=duplicates)
 
 
+@functools.lru_cache(maxsize=64)  # a repository's records name a handful of servers
 def is_local_api(url: str | None) -> bool:
     """Whether `url` is a server on this machine (a sandbox, whatever key it took)."""
     from urllib.parse import urlsplit

@@ -18,10 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from publisher import identity, limits
 from publisher.config import PLATFORM_NAMES, Account, Config
 from publisher.document import Document, DocumentError, Loc, load_document
 from publisher.hints import did_you_mean
+from publisher.model import (
+    FRONTMATTER_KEYS,
+    MEDIA_KEYS,
+    TARGET_KEYS,
+    UNION_TAGS,
+    UUID_PATTERN,
+    PostFrontmatter,
+    PublishedRecord,
+)
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _UUIDISH = re.compile(r"^[0-9a-fA-F-]{20,}$")
@@ -355,10 +366,6 @@ class _Checker:
             self.post.problems.append(found)
 
     def run(self) -> None:
-        from pydantic import ValidationError
-
-        from publisher.model import PostFrontmatter, PublishedRecord
-
         post, doc = self.post, self.doc
         for notice in doc.notices:
             post.problems.append(
@@ -397,10 +404,6 @@ class _Checker:
     def _report_validation(self, exc: Any) -> Any:
         """Report pydantic's errors at their lines, and return the frontmatter with the
         invalid parts left out (None when nothing sensible is left to check)."""
-        from pydantic import ValidationError
-
-        from publisher.model import FRONTMATTER_KEYS, MEDIA_KEYS, TARGET_KEYS, PostFrontmatter
-
         data = self.doc.data
         bad_keys: set[str] = set()
         bad_targets: set[int] = set()
@@ -814,8 +817,6 @@ class _Checker:
 def _data_loc(data: Any, loc: tuple[Any, ...]) -> tuple[Loc, Any]:
     """A pydantic error location as steps into the data (union tags dropped), and the
     value found there (None for a missing or unknown key)."""
-    from publisher.model import UNION_TAGS
-
     out: list[Any] = []
     current = data
     for step in loc:
@@ -841,8 +842,6 @@ def _dotted(loc: Loc) -> str:
 
 
 def _message(err: Mapping[str, Any], value: Any) -> str:
-    from publisher.model import UUID_PATTERN
-
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]

@@ -26,17 +26,15 @@ ACTION_WORDS = {
 
 
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
-    widths = [len(h) for h in headers]
-    for row in rows:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
-    widths[-1] = len(headers[-1])  # the last column is not padded
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    out = [line(headers), line(["-" * w for w in widths[:-1]] + ["-" * max(len(headers[-1]), 6)])]
-    out += [line(r) for r in rows]
+    """Columns padded to their widest cell, two spaces apart; the last is not padded."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in headers]
+    widths = [
+        max(len(h), max(map(len, col), default=0)) for h, col in zip(headers, columns, strict=True)
+    ]
+    fmt = "".join(f"{{:<{w}}}  " for w in widths[:-1]) + "{}"
+    rule = ["-" * w for w in widths[:-1]] + ["-" * max(len(headers[-1]), 6)]
+    out = [fmt.format(*headers).rstrip(), fmt.format(*rule).rstrip()]
+    out += [fmt.format(*r).rstrip() for r in rows]
     return "\n".join(out)
 
 

@@ -118,3 +118,68 @@ def test_an_unreadable_path_is_a_document_error(tmp_path: Path) -> None:
     with pytest.raises(DocumentError) as info:
         load_document(tmp_path, "dir.md")
     assert info.value.code == "file.unreadable"
+
+
+# Pieces of frontmatter, good and bad: anchors, aliases, tags, merge keys, duplicate
+# and non-string keys, dates, nesting, flow and block collections.
+_YAML_LINES = [
+    "targets: [bluesky]",
+    "targets:",
+    "  - bluesky",
+    "  - account: x",
+    "    text: hi",
+    "a: 1",
+    "a: 2",
+    "b: &x 1",
+    "c: *x",
+    "d: &y {e: f}",
+    "g: *y",
+    "1: one",
+    "null: nothing",
+    "<<: {h: i}",
+    "j: !!str 3",
+    "k: !!python/name:os.system",
+    "l: !custom x",
+    "m: 2026-01-01",
+    "n: 2026-13-45",
+    "o: !!int x",
+    "p: {q: [1, {r: s}], t: [u, [v, [w]]]}",
+    "x: 'a*b & c'",
+    "y: ~",
+    "z: [",
+    "- item",
+    "",
+    "# a comment",
+]
+
+
+def _read(text: str, lines: bool) -> object:
+    from publisher.document import _parse_yaml
+
+    try:
+        data, line_map = _parse_yaml(text, "p.md", 1, lines=lines)
+    except DocumentError as exc:
+        return ("refused", exc.line, exc.col, exc.code, exc.message)
+    assert line_map is not None or not lines  # asked for: always there
+    return ("read", data)
+
+
+def test_the_quick_reading_agrees_with_the_careful_one_on_every_text() -> None:
+    """Frontmatter is read without a line map when it looks plain; anything unusual is
+    left to the careful reader. Both must give the same data or the same refusal."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=1500, derandomize=True, deadline=None, database=None)
+    @given(st.lists(st.sampled_from(_YAML_LINES), max_size=8))
+    def check(picked: list[str]) -> None:
+        text = "\n".join(picked)
+        assert _read(text, lines=False) == _read(text, lines=True)
+
+    check()
+
+
+def test_nesting_near_the_limit_reads_the_same_both_ways() -> None:
+    for depth in range(MAX_DEPTH - 3, MAX_DEPTH + 3):
+        text = "a: " + "[" * depth + "x" + "]" * depth
+        assert _read(text, lines=False) == _read(text, lines=True), depth

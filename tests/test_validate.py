@@ -432,3 +432,47 @@ def test_media_paths_are_relative_to_where_a_symlinked_post_really_lives(tmp_pat
     assert "posts/via/other.md" not in result.stdout
     assert "posts/direct.md:4:5: media.path.missing" in result.stdout
     assert result.returncode == 1
+
+
+def test_which_files_are_posts_and_their_order(tmp_path: Path) -> None:
+    (tmp_path / "publisher.toml").write_text(CONFIG)
+    posts = tmp_path / "posts"
+    good = "---\ntargets: [bluesky]\n---\nHello.\n"
+    for rel in [
+        "b.md",
+        "a.md",
+        "a/z.md",
+        "a/deeper/y.markdown",
+        "c.markdown",
+        # not posts: hidden folders and files, editor noise, other suffixes
+        ".git/x.md",
+        ".drafts/x.md",
+        ".hidden.md",
+        ".a.md.0123456789ab.tmp",
+        "#a.md#",
+        "a.md~",
+        "notes.txt",
+        "a/readme.rst",
+    ]:
+        (posts / rel).parent.mkdir(parents=True, exist_ok=True)
+        (posts / rel).write_text(good)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "linked.md").write_text(good)
+    (elsewhere / "inner.md").write_text(good)
+    (posts / "linked.md").symlink_to(elsewhere / "linked.md")  # a file link: a post
+    (posts / "folder-link").symlink_to(elsewhere, target_is_directory=True)  # not walked
+    (posts / "dangling.md").symlink_to(tmp_path / "missing.md")  # not a file
+    (posts / "dir.md").mkdir()  # a folder named like a post
+
+    result = run(tmp_path, "plan", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    paths = [f["path"] for f in json.loads(result.stdout)["files"]]
+    assert paths == [
+        "posts/a/deeper/y.markdown",
+        "posts/a/z.md",
+        "posts/a.md",
+        "posts/b.md",
+        "posts/c.markdown",
+        "posts/linked.md",
+    ]
