@@ -16,6 +16,7 @@ Prints the median wall time of each and the ratios plan/floor and plan/naive.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import random
 import resource
@@ -205,10 +206,23 @@ def main() -> None:
         root.mkdir(parents=True, exist_ok=True)
         generate(root, args.n)
         py = sys.executable
-        floor = timed([py, "-c", FLOOR, "posts"], root, args.runs)
-        naive = timed([py, "-c", NAIVE, "posts"], root, args.runs)
-        plan = timed([py, "-m", "publisher", "plan", "posts"], root, args.runs)
-    print(f"N = {args.n}, median of {args.runs} runs of each whole process")
+        # An installed package has its bytecode compiled (pip does it); a source tree
+        # under PYTHONDONTWRITEBYTECODE would compile publisher on every run instead.
+        compileall.compile_dir(ROOT / "publisher", quiet=1)
+        commands = {
+            "floor": [py, "-c", FLOOR, "posts"],
+            "naive": [py, "-c", NAIVE, "posts"],
+            "plan": [py, "-m", "publisher", "plan", "posts"],
+        }
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        for _ in range(args.runs):  # interleaved, so a busy spell hits all three alike
+            for name, cmd in commands.items():
+                runs[name].append(timed(cmd, root, 1))
+        floor, naive, plan = (
+            (statistics.median(w for w, _ in runs[n]), statistics.median(c for _, c in runs[n]))
+            for n in commands
+        )
+    print(f"N = {args.n}, median of {args.runs} interleaved runs of each whole process")
     print(f"  {'':40} {'wall':>8} {'cpu':>8}")
     for name, (wall, cpu) in (
         ("floor (read + CSafeLoader)", floor),

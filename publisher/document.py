@@ -47,14 +47,22 @@ class _FastLoader(_Loader):  # type: ignore[misc, valid-type]
     calls it for every node). Same answers: safe loading has no wildcard and no path
     resolvers, which is checked below."""
 
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-        if kind is yaml.ScalarNode:
+    def resolve(
+        self,
+        kind: Any,
+        value: Any,
+        implicit: Any,
+        _scalar: Any = yaml.ScalarNode,
+        _sequence: Any = yaml.SequenceNode,
+        _none: tuple[()] = (),
+    ) -> str:
+        if kind is _scalar:
             if implicit[0]:
-                for tag, regexp in _IMPLICIT.get(value[:1], ()):
+                for tag, regexp in _IMPLICIT.get(value[:1], _none):
                     if regexp.match(value):
                         return tag
             return _STR
-        return _SEQ if kind is yaml.SequenceNode else _MAP
+        return _SEQ if kind is _sequence else _MAP
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
         return None

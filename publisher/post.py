@@ -266,6 +266,41 @@ class _MediaCache:
 _MEDIA = _MediaCache()
 
 
+# A resolved target: (label, platform, account id, the alias's account).
+_Who = tuple[str, str | None, str | None, Account | None]
+
+
+class _Snapshot:
+    """What the posts of one run share, looked up once: resolved folders (symlinks
+    followed), local media files, and targets written as strings (one configuration
+    for the whole run). A single `load_post` gets a fresh one."""
+
+    def __init__(self) -> None:
+        self._real: dict[str, str] = {}
+        self._media: dict[str, tuple[Path, tuple[str, int, str | None]] | OSError] = {}
+        self.targets: dict[str, _Who] = {}  # targets written as strings, resolved
+
+    def realpath(self, path: str) -> str:
+        real = self._real.get(path)
+        if real is None:
+            real = self._real[path] = os.path.realpath(path)
+        return real
+
+    def media(self, real: str) -> tuple[Path, tuple[str, int, str | None]]:
+        """The file at resolved path `real` and its (sha256, size, mime); raises OSError."""
+        hit = self._media.get(real)
+        if hit is None:
+            path = Path(real)
+            try:
+                hit = (path, _MEDIA.read(path))
+            except OSError as exc:
+                hit = exc
+            self._media[real] = hit
+        if isinstance(hit, OSError):
+            raise hit.with_traceback(None)
+        return hit
+
+
 def display_path(path: Path, root: Path) -> str:
     """`path` relative to the repository root (as written in reports), else as given."""
     absolute = os.path.abspath(path)  # cheap: no symlinks resolved
@@ -284,12 +319,11 @@ def load_post(
     config: Config,
     *,
     now: dt.datetime | None = None,
-    realpath: Callable[[str], str] = os.path.realpath,
+    snapshot: _Snapshot | None = None,
 ) -> Post:
     """Read, validate and resolve one post file. Never raises for bad input.
 
-    `realpath` resolves symlinks; `load_posts` passes one that remembers its answers,
-    since posts share folders and media."""
+    `load_posts` passes one `snapshot` to all its posts, since they share folders and media."""
     rel = display_path(path, config.root)
     post = Post(path=path, rel=rel)
     try:
@@ -298,7 +332,7 @@ def load_post(
         post.problems.append(Problem(rel, exc.line, exc.col, exc.code, exc.message))
         return post
     post.doc = doc
-    _Checker(post, doc, config, now or dt.datetime.now(dt.UTC), realpath).run()
+    _Checker(post, doc, config, now or dt.datetime.now(dt.UTC), snapshot or _Snapshot()).run()
     return post
 
 
@@ -314,16 +348,9 @@ def load_posts(
     gc.unfreeze()  # what an earlier call froze is collectable again (a process that loads twice)
     paused = gc.isenabled()
     gc.disable()
-    resolved: dict[str, str] = {}
-
-    def realpath(path: str) -> str:
-        real = resolved.get(path)
-        if real is None:
-            real = resolved[path] = os.path.realpath(path)
-        return real
-
+    snapshot = _Snapshot()
     try:
-        return [load_post(path, config, now=now, realpath=realpath) for path in paths]
+        return [load_post(path, config, now=now, snapshot=snapshot) for path in paths]
     finally:
         if paused:
             # What was read lives as long as the run: move it out of the collector's
@@ -339,10 +366,10 @@ class _Checker:
         doc: Document,
         config: Config,
         now: dt.datetime,
-        realpath: Callable[[str], str] = os.path.realpath,
+        snapshot: _Snapshot,
     ) -> None:
         self.post, self.doc, self.config, self.now = post, doc, config, now
-        self.realpath = realpath
+        self.snapshot = snapshot
         self._media_read: dict[Loc, list[MediaFile]] = {}
         # After a validation error: the original index of each target still checked,
         # and whether `targets` itself was invalid (so neither it nor the defaults apply).
@@ -534,17 +561,18 @@ class _Checker:
         labels: dict[str, int] = {}
         for i, spec in zip(index, specs, strict=True):
             loc: Loc = ("targets", i) if not from_config else ()
-            target = self._resolve(spec, i, loc)
-            if target is None:
+            who = self._resolve(spec, loc)
+            if who is None:
                 continue
-            if target.label in labels:
+            label, platform, account_id, account = who
+            if label in labels:
                 self.problem(
                     loc,
                     "targets.duplicate",
-                    f"target {target.label!r} is listed twice (also item {labels[target.label] + 1})",
+                    f"target {label!r} is listed twice (also item {labels[label] + 1})",
                 )
                 continue
-            labels[target.label] = i
+            labels[label] = i
             over = spec if not isinstance(spec, str) else None
             text = identity.normalize_text(over.text) if over and over.text else body
             media_loc: Loc = (*loc, "media") if over and over.media is not None else ("media",)
@@ -561,10 +589,10 @@ class _Checker:
                     fc_spec if isinstance(fc_spec, str) else fc_spec.text
                 )
             options = over.options if over else None
-            direct, account = target.direct, target.account
+            direct = account is not None and account.direct
             canonical = {
-                "account": target.account_id,
-                "platform": target.platform,
+                "account": account_id,
+                "platform": platform,
                 "direct": f"{account.handle}@{account.pds}" if account and direct else None,
                 "text": text,
                 "media": [m.canonical() for m in media],
@@ -575,11 +603,11 @@ class _Checker:
                 "profileId": self.post.profile_id,
             }
             target = ResolvedTarget(
-                label=target.label,
+                label=label,
                 index=i,
-                platform=target.platform,
-                account_id=target.account_id,
-                account=target.account,
+                platform=platform,
+                account_id=account_id,
+                account=account,
                 text=text,
                 media=tuple(media),
                 first_comment=first_comment,
@@ -617,7 +645,12 @@ class _Checker:
                 "warning",
             )
 
-    def _resolve(self, spec: Any, i: int, loc: Loc) -> ResolvedTarget | None:
+    def _resolve(self, spec: Any, loc: Loc) -> _Who | None:
+        """Who a target names: (label, platform, account id, alias account); None (and
+        a problem reported) when it names no one."""
+        known = self.snapshot.targets.get(spec) if isinstance(spec, str) else None
+        if known is not None:  # the same string resolved for an earlier post of this run
+            return known
         aliases = self.config.accounts
         if isinstance(spec, str):
             name, platform, account_id = spec.strip(), None, None
@@ -661,16 +694,17 @@ class _Checker:
                 "or an account UUID",
             )
             return None
-        return ResolvedTarget(
-            label=name, index=i, platform=platform, account_id=account_id, account=account
-        )
+        who = (name, platform, account_id, account)
+        if isinstance(spec, str):
+            self.snapshot.targets[spec] = who
+        return who
 
     def _media(self, specs: list[Any], loc: Loc) -> list[MediaFile]:
         out: list[MediaFile] = []
         if not specs:
             return out
         base: str | None = None  # the post's folder, symlinks resolved
-        realpath = self.realpath
+        realpath = self.snapshot.realpath
         root = os.path.join(realpath(str(self.config.root)), "")
         for j, spec in enumerate(specs):
             item_loc = (*loc, j)
@@ -718,9 +752,8 @@ class _Checker:
                     f"{spec.path} leads outside the repository ({how}); media must live inside it",
                 )
                 continue
-            target = Path(real)
             try:
-                sha, size, mime = _MEDIA.read(target)
+                target, (sha, size, mime) = self.snapshot.media(real)
             except FileNotFoundError:
                 self.problem(
                     path_loc, "media.path.missing", f"media file {spec.path} does not exist"
