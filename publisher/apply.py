@@ -24,7 +24,6 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from publisher import identity
@@ -208,7 +207,7 @@ class Runner:
         from publisher.writeback import remove_stale_temps
 
         # Leftovers of a killed run's write (the caller holds the run lock, no write yet).
-        remove_stale_temps(Path(os.path.realpath(f.post.path)).parent for f in plan.files)
+        remove_stale_temps(f.post.path for f in plan.files)
         work = plan.work
         if not work:
             return self.result

@@ -123,10 +123,11 @@ class Document:
         """(line, col) of every key and item. Worked out when first asked for: only a
         post with a problem to report needs it, so reading a valid one skips it."""
         if self._lines is None:
-            try:
-                self._lines = _parse_yaml(self.frontmatter, self.path, 1, lines=True)[1]
-            except DocumentError:  # cannot happen: this text was read once already
-                self._lines = {(): (2, 1)}
+            # The quick reading accepts only what the careful one accepts (tests hold
+            # them to it), so this text, read once already, reads again.
+            line_map = _parse_yaml(self.frontmatter, self.path, 1, lines=True)[1]
+            assert line_map is not None
+            self._lines = line_map
         return self._lines
 
     def line_of(self, loc: Loc) -> tuple[int, int]:
@@ -330,7 +331,7 @@ def _parse_yaml(
         )
     if not lines and "&" not in text and "*" not in text:  # no anchor, no alias
         try:
-            return _build_plain(node, loader, 0, [0]), None
+            return _build_plain(node, loader, 0, [1]), None
         except _Unusual:
             pass  # the careful builder below names the problem, or accepts the text
     builder.lines[()] = (line_offset + 1, 1)
@@ -363,7 +364,9 @@ def _build_plain(node: yaml.Node, loader: Any, depth: int, count: list[int]) -> 
             raise _Unusual from None
     if depth >= MAX_DEPTH - 1:
         raise _Unusual
-    count[0] += len(node.value)
+    # Nodes as `_Builder` counts them (the root is counted by the caller): every item,
+    # and every key and value. Near the limit, leave the verdict to `_Builder`.
+    count[0] += len(node.value) * (2 if cls is _MAP_NODE else 1)
     if count[0] >= MAX_NODES - 1:
         raise _Unusual
     if cls is _SEQ_NODE:
@@ -438,8 +441,17 @@ class _Builder:
                 )
             try:
                 return construct(self.loader, node)
-            except (yaml.YAMLError, ValueError, OverflowError, AttributeError, TypeError):
-                # e.g. `!!timestamp nope`, `!!int x`, a date out of range
+            except (
+                yaml.YAMLError,
+                ValueError,
+                OverflowError,
+                AttributeError,
+                TypeError,
+                KeyError,
+                IndexError,
+            ):
+                # e.g. `!!timestamp nope`, `!!int x`, a date out of range, `!!bool maybe`
+                # (KeyError), `!!int ''` or `!!int '+'` (IndexError)
                 raise self._fail(
                     node, "yaml.value", f"{node.value!r} is not a valid {_short(tag)}"
                 ) from None

@@ -336,6 +336,9 @@ def load_post(
     return post
 
 
+_froze = False  # whether the last `load_posts` froze what it read
+
+
 def load_posts(
     paths: Iterable[Path], config: Config, *, now: dt.datetime | None = None
 ) -> list[Post]:
@@ -344,8 +347,11 @@ def load_posts(
     Python's cyclic garbage collector is paused meanwhile: every post kept adds objects
     that each full collection scans again (a quarter of `plan`'s time on 10,000 posts),
     while what reading creates is acyclic and freed by reference counting anyway."""
+    global _froze
     now = now or dt.datetime.now(dt.UTC)
-    gc.unfreeze()  # what an earlier call froze is collectable again (a process that loads twice)
+    if _froze:  # what an earlier call froze is collectable again (a process that loads twice)
+        gc.unfreeze()
+        _froze = False
     paused = gc.isenabled()
     gc.disable()
     snapshot = _Snapshot()
@@ -356,6 +362,7 @@ def load_posts(
             # What was read lives as long as the run: move it out of the collector's
             # generations, or the first collections after this scan all of it again.
             gc.freeze()
+            _froze = True
             gc.enable()
 
 

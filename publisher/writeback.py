@@ -47,7 +47,7 @@ _OTHER_BREAKS = re.compile("[\r\x85\u2028\u2029]")
 # Strings written double-quoted so every scalar stays on one line.
 _ONE_LINE = re.compile("[\n\r\x85\u2028\u2029\t]")
 # The temporary files of :func:`write_atomic`: ".<name>.<12 hex digits>.tmp".
-_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")
+_TEMP_NAME = re.compile(r"\.(.+)\.[0-9a-f]{12}\.tmp")
 
 
 class WritebackError(Exception):
@@ -525,24 +525,32 @@ def write_atomic(path: Path, data: bytes) -> None:
     _fsync_dir(target.parent)
 
 
-def remove_stale_temps(directories: Iterable[Path]) -> list[Path]:
-    """Remove the temporary files of :func:`write_atomic` that a killed run left behind.
+def remove_stale_temps(posts: Iterable[Path]) -> list[Path]:
+    """Remove the temporary files of :func:`write_atomic` that a killed run left next
+    to ``posts``.
 
     A run killed between writing its temporary file and renaming it leaves a hidden
-    ``.<name>.<hex>.tmp`` next to the post; the post itself is intact (the next run
-    resends under the same key and records the answer), so the leftover holds nothing
-    needed. Only names of exactly that form are touched, and only files. Call it while
-    holding the run lock and before this process writes anything, so that no live
-    write's file is taken. Returns the files removed.
+    ``.<name>.<12 hex digits>.tmp`` next to the post; the post itself is intact (the
+    next run resends under the same key and records the answer), so the leftover holds
+    nothing needed. Only files named so after one of ``posts`` (symlinks followed, as
+    :func:`write_atomic` does) are touched. Call it while holding the run lock and
+    before this process writes anything, so that no live write's file is taken.
+    Returns the files removed.
     """
+    names: dict[str, set[str]] = {}
+    for post in posts:
+        real = os.path.realpath(post)
+        folder, name = os.path.split(real)
+        names.setdefault(folder, set()).add(name)
     removed: list[Path] = []
-    for directory in dict.fromkeys(Path(d) for d in directories):
+    for folder, ours in names.items():
         try:
-            entries = list(os.scandir(directory))
+            entries = list(os.scandir(folder))
         except OSError:
             continue
         for entry in entries:
-            if not _TEMP_NAME.fullmatch(entry.name):
+            match = _TEMP_NAME.fullmatch(entry.name)
+            if match is None or match.group(1) not in ours:
                 continue
             try:
                 if not entry.is_file(follow_symlinks=False):

@@ -89,6 +89,8 @@ def test_next_run_removes_the_temp_file_a_killed_write_left_and_nothing_else(tmp
         ".notes.tmp": b"someone else's temp",
         ".p00.md.not-ours.tmp": b"not publisher's pattern",
         "p00.md.0123456789ab.tmp": b"not hidden",
+        ".notes.txt.0123456789ab.tmp": b"another tool's write, not a post's",
+        ".gone.md.0123456789ab.tmp": b"not a post of this run",
     }
     for name, data in keep.items():
         (folder / name).write_bytes(data)

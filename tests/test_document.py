@@ -145,6 +145,12 @@ _YAML_LINES = [
     "o: !!int x",
     "p: {q: [1, {r: s}], t: [u, [v, [w]]]}",
     "x: 'a*b & c'",
+    "draft: !!bool maybe",
+    "q: !!int ''",
+    "r: !!int '+'",
+    "s: !!float ''",
+    "t: !!bool",
+    "u: !!timestamp 2026-01-01T",
     "y: ~",
     "z: [",
     "- item",
@@ -183,3 +189,43 @@ def test_nesting_near_the_limit_reads_the_same_both_ways() -> None:
     for depth in range(MAX_DEPTH - 3, MAX_DEPTH + 3):
         text = "a: " + "[" * depth + "x" + "]" * depth
         assert _read(text, lines=False) == _read(text, lines=True), depth
+
+
+@pytest.mark.parametrize("per_item", [1, 2, 3])
+def test_size_near_the_limit_reads_the_same_both_ways(per_item: int) -> None:
+    """The value limit counts every key and value, in mappings and in lists of them."""
+    from publisher.document import MAX_NODES
+
+    for total in range(MAX_NODES - 4, MAX_NODES + 4):
+        # `total` nodes: the root, `meta` and its list, then items of `per_item` keys.
+        items, rest = divmod(total - 3, 1 + 2 * per_item)
+        keys = ", ".join(f"k{j}: v" for j in range(per_item))
+        text = "meta:\n" + f"  - {{{keys}}}\n" * items + "x: y\n" * (rest // 2)
+        assert _read(text, lines=False) == _read(text, lines=True), (per_item, total)
+
+
+def test_a_mapping_with_too_many_keys_is_refused_at_its_line() -> None:
+    from publisher.document import MAX_NODES
+
+    keys = "".join(f"  k{i}: v\n" for i in range(MAX_NODES // 2))
+    error = refused(f"---\ntargets: [bluesky]\nmeta:\n{keys}---\nHello\n")
+    assert error.code == "yaml.size"
+    assert error.line > 4  # where the count ran over, not line 1
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("!!bool maybe", "'maybe' is not a valid !!bool"),
+        ("!!bool", "'' is not a valid !!bool"),
+        ("!!int ''", "'' is not a valid !!int"),
+        ("!!int '+'", "'+' is not a valid !!int"),
+        ("!!float ''", "'' is not a valid !!float"),
+    ],
+)
+def test_a_value_its_explicit_tag_cannot_read_is_refused_at_its_place(
+    value: str, shown: str
+) -> None:
+    error = refused(f"---\ntargets: [bluesky]\ndraft: {value}\n---\nHello\n")
+    assert (error.line, error.col, error.code) == (3, 8, "yaml.value")
+    assert shown in error.message
