@@ -202,6 +202,7 @@ class Runner:
 
         self.direct = DirectBluesky(environ, factory=bluesky)
         self.on_file_done = on_file_done
+        self._direct_slots = threading.BoundedSemaphore(4)
 
     def run(self, plan: Plan, concurrency: int = 4) -> RunResult:
         from publisher.writeback import remove_stale_temps
@@ -211,8 +212,14 @@ class Runner:
         work = plan.work
         if not work:
             return self.result
+        # `concurrency` requests on the wire at once. Files get twice as many threads:
+        # while one writes a record to disk (fsynced), another keeps its request slot busy.
+        concurrency = max(1, concurrency)
+        if self.client is not None:
+            self.client.limit_in_flight(concurrency)
+        self._direct_slots = threading.BoundedSemaphore(concurrency)
         with ThreadPoolExecutor(
-            max_workers=max(1, concurrency), thread_name_prefix="publish"
+            max_workers=min(2 * concurrency, len(work)), thread_name_prefix="publish"
         ) as pool:
             futures = [pool.submit(self._file, f) for f in work]
             try:
@@ -571,7 +578,8 @@ class Runner:
     # -- direct Bluesky -----------------------------------------------------------------
 
     def _direct(self, book: Book, tp: TargetPlan) -> None:
-        status, values = self.direct.publish(book, tp)
+        with self._direct_slots:  # as many as letmepost requests
+            status, values = self.direct.publish(book, tp)
         self._outcome(book.post, tp, status, **values)
 
 

@@ -15,6 +15,7 @@ line, or an exception (`redact` guards everything that prints).
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -168,6 +169,7 @@ class LetmepostClient:
         self._sleep = sleep
         self._log = log
         self.stats: dict[str, int] = {"requests": 0, "retries": 0, "429": 0}
+        self._in_flight: threading.BoundedSemaphore | None = None
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
@@ -178,6 +180,11 @@ class LetmepostClient:
 
     def __repr__(self) -> str:
         return f"LetmepostClient({self.base_url!r})"
+
+    def limit_in_flight(self, requests: int | None) -> None:
+        """Have at most `requests` requests on the wire at once, whatever the number of
+        threads using this client (None: no limit). Waits for retries are not counted."""
+        self._in_flight = threading.BoundedSemaphore(requests) if requests else None
 
     def close(self) -> None:
         self._http.close()
@@ -214,9 +221,10 @@ class LetmepostClient:
             self.pacer.acquire()
             self.stats["requests"] += 1
             try:
-                resp = self._http.request(
-                    method, path, content=body, headers=headers, params=params, files=files
-                )
+                with self._in_flight or contextlib.nullcontext():
+                    resp = self._http.request(
+                        method, path, content=body, headers=headers, params=params, files=files
+                    )
             except httpx.HTTPError as exc:  # transport errors, timeouts, dropped connections
                 last = NetworkError(
                     redact(f"{method} {path}: {type(exc).__name__}: {exc}", self._key)

@@ -445,3 +445,52 @@ def test_a_pending_request_older_than_the_key_window_is_blocked_not_resent(tmp_p
     done = publish(repo, sandbox)
     assert done.returncode == 1 and "forgets keys after 24 h" in done.stdout
     assert len(sandbox.posts()) == 1
+
+
+def test_requests_on_the_wire_never_exceed_the_concurrency(tmp_path, sandbox):
+    """Files are worked on by more threads than there are request slots (so one can
+    write its record while another's request is out), but the API never sees more than
+    `concurrency` requests at once, and still gets each post exactly once."""
+    import threading
+
+    import httpx
+
+    from publisher.apply import Runner
+    from publisher.client import LetmepostClient
+    from publisher.config import load_config
+    from publisher.files import find_posts
+    from publisher.plan import make_plan
+    from publisher.post import load_posts
+
+    class Watching(httpx.HTTPTransport):  # real HTTP, counted on the way
+        def __init__(self) -> None:
+            super().__init__()
+            self.lock = threading.Lock()
+            self.now = self.most = 0
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            with self.lock:
+                self.now += 1
+                self.most = max(self.most, self.now)
+            try:
+                response = super().handle_request(request)
+                response.read()
+                return response
+            finally:
+                with self.lock:
+                    self.now -= 1
+
+    repo = make_repo(
+        tmp_path, {f"p{i:02}.md": post("[bluesky]", f"Post number {i}.") for i in range(12)}
+    )
+    sandbox.set_faults(latency_ms=150)
+    config = load_config(repo)
+    plan = make_plan(load_posts(find_posts([repo / "posts"]), config), env="live")
+    transport = Watching()
+    with LetmepostClient(sandbox.url, sandbox.live_key, transport=transport) as client:
+        result = Runner(client=client, env="live", api=sandbox.url).run(plan, concurrency=3)
+    assert transport.most == 3  # the slots were used, and never more
+    assert sorted(o.status for o in result.outcomes) == ["published"] * 12
+    assert_once(sandbox, 12)
+    for i in range(12):
+        assert record(repo / "posts" / f"p{i:02}.md")["status"] == "published"
