@@ -44,7 +44,10 @@ def test_kill_9_at_random_points_then_rerun_publishes_each_target_once(tmp_path,
             killed_mid_run += 1
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-    assert killed_mid_run >= KILLS // 2  # most kills really interrupted a run
+    # Kills that really interrupted a run. Not all do: each killed run leaves its requests
+    # in flight to complete on the server, so the 50 posts are all out after about a dozen
+    # runs, and the later runs find little or nothing to do before their kill.
+    assert killed_mid_run >= KILLS // 4, killed_mid_run
 
     sandbox.clear_faults()
     final = subprocess.run(
