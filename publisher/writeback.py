@@ -538,9 +538,14 @@ def remove_stale_temps(posts: Iterable[Path]) -> list[Path]:
     Returns the files removed.
     """
     names: dict[str, set[str]] = {}
+    folders: dict[str, str] = {}  # a post's folder -> that folder, symlinks resolved
     for post in posts:
-        real = os.path.realpath(post)
-        folder, name = os.path.split(real)
+        here = os.path.abspath(post)
+        if os.path.islink(here):
+            folder, name = os.path.split(os.path.realpath(here))
+        else:
+            parent, name = os.path.split(here)
+            folder = folders.get(parent) or folders.setdefault(parent, os.path.realpath(parent))
         names.setdefault(folder, set()).add(name)
     removed: list[Path] = []
     for folder, ours in names.items():

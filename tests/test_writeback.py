@@ -465,3 +465,36 @@ def test_readers_see_the_old_or_the_new_file_never_a_mix(tmp_path: Path) -> None
     assert not errors, errors[0]
     assert seen
     assert os.listdir(tmp_path) == ["post.md"]
+
+
+def test_stale_temps_are_found_where_write_atomic_puts_them(tmp_path: Path) -> None:
+    """A killed write leaves its temp file next to the file it replaces: for a symlinked
+    post, next to the link's target. Only those are removed, never a look-alike."""
+    from publisher.writeback import remove_stale_temps
+
+    posts, drafts = tmp_path / "posts", tmp_path / "drafts"
+    posts.mkdir()
+    drafts.mkdir()
+    (posts / "plain.md").write_text("---\ntargets: [bluesky]\n---\nA\n")
+    (drafts / "real.md").write_text("---\ntargets: [bluesky]\n---\nB\n")
+    (posts / "linked.md").symlink_to(drafts / "real.md")
+    stale = [posts / ".plain.md.00112233aabb.tmp", drafts / ".real.md.ffeeddccbbaa.tmp"]
+    kept = [
+        posts / ".linked.md.00112233aabb.tmp",  # write_atomic never writes here for a link
+        posts / ".other.md.00112233aabb.tmp",  # not a post of this run
+        posts / ".plain.md.00112233AABB.tmp",  # not write_atomic's name
+        drafts / ".plain.md.00112233aabb.tmp",  # plain.md does not live here
+    ]
+    for path in stale + kept:
+        path.write_text("partial")
+
+    removed = remove_stale_temps([posts / "plain.md", posts / "linked.md"])
+
+    assert sorted(removed) == sorted(stale)
+    assert not any(p.exists() for p in stale)
+    assert all(p.read_text() == "partial" for p in kept)
+    # A real write afterwards works and leaves nothing behind.
+    before = sorted(p.name for p in drafts.iterdir())
+    writeback.write_atomic(posts / "linked.md", b"---\ntargets: [bluesky]\n---\nC\n")
+    assert (drafts / "real.md").read_bytes().endswith(b"C\n")
+    assert sorted(p.name for p in drafts.iterdir()) == before
