@@ -53,3 +53,27 @@ def _walk(folder: str, parts: list[str], out: list[tuple[list[str], str]]) -> No
                 out.append(([*parts, name], entry.path))
         except OSError:
             continue
+
+
+class RealPaths:
+    """`os.path.realpath` with every answer remembered: the posts of one run share a
+    few folders (and media), so each is resolved once. For one run only: a symlink
+    changed meanwhile is not seen."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, str] = {}
+
+    def resolve(self, path: str) -> str:
+        real = self._seen.get(path)
+        if real is None:
+            real = self._seen[path] = os.path.realpath(path)
+        return real
+
+    def of_file(self, path: str | os.PathLike[str]) -> str:
+        """Where the file at `path` really is (where a write to it lands): its folder
+        resolved once per folder, and the file itself when it is a symlink."""
+        here = os.path.abspath(path)
+        if os.path.islink(here):
+            return os.path.realpath(here)
+        folder, name = os.path.split(here)
+        return os.path.join(self.resolve(folder), name)

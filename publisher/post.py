@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from publisher import identity, limits
 from publisher.config import PLATFORM_NAMES, Account, Config
 from publisher.document import Document, DocumentError, Loc, load_document
+from publisher.files import RealPaths
 from publisher.hints import did_you_mean
 from publisher.model import (
     FRONTMATTER_KEYS,
@@ -276,15 +277,9 @@ class _Snapshot:
     for the whole run). A single `load_post` gets a fresh one."""
 
     def __init__(self) -> None:
-        self._real: dict[str, str] = {}
+        self.paths = RealPaths()
         self._media: dict[str, tuple[Path, tuple[str, int, str | None]] | OSError] = {}
         self.targets: dict[str, _Who] = {}  # targets written as strings, resolved
-
-    def realpath(self, path: str) -> str:
-        real = self._real.get(path)
-        if real is None:
-            real = self._real[path] = os.path.realpath(path)
-        return real
 
     def media(self, real: str) -> tuple[Path, tuple[str, int, str | None]]:
         """The file at resolved path `real` and its (sha256, size, mime); raises OSError."""
@@ -711,8 +706,8 @@ class _Checker:
         if not specs:
             return out
         base: str | None = None  # the post's folder, symlinks resolved
-        realpath = self.snapshot.realpath
-        root = os.path.join(realpath(str(self.config.root)), "")
+        paths = self.snapshot.paths
+        root = os.path.join(paths.resolve(str(self.config.root)), "")
         for j, spec in enumerate(specs):
             item_loc = (*loc, j)
             alt = spec.alt
@@ -746,11 +741,9 @@ class _Checker:
                 )
                 continue
             if base is None:
-                folder, name = os.path.split(os.path.abspath(self.post.path))
-                here = os.path.join(realpath(folder), name)
-                base = os.path.dirname(realpath(here) if os.path.islink(here) else here)
+                base = os.path.dirname(paths.of_file(self.post.path))
             joined = os.path.join(base, spec.path)
-            real = realpath(joined)
+            real = paths.resolve(joined)
             if not real.startswith(root):
                 how = "a symlink" if os.path.islink(joined) else "via .."
                 self.problem(

@@ -28,6 +28,8 @@ from typing import Any
 
 import yaml
 
+from publisher.files import RealPaths
+
 __all__ = [
     "WritebackError",
     "check_writable",
@@ -538,14 +540,9 @@ def remove_stale_temps(posts: Iterable[Path]) -> list[Path]:
     Returns the files removed.
     """
     names: dict[str, set[str]] = {}
-    folders: dict[str, str] = {}  # a post's folder -> that folder, symlinks resolved
+    paths = RealPaths()
     for post in posts:
-        here = os.path.abspath(post)
-        if os.path.islink(here):
-            folder, name = os.path.split(os.path.realpath(here))
-        else:
-            parent, name = os.path.split(here)
-            folder = folders.get(parent) or folders.setdefault(parent, os.path.realpath(parent))
+        folder, name = os.path.split(paths.of_file(post))
         names.setdefault(folder, set()).add(name)
     removed: list[Path] = []
     for folder, ours in names.items():
