@@ -90,13 +90,14 @@ def publish(folder: Path, url: str, key: str) -> tuple[float, dict[str, int], in
     from publisher.files import find_posts
     from publisher.plan import make_plan
     from publisher.post import load_post
+    from publisher.run import Env, Run
 
     config = load_config(folder)
     posts = [load_post(p, config) for p in find_posts([folder / "posts"])]
-    plan = make_plan(posts, env="live")
+    plan = make_plan(posts, Run(Env.LIVE, url))
     start = time.perf_counter()
     with LetmepostClient(url, key) as client:
-        result = Runner(client=client, env="live", api=url).run(plan)
+        result = Runner(Run(Env.LIVE, url), client=client).run(plan)
         elapsed = time.perf_counter() - start
         ok = sum(1 for o in result.outcomes if o.status == "published")
         return elapsed, dict(client.stats), ok, client.pacer.waited

@@ -30,6 +30,7 @@ from publisher import identity
 from publisher.client import ApiError, LetmepostClient, NetworkError, QuotaExceeded
 from publisher.plan import FilePlan, Plan, TargetPlan
 from publisher.post import Post, ResolvedTarget, iso_z
+from publisher.run import Run
 
 REJECTED_CODES = frozenset({"preflight_failed", "platform_auth_failed", "platform_rejected"})
 OUTCOME_UNKNOWN = "outcome_unknown"  # a lost answer, and the post edited since: never guess
@@ -121,14 +122,11 @@ def batch_status(targets: Mapping[str, Mapping[str, Any]]) -> str:
 class Book:
     """The `published` record of one file, and its write-back."""
 
-    def __init__(self, post: Post, env: str, api: str, result: RunResult) -> None:
-        self.post, self.env, self.api, self.result = post, env, api, result
-        from publisher.plan import record_counts
-
+    def __init__(self, post: Post, run: Run, result: RunResult) -> None:
+        self.post, self.run, self.result = post, run, result
+        self.env, self.api = run.env, run.api
         previous = post.doc.data.get("published") if post.doc else None
-        keep = isinstance(previous, dict) and record_counts(
-            previous.get("env", "live"), previous.get("api"), env, api
-        )
+        keep = isinstance(previous, dict) and run.counts(previous.get("env"), previous.get("api"))
         data: dict[str, Any] = {}
         if keep:
             data = {k: v for k, v in previous.items()}
@@ -159,7 +157,7 @@ class Book:
         targets = self.data.get("targets", {})
         status = batch_status(targets)
         record: dict[str, Any] = {
-            "env": self.env,
+            "env": str(self.env),
             "api": self.api,
             "hash": self.post.hash,
             "status": status,
@@ -187,15 +185,15 @@ class Runner:
 
     def __init__(
         self,
+        run: Run,
         *,
-        client: LetmepostClient | None,
-        env: str,
-        api: str,
+        client: LetmepostClient | None = None,
         bluesky: Callable[[Any], Any] | None = None,
         environ: Mapping[str, str] = os.environ,
         on_file_done: Callable[[FilePlan], None] | None = None,
     ) -> None:
-        self.client, self.env, self.api = client, env, api
+        self.invocation, self.client = run, client
+        self.env = run.env
         self.result = RunResult()
         self.stop = threading.Event()
         from publisher.direct import DirectBluesky
@@ -254,7 +252,7 @@ class Runner:
                     fp.post, tp, "error", error=f"results cannot be recorded in this file: {exc}"
                 )
             return
-        book = Book(fp.post, self.env, self.api, self.result)
+        book = Book(fp.post, self.invocation, self.result)
         try:
             for tp in fp.by_action("cancel"):
                 self._checkpoint()

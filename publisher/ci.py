@@ -34,8 +34,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
 from publisher.apply import batch_status
-from publisher.commands.common import UsageError, config_from
-from publisher.config import Config, ConfigError
+from publisher.config import Config, ConfigError, load_config
+from publisher.errors import UsageError
 from publisher.github import (
     ActionsEnv,
     GitHubApiError,
@@ -801,11 +801,10 @@ def main(
 
 
 def _context(config_path: Path | None, environ: Mapping[str, str], log: Log) -> Context:
-    from argparse import Namespace
 
     inputs = Inputs.from_environ(environ)
     actions = ActionsEnv.from_environ(environ)
-    config = config_from(Namespace(config=config_path))
+    config = load_config(path=config_path) if config_path else load_config()
     if inputs.path is not None:
         posts = PurePosixPath(inputs.path.replace("\\", "/"))
         if posts.is_absolute() or ".." in posts.parts:
@@ -814,10 +813,14 @@ def _context(config_path: Path | None, environ: Mapping[str, str], log: Log) -> 
     return Context(inputs, actions, config, repo_root_of(config.root), log, environ)
 
 
-def _env_name(inputs: Inputs) -> str:
-    if inputs.sandbox or (inputs.api_key or "").startswith("lmp_test_"):
-        return "sandbox"
-    return "live"
+def _run_of(ctx: Context) -> Any:
+    """The Run of this job: the action's sandbox input or api-key."""
+    from publisher.run import resolve_run
+
+    inputs = ctx.inputs
+    return resolve_run(
+        ctx.config, sandbox=inputs.sandbox, environ=ctx.environ, key=inputs.api_key or ""
+    )
 
 
 def _load(paths: Sequence[Path], config: Config) -> list[Any]:
@@ -842,7 +845,7 @@ def _validate(ctx: Context, why: str) -> int:
 
     selection = select_posts(ctx.config, ctx.repo_root, ctx.actions, "validate", "live")
     posts = _load(selection.files, ctx.config)
-    plan = make_plan(posts, env=_env_name(ctx.inputs))
+    plan = make_plan(posts, _run_of(ctx))
     report = Report(why, plan.env, plan, ctx.where, selection)
     text = StringIO()
     print_problems(posts, out=text)
@@ -855,9 +858,10 @@ def _validate(ctx: Context, why: str) -> int:
 def _preview(ctx: Context, why: str) -> int:
     from publisher.plan import make_plan
 
-    env = _env_name(ctx.inputs)
+    run = _run_of(ctx)
+    env = run.env
     selection = select_posts(ctx.config, ctx.repo_root, ctx.actions, "preview", env)
-    plan = make_plan(_load(selection.files, ctx.config), env=env)
+    plan = make_plan(_load(selection.files, ctx.config), run)
     report = Report(f"{why}; {selection.reason}", env, plan, ctx.where, selection)
     ctx.log.untrusted(preview_text(report) or "no post is changed or waiting to be published")
     body = preview_markdown(report)
@@ -902,7 +906,6 @@ def _comment(ctx: Context, body: str) -> None:
 
 def _publish(ctx: Context, why: str) -> int:
     from publisher.apply import RunResult
-    from publisher.commands.common import open_api
     from publisher.lock import run_lock
     from publisher.plan import make_plan
     from publisher.report import result_table
@@ -916,12 +919,10 @@ def _publish(ctx: Context, why: str) -> int:
             f"cannot push the results: {ctx.actions.ref or 'no ref'} is not a branch "
             "(set push: false to only commit)"
         )
-    with (
-        run_lock(ctx.config.root),
-        open_api(ctx.config, sandbox=inputs.sandbox, need_key=False) as api,
-    ):
-        selection = select_posts(ctx.config, ctx.repo_root, ctx.actions, "publish", api.env)
-        plan = make_plan(_load(selection.files, ctx.config), env=api.env, api=api.api)
+    run = _run_of(ctx)
+    with run_lock(ctx.config.root), run.connect(need_key=False) as api:
+        selection = select_posts(ctx.config, ctx.repo_root, ctx.actions, "publish", run.env)
+        plan = make_plan(_load(selection.files, ctx.config), run)
         if api.client is None and (selection.deleted or plan.needs_letmepost):
             raise UsageError(
                 "publishing needs the api-key input (LETMEPOST_API_KEY): pass "
@@ -944,7 +945,7 @@ def _publish(ctx: Context, why: str) -> int:
 def _run(ctx: Context, api: Any, report: Report) -> None:
     from publisher.apply import Outcome, Runner
 
-    runner = Runner(client=api.client, env=api.env, api=api.api, environ=ctx.environ)
+    runner = Runner(api.run, client=api.client, environ=ctx.environ)
     result = runner.run(report.plan)
     report.outcomes = list(result.outcomes)
     report.stopped = result.stopped

@@ -107,12 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
-    from publisher.commands.common import UsageError
-    from publisher.config import ConfigError
+    from publisher.errors import UsageError
 
     try:
         return _COMMANDS[args.command](args)
-    except (UsageError, ConfigError) as exc:
+    except UsageError as exc:
         print(f"publisher: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -148,19 +147,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from publisher.commands.common import config_from, load_posts
+    from publisher.commands.common import config_from, load_posts, run_from
     from publisher.plan import make_plan
     from publisher.report import dump_json, plan_table, print_problems
 
     config = config_from(args)
+    run = run_from(args, config)
     posts = load_posts(args.paths, config)
-    plan = make_plan(
-        posts,
-        env="sandbox" if args.sandbox else "live",
-        repost=args.repost,
-        retry_failed=args.retry_failed,
-        api="sandbox" if args.sandbox else config.resolved_api_url(),
-    )
+    plan = make_plan(posts, run, repost=args.repost, retry_failed=args.retry_failed)
     if args.json:
         dump_json(plan.as_dict())
     else:

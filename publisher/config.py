@@ -26,10 +26,12 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from publisher.errors import UsageError
 from publisher.limits import PLATFORMS
 
 DEFAULT_API_URL = "https://api.letmepost.dev"
@@ -40,7 +42,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _KEYS = {"posts", "api_url", "profile", "targets", "require_alt", "accounts", "allow_repost"}
 
 
-class ConfigError(Exception):
+class ConfigError(UsageError):
     """The configuration is unusable (exit code 2)."""
 
 
@@ -75,7 +77,7 @@ class Config:
     def posts_dir(self) -> Path:
         return self.root / self.posts
 
-    def resolved_api_url(self, environ: dict[str, str] | os._Environ[str] = os.environ) -> str:
+    def resolved_api_url(self, environ: Mapping[str, str] = os.environ) -> str:
         """The API base URL: LETMEPOST_API_URL, else the config's. ConfigError if unusable."""
         url = (environ.get("LETMEPOST_API_URL") or self.api_url).strip().rstrip("/")
         check_url(url, "LETMEPOST_API_URL" if environ.get("LETMEPOST_API_URL") else "api_url")
@@ -91,6 +93,14 @@ def check_url(url: str, name: str) -> None:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         parts = None
+    if "@" in url.split("://", 1)[-1].split("/", 1)[0] or (
+        parts is not None and (parts.username is not None or parts.password is not None)
+    ):
+        # Never echo it: the part before the @ is a credential (often the API key).
+        raise ConfigError(
+            f"{name} must not carry credentials (user:password@ in the URL): the key comes "
+            "from LETMEPOST_API_KEY only, and the URL is recorded in every post file"
+        )
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{name} must be an http(s) URL, not {url!r}")
 

@@ -21,13 +21,13 @@ The reconcile table (SPEC section 5), per target:
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from publisher.post import RETRYABLE_CODES, Post, ResolvedTarget
+from publisher.run import Env, Run
 
 # What a target's action means for the run.
 SENDS = frozenset({"publish", "retry", "repost", "update", "cancel", "resume", "sync"})
@@ -84,9 +84,13 @@ class FilePlan:
 
 @dataclass
 class Plan:
-    env: str
+    run: Run
     files: list[FilePlan]
     duplicates: list[list[str]] = field(default_factory=list)
+
+    @property
+    def env(self) -> Env:
+        return self.run.env
 
     @property
     def invalid(self) -> list[FilePlan]:
@@ -123,17 +127,18 @@ class Plan:
 
 def make_plan(
     posts: Iterable[Post],
+    run: Run | None = None,
     *,
-    env: str = "live",
     now: dt.datetime | None = None,
     repost: bool = False,
     retry_failed: bool = False,
-    api: str | None = None,
 ) -> Plan:
-    """Decide, for every post and target, what publishing would do. `api` is the base
-    URL the run talks to (records made against another kind of server do not count)."""
+    """Decide, for every post and target, what publishing would do in `run` (only
+    records that count for it are taken into account). Without a run: a live run
+    for which records of any server count."""
+    run = run or Run()
     now = now or dt.datetime.now(dt.UTC)
-    files = [_plan_file(p, env, now, repost, retry_failed, api) for p in posts]
+    files = [_plan_file(p, run, now, repost, retry_failed) for p in posts]
     by_hash: dict[str, list[FilePlan]] = defaultdict(list)
     for f in files:
         if f.post.hash and f.state != "draft":
@@ -146,28 +151,7 @@ def make_plan(
             for f in group:
                 f.duplicate_of = [p for p in paths if p != f.path]
                 _block_duplicate(f)
-    return Plan(env=env, files=files, duplicates=duplicates)
-
-
-@functools.lru_cache(maxsize=64)  # a repository's records name a handful of servers
-def is_local_api(url: str | None) -> bool:
-    """Whether `url` is a server on this machine (a sandbox, whatever key it took)."""
-    from urllib.parse import urlsplit
-
-    if not url or "://" not in url:
-        return url == "sandbox"
-    host = urlsplit(url).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
-def record_counts(record_env: str, record_api: str | None, env: str, api: str | None) -> bool:
-    """Whether a record made in (record_env, record_api) counts for a run in (env, api).
-    A sandbox record never counts for a live run, and neither does a "live" record made
-    against a server on this machine (a sandbox answering a live-format key) when the
-    run talks to a real API: those posts were never really published."""
-    if record_env != env:
-        return False
-    return api is None or is_local_api(record_api) == is_local_api(api)
+    return Plan(run=run, files=files, duplicates=duplicates)
 
 
 def _block_duplicate(f: FilePlan) -> None:
@@ -192,21 +176,21 @@ def _block_duplicate(f: FilePlan) -> None:
         f.state = _file_state(blocked, f.post.record is not None)
 
 
-def recorded_targets(post: Post, env: str, api: str | None = None) -> dict[str, Any]:
-    """The target records that count for a run in `env` against `api`."""
+def recorded_targets(post: Post, run: Run) -> dict[str, Any]:
+    """The target records that count for `run`."""
     record = post.record
-    if record is None or not record_counts(record.env, record.api, env, api):
+    if record is None or not run.counts(record.env, record.api):
         return {}
     return dict(record.targets)
 
 
 def _plan_file(
-    post: Post, env: str, now: dt.datetime, repost: bool, retry_failed: bool, api: str | None
+    post: Post, run: Run, now: dt.datetime, repost: bool, retry_failed: bool
 ) -> FilePlan:
     if not post.valid:
         return FilePlan(post, "invalid")
-    records = recorded_targets(post, env, api)
-    if env == "sandbox" and post.record is not None and post.record.env == "live":
+    records = recorded_targets(post, run)
+    if run.sandbox and post.record is not None and post.record.env == "live":
         plans = [TargetPlan(t.label, t.platform, "none", "published live") for t in post.targets]
         return FilePlan(post, "up to date", plans)
     if post.draft:

@@ -7,7 +7,7 @@ Example (``PlainView`` prints plain lines; see publisher/commands/watch.py)::
     watcher.run()  # returns once stop is set, e.g. by a SIGINT handler
 
 On every save the changed file is loaded, validated and planned like `publisher plan`
-does, and each `Listener` gets a `PostPreview`. When an `Api` is given, a post that
+does, and each `Listener` gets a `PostPreview`. When a `Connection` is given, a post that
 was saved during the session, is valid, is not a draft, has work in its plan and
 whose content hash has not changed for ``settle`` seconds is published with
 `apply.Runner`, which writes the results back into the file after every response.
@@ -37,11 +37,12 @@ from publisher.config import Config
 from publisher.files import find_posts, is_post_file
 from publisher.lock import LockWaitCancelled, run_lock
 from publisher.preview import PostPreview, build_preview
+from publisher.run import Run
 
 if TYPE_CHECKING:
-    from publisher.commands.common import Api
     from publisher.plan import FilePlan
     from publisher.post import Post
+    from publisher.run import Connection
 
 #: watchfiles groups changes until none came for STEP_MS (at most DEBOUNCE_MS): a
 #: save is seen within one or two steps. Its own defaults (50 / 1600 ms) are for
@@ -92,8 +93,8 @@ class Watcher:
         *,
         listeners: Sequence[Listener],
         settle: float = 3.0,
-        api: Api | None = None,
-        env: str = "live",
+        run: Run | None = None,
+        api: Connection | None = None,
         commit: bool = False,
         stop: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -102,7 +103,8 @@ class Watcher:
         self.listeners = list(listeners)
         self.settle = settle
         self.api = api
-        self.env = api.env if api is not None else env
+        self.run = api.run if api is not None else (run or Run())
+        self.env = self.run.env
         self.commit = commit
         self.stop = stop or threading.Event()
         self.clock = clock
@@ -230,8 +232,7 @@ class Watcher:
         if same_bytes and not force:
             return  # saved without a change (or our own write, already shown)
         post = load_post(path, self.config)
-        api_url = self.api.api if self.api is not None else None
-        fp = make_plan([post], env=self.env, api=api_url).files[0]
+        fp = make_plan([post], self.run).files[0]
         content = post.hash if post.valid else None
         changed = content is None or content != tracked.content
         if changed:
@@ -302,10 +303,10 @@ class Watcher:
         tracked.tried.add(tracked.content)
         names = ", ".join(t.label for t in fp.targets if t.action != "none")
         self._event(rel, f"publishing to {names} ({self.env})")
-        runner = Runner(client=self.api.client, env=self.api.env, api=self.api.api)
+        runner = Runner(self.run, client=self.api.client)
         runner.stop = self.stop  # one event: Ctrl-C stops the run between requests
         try:
-            result = runner.run(Plan(env=self.env, files=[fp]), concurrency=1)
+            result = runner.run(Plan(run=self.run, files=[fp]), concurrency=1)
         except Exception as exc:  # one file's failure must not end the session
             self._event(rel, f"publishing failed: {type(exc).__name__}: {exc}", error=True)
             self._load(tracked.path, saved=True)

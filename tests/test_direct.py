@@ -247,6 +247,7 @@ def test_one_login_for_a_run_of_many_posts(
     from publisher.files import find_posts
     from publisher.plan import make_plan
     from publisher.post import load_post
+    from publisher.run import Env, Run
 
     logins: list[str] = []
     original = Client.login
@@ -260,10 +261,8 @@ def test_one_login_for_a_run_of_many_posts(
     posts = {f"p{i}.md": md(f"post {i} {tag}", firstComment=f"c{i}") for i in range(4)}
     repo = make_repo(tmp_path, posts, config(pds))
     cfg = load_config(repo)
-    plan = make_plan([load_post(p, cfg) for p in find_posts([repo / "posts"])], env="live")
-    result = Runner(client=None, env="live", api="-", environ={PASSWORD_ENV: pds.password}).run(
-        plan
-    )
+    plan = make_plan([load_post(p, cfg) for p in find_posts([repo / "posts"])], Run(Env.LIVE, "-"))
+    result = Runner(Run(Env.LIVE, "-"), environ={PASSWORD_ENV: pds.password}).run(plan)
     clear_sessions()
     assert [o.status for o in result.outcomes] == ["published"] * 4
     assert logins == [pds.handle]

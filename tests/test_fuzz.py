@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from publisher.config import Config, ConfigError, _from_table, load_config
 from publisher.plan import make_plan
 from publisher.post import Post, load_post
+from publisher.run import Env, Run
 from publisher.writeback import WritebackError, set_published
 
 FUZZ = settings(
@@ -582,7 +583,7 @@ def _check_writeback(repo: Repo, post: Post, raw: bytes) -> bool:
     assert again.hash == post.hash
     assert again.record is not None
     assert set(again.record.targets) == {t.label for t in post.targets}
-    plan = make_plan([again], env="sandbox", now=NOW, api="http://127.0.0.1:1")
+    plan = make_plan([again], Run(Env.SANDBOX, "http://127.0.0.1:1"), now=NOW)
     assert {t.action for t in plan.files[0].targets} <= {"none"}, plan.as_dict()
     return True
 
@@ -595,7 +596,7 @@ def _check_post(repo: Repo, raw: bytes) -> Post:
     _check_problems(post, raw)
     event("valid" if post.valid else f"invalid: {post.errors[0].code}")
     for env in ("live", "sandbox"):
-        plan = make_plan([post], env=env, now=NOW)
+        plan = make_plan([post], Run(Env(env)), now=NOW)
         json.dumps(plan.as_dict(), default=str)
         if not post.valid:
             assert plan.files[0].state == "invalid"

@@ -16,6 +16,7 @@ import pytest
 from publisher.config import Account, Config
 from publisher.plan import Plan, make_plan
 from publisher.post import Post, load_post
+from publisher.run import Env, Run
 from publisher.writeback import set_published
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -82,7 +83,8 @@ def record_as_written(
 
 
 def plan_of(config: Config, path: Path, **kw: Any) -> tuple[str, dict[str, str]]:
-    plan = make_plan([load(config, path)], now=kw.pop("now", NOW), **kw)
+    run = Run(Env(kw.pop("env", "live")), kw.pop("api", None))
+    plan = make_plan([load(config, path)], run, now=kw.pop("now", NOW), **kw)
     (f,) = plan.files
     return f.state, {t.label: t.action for t in f.targets}
 

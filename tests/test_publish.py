@@ -80,13 +80,14 @@ def _run_library(repo, sandbox, attempts: int, timeout: float = 30.0):
     from publisher.files import find_posts
     from publisher.plan import make_plan
     from publisher.post import load_post
+    from publisher.run import Env, Run
 
     config = load_config(repo)
     posts = [load_post(p, config) for p in find_posts([repo / "posts"])]
-    plan = make_plan(posts, env="live")
+    plan = make_plan(posts, Run(Env.LIVE, sandbox.url))
     retry = RetryPolicy(attempts=attempts, base=0.05)
     with LetmepostClient(sandbox.url, sandbox.live_key, retry=retry, timeout=timeout) as client:
-        return Runner(client=client, env="live", api=sandbox.url).run(plan)
+        return Runner(Run(Env.LIVE, sandbox.url), client=client).run(plan)
 
 
 def test_no_answer_leaves_the_key_pending_and_the_rerun_gets_the_stored_post(tmp_path, sandbox):
@@ -461,6 +462,7 @@ def test_requests_on_the_wire_never_exceed_the_concurrency(tmp_path, sandbox):
     from publisher.files import find_posts
     from publisher.plan import make_plan
     from publisher.post import load_posts
+    from publisher.run import Env, Run
 
     class Watching(httpx.HTTPTransport):  # real HTTP, counted on the way
         def __init__(self) -> None:
@@ -485,10 +487,10 @@ def test_requests_on_the_wire_never_exceed_the_concurrency(tmp_path, sandbox):
     )
     sandbox.set_faults(latency_ms=150)
     config = load_config(repo)
-    plan = make_plan(load_posts(find_posts([repo / "posts"]), config), env="live")
+    plan = make_plan(load_posts(find_posts([repo / "posts"]), config), Run(Env.LIVE, sandbox.url))
     transport = Watching()
     with LetmepostClient(sandbox.url, sandbox.live_key, transport=transport) as client:
-        result = Runner(client=client, env="live", api=sandbox.url).run(plan, concurrency=3)
+        result = Runner(Run(Env.LIVE, sandbox.url), client=client).run(plan, concurrency=3)
     assert transport.most == 3  # the slots were used, and never more
     assert sorted(o.status for o in result.outcomes) == ["published"] * 12
     assert_once(sandbox, 12)

@@ -6,7 +6,7 @@ import argparse
 import re
 from typing import Any
 
-from publisher.commands.common import config_from, open_api
+from publisher.commands.common import config_from, run_from
 
 
 def alias_block(accounts: list[dict[str, Any]]) -> str:
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from publisher.report import dump_json, table
 
     config = config_from(args)
-    with open_api(config, sandbox=args.sandbox) as api:
+    with run_from(args, config).connect() as api:
         try:
             accounts = api.client.accounts()
         except (ApiError, NetworkError) as exc:

@@ -6,32 +6,26 @@ import argparse
 import sys
 from typing import Any
 
-from publisher.commands.common import UsageError, config_from, load_posts, open_api
+from publisher.commands.common import UsageError, config_from, load_posts, run_from
 from publisher.lock import run_lock
 
 
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
+    run = run_from(args, config)
     if args.dry_run:
-        return _dry_run(args, config, load_posts(args.paths, config))
+        return _dry_run(args, run, load_posts(args.paths, config))
     with run_lock(config.root, notify=lambda line: print(f"publisher: {line}", file=sys.stderr)):
-        return _publish(args, config)
+        return _publish(args, config, run)
 
 
-def _publish(args: argparse.Namespace, config: Any) -> int:
+def _publish(args: argparse.Namespace, config: Any, run: Any) -> int:
     from publisher.plan import make_plan
     from publisher.report import print_problems
 
     posts = load_posts(args.paths, config)  # read under the lock: no stale plan
-    with open_api(
-        config,
-        sandbox=args.sandbox,
-        need_key=needs_letmepost(posts, repost=args.repost, retry_failed=args.retry_failed),
-        verbose=args.verbose,
-    ) as api:
-        plan = make_plan(
-            posts, env=api.env, repost=args.repost, retry_failed=args.retry_failed, api=api.api
-        )
+    plan = make_plan(posts, run, repost=args.repost, retry_failed=args.retry_failed)
+    with run.connect(need_key=plan.needs_letmepost, verbose=args.verbose) as api:
         print_problems([p for p in posts if not p.valid], out=sys.stderr)
         if api.sandbox is not None and not args.json:
             print(
@@ -40,13 +34,6 @@ def _publish(args: argparse.Namespace, config: Any) -> int:
             )
         result = execute(plan, api, json_output=args.json)
     return finish(plan, result, json_output=args.json)
-
-
-def needs_letmepost(posts: list[Any], **plan_options: Any) -> bool:
-    """Whether a live run would send anything through letmepost."""
-    from publisher.plan import make_plan
-
-    return make_plan(posts, env="live", **plan_options).needs_letmepost
 
 
 def execute(plan: Any, api: Any, *, json_output: bool, concurrency: int = 4) -> Any:
@@ -66,7 +53,7 @@ def execute(plan: Any, api: Any, *, json_output: bool, concurrency: int = 4) -> 
         if progress is not None:
             progress.advance(task)
 
-    runner = Runner(client=api.client, env=api.env, api=api.api, on_file_done=done)
+    runner = Runner(api.run, client=api.client, on_file_done=done)
     try:
         return runner.run(plan, concurrency=concurrency)
     finally:
@@ -100,22 +87,19 @@ def finish(plan: Any, result: Any, *, json_output: bool) -> int:
     return 1 if bad else 0
 
 
-def _dry_run(args: argparse.Namespace, config: Any, posts: list[Any]) -> int:
+def _dry_run(args: argparse.Namespace, run: Any, posts: list[Any]) -> int:
     """Print the exact requests (method, path, Idempotency-Key, body) without sending."""
-    import os
-
     from publisher import identity
     from publisher.apply import Book, RunResult, _direct
     from publisher.plan import make_plan
     from publisher.report import print_problems
 
-    key = os.environ.get("LETMEPOST_API_KEY", "")
-    env = "sandbox" if args.sandbox or key.startswith("lmp_test_") else "live"
-    plan = make_plan(posts, env=env, repost=args.repost, retry_failed=args.retry_failed)
+    env = run.env
+    plan = make_plan(posts, run, repost=args.repost, retry_failed=args.retry_failed)
     print_problems([p for p in posts if not p.valid], out=sys.stderr)
     requests = []
     for f in plan.work:
-        book = Book(f.post, env, "", RunResult())
+        book = Book(f.post, run, RunResult())
         for tp in f.by_action("cancel"):
             requests.append(
                 {
@@ -174,7 +158,7 @@ def _dry_run(args: argparse.Namespace, config: Any, posts: list[Any]) -> int:
     if args.json:
         from publisher.report import dump_json
 
-        dump_json({"env": env, "requests": requests})
+        dump_json({"env": str(env), "requests": requests})
     else:
         for r in requests:
             print(f"{r['method']} {r['path']}   # {r['file']}")

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from publisher.commands.common import config_from, load_posts, open_api
+from publisher.commands.common import config_from, load_posts, run_from
 from publisher.lock import run_lock
 
 
@@ -29,17 +29,15 @@ def _sync(args: argparse.Namespace, config: Any) -> int:
     from publisher.plan import Plan, make_plan
 
     posts = load_posts(args.paths, config)
-    from publisher.commands.publish import needs_letmepost
-
+    run = run_from(args, config)
+    plan = make_plan(posts, run)
     queued = any(
         rec.status == "queued"
         for p in posts
         if p.record is not None
         for rec in p.record.targets.values()
     )
-    need_key = queued or needs_letmepost(posts)
-    with open_api(config, sandbox=args.sandbox, need_key=need_key) as api:
-        plan = make_plan(posts, env=api.env, api=api.api)
+    with run.connect(need_key=queued or plan.needs_letmepost) as api:
         files = []
         for f in plan.files:
             targets = [
@@ -53,7 +51,7 @@ def _sync(args: argparse.Namespace, config: Any) -> int:
             if targets:
                 f.targets = targets
                 files.append(f)
-        sync_plan = Plan(env=plan.env, files=files)
+        sync_plan = Plan(run=plan.run, files=files)
         from publisher.commands.publish import execute, finish
 
         result = execute(sync_plan, api, json_output=args.json)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from publisher.commands.common import UsageError, config_from, open_api
+from publisher.commands.common import UsageError, config_from, run_from
 from publisher.preview import PostPreview
 
 
@@ -189,7 +189,6 @@ def stop_on_signals(stop: threading.Event, view: Any) -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
 
     from publisher.watch import Watcher
 
@@ -223,16 +222,15 @@ def run(args: argparse.Namespace) -> int:
                 ) from None
             stack.callback(server.close)
             listeners.append(HubListener(hub))
+        run = run_from(args, config)
         api = None
         if not args.no_publish:
-            api = stack.enter_context(open_api(config, sandbox=args.sandbox))
-        key = os.environ.get("LETMEPOST_API_KEY", "")
-        env = "sandbox" if args.sandbox or key.startswith("lmp_test_") else "live"
+            api = stack.enter_context(run.connect())
         stack.enter_context(stop_on_signals(stop, view))
         stack.enter_context(view)
         if hub is not None:
             mode = "preview only" if api is None else f"publishes after {args.settle:g} s unchanged"
-            hub.info = {"root": config.root.name, "mode": f"{mode} ({api.env if api else env})"}
+            hub.info = {"root": config.root.name, "mode": f"{mode} ({run.env})"}
             view.event(None, f"preview page at {server.url}")
         if api is not None and api.sandbox is not None:
             view.event(None, f"sandbox at {api.sandbox.url} (state in .publisher/)")
@@ -241,8 +239,8 @@ def run(args: argparse.Namespace) -> int:
             args.paths,
             listeners=listeners,
             settle=args.settle,
+            run=run,
             api=api,
-            env=env,
             commit=args.commit,
             stop=stop,
         )
