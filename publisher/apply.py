@@ -18,7 +18,6 @@ happens; Ctrl-C is only honoured between a write-back and the next request.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -29,17 +28,12 @@ from typing import Any
 from publisher import identity
 from publisher.client import ApiError, LetmepostClient, NetworkError, QuotaExceeded
 from publisher.plan import FilePlan, Plan, TargetPlan
-from publisher.post import Post, ResolvedTarget, iso_z
+from publisher.post import Post, ResolvedTarget
+from publisher.record import Record, now_iso, web_url
 from publisher.run import Run
 
 REJECTED_CODES = frozenset({"preflight_failed", "platform_auth_failed", "platform_rejected"})
 OUTCOME_UNKNOWN = "outcome_unknown"  # a lost answer, and the post edited since: never guess
-_TARGET_ORDER = (
-    "platform", "account", "status", "hash", "key", "attempt", "postId", "uri", "cid", "url",
-    "firstCommentUri", "firstCommentCid", "did", "rkey", "commentRkey", "scheduledAt",
-    "fixedHash", "at",
-    "warnings", "error",
-)  # fmt: skip
 
 
 @dataclass
@@ -88,95 +82,6 @@ class RunResult:
 
 class StopRun(Exception):
     """Stop starting new requests (quota exceeded, interrupted)."""
-
-
-def now_iso() -> str:
-    return iso_z(dt.datetime.now(dt.UTC))
-
-
-def web_url(uri: str | None, platform: str | None) -> str | None:
-    if not uri:
-        return None
-    if uri.startswith("at://"):
-        parts = uri[5:].split("/")
-        if len(parts) == 3 and parts[1] == "app.bsky.feed.post":
-            return f"https://bsky.app/profile/{parts[0]}/post/{parts[2]}"
-        return None
-    return uri if uri.startswith(("https://", "http://")) else None
-
-
-def batch_status(targets: Mapping[str, Mapping[str, Any]]) -> str:
-    """A record's overall status from its targets' statuses."""
-    statuses = {r.get("status") for r in targets.values()}
-    if statuses <= {"published", "publishing"}:
-        return "published"
-    if statuses <= {"queued"}:
-        return "queued"
-    if "pending" in statuses:
-        return "pending"
-    if statuses & {"published", "publishing", "queued"}:
-        return "partial_failed"
-    return "failed"
-
-
-class Book:
-    """The `published` record of one file, and its write-back."""
-
-    def __init__(self, post: Post, run: Run, result: RunResult) -> None:
-        self.post, self.run, self.result = post, run, result
-        self.env, self.api = run.env, run.api
-        previous = post.doc.data.get("published") if post.doc else None
-        keep = isinstance(previous, dict) and run.counts(previous.get("env"), previous.get("api"))
-        data: dict[str, Any] = {}
-        if keep:
-            data = {k: v for k, v in previous.items()}
-            data["targets"] = {k: dict(v) for k, v in (previous.get("targets") or {}).items()}
-            data["media"] = dict(previous.get("media") or {})
-        self.data = data
-
-    @property
-    def media(self) -> dict[str, str]:
-        return self.data.setdefault("media", {})
-
-    def target(self, label: str) -> dict[str, Any]:
-        return self.data.setdefault("targets", {}).setdefault(label, {})
-
-    def attempt(self, label: str) -> int:
-        rec = self.data.get("targets", {}).get(label)
-        return int(rec.get("attempt", 0)) if rec else 0
-
-    def set_target(self, label: str, values: Mapping[str, Any]) -> None:
-        rec = {**self.target(label), **values}
-        ordered = {k: rec[k] for k in _TARGET_ORDER if rec.get(k) is not None}
-        ordered.update({k: v for k, v in rec.items() if k not in ordered and v is not None})
-        self.data["targets"][label] = ordered
-
-    def save(self) -> None:
-        from publisher.writeback import update_file
-
-        targets = self.data.get("targets", {})
-        status = batch_status(targets)
-        record: dict[str, Any] = {
-            "env": str(self.env),
-            "api": self.api,
-            "hash": self.post.hash,
-            "status": status,
-            "updatedAt": now_iso(),
-        }
-        if self.data.get("media"):
-            record["media"] = self.data["media"]
-        record["targets"] = {label: targets[label] for label in sorted(targets, key=self._order)}
-        for key, value in self.data.items():
-            if key not in record and key not in ("media", "targets"):
-                record[key] = value
-        update_file(self.post.path, record)
-        self.result.wrote(self.post.rel)
-
-    def _order(self, label: str) -> tuple[int, str]:
-        for t in self.post.targets:
-            if t.label == label:
-                return (t.index, label)
-        return (10_000, label)
 
 
 class Runner:
@@ -252,7 +157,7 @@ class Runner:
                     fp.post, tp, "error", error=f"results cannot be recorded in this file: {exc}"
                 )
             return
-        book = Book(fp.post, self.invocation, self.result)
+        book = Record(fp.post, self.invocation, on_write=self.result.wrote)
         try:
             for tp in fp.by_action("cancel"):
                 self._checkpoint()
@@ -319,7 +224,7 @@ class Runner:
 
     # -- letmepost ----------------------------------------------------------------------
 
-    def _upload_media(self, book: Book, targets: list[ResolvedTarget]) -> None:
+    def _upload_media(self, book: Record, targets: list[ResolvedTarget]) -> None:
         for t in targets:
             for m in t.media:
                 if m.path is None or m.sha256 in book.media:
@@ -332,7 +237,7 @@ class Runner:
                 book.media[m.sha256] = uploaded["id"]
                 book.save()
 
-    def _publish(self, book: Book, sends: list[TargetPlan]) -> None:
+    def _publish(self, book: Record, sends: list[TargetPlan]) -> None:
         """A first request (or a deliberate new attempt) for `sends`: a new key."""
         post = book.post
         labels = [tp.label for tp in sends]
@@ -341,7 +246,7 @@ class Runner:
         key = identity.idempotency_key(self.env, post.hash, labels, attempt)
         self._send(book, sends, key, attempt)
 
-    def _resume(self, book: Book, resumes: list[TargetPlan]) -> None:
+    def _resume(self, book: Record, resumes: list[TargetPlan]) -> None:
         """Targets whose request was sent but never definitely answered: send it again
         under the key recorded before it went out. The server answers with what it
         stored, or runs it if it never got it."""
@@ -353,7 +258,7 @@ class Runner:
             self._checkpoint()
             self._send(book, group, key, attempt)
 
-    def _send(self, book: Book, sends: list[TargetPlan], key: str, attempt: int) -> None:
+    def _send(self, book: Record, sends: list[TargetPlan], key: str, attempt: int) -> None:
         post = book.post
         client = self._api()
         targets = [tp.target for tp in sends if tp.target is not None]
@@ -368,10 +273,7 @@ class Runner:
         body = identity.body_bytes(post.body(targets, book.media))
         base = {"key": key, "attempt": attempt, "at": now_iso()}
         for t in targets:  # on disk before the request leaves: a rerun reuses this key
-            previous = book.target(t.label)
-            book.data["targets"][t.label] = {
-                k: v for k, v in previous.items() if k in ("platform", "account")
-            }
+            book.replace_target(t.label)
             book.set_target(
                 t.label, {**base, "platform": t.platform, "status": "pending", "hash": t.hash}
             )
@@ -470,7 +372,7 @@ class Runner:
             "Raise the plan's quota or wait for the reset, then run again"
         )
 
-    def _cancel(self, book: Book, tp: TargetPlan) -> None:
+    def _cancel(self, book: Record, tp: TargetPlan) -> None:
         rec = book.target(tp.label)
         post_id = rec.get("postId")
         try:
@@ -489,10 +391,10 @@ class Runner:
         book.save()
         self._outcome(book.post, tp, "canceled")
 
-    def _sync(self, book: Book, tp: TargetPlan) -> None:
+    def _sync(self, book: Record, tp: TargetPlan) -> None:
         self._refresh(book, tp)
 
-    def _refresh(self, book: Book, tp: TargetPlan) -> None:
+    def _refresh(self, book: Record, tp: TargetPlan) -> None:
         rec = book.target(tp.label)
         try:
             data = self._api().get_post(rec["postId"])
@@ -521,7 +423,7 @@ class Runner:
             url=web_url(uri, data.get("platform")),
         )
 
-    def _update(self, book: Book, tp: TargetPlan) -> None:
+    def _update(self, book: Record, tp: TargetPlan) -> None:
         t = tp.target
         assert t is not None
         rec = book.target(tp.label)
@@ -553,7 +455,7 @@ class Runner:
         book.save()
         self._outcome(post, tp, "queued")
 
-    def _recreate(self, book: Book, tp: TargetPlan) -> None:
+    def _recreate(self, book: Record, tp: TargetPlan) -> None:
         """An edit PATCH cannot carry (options, first comment, profile): cancel the
         queued post, then create it anew under a new key."""
         rec = book.target(tp.label)
@@ -575,7 +477,7 @@ class Runner:
 
     # -- direct Bluesky -----------------------------------------------------------------
 
-    def _direct(self, book: Book, tp: TargetPlan) -> None:
+    def _direct(self, book: Record, tp: TargetPlan) -> None:
         with self._direct_slots:  # as many as letmepost requests
             status, values = self.direct.publish(book, tp)
         self._outcome(book.post, tp, status, **values)

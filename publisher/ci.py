@@ -22,7 +22,6 @@ is printed. Exit codes: 0 ok, 1 an invalid post / failed target / push failure,
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import html
 import os
 import re
@@ -33,7 +32,7 @@ from io import StringIO
 from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
-from publisher.apply import batch_status
+from publisher import record
 from publisher.config import Config, ConfigError, load_config
 from publisher.errors import UsageError
 from publisher.github import (
@@ -47,6 +46,7 @@ from publisher.github import (
     upsert_pr_comment,
     write_outputs,
 )
+from publisher.run import Run
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MODES = ("auto", "publish", "preview", "validate")
@@ -176,26 +176,14 @@ def repo_root_of(folder: Path) -> Path | None:
     return Path(repo.working_tree_dir).resolve() if repo.working_tree_dir else None
 
 
-def _record(data: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    value = (data or {}).get("published")
-    return value if isinstance(value, dict) else None
-
-
-def _record_counts(record: Mapping[str, Any] | None, env: str) -> bool:
-    """Whether a ``published`` record counts for a run in ``env`` (plan.recorded_targets)."""
-    if record is None:
-        return False
-    return env != "live" or record.get("env", "live") == "live"
-
-
-def _has_record(path: Path, env: str) -> bool:
+def _has_record(path: Path, run: Run) -> bool:
     from publisher.document import DocumentError, load_document
 
     try:
         doc = load_document(path)
     except (DocumentError, OSError):
         return False
-    return _record_counts(_record(doc.data), env)
+    return record.counts(record.block_of(doc.data), run)
 
 
 def select_posts(
@@ -203,13 +191,13 @@ def select_posts(
     repo_root: Path | None,
     actions: ActionsEnv,
     mode: str,
-    env: str,
+    run: Run,
 ) -> Selection:
     """Which post files to plan: the changed ones plus every one without a record.
 
     A push diffs ``before..after``, a pull request ``base..HEAD``. A first push, a
     force push or a missing ``before`` gives a full scan: every post without a record
-    for ``env``. ``validate`` and other events consider every post.
+    for ``run``. ``validate`` and other events consider every post.
     """
     from publisher.files import find_posts
     from publisher.git import GitError, changed_posts
@@ -230,15 +218,15 @@ def select_posts(
     try:
         change = changed_posts(repo_root, before, after, posts_rel, forced=forced)
     except GitError as exc:
-        unrecorded = [p for p in everything if not _has_record(p, env)]
+        unrecorded = [p for p in everything if not _has_record(p, run)]
         return Selection(unrecorded, f"{exc}; every post without a record")
     if change.full_scan:
-        unrecorded = [p for p in everything if not _has_record(p, env)]
+        unrecorded = [p for p in everything if not _has_record(p, run)]
         return Selection(unrecorded, f"{change.reason}; every post without a record")
     changed = {(repo_root / p).resolve() for p in change.changed}
-    files = [p for p in everything if p.resolve() in changed or not _has_record(p, env)]
+    files = [p for p in everything if p.resolve() in changed or not _has_record(p, run)]
     reason = f"{change.reason}: {len(change.changed)} changed, {len(change.deleted)} deleted"
-    deleted = _deleted_with_queue(repo_root, before or "", change.deleted, everything, env)
+    deleted = _deleted_with_queue(repo_root, before or "", change.deleted, everything, run)
     return Selection(files, reason, deleted)
 
 
@@ -250,7 +238,7 @@ def _inside(folder: Path, root: Path) -> str:
 
 
 def _deleted_with_queue(
-    repo_root: Path, before: str, deleted: Sequence[str], current: Iterable[Path], env: str
+    repo_root: Path, before: str, deleted: Sequence[str], current: Iterable[Path], run: Run
 ) -> list[Deleted]:
     """Deleted posts whose record (read at ``before``) still has queued targets.
 
@@ -266,16 +254,10 @@ def _deleted_with_queue(
         if raw is None:
             continue
         try:
-            record = _record(parse_document(raw, path).data)
+            block = record.block_of(parse_document(raw, path).data)
         except DocumentError:
             continue
-        if record is None or record.get("env", "live") != env:
-            continue
-        queued = [
-            (str(label), rec.get("platform"), str(rec["postId"]))
-            for label, rec in (record.get("targets") or {}).items()
-            if isinstance(rec, dict) and rec.get("status") == "queued" and rec.get("postId")
-        ]
+        queued = record.queued_targets(block, run)
         if queued:
             found.append(Deleted(path, queued))
     if not found:
@@ -283,10 +265,10 @@ def _deleted_with_queue(
     kept: set[str] = set()
     for post_file in current:
         try:
-            record = _record(load_document(post_file).data)
+            block = record.block_of(load_document(post_file).data)
         except (DocumentError, OSError):
             continue
-        for rec in (record or {}).get("targets", {}).values():
+        for rec in (block or {}).get("targets", {}).values():
             if isinstance(rec, dict) and rec.get("postId"):
                 kept.add(str(rec["postId"]))
     for item in found:
@@ -295,78 +277,6 @@ def _deleted_with_queue(
 
 
 # ---------------------------------------------------------------------------- merge
-
-
-def _moment(value: Any) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return dt.datetime.min.replace(tzinfo=dt.UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _pick_target(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
-    """The better of two records of one target: the one with a uri, else the newer."""
-    if bool(ours.get("uri")) != bool(theirs.get("uri")):
-        return ours if ours.get("uri") else theirs
-    if ours.get("uri") and (ours.get("uri"), ours.get("status")) == (
-        theirs.get("uri"),
-        theirs.get("status"),
-    ):
-        return theirs  # the same result: keep the remote's bytes
-    return ours if _moment(ours.get("at")) > _moment(theirs.get("at")) else theirs
-
-
-def merge_records(
-    ours: dict[str, Any] | None, theirs: dict[str, Any] | None
-) -> dict[str, Any] | None:
-    """Merge two ``published`` records of one post, so no result is lost.
-
-    Targets are united; for a target both record, the one with a ``uri`` wins, else the
-    newer ``at``; an identical result keeps the remote's. Returns ``theirs`` itself
-    (the same object) when ours adds nothing.
-    """
-    if ours is None or theirs is None:
-        return theirs if ours is None else ours
-    if ours.get("env", "live") != theirs.get("env", "live"):
-        return ours if ours.get("env", "live") == "live" else theirs
-    their_targets = {k: v for k, v in (theirs.get("targets") or {}).items() if isinstance(v, dict)}
-    targets = dict(their_targets)
-    for label, rec in (ours.get("targets") or {}).items():
-        if isinstance(rec, dict):
-            targets[label] = _pick_target(rec, targets[label]) if label in targets else rec
-    media = {**(ours.get("media") or {}), **(theirs.get("media") or {})}
-    if targets == their_targets and media == (theirs.get("media") or {}):
-        return theirs
-    newer = ours if _moment(ours.get("updatedAt")) > _moment(theirs.get("updatedAt")) else theirs
-    merged = dict(theirs)
-    merged.update(
-        hash=newer.get("hash"),
-        status=batch_status(targets),
-        updatedAt=newer.get("updatedAt"),
-        targets=targets,
-    )
-    if media:
-        merged["media"] = media
-    return merged
-
-
-def merge_published(path: str, ours: bytes, theirs: bytes) -> bytes:
-    """``merge_file`` callback for :func:`publisher.git.push_with_retry`.
-
-    Both versions' ``published`` records are merged and written onto the remote's
-    version of the file, so the remote's other edits are kept. Raises when either
-    side cannot be read as a post (the push then fails cleanly).
-    """
-    from publisher.document import parse_document
-    from publisher.writeback import set_published
-
-    mine = _record(parse_document(ours, path).data)
-    remote = _record(parse_document(theirs, path).data)
-    merged = merge_records(mine, remote)
-    if merged is remote:
-        return theirs
-    return set_published(theirs, merged, path=path)
 
 
 # ---------------------------------------------------------------------------- report
@@ -843,9 +753,10 @@ def _validate(ctx: Context, why: str) -> int:
     from publisher.plan import make_plan
     from publisher.report import print_problems, problems_summary
 
-    selection = select_posts(ctx.config, ctx.repo_root, ctx.actions, "validate", "live")
+    run = _run_of(ctx)
+    selection = select_posts(ctx.config, ctx.repo_root, ctx.actions, "validate", run)
     posts = _load(selection.files, ctx.config)
-    plan = make_plan(posts, _run_of(ctx))
+    plan = make_plan(posts, run)
     report = Report(why, plan.env, plan, ctx.where, selection)
     text = StringIO()
     print_problems(posts, out=text)
@@ -860,7 +771,7 @@ def _preview(ctx: Context, why: str) -> int:
 
     run = _run_of(ctx)
     env = run.env
-    selection = select_posts(ctx.config, ctx.repo_root, ctx.actions, "preview", env)
+    selection = select_posts(ctx.config, ctx.repo_root, ctx.actions, "preview", run)
     plan = make_plan(_load(selection.files, ctx.config), run)
     report = Report(f"{why}; {selection.reason}", env, plan, ctx.where, selection)
     ctx.log.untrusted(preview_text(report) or "no post is changed or waiting to be published")
@@ -921,7 +832,7 @@ def _publish(ctx: Context, why: str) -> int:
         )
     run = _run_of(ctx)
     with run_lock(ctx.config.root), run.connect(need_key=False) as api:
-        selection = select_posts(ctx.config, ctx.repo_root, ctx.actions, "publish", run.env)
+        selection = select_posts(ctx.config, ctx.repo_root, ctx.actions, "publish", run)
         plan = make_plan(_load(selection.files, ctx.config), run)
         if api.client is None and (selection.deleted or plan.needs_letmepost):
             raise UsageError(
@@ -1002,7 +913,7 @@ def _save(ctx: Context, report: Report, written: list[str], branch: str | None) 
             ctx.repo_root or ctx.config.root,
             branch,
             attempts=PUSH_ATTEMPTS,
-            merge_file=merge_published,
+            merge_file=record.merge_published,
         )
     except GitError as exc:
         report.git_error = f"push failed: {exc}"
@@ -1038,8 +949,6 @@ __all__ = [
     "choose_mode",
     "commit_message",
     "main",
-    "merge_published",
-    "merge_records",
     "parse_bool",
     "select_posts",
 ]

@@ -30,11 +30,11 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from publisher.apply import Book
     from publisher.bluesky import BlueskyAccount
     from publisher.config import Account
     from publisher.plan import TargetPlan
     from publisher.post import ResolvedTarget
+    from publisher.record import Record
 
 DEFAULT_PASSWORD_ENV = "BLUESKY_APP_PASSWORD"
 # BlueskyError codes as recorded in the file, so that the plan knows which to retry.
@@ -103,7 +103,7 @@ class DirectBluesky:
                     )
             return self._accounts[key]
 
-    def publish(self, book: Book, tp: TargetPlan) -> tuple[str, dict[str, Any]]:
+    def publish(self, book: Record, tp: TargetPlan) -> tuple[str, dict[str, Any]]:
         """Publish (or finish) one direct target; returns (outcome status, outcome fields).
 
         Every step is written to the file before the next request.
@@ -136,7 +136,7 @@ class DirectBluesky:
 
     # -- steps ----------------------------------------------------------------------
 
-    def _post(self, book: Book, t: ResolvedTarget, account: BlueskyAccount) -> tuple[str, str]:
+    def _post(self, book: Record, t: ResolvedTarget, account: BlueskyAccount) -> tuple[str, str]:
         """The main record: adopted when a recorded key already exists, else created
         under a key that is on disk first."""
         from publisher.bluesky import new_tid
@@ -173,7 +173,7 @@ class DirectBluesky:
         return uri, cid
 
     def _record_post(
-        self, book: Book, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
+        self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
     ) -> None:
         from publisher.bluesky import parse_post_uri, web_url
 
@@ -196,7 +196,7 @@ class DirectBluesky:
         book.save()
 
     def _comment(
-        self, book: Book, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
+        self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
     ) -> None:
         from publisher.bluesky import new_tid
 
@@ -228,7 +228,7 @@ class DirectBluesky:
         )
         book.save()
 
-    def _failed(self, book: Book, t: ResolvedTarget, exc: Any) -> tuple[str, dict[str, Any]]:
+    def _failed(self, book: Record, t: ResolvedTarget, exc: Any) -> tuple[str, dict[str, Any]]:
         """Record a failure after the key was written. The key stays, so the next run
         adopts the record if the request did create it."""
         rec = book.target(t.label)
@@ -252,7 +252,7 @@ class DirectBluesky:
 
 
 def _now() -> str:
-    from publisher.apply import now_iso
+    from publisher.record import now_iso
 
     return now_iso()
 

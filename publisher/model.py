@@ -153,56 +153,6 @@ TARGET_KEYS = tuple(TargetSpec.model_fields)
 MEDIA_KEYS = tuple(MediaSpec.model_fields)
 
 
-# ---- the published record -------------------------------------------------------
-
-TargetStatus = Literal[
-    "pending", "queued", "validated", "publishing", "published", "failed", "rejected", "canceled"
-]
-
-
-class TargetError(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    code: str
-    message: str = ""
-    rule: str | None = None
-
-
-class TargetRecord(BaseModel):
-    """What one target got. Unknown keys are kept, so older and newer versions agree."""
-
-    model_config = ConfigDict(extra="allow")
-    platform: str | None = None
-    account: str | None = None
-    status: TargetStatus
-    hash: str | None = None
-    key: str | None = None
-    attempt: int = 1
-    postId: str | None = None
-    uri: str | None = None
-    cid: str | None = None
-    url: str | None = None
-    firstCommentUri: str | None = None
-    firstCommentCid: str | None = None
-    did: str | None = None
-    rkey: str | None = None
-    commentRkey: str | None = None
-    scheduledAt: str | None = None
-    at: str | None = None
-    warnings: list[str] | None = None
-    error: TargetError | None = None
-
-
-class PublishedRecord(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    env: Literal["live", "sandbox"] = "live"
-    api: str | None = None
-    hash: str | None = None
-    status: str | None = None
-    updatedAt: str | None = None
-    media: dict[str, str] = Field(default_factory=dict)
-    targets: dict[str, TargetRecord] = Field(default_factory=dict)
-
-
 def frontmatter_schema() -> dict[str, Any]:
     """JSON Schema of the frontmatter (for editors, pre-commit and `publisher schema`)."""
     schema = PostFrontmatter.model_json_schema()

@@ -32,8 +32,8 @@ from publisher.model import (
     UNION_TAGS,
     UUID_PATTERN,
     PostFrontmatter,
-    PublishedRecord,
 )
+from publisher.record import PublishedRecord
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _UUIDISH = re.compile(r"^[0-9a-fA-F-]{20,}$")

@@ -33,7 +33,9 @@ def test_resolve_run_from_key_kind_and_flags(tmp_path: Path) -> None:
     keyless = resolve_run(config, environ={})
     assert keyless.env is Env.LIVE and keyless.key is None
     # The Action's input wins over the environment.
-    assert resolve_run(config, environ={"LETMEPOST_API_KEY": "lmp_live_x"}, key="lmp_test_y").sandbox
+    assert resolve_run(
+        config, environ={"LETMEPOST_API_KEY": "lmp_live_x"}, key="lmp_test_y"
+    ).sandbox
     assert "lmp_" not in repr(test)  # the key is not in the run's repr
 
 

@@ -90,8 +90,9 @@ def finish(plan: Any, result: Any, *, json_output: bool) -> int:
 def _dry_run(args: argparse.Namespace, run: Any, posts: list[Any]) -> int:
     """Print the exact requests (method, path, Idempotency-Key, body) without sending."""
     from publisher import identity
-    from publisher.apply import Book, RunResult, _direct
+    from publisher.apply import _direct
     from publisher.plan import make_plan
+    from publisher.record import Record
     from publisher.report import print_problems
 
     env = run.env
@@ -99,7 +100,7 @@ def _dry_run(args: argparse.Namespace, run: Any, posts: list[Any]) -> int:
     print_problems([p for p in posts if not p.valid], out=sys.stderr)
     requests = []
     for f in plan.work:
-        book = Book(f.post, run, RunResult())
+        book = Record(f.post, run)
         for tp in f.by_action("cancel"):
             requests.append(
                 {

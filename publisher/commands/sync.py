@@ -63,6 +63,7 @@ def _sync(args: argparse.Namespace, config: Any) -> int:
 
 def cancel_deleted(config: Any, api: Any, result: Any) -> int:
     """Cancel queued posts recorded in post files that git says were deleted."""
+    from publisher import record
     from publisher.apply import Outcome
     from publisher.client import ApiError, NetworkError
     from publisher.document import DocumentError, parse_document
@@ -70,26 +71,20 @@ def cancel_deleted(config: Any, api: Any, result: Any) -> int:
     count = 0
     for path, raw in deleted_posts(config.root, config.posts):
         try:
-            record = parse_document(raw, path).data.get("published") or {}
+            block = record.block_of(parse_document(raw, path).data)
         except DocumentError:
             continue
-        if record.get("env", "live") != api.env:
-            continue
-        for label, rec in (record.get("targets") or {}).items():
-            if not isinstance(rec, dict) or rec.get("status") != "queued" or not rec.get("postId"):
-                continue
+        for label, platform, post_id in record.queued_targets(block, api.run):
             try:
-                current = api.client.get_post(rec["postId"])
+                current = api.client.get_post(post_id)
                 if current.get("status") != "queued":
                     continue
-                api.client.delete_post(rec["postId"])
+                api.client.delete_post(post_id)
             except (ApiError, NetworkError) as exc:
-                result.add(
-                    Outcome(path, label, rec.get("platform"), "cancel", "error", error=str(exc))
-                )
+                result.add(Outcome(path, label, platform, "cancel", "error", error=str(exc)))
                 continue
             count += 1
-            result.add(Outcome(path, label, rec.get("platform"), "cancel", "canceled"))
+            result.add(Outcome(path, label, platform, "cancel", "canceled"))
     return count
 
 

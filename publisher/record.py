@@ -1,0 +1,368 @@
+"""The `published` block of a post file: read, written, counted, merged.
+
+Nothing else builds or reads record dicts by hand. The block is written only by
+publisher, after every response, as a textual splice (`writeback.update_file`: every
+other byte of the file is kept). Its shape::
+
+    published:
+      env: live                  # live | sandbox (Run.counts decides what counts)
+      api: https://api.letmepost.dev
+      hash: sha256:...           # content hash of the whole post when last sent
+      status: published          # the batch status, from the targets' (batch_status)
+      updatedAt: '2026-11-29T12:00:00Z'
+      media: {<sha256>: med_...} # uploaded local files
+      targets:
+        <label>: {platform, account, status, hash, key, attempt, postId, uri, cid, url,
+                  firstCommentUri, ..., at, warnings, error}
+
+Reading is lenient where it must be (unknown keys are kept, so older and newer
+versions agree) and strict where a hand edit would do harm: an unknown status, a
+wrong type, or a `pending` target without a usable key is an error at its line
+(`post.py` reports it as `published.invalid`), never an internal error or an endless
+retry.
+
+- `TargetRecord`, `PublishedRecord`: the typed, read-only view a `Post` carries.
+- `Record`: one file's block as a run changes it (`target`, `set_target`, `save`).
+- `counts(block, run)`, `queued_targets(block, run)`: what a raw block means for a run.
+- `merge_records`, `merge_published`: the union the Action needs after a rebase.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from publisher.post import Post
+    from publisher.run import Run
+
+__all__ = [
+    "PublishedRecord",
+    "Record",
+    "Status",
+    "TargetError",
+    "TargetRecord",
+    "batch_status",
+    "block_of",
+    "counts",
+    "merge_published",
+    "merge_records",
+    "now_iso",
+    "queued_targets",
+    "web_url",
+]
+
+
+class Status(StrEnum):
+    """A target's status in the record (the API's post statuses, plus `pending`: a
+    request announced in the file whose answer is not recorded yet)."""
+
+    PENDING = "pending"
+    QUEUED = "queued"
+    VALIDATED = "validated"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    CANCELED = "canceled"
+
+
+LIVE_STATUSES = frozenset({Status.PUBLISHED, Status.PUBLISHING})  # out on the platform
+SENT_STATUSES = LIVE_STATUSES | {Status.QUEUED, Status.PENDING}  # out, or may be
+
+TargetStatus = Literal[
+    "pending", "queued", "validated", "publishing", "published", "failed", "rejected", "canceled"
+]
+
+# The order of a target's keys in the file (unknown keys follow, as found).
+TARGET_ORDER = (
+    "platform", "account", "status", "hash", "key", "attempt", "postId", "uri", "cid", "url",
+    "firstCommentUri", "firstCommentCid", "did", "rkey", "commentRkey", "scheduledAt",
+    "fixedHash", "at",
+    "warnings", "error",
+)  # fmt: skip
+
+
+def _usable_key(value: str) -> bool:
+    """An Idempotency-Key or record key as publisher writes them: 1-255 printable
+    ASCII characters, no spaces (a newline would make every resend fail forever)."""
+    return 0 < len(value) <= 255 and value.isascii() and value.isprintable() and " " not in value
+
+
+class TargetError(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    code: str
+    message: str = ""
+    rule: str | None = None
+
+
+class TargetRecord(BaseModel):
+    """What one target got. Unknown keys are kept, so older and newer versions agree."""
+
+    model_config = ConfigDict(extra="allow")
+    platform: str | None = None
+    account: str | None = None
+    status: TargetStatus
+    hash: str | None = None
+    key: str | None = None
+    attempt: int = Field(1, ge=0)
+    postId: str | None = None
+    uri: str | None = None
+    cid: str | None = None
+    url: str | None = None
+    firstCommentUri: str | None = None
+    firstCommentCid: str | None = None
+    did: str | None = None
+    rkey: str | None = None
+    commentRkey: str | None = None
+    scheduledAt: str | None = None
+    at: str | None = None
+    warnings: list[str] | None = None
+    error: TargetError | None = None
+
+    @model_validator(mode="after")
+    def _resumable(self) -> TargetRecord:
+        for name in ("key", "rkey", "commentRkey"):
+            value = getattr(self, name)
+            if value is not None and not _usable_key(value):
+                raise ValueError(f"`{name}` is not a key publisher wrote (1-255 printable ASCII)")
+        if self.status == Status.PENDING and not (self.key or self.rkey):
+            raise ValueError(
+                "a `pending` target needs the `key` (or `rkey`) its request was sent under"
+            )
+        return self
+
+
+class PublishedRecord(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    env: Literal["live", "sandbox"] = "live"
+    api: str | None = None
+    hash: str | None = None
+    status: str | None = None
+    updatedAt: str | None = None
+    media: dict[str, str] = Field(default_factory=dict)
+    targets: dict[str, TargetRecord] = Field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- derived values
+
+
+def now_iso() -> str:
+    """Now, as every timestamp in a record is written: UTC, seconds, a trailing Z."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def web_url(uri: str | None, platform: str | None = None) -> str | None:
+    """A link for people: bsky.app for an at:// post URI, the URI itself when it is
+    already a web address."""
+    if not uri:
+        return None
+    if uri.startswith("at://"):
+        parts = uri[5:].split("/")
+        if len(parts) == 3 and parts[1] == "app.bsky.feed.post":
+            return f"https://bsky.app/profile/{parts[0]}/post/{parts[2]}"
+        return None
+    return uri if uri.startswith(("https://", "http://")) else None
+
+
+def batch_status(targets: Mapping[str, Mapping[str, Any]]) -> str:
+    """A record's overall status from its targets' statuses."""
+    statuses = {r.get("status") for r in targets.values()}
+    if statuses <= LIVE_STATUSES:
+        return "published"
+    if statuses <= {Status.QUEUED}:
+        return "queued"
+    if Status.PENDING in statuses:
+        return "pending"
+    if statuses & (LIVE_STATUSES | {Status.QUEUED}):
+        return "partial_failed"
+    return "failed"
+
+
+# ---------------------------------------------------------------- raw blocks
+
+
+def block_of(data: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The `published` mapping of a frontmatter mapping (None when absent or not one)."""
+    value = (data or {}).get("published")
+    return value if isinstance(value, dict) else None
+
+
+def counts(block: Mapping[str, Any] | None, run: Run) -> bool:
+    """Whether a raw `published` block counts for `run`."""
+    return isinstance(block, Mapping) and run.counts(block.get("env"), block.get("api"))
+
+
+def queued_targets(block: Mapping[str, Any] | None, run: Run) -> list[tuple[str, str | None, str]]:
+    """(label, platform, postId) of every queued target of a block that counts for
+    `run`: what cancelling the post (a deleted file) must cancel."""
+    if not counts(block, run):
+        return []
+    assert block is not None
+    return [
+        (str(label), rec.get("platform"), str(rec["postId"]))
+        for label, rec in (block.get("targets") or {}).items()
+        if isinstance(rec, dict) and rec.get("status") == Status.QUEUED and rec.get("postId")
+    ]
+
+
+# ---------------------------------------------------------------- the working copy
+
+
+class Record:
+    """One file's `published` block as a run changes it, and its write-back.
+
+    Starts from the block in the file when it counts for the run (a record of another
+    environment is replaced, as before). `save` writes it atomically, in key order,
+    with the batch status and `updatedAt` worked out here.
+    """
+
+    def __init__(self, post: Post, run: Run, on_write: Any = None) -> None:
+        self.post, self.run, self.on_write = post, run, on_write
+        previous = block_of(post.doc.data) if post.doc else None
+        data: dict[str, Any] = {}
+        if previous is not None and counts(previous, run):
+            data = dict(previous)
+            data["targets"] = {
+                k: dict(v)
+                for k, v in (previous.get("targets") or {}).items()
+                if isinstance(v, dict)
+            }
+            data["media"] = dict(previous.get("media") or {})
+        self.data = data
+
+    @property
+    def env(self) -> str:
+        return str(self.run.env)
+
+    @property
+    def media(self) -> dict[str, str]:
+        return self.data.setdefault("media", {})
+
+    def target(self, label: str) -> dict[str, Any]:
+        return self.data.setdefault("targets", {}).setdefault(label, {})
+
+    def targets(self) -> dict[str, dict[str, Any]]:
+        return self.data.get("targets", {})
+
+    def attempt(self, label: str) -> int:
+        rec = self.data.get("targets", {}).get(label)
+        return int(rec.get("attempt", 0)) if rec else 0
+
+    def set_target(self, label: str, values: Mapping[str, Any]) -> None:
+        """Merge `values` into a target's record; a None value removes the key."""
+        rec = {**self.target(label), **values}
+        ordered = {k: rec[k] for k in TARGET_ORDER if rec.get(k) is not None}
+        ordered.update({k: v for k, v in rec.items() if k not in ordered and v is not None})
+        self.data["targets"][label] = ordered
+
+    def replace_target(self, label: str, keep: tuple[str, ...] = ("platform", "account")) -> None:
+        """Start a target's record afresh, keeping only `keep`."""
+        previous = self.target(label)
+        self.data["targets"][label] = {k: v for k, v in previous.items() if k in keep}
+
+    def save(self) -> None:
+        from publisher.writeback import update_file
+
+        targets = self.data.get("targets", {})
+        block: dict[str, Any] = {
+            "env": str(self.run.env),
+            "api": self.run.api,
+            "hash": self.post.hash,
+            "status": batch_status(targets),
+            "updatedAt": now_iso(),
+        }
+        if self.data.get("media"):
+            block["media"] = self.data["media"]
+        block["targets"] = {label: targets[label] for label in sorted(targets, key=self._order)}
+        for key, value in self.data.items():
+            if key not in block and key not in ("media", "targets"):
+                block[key] = value
+        update_file(self.post.path, block)
+        if self.on_write is not None:
+            self.on_write(self.post.rel)
+
+    def _order(self, label: str) -> tuple[int, str]:
+        for t in self.post.targets:
+            if t.label == label:
+                return (t.index, label)
+        return (10_000, label)
+
+
+# ---------------------------------------------------------------- merging
+
+
+def _moment(value: Any) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _pick_target(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+    """The better of two records of one target: the one with a uri, else the newer."""
+    if bool(ours.get("uri")) != bool(theirs.get("uri")):
+        return ours if ours.get("uri") else theirs
+    if ours.get("uri") and (ours.get("uri"), ours.get("status")) == (
+        theirs.get("uri"),
+        theirs.get("status"),
+    ):
+        return theirs  # the same result: keep the remote's bytes
+    return ours if _moment(ours.get("at")) > _moment(theirs.get("at")) else theirs
+
+
+def merge_records(
+    ours: dict[str, Any] | None, theirs: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """Merge two ``published`` records of one post, so no result is lost.
+
+    Targets are united; for a target both record, the one with a ``uri`` wins, else the
+    newer ``at``; an identical result keeps the remote's. Returns ``theirs`` itself
+    (the same object) when ours adds nothing.
+    """
+    if ours is None or theirs is None:
+        return theirs if ours is None else ours
+    if ours.get("env", "live") != theirs.get("env", "live"):
+        return ours if ours.get("env", "live") == "live" else theirs
+    their_targets = {k: v for k, v in (theirs.get("targets") or {}).items() if isinstance(v, dict)}
+    targets = dict(their_targets)
+    for label, rec in (ours.get("targets") or {}).items():
+        if isinstance(rec, dict):
+            targets[label] = _pick_target(rec, targets[label]) if label in targets else rec
+    media = {**(ours.get("media") or {}), **(theirs.get("media") or {})}
+    if targets == their_targets and media == (theirs.get("media") or {}):
+        return theirs
+    newer = ours if _moment(ours.get("updatedAt")) > _moment(theirs.get("updatedAt")) else theirs
+    merged = dict(theirs)
+    merged.update(
+        hash=newer.get("hash"),
+        status=batch_status(targets),
+        updatedAt=newer.get("updatedAt"),
+        targets=targets,
+    )
+    if media:
+        merged["media"] = media
+    return merged
+
+
+def merge_published(path: str, ours: bytes, theirs: bytes) -> bytes:
+    """``merge_file`` callback for :func:`publisher.git.push_with_retry`.
+
+    Both versions' ``published`` records are merged and written onto the remote's
+    version of the file, so the remote's other edits are kept. Raises when either
+    side cannot be read as a post (the push then fails cleanly).
+    """
+    from publisher.document import parse_document
+    from publisher.writeback import set_published
+
+    mine = block_of(parse_document(ours, path).data)
+    remote = block_of(parse_document(theirs, path).data)
+    merged = merge_records(mine, remote)
+    if merged is remote:
+        return theirs
+    return set_published(theirs, merged, path=path)

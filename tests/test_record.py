@@ -1,0 +1,111 @@
+"""The record module: a hand-edited `published` block is refused at its line, records
+this version wrote keep counting, and a raw block means the same for every reader."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from publisher import record
+from publisher.run import Env, Run
+from tests.helpers import cli_env, make_repo, post, run_cli
+
+BLOCK = """\
+published:
+  env: live
+  api: https://api.letmepost.dev
+  hash: sha256:abc
+  status: pending
+  updatedAt: '2026-11-29T12:00:00Z'
+  targets:
+    x:
+      platform: twitter
+      status: {status}
+{extra}"""
+
+
+def _file(status: str, extra: str = "") -> str:
+    return (
+        "---\ntargets: [x]\n"
+        + BLOCK.format(status=status, extra=extra)
+        + "---\nA post whose record was edited by hand.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "extra", "says"),
+    [
+        ("pending", "", "needs the `key`"),
+        ("pending", "      key: 'pub-abc\n\n        def'\n", "not a key publisher wrote"),
+        ("pending", "      key: ''\n", "not a key publisher wrote"),
+        ("sent", "", "published.invalid"),
+        ("published", "      attempt: lots\n", "published.invalid"),
+        ("published", "      attempt: -1\n", "published.invalid"),
+    ],
+)
+def test_a_hand_broken_record_is_an_error_at_its_line(
+    tmp_path: Path, status: str, extra: str, says: str
+) -> None:
+    repo = make_repo(tmp_path, {"a.md": _file(status, extra)})
+    done = run_cli(["validate"], repo, cli_env("http://127.0.0.1:9", None))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    out = done.stdout + done.stderr
+    assert "posts/a.md:" in out and "published.invalid" in out and says in out
+    line = int(out.split("posts/a.md:", 1)[1].split(":", 1)[0])
+    assert 3 <= line <= 14  # inside the published block, not line 1
+    # and it is never sent: publish refuses it just the same
+    done = run_cli(["publish", "--dry-run", "--json"], repo, cli_env("http://127.0.0.1:9", None))
+    assert done.returncode == 1 and json.loads(done.stdout)["requests"] == []
+
+
+def test_a_record_as_this_version_writes_it_still_counts(tmp_path: Path, sandbox) -> None:
+    """A repository published today must send nothing after the upgrade."""
+    repo = make_repo(tmp_path, {"a.md": post("[bluesky, x]", "Published before the upgrade.")})
+    env = cli_env(sandbox.url, sandbox.live_key)
+    assert run_cli(["publish"], repo, env).returncode == 0
+    rows = len(sandbox.posts())
+    plan = json.loads(run_cli(["plan", "--json"], repo, env).stdout)
+    assert {t["action"] for f in plan["files"] for t in f["targets"]} == {"none"}
+    assert run_cli(["publish"], repo, env).returncode == 0
+    assert len(sandbox.posts()) == rows
+
+
+def test_queued_targets_of_a_block_follow_the_run() -> None:
+    block = {
+        "env": "live",
+        "api": "https://api.letmepost.dev",
+        "targets": {
+            "x": {"platform": "twitter", "status": "queued", "postId": "p1"},
+            "b": {"platform": "bluesky", "status": "published", "postId": "p2"},
+            "t": {"platform": "threads", "status": "queued"},  # no postId: nothing to cancel
+            "junk": "not a mapping",
+        },
+    }
+    live = Run(Env.LIVE, "https://api.letmepost.dev")
+    assert record.queued_targets(block, live) == [("x", "twitter", "p1")]
+    assert record.queued_targets(block, Run(Env.SANDBOX, "https://api.letmepost.dev")) == []
+    assert record.queued_targets(block, Run(Env.LIVE, "http://127.0.0.1:1")) == []
+    assert record.queued_targets(None, live) == []
+
+
+def test_batch_status_and_web_url() -> None:
+    assert record.batch_status({"a": {"status": "published"}, "b": {"status": "publishing"}}) == (
+        "published"
+    )
+    assert record.batch_status({"a": {"status": "published"}, "b": {"status": "failed"}}) == (
+        "partial_failed"
+    )
+    assert record.batch_status({"a": {"status": "pending"}, "b": {"status": "failed"}}) == (
+        "pending"
+    )
+    assert record.batch_status({"a": {"status": "queued"}}) == "queued"
+    assert record.batch_status({"a": {"status": "rejected"}}) == "failed"
+    assert (
+        record.web_url("at://did:plc:abc/app.bsky.feed.post/3k")
+        == "https://bsky.app/profile/did:plc:abc/post/3k"
+    )
+    assert record.web_url("at://did:plc:abc/app.bsky.feed.like/3k") is None
+    assert record.web_url("https://x.com/a/status/1") == "https://x.com/a/status/1"
