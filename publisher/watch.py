@@ -103,8 +103,8 @@ class Watcher:
         self.listeners = list(listeners)
         self.settle = settle
         self.api = api
-        self.run = api.run if api is not None else (run or Run())
-        self.env = self.run.env
+        self.invocation = api.run if api is not None else (run or Run())
+        self.env = self.invocation.env
         self.commit = commit
         self.stop = stop or threading.Event()
         self.clock = clock
@@ -232,7 +232,7 @@ class Watcher:
         if same_bytes and not force:
             return  # saved without a change (or our own write, already shown)
         post = load_post(path, self.config)
-        fp = make_plan([post], self.run).files[0]
+        fp = make_plan([post], self.invocation).files[0]
         content = post.hash if post.valid else None
         changed = content is None or content != tracked.content
         if changed:
@@ -303,10 +303,10 @@ class Watcher:
         tracked.tried.add(tracked.content)
         names = ", ".join(t.label for t in fp.targets if t.action != "none")
         self._event(rel, f"publishing to {names} ({self.env})")
-        runner = Runner(self.run, client=self.api.client)
+        runner = Runner(self.invocation, client=self.api.client)
         runner.stop = self.stop  # one event: Ctrl-C stops the run between requests
         try:
-            result = runner.run(Plan(run=self.run, files=[fp]), concurrency=1)
+            result = runner.run(Plan(run=self.invocation, files=[fp]), concurrency=1)
         except Exception as exc:  # one file's failure must not end the session
             self._event(rel, f"publishing failed: {type(exc).__name__}: {exc}", error=True)
             self._load(tracked.path, saved=True)
