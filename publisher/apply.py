@@ -14,6 +14,10 @@ Why this never posts twice:
 
 Why no result is lost: a response is written to the file before anything else
 happens; Ctrl-C is only honoured between a write-back and the next request.
+
+`apply` names no backend: it runs each file's `plan.Step`s in order through the
+backend each names (`backends.open_backends`), with the file's `record.Record`, and
+collects what the backends report into a `RunResult`.
 """
 
 from __future__ import annotations
@@ -23,14 +27,16 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from publisher import identity
-from publisher.client import ApiError, LetmepostClient, NetworkError, QuotaExceeded
-from publisher.plan import FilePlan, Plan, TargetPlan
-from publisher.post import Post, ResolvedTarget
-from publisher.record import Record, now_iso, web_url
+from publisher.backends import Backend, StopRun, open_backends
+from publisher.plan import DeletedFile, FilePlan, Plan, TargetPlan
+from publisher.post import Post
+from publisher.record import Record
 from publisher.run import Run
+
+if TYPE_CHECKING:
+    from publisher.client import LetmepostClient
 
 REJECTED_CODES = frozenset({"preflight_failed", "platform_auth_failed", "platform_rejected"})
 OUTCOME_UNKNOWN = "outcome_unknown"  # a lost answer, and the post edited since: never guess
@@ -80,12 +86,8 @@ class RunResult:
                 self.written.append(path)
 
 
-class StopRun(Exception):
-    """Stop starting new requests (quota exceeded, interrupted)."""
-
-
 class Runner:
-    """Runs the work of a plan: files in parallel (bounded), each file's requests in
+    """Runs the work of a plan: files in parallel (bounded), each file's steps in
     order, every response written back before the next request."""
 
     def __init__(
@@ -97,22 +99,19 @@ class Runner:
         environ: Mapping[str, str] = os.environ,
         on_file_done: Callable[[FilePlan], None] | None = None,
     ) -> None:
-        self.invocation, self.client = run, client
-        self.env = run.env
+        self.invocation, self.client, self.environ = run, client, environ
+        self._bluesky = bluesky
         self.result = RunResult()
         self.stop = threading.Event()
-        from publisher.direct import DirectBluesky
-
-        self.direct = DirectBluesky(environ, factory=bluesky)
         self.on_file_done = on_file_done
-        self._direct_slots = threading.BoundedSemaphore(4)
+        self.backends: dict[str, Backend] = {}
 
     def run(self, plan: Plan, concurrency: int = 4) -> RunResult:
         from publisher.writeback import remove_stale_temps
 
         # Leftovers of a killed run's write (the caller holds the run lock, no write yet).
         remove_stale_temps(f.post.path for f in plan.files)
-        work = plan.work
+        work: list[FilePlan | DeletedFile] = [*plan.work, *plan.deleted]
         if not work:
             return self.result
         # `concurrency` requests on the wire at once. Files get twice as many threads:
@@ -120,7 +119,13 @@ class Runner:
         concurrency = max(1, concurrency)
         if self.client is not None:
             self.client.limit_in_flight(concurrency)
-        self._direct_slots = threading.BoundedSemaphore(concurrency)
+        self.backends = open_backends(
+            self.invocation,
+            client=self.client,
+            environ=self.environ,
+            bluesky=self._bluesky,
+            slots=concurrency,
+        )
         with ThreadPoolExecutor(
             max_workers=min(2 * concurrency, len(work)), thread_name_prefix="publish"
         ) as pool:
@@ -137,48 +142,43 @@ class Runner:
 
     # -- one file -------------------------------------------------------------------------
 
-    def _file(self, fp: FilePlan) -> None:
+    def _file(self, fp: FilePlan | DeletedFile) -> None:
         try:
-            if not self.stop.is_set():
+            if self.stop.is_set():
+                return
+            if isinstance(fp, DeletedFile):
+                self._deleted(fp)
+            else:
                 self._steps(fp)
         finally:
-            if self.on_file_done:
+            if self.on_file_done and isinstance(fp, FilePlan):
                 self.on_file_done(fp)
+
+    def _deleted(self, d: DeletedFile) -> None:
+        for step in d.steps:
+            reporter = _FileReporter(self, d.path, None)
+            try:
+                self.backends[step.backend].run(step, None, reporter)
+            except StopRun:
+                return
 
     def _steps(self, fp: FilePlan) -> None:
         from publisher.writeback import WritebackError, check_writable
 
-        pending = [tp for tp in fp.targets if tp.action != "none"]
+        reporter = _FileReporter(self, fp.post.rel, fp.post)
+        pending = [tp for step in fp.steps for tp in step.targets]
         try:  # never send a request whose answer could not be recorded
             check_writable(fp.post.path.read_bytes(), path=fp.post.rel)
         except (WritebackError, OSError) as exc:
             for tp in pending:
-                self._outcome(
-                    fp.post, tp, "error", error=f"results cannot be recorded in this file: {exc}"
+                reporter.outcome(
+                    tp, "error", error=f"results cannot be recorded in this file: {exc}"
                 )
             return
-        book = Record(fp.post, self.invocation, on_write=self.result.wrote)
+        record = Record(fp.post, self.invocation, on_write=self.result.wrote)
         try:
-            for tp in fp.by_action("cancel"):
-                self._checkpoint()
-                self._cancel(book, tp)
-            for tp in fp.by_action("sync"):
-                self._checkpoint()
-                self._sync(book, tp)
-            for tp in fp.by_action("update"):
-                self._checkpoint()
-                self._update(book, tp)
-            resumes = [t for t in fp.by_action("resume") if not _direct(t)]
-            if resumes:
-                self._resume(book, resumes)
-            sends = [t for t in fp.by_action("publish", "retry", "repost") if not _direct(t)]
-            if sends:
-                self._checkpoint()
-                self._publish(book, sends)
-            for tp in fp.by_action("publish", "retry", "repost", "resume"):
-                if _direct(tp):
-                    self._checkpoint()
-                    self._direct(book, tp)
+            for step in fp.steps:
+                self.backends[step.backend].run(step, record, reporter)
         except StopRun:
             pass
         except (WritebackError, OSError) as exc:
@@ -186,311 +186,43 @@ class Runner:
             # what the API returned, so the result is not lost with the write.
             got = {
                 label: rec.get("uri") or rec.get("status")
-                for label, rec in book.data.get("targets", {}).items()
+                for label, rec in record.targets().items()
             }
             for tp in pending:
-                self._outcome(
-                    fp.post,
+                reporter.outcome(
                     tp,
                     "error",
                     error=f"could not record results in the file ({exc}); the API returned: {got}",
                 )
         except Exception as exc:  # a bug must not take the other files down with it
             for tp in pending:
-                self._outcome(
-                    fp.post, tp, "error", error=f"internal error: {type(exc).__name__}: {exc}"
-                )
+                reporter.outcome(tp, "error", error=f"internal error: {type(exc).__name__}: {exc}")
 
-    def _checkpoint(self) -> None:
-        if self.stop.is_set():
-            raise StopRun
 
-    def _outcome(self, post: Post, tp: TargetPlan, status: str, **kw: Any) -> None:
+class _FileReporter:
+    """What backends report for one file, into the run's result."""
+
+    def __init__(self, runner: Runner, rel: str, post: Post | None) -> None:
+        self.runner, self.rel, self.post = runner, rel, post
+
+    def outcome(self, tp: TargetPlan, status: str, **fields: Any) -> None:
         line = None
+        post = self.post
         if (
             status in ("failed", "rejected", "error")
+            and post is not None
             and post.doc is not None
             and tp.target is not None
         ):
             line = post.doc.line_of(("targets", tp.target.index))[0]
-        self.result.add(
-            Outcome(post.rel, tp.label, tp.platform, tp.action, status, line=line, **kw)
+        self.runner.result.add(
+            Outcome(self.rel, tp.label, tp.platform, tp.action, status, line=line, **fields)
         )
 
-    def _api(self) -> LetmepostClient:
-        if self.client is None:
-            raise RuntimeError("no letmepost client configured")
-        return self.client
+    def checkpoint(self) -> None:
+        if self.runner.stop.is_set():
+            raise StopRun
 
-    # -- letmepost ----------------------------------------------------------------------
-
-    def _upload_media(self, book: Record, targets: list[ResolvedTarget]) -> None:
-        for t in targets:
-            for m in t.media:
-                if m.path is None or m.sha256 in book.media:
-                    continue
-                self._checkpoint()
-                data = m.path.read_bytes()
-                uploaded = self._api().upload_media(
-                    m.path.name, data, m.mime or "application/octet-stream"
-                )
-                book.media[m.sha256] = uploaded["id"]
-                book.save()
-
-    def _publish(self, book: Record, sends: list[TargetPlan]) -> None:
-        """A first request (or a deliberate new attempt) for `sends`: a new key."""
-        post = book.post
-        labels = [tp.label for tp in sends]
-        attempt = 1 + max(book.attempt(label) for label in labels)
-        assert post.hash is not None
-        key = identity.idempotency_key(self.env, post.hash, labels, attempt)
-        self._send(book, sends, key, attempt)
-
-    def _resume(self, book: Record, resumes: list[TargetPlan]) -> None:
-        """Targets whose request was sent but never definitely answered: send it again
-        under the key recorded before it went out. The server answers with what it
-        stored, or runs it if it never got it."""
-        groups: dict[tuple[str, int], list[TargetPlan]] = {}
-        for tp in resumes:
-            rec = book.target(tp.label)
-            groups.setdefault((rec["key"], int(rec.get("attempt", 1))), []).append(tp)
-        for (key, attempt), group in groups.items():
-            self._checkpoint()
-            self._send(book, group, key, attempt)
-
-    def _send(self, book: Record, sends: list[TargetPlan], key: str, attempt: int) -> None:
-        post = book.post
-        client = self._api()
-        targets = [tp.target for tp in sends if tp.target is not None]
-        try:
-            self._upload_media(book, targets)
-        except (ApiError, NetworkError) as exc:
-            for tp in sends:
-                self._outcome(post, tp, "error", error=f"media upload failed: {exc}")
-            if isinstance(exc, QuotaExceeded):
-                self._quota(exc)
-            return
-        body = identity.body_bytes(post.body(targets, book.media))
-        base = {"key": key, "attempt": attempt, "at": now_iso()}
-        for t in targets:  # on disk before the request leaves: a rerun reuses this key
-            book.replace_target(t.label)
-            book.set_target(
-                t.label, {**base, "platform": t.platform, "status": "pending", "hash": t.hash}
-            )
-        book.save()
-        try:
-            resp = client.create_post(body, key)
-        except (NetworkError, ApiError) as exc:
-            if isinstance(exc, NetworkError) or exc.retryable:
-                # No definite answer: the record stays `pending` with its key, so the
-                # next run sends the same key, and if the server did store the post,
-                # it answers with it instead of posting again.
-                for tp in sends:
-                    self._outcome(
-                        post, tp, "error", error=f"{exc}; the next run resends the same request"
-                    )
-                return
-            status = "rejected" if exc.code in REJECTED_CODES else "failed"
-            error = exc.as_record()
-            if exc.rule == "idempotency_key.body_mismatch":
-                status, error = (
-                    "failed",
-                    {
-                        "code": OUTCOME_UNKNOWN,
-                        "rule": exc.rule,
-                        "message": "an earlier request for this post reached the server under "
-                        "this key, and its answer was lost; the post changed since. It may be "
-                        "published already: check the platform, then run with --retry-failed to "
-                        "post the current version",
-                    },
-                )
-            for t in targets:
-                book.set_target(
-                    t.label,
-                    {
-                        **base,
-                        "platform": t.platform,
-                        "status": status,
-                        "hash": t.hash,
-                        "error": error,
-                    },
-                )
-            book.save()
-            message = error["message"] if error["code"] == OUTCOME_UNKNOWN else _hint(exc)
-            for tp in sends:
-                self._outcome(post, tp, status, error=message)
-            if isinstance(exc, QuotaExceeded):
-                self._quota(exc)
-            return
-        results = (resp.data or {}).get("results") or []
-        for i, t in enumerate(targets):
-            r = results[i] if i < len(results) else {}
-            status = r.get("status") or "failed"
-            err = r.get("error")
-            uri = r.get("uri")
-            values = {
-                **base,
-                "platform": r.get("platform") or t.platform,
-                "account": r.get("accountId"),
-                "status": status,
-                "hash": t.hash,
-                "postId": r.get("postId"),
-                "uri": uri,
-                "cid": r.get("cid"),
-                "url": web_url(uri, r.get("platform") or t.platform),
-                "firstCommentUri": r.get("firstCommentUri"),
-                "firstCommentCid": r.get("firstCommentCid"),
-                "scheduledAt": (resp.data or {}).get("scheduledAt") if status == "queued" else None,
-                "fixedHash": t.fixed_hash(post.profile_id) if status == "queued" else None,
-                "warnings": [w.get("code") for w in r.get("warnings") or [] if isinstance(w, dict)]
-                or None,
-                "error": {k: err.get(k) for k in ("code", "rule", "message")}
-                if isinstance(err, dict)
-                else None,
-            }
-            if not err:
-                book.target(t.label).pop("error", None)
-            book.set_target(t.label, values)
-        book.save()
-        for t, tp in zip(targets, sends, strict=True):
-            rec = book.target(t.label)
-            err = rec.get("error")
-            self._outcome(
-                post,
-                tp,
-                rec["status"],
-                uri=rec.get("uri"),
-                url=rec.get("url"),
-                error=f"{err['code']}: {err.get('message', '')}" if err else None,
-                note=f"scheduled for {rec['scheduledAt']}" if rec.get("scheduledAt") else None,
-            )
-
-    def _quota(self, exc: ApiError) -> None:
-        self.stop.set()
-        self.result.stopped = (
-            f"the monthly quota is used up ({exc.message}); the run stopped. "
-            "Raise the plan's quota or wait for the reset, then run again"
-        )
-
-    def _cancel(self, book: Record, tp: TargetPlan) -> None:
-        rec = book.target(tp.label)
-        post_id = rec.get("postId")
-        try:
-            if post_id:
-                self._api().delete_post(post_id)
-        except ApiError as exc:
-            if exc.status != 409:
-                self._outcome(book.post, tp, "error", error=_hint(exc))
-                return
-            self._refresh(book, tp)  # no longer queued: record what it became
-            return
-        except NetworkError as exc:
-            self._outcome(book.post, tp, "error", error=str(exc))
-            return
-        book.set_target(tp.label, {"status": "canceled", "at": now_iso()})
-        book.save()
-        self._outcome(book.post, tp, "canceled")
-
-    def _sync(self, book: Record, tp: TargetPlan) -> None:
-        self._refresh(book, tp)
-
-    def _refresh(self, book: Record, tp: TargetPlan) -> None:
-        rec = book.target(tp.label)
-        try:
-            data = self._api().get_post(rec["postId"])
-        except (ApiError, NetworkError) as exc:
-            self._outcome(book.post, tp, "error", error=str(exc))
-            return
-        uri = data.get("platformUri")
-        err = data.get("error")
-        book.set_target(
-            tp.label,
-            {
-                "status": data.get("status"),
-                "uri": uri,
-                "cid": data.get("platformCid"),
-                "url": web_url(uri, data.get("platform")),
-                "at": data.get("publishedAt") or now_iso(),
-                "error": err if isinstance(err, dict) else None,
-            },
-        )
-        book.save()
-        self._outcome(
-            book.post,
-            tp,
-            data.get("status", "unknown"),
-            uri=uri,
-            url=web_url(uri, data.get("platform")),
-        )
-
-    def _update(self, book: Record, tp: TargetPlan) -> None:
-        t = tp.target
-        assert t is not None
-        rec = book.target(tp.label)
-        post = book.post
-        fixed = rec.get("fixedHash")
-        if fixed and fixed != t.fixed_hash(post.profile_id):
-            self._recreate(book, tp)
-            return
-        try:
-            self._upload_media(book, [t])
-            patch: dict[str, Any] = {"text": t.text, "scheduledAt": post.scheduled_iso}
-            api_target = t.api_target(book.media)
-            patch["media"] = api_target.get("media", [])
-            self._api().patch_post(rec["postId"], identity.body_bytes(patch))
-        except ApiError as exc:
-            if exc.status == 409:
-                self._refresh(book, tp)
-                return
-            book.set_target(tp.label, {"error": exc.as_record()})
-            book.save()
-            self._outcome(post, tp, "failed", error=_hint(exc))
-            return
-        except NetworkError as exc:
-            self._outcome(post, tp, "error", error=str(exc))
-            return
-        book.set_target(
-            tp.label, {"hash": t.hash, "scheduledAt": post.scheduled_iso, "at": now_iso()}
-        )
-        book.save()
-        self._outcome(post, tp, "queued")
-
-    def _recreate(self, book: Record, tp: TargetPlan) -> None:
-        """An edit PATCH cannot carry (options, first comment, profile): cancel the
-        queued post, then create it anew under a new key."""
-        rec = book.target(tp.label)
-        try:
-            self._api().delete_post(rec["postId"])
-        except ApiError as exc:
-            if exc.status == 409:
-                self._refresh(book, tp)  # no longer queued: record what it became
-            else:
-                self._outcome(book.post, tp, "error", error=_hint(exc))
-            return
-        except NetworkError as exc:
-            self._outcome(book.post, tp, "error", error=str(exc))
-            return
-        book.set_target(tp.label, {"status": "canceled", "at": now_iso()})
-        book.save()
-        self._checkpoint()
-        self._publish(book, [tp])
-
-    # -- direct Bluesky -----------------------------------------------------------------
-
-    def _direct(self, book: Record, tp: TargetPlan) -> None:
-        with self._direct_slots:  # as many as letmepost requests
-            status, values = self.direct.publish(book, tp)
-        self._outcome(book.post, tp, status, **values)
-
-
-def _direct(tp: TargetPlan) -> bool:
-    return tp.target is not None and tp.target.direct
-
-
-def _hint(exc: ApiError) -> str:
-    text = str(exc)
-    if exc.replayed:
-        text += " (answer replayed by the server for this Idempotency-Key)"
-    if 400 <= exc.status < 500 and exc.code not in ("quota_exceeded", "rate_limited"):
-        text += "; fix the post and run again (a changed post gets a new key)"
-    return text
+    def stop(self, why: str) -> None:
+        self.runner.stop.set()
+        self.runner.result.stopped = why

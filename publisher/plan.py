@@ -16,6 +16,12 @@ The reconcile table (SPEC section 5), per target:
 | queued, content or time edited        | update    |
 | queued, target removed / file drafted | cancel    |
 | pending (direct Bluesky, crash between choosing the key and recording the result) | resume |
+
+Each file's target actions become its `steps`: the requests `apply` runs, in order,
+each with its backend, key, attempt, body bytes and uploads. `publish --dry-run` and
+the previews print these very steps; a deleted file with queued targets becomes a
+`DeletedFile` with cancel steps, so cancel-on-delete is planned in one place for
+`sync`, `publish` and the Action.
 """
 
 from __future__ import annotations
@@ -24,24 +30,67 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
+from publisher import identity
 from publisher.post import RETRYABLE_CODES, Post, ResolvedTarget
+from publisher.record import Status, queued_targets
 from publisher.run import Env, Run
 
-# What a target's action means for the run.
-SENDS = frozenset({"publish", "retry", "repost", "update", "cancel", "resume", "sync"})
+
+class Action(StrEnum):
+    """What publishing does with one target."""
+
+    PUBLISH = "publish"  # first request (or a new attempt after a fixed failure)
+    RETRY = "retry"  # a retryable failure, again under a new key
+    REPOST = "repost"  # edited after publishing, posted once more (--repost)
+    UPDATE = "update"  # queued and edited: PATCH, or cancel and re-create
+    CANCEL = "cancel"  # queued, and removed / drafted / deleted
+    RESUME = "resume"  # sent, answer not recorded: the same request again
+    SYNC = "sync"  # queued, time passed: fetch the result
+    NONE = "none"
+    REFUSE = "refuse"  # edited after publishing: nothing is sent
+    BLOCKED = "blocked"  # needs a person: the reason says what
+
+
+SENDS = frozenset(
+    {
+        Action.PUBLISH,
+        Action.RETRY,
+        Action.REPOST,
+        Action.UPDATE,
+        Action.CANCEL,
+        Action.RESUME,
+        Action.SYNC,
+    }
+)
+CREATES = frozenset({Action.PUBLISH, Action.RETRY, Action.REPOST})
+
+
+class StepKind(StrEnum):
+    """One request (or, for a direct account, one record's protocol) of the plan."""
+
+    CREATE = "create"  # POST /v1/posts under a new key; createRecord under a new rkey
+    RESEND = "resend"  # the recorded request again, under its recorded key (adopt)
+    UPDATE = "update"  # PATCH /v1/posts/{id} (or DELETE + CREATE when PATCH cannot)
+    CANCEL = "cancel"  # DELETE /v1/posts/{id}
+    REFRESH = "refresh"  # GET /v1/posts/{id}
 
 
 @dataclass(frozen=True, slots=True)
 class TargetPlan:
     label: str
     platform: str | None
-    action: (
-        str  # publish | retry | repost | update | cancel | resume | sync | none | refuse | blocked
-    )
+    action: Action
     reason: str
     target: ResolvedTarget | None = None
+
+    @property
+    def backend(self) -> str:
+        from publisher.backends import backend_of
+
+        return backend_of(self.target)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,12 +101,54 @@ class TargetPlan:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One request of the plan, as `apply` will run it.
+
+    `key` and `attempt` are those the request goes out under (a CREATE's new key, a
+    RESEND's recorded one; None for a direct account's CREATE, whose record key is
+    chosen, and written down, when it runs). `body` is the exact request body when
+    every media file is already uploaded (else it names the uploads it waits for);
+    `uploads` are the files uploaded first."""
+
+    kind: StepKind
+    backend: str
+    targets: tuple[TargetPlan, ...]
+    key: str | None = None
+    attempt: int = 0
+    body: bytes | None = None
+    uploads: tuple[str, ...] = ()
+    post_id: str | None = None
+
+    @property
+    def labels(self) -> list[str]:
+        return [t.label for t in self.targets]
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "step": str(self.kind),
+            "backend": self.backend,
+            "targets": self.labels,
+        }
+        if self.key is not None:
+            out["key"] = self.key
+            out["attempt"] = self.attempt
+        if self.post_id is not None:
+            out["postId"] = self.post_id
+        if self.uploads:
+            out["uploads"] = list(self.uploads)
+        if self.body is not None:
+            out["body"] = self.body.decode()
+        return out
+
+
 @dataclass
 class FilePlan:
     post: Post
     state: str
     targets: list[TargetPlan] = field(default_factory=list)
     duplicate_of: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
 
     @property
     def path(self) -> str:
@@ -65,7 +156,7 @@ class FilePlan:
 
     @property
     def sends(self) -> bool:
-        return any(t.action in SENDS for t in self.targets)
+        return bool(self.steps)
 
     def by_action(self, *actions: str) -> list[TargetPlan]:
         return [t for t in self.targets if t.action in actions]
@@ -77,9 +168,22 @@ class FilePlan:
             "hash": self.post.hash,
             "scheduledAt": self.post.scheduled_iso,
             "targets": [t.as_dict() for t in self.targets],
+            "steps": [s.as_dict() for s in self.steps],
             "problems": [p.as_dict() for p in self.post.problems],
             "duplicateOf": self.duplicate_of,
         }
+
+
+@dataclass
+class DeletedFile:
+    """A post file deleted while some of its targets were queued: its record (as last
+    committed) is all there is, and its steps cancel what is still queued."""
+
+    path: str
+    steps: list[Step] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "steps": [s.as_dict() for s in self.steps]}
 
 
 @dataclass
@@ -87,6 +191,7 @@ class Plan:
     run: Run
     files: list[FilePlan]
     duplicates: list[list[str]] = field(default_factory=list)
+    deleted: list[DeletedFile] = field(default_factory=list)
 
     @property
     def env(self) -> Env:
@@ -104,11 +209,15 @@ class Plan:
     def needs_letmepost(self) -> bool:
         """Whether carrying it out sends anything through the letmepost API (direct
         Bluesky targets need only their app password)."""
-        return any(
-            tp.action in SENDS and not (tp.target is not None and tp.target.direct)
-            for f in self.work
-            for tp in f.targets
+        return bool(self.deleted) or any(
+            step.backend == "letmepost" for f in self.work for step in f.steps
         )
+
+    @property
+    def steps(self) -> list[tuple[str, Step]]:
+        """Every step of the run with its file's path, in the order of the files."""
+        out = [(f.path, step) for f in self.files for step in f.steps]
+        return out + [(d.path, step) for d in self.deleted for step in d.steps]
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = defaultdict(int)
@@ -121,6 +230,7 @@ class Plan:
             "env": self.env,
             "files": [f.as_dict() for f in self.files],
             "duplicates": self.duplicates,
+            "deleted": [d.as_dict() for d in self.deleted],
             "counts": self.counts(),
         }
 
@@ -132,13 +242,22 @@ def make_plan(
     now: dt.datetime | None = None,
     repost: bool = False,
     retry_failed: bool = False,
+    queued_only: bool = False,
+    deleted: Iterable[tuple[str, Any]] = (),
 ) -> Plan:
     """Decide, for every post and target, what publishing would do in `run` (only
     records that count for it are taken into account). Without a run: a live run
-    for which records of any server count."""
+    for which records of any server count.
+
+    `queued_only` (``publisher sync``) keeps only what concerns queued posts: every
+    queued target is refreshed, updated or cancelled, nothing new is sent.
+    `deleted` is (path, last committed `published` block) of post files that are
+    gone: their queued targets are cancelled."""
     run = run or Run()
     now = now or dt.datetime.now(dt.UTC)
     files = [_plan_file(p, run, now, repost, retry_failed) for p in posts]
+    if queued_only:
+        files = [f for f in map(_queued_only, files) if f.targets]
     by_hash: dict[str, list[FilePlan]] = defaultdict(list)
     for f in files:
         if f.post.hash and f.state != "draft":
@@ -151,7 +270,112 @@ def make_plan(
             for f in group:
                 f.duplicate_of = [p for p in paths if p != f.path]
                 _block_duplicate(f)
-    return Plan(run=run, files=files, duplicates=duplicates)
+    for f in files:
+        f.steps = _steps(f, run)
+    gone = [_deleted(path, block, run) for path, block in deleted]
+    return Plan(run=run, files=files, duplicates=duplicates, deleted=[d for d in gone if d.steps])
+
+
+def _queued_only(f: FilePlan) -> FilePlan:
+    targets = [
+        TargetPlan(t.label, t.platform, Action.SYNC, "queued", t.target)
+        if t.action == Action.NONE and t.reason == "queued"
+        else t
+        for t in f.targets
+        if t.action in (Action.SYNC, Action.UPDATE, Action.CANCEL)
+        or (t.action == Action.NONE and t.reason == "queued")
+    ]
+    return FilePlan(f.post, f.state, targets, f.duplicate_of)
+
+
+def _deleted(path: str, block: Any, run: Run) -> DeletedFile:
+    steps = [
+        Step(
+            StepKind.CANCEL,
+            "letmepost",
+            (TargetPlan(label, platform, Action.CANCEL, "the file was deleted while queued"),),
+            post_id=post_id,
+        )
+        for label, platform, post_id in queued_targets(block, run)
+    ]
+    return DeletedFile(path, steps)
+
+
+def _steps(f: FilePlan, run: Run) -> list[Step]:
+    """The requests that carry out a file's target actions, in the order `apply` runs
+    them: cancels, refreshes and updates of queued posts first, then resends of
+    unanswered requests (grouped by their recorded key), then one request for every
+    new letmepost target, then each direct target."""
+    post = f.post
+    records = recorded_targets(post, run)
+    counted = post.record is not None and run.counts(post.record.env, post.record.api)
+    media = dict(post.record.media) if counted else {}
+
+    def recorded(label: str) -> Any:
+        return records.get(label)
+
+    def post_id(label: str) -> str | None:
+        rec = recorded(label)
+        return rec.postId if rec is not None else None
+
+    steps: list[Step] = []
+    for kind, action in (
+        (StepKind.CANCEL, Action.CANCEL),
+        (StepKind.REFRESH, Action.SYNC),
+        (StepKind.UPDATE, Action.UPDATE),
+    ):
+        for tp in f.targets:
+            if tp.action == action:
+                steps.append(Step(kind, "letmepost", (tp,), post_id=post_id(tp.label)))
+    api = [t for t in f.targets if t.target is not None and t.backend == "letmepost"]
+    resends: dict[tuple[str, int], list[TargetPlan]] = {}
+    for tp in api:
+        rec = recorded(tp.label)
+        if tp.action == Action.RESUME and rec is not None and rec.key:
+            resends.setdefault((rec.key, int(rec.attempt)), []).append(tp)
+    for (key, attempt), group in resends.items():
+        steps.append(_letmepost_send(StepKind.RESEND, post, group, key, attempt, media))
+    sends = [tp for tp in api if tp.action in CREATES]
+    if sends:
+        assert post.hash is not None
+        attempt = 1 + max(
+            (int(records[tp.label].attempt) if tp.label in records else 0) for tp in sends
+        )
+        key = identity.idempotency_key(run.env, post.hash, [tp.label for tp in sends], attempt)
+        steps.append(_letmepost_send(StepKind.CREATE, post, sends, key, attempt, media))
+    for tp in f.targets:
+        if tp.target is None or tp.backend == "letmepost":
+            continue
+        if tp.action in CREATES or tp.action == Action.RESUME:
+            rec = recorded(tp.label)
+            resend = tp.action == Action.RESUME or (
+                rec is not None and rec.rkey and rec.status in (Status.PENDING, Status.FAILED)
+            )
+            steps.append(
+                Step(
+                    StepKind.RESEND if resend else StepKind.CREATE,
+                    tp.backend,
+                    (tp,),
+                    key=rec.rkey if resend and rec is not None else None,
+                    attempt=int(rec.attempt) if rec is not None else 0,
+                )
+            )
+    return steps
+
+
+def _letmepost_send(
+    kind: StepKind,
+    post: Post,
+    group: list[TargetPlan],
+    key: str,
+    attempt: int,
+    media: dict[str, str],
+) -> Step:
+    targets = [tp.target for tp in group if tp.target is not None]
+    uploads = {m.sha256: m.rel for t in targets for m in t.media if m.path is not None and m.sha256}
+    pending = tuple(rel for sha, rel in uploads.items() if sha not in media)
+    body = identity.body_bytes(post.body(targets, media))
+    return Step(kind, "letmepost", tuple(group), key, attempt, body, pending)
 
 
 def _block_duplicate(f: FilePlan) -> None:
@@ -163,7 +387,7 @@ def _block_duplicate(f: FilePlan) -> None:
         TargetPlan(
             t.label,
             t.platform,
-            "blocked",
+            Action.BLOCKED,
             f"same content as {others}: delete one, or make them differ",
             t.target,
         )
@@ -191,11 +415,13 @@ def _plan_file(
         return FilePlan(post, "invalid")
     records = recorded_targets(post, run)
     if run.sandbox and post.record is not None and post.record.env == "live":
-        plans = [TargetPlan(t.label, t.platform, "none", "published live") for t in post.targets]
+        plans = [
+            TargetPlan(t.label, t.platform, Action.NONE, "published live") for t in post.targets
+        ]
         return FilePlan(post, "up to date", plans)
     if post.draft:
         plans = [
-            TargetPlan(label, rec.platform, "cancel", "queued, and the file is now a draft")
+            TargetPlan(label, rec.platform, Action.CANCEL, "queued, and the file is now a draft")
             for label, rec in records.items()
             if rec.status == "queued"
         ]
@@ -211,7 +437,7 @@ def _plan_file(
     for label, rec in records.items():
         if label not in current and rec.status == "queued":
             plans.append(
-                TargetPlan(label, rec.platform, "cancel", "removed from targets while queued")
+                TargetPlan(label, rec.platform, Action.CANCEL, "removed from targets while queued")
             )
     return FilePlan(post, _file_state(plans, bool(records)), plans)
 
@@ -229,7 +455,7 @@ def _renamed(p: TargetPlan, former: dict[str, Any]) -> TargetPlan:
             return TargetPlan(
                 p.label,
                 p.platform,
-                "refuse",
+                Action.REFUSE,
                 f"already sent to this account as {label!r} (was the target renamed?); "
                 "rename it back, or run with --repost to post again",
                 t,
@@ -240,56 +466,60 @@ def _renamed(p: TargetPlan, former: dict[str, Any]) -> TargetPlan:
 def _plan_target(
     t: ResolvedTarget, rec: Any, post: Post, now: dt.datetime, repost: bool, retry_failed: bool
 ) -> TargetPlan:
-    def plan(action: str, reason: str) -> TargetPlan:
+    def plan(action: Action, reason: str) -> TargetPlan:
         return TargetPlan(t.label, t.platform, action, reason, t)
 
     if rec is None:
-        return plan("publish", "scheduled" if post.scheduled_at else "new")
+        return plan(Action.PUBLISH, "scheduled" if post.scheduled_at else "new")
     same = rec.hash == t.hash
     status = rec.status
     if status == "pending":
         if not t.direct and _older_than(rec.at, KEY_WINDOW, now):
             if retry_failed:
-                return plan("retry", "its answer was lost over a day ago; --retry-failed")
+                return plan(Action.RETRY, "its answer was lost over a day ago; --retry-failed")
             return plan(
-                "blocked",
+                Action.BLOCKED,
                 f"a request sent at {rec.at} got no answer, and the server forgets keys after "
                 "24 h: it may be published already. Check the platform, then run with "
                 "--retry-failed to post it",
             )
-        return plan("resume", "a request was started but its result was not recorded")
+        return plan(Action.RESUME, "a request was started but its result was not recorded")
     if status in ("published", "publishing"):
         if same:
-            return plan("none", "published")
+            return plan(Action.NONE, "published")
         if repost:
-            return plan("repost", "edited after publishing; --repost posts it again")
+            return plan(Action.REPOST, "edited after publishing; --repost posts it again")
         return plan(
-            "refuse",
+            Action.REFUSE,
             "edited after publishing: platforms cannot edit a post. Revert the edit, or "
             "run with --repost to post it again",
         )
     if status == "queued":
         due = post.scheduled_at is not None and post.scheduled_at <= now
         if same:
-            return plan("sync", "scheduled time has passed") if due else plan("none", "queued")
-        return plan("update", "edited while queued")
+            return (
+                plan(Action.SYNC, "scheduled time has passed")
+                if due
+                else plan(Action.NONE, "queued")
+            )
+        return plan(Action.UPDATE, "edited while queued")
     if status == "canceled":
-        return plan("publish", "canceled earlier")
+        return plan(Action.PUBLISH, "canceled earlier")
     # failed / rejected
     code = rec.error.code if rec.error else "unknown"
     if code == "outcome_unknown" and not (retry_failed or repost):
         return plan(
-            "blocked",
+            Action.BLOCKED,
             "an earlier request may have published it (its answer was lost, and the post "
             "changed since): check the platform, then run with --retry-failed to post it",
         )
     if not same:
-        return plan("publish", f"failed with {code}; the post has changed since")
+        return plan(Action.PUBLISH, f"failed with {code}; the post has changed since")
     if code in RETRYABLE_CODES or retry_failed:
-        return plan("retry", f"failed with {code}")
+        return plan(Action.RETRY, f"failed with {code}")
     rule = f" ({rec.error.rule})" if rec.error and rec.error.rule else ""
     return plan(
-        "blocked",
+        Action.BLOCKED,
         f"{status} with {code}{rule}: fix the post (a new attempt needs a change), "
         "or run with --retry-failed",
     )

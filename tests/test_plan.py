@@ -252,7 +252,16 @@ def test_plan_json_shape(tmp_path: Path) -> None:
     assert plan["env"] == "live" and plan["duplicates"] == []
     assert plan["counts"] == {"new": 1, "invalid": 1}
     a, b = plan["files"]
-    assert set(a) == {"path", "state", "hash", "scheduledAt", "targets", "problems", "duplicateOf"}
+    assert set(a) == {
+        "path",
+        "state",
+        "hash",
+        "scheduledAt",
+        "targets",
+        "steps",
+        "problems",
+        "duplicateOf",
+    }
     assert (a["path"], a["state"], a["scheduledAt"], a["problems"]) == (
         "posts/a.md",
         "new",

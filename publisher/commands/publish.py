@@ -88,9 +88,9 @@ def finish(plan: Any, result: Any, *, json_output: bool) -> int:
 
 
 def _dry_run(args: argparse.Namespace, run: Any, posts: list[Any]) -> int:
-    """Print the exact requests (method, path, Idempotency-Key, body) without sending."""
-    from publisher import identity
-    from publisher.apply import _direct
+    """Print the exact requests of the plan's steps (method, path, Idempotency-Key,
+    body), as `publish` would send them, without sending anything."""
+    from publisher.backends import open_backends
     from publisher.plan import make_plan
     from publisher.record import Record
     from publisher.report import print_problems
@@ -98,64 +98,17 @@ def _dry_run(args: argparse.Namespace, run: Any, posts: list[Any]) -> int:
     env = run.env
     plan = make_plan(posts, run, repost=args.repost, retry_failed=args.retry_failed)
     print_problems([p for p in posts if not p.valid], out=sys.stderr)
+    backends = open_backends(run, client=None, environ={})
     requests = []
     for f in plan.work:
-        book = Record(f.post, run)
-        for tp in f.by_action("cancel"):
-            requests.append(
-                {
-                    "method": "DELETE",
-                    "path": f"/v1/posts/{book.target(tp.label).get('postId')}",
-                    "file": f.path,
-                }
-            )
-        for tp in f.by_action("sync"):
-            requests.append(
-                {
-                    "method": "GET",
-                    "path": f"/v1/posts/{book.target(tp.label).get('postId')}",
-                    "file": f.path,
-                }
-            )
-        for tp in f.by_action("update"):
-            requests.append(
-                {
-                    "method": "PATCH",
-                    "path": f"/v1/posts/{book.target(tp.label).get('postId')}",
-                    "file": f.path,
-                }
-            )
-        sends = [t for t in f.by_action("publish", "retry", "repost") if not _direct(t)]
-        if sends:
-            targets = [t.target for t in sends]
-            for m in {m.sha256: m for t in targets for m in t.media if m.path}.values():
-                if m.sha256 not in book.media:
-                    requests.append(
-                        {"method": "POST", "path": "/v1/media", "file": f.path, "upload": m.rel}
-                    )
-            labels = [t.label for t in targets]
-            attempt = 1 + max(book.attempt(label) for label in labels)
-            key_ = identity.idempotency_key(env, f.post.hash, labels, attempt)
-            body = identity.body_bytes(f.post.body(targets, book.media))
-            requests.append(
-                {
-                    "method": "POST",
-                    "path": "/v1/posts",
-                    "file": f.path,
-                    "idempotencyKey": key_,
-                    "body": body.decode(),
-                }
-            )
-        for tp in f.by_action("publish", "retry", "repost", "resume"):
-            if _direct(tp):
-                requests.append(
-                    {
-                        "method": "com.atproto.repo.createRecord",
-                        "path": tp.target.account.pds,
-                        "file": f.path,
-                        "target": tp.label,
-                    }
-                )
+        record = Record(f.post, run)
+        for step in f.steps:
+            for request in backends[step.backend].requests(step, record):
+                requests.append(request.as_dict(f.path))
+    for d in plan.deleted:
+        for step in d.steps:
+            for request in backends[step.backend].requests(step, None):
+                requests.append(request.as_dict(d.path))
     if args.json:
         from publisher.report import dump_json
 
@@ -167,6 +120,9 @@ def _dry_run(args: argparse.Namespace, run: Any, posts: list[Any]) -> int:
                 print(f"  file: {r['upload']}")
             if "idempotencyKey" in r:
                 print(f"  Idempotency-Key: {r['idempotencyKey']}")
+            if "recordKey" in r:
+                print(f"  record key: {r['recordKey']} (read back first; created only if absent)")
+            if "body" in r:
                 print(f"  {r['body']}")
         print(
             f"\n{len(requests)} requests would be sent ({env}); nothing was sent.", file=sys.stderr

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,66 +25,36 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace, config: Any) -> int:
-    from publisher.plan import Plan, make_plan
+    from publisher.commands.publish import execute, finish
+    from publisher.plan import make_plan
 
     posts = load_posts(args.paths, config)
     run = run_from(args, config)
-    plan = make_plan(posts, run)
-    queued = any(
-        rec.status == "queued"
-        for p in posts
-        if p.record is not None
-        for rec in p.record.targets.values()
-    )
-    with run.connect(need_key=queued or plan.needs_letmepost) as api:
-        files = []
-        for f in plan.files:
-            targets = [
-                replace(t, action="sync", reason="queued")
-                if t.action == "none" and t.reason == "queued"
-                else t
-                for t in f.targets
-                if t.action in ("sync", "update", "cancel")
-                or (t.action == "none" and t.reason == "queued")
-            ]
-            if targets:
-                f.targets = targets
-                files.append(f)
-        sync_plan = Plan(run=plan.run, files=files)
-        from publisher.commands.publish import execute, finish
-
-        result = execute(sync_plan, api, json_output=args.json)
-        cancelled = cancel_deleted(config, api, result) if api.client else 0
-        if cancelled and not args.json:
-            print(f"cancelled {cancelled} queued posts of deleted files", file=sys.stderr)
-    return finish(sync_plan, result, json_output=args.json)
+    plan = make_plan(posts, run, queued_only=True, deleted=deleted_blocks(config))
+    with run.connect(need_key=plan.needs_letmepost) as api:
+        result = execute(plan, api, json_output=args.json)
+    cancelled = sum(1 for o in result.outcomes if o.status == "canceled" and o.path in gone(plan))
+    if cancelled and not args.json:
+        print(f"cancelled {cancelled} queued posts of deleted files", file=sys.stderr)
+    return finish(plan, result, json_output=args.json)
 
 
-def cancel_deleted(config: Any, api: Any, result: Any) -> int:
-    """Cancel queued posts recorded in post files that git says were deleted."""
+def gone(plan: Any) -> set[str]:
+    return {d.path for d in plan.deleted}
+
+
+def deleted_blocks(config: Any) -> list[tuple[str, Any]]:
+    """(path, last `published` block) of post files git says were deleted."""
     from publisher import record
-    from publisher.apply import Outcome
-    from publisher.client import ApiError, NetworkError
     from publisher.document import DocumentError, parse_document
 
-    count = 0
+    out = []
     for path, raw in deleted_posts(config.root, config.posts):
         try:
-            block = record.block_of(parse_document(raw, path).data)
+            out.append((path, record.block_of(parse_document(raw, path).data)))
         except DocumentError:
             continue
-        for label, platform, post_id in record.queued_targets(block, api.run):
-            try:
-                current = api.client.get_post(post_id)
-                if current.get("status") != "queued":
-                    continue
-                api.client.delete_post(post_id)
-            except (ApiError, NetworkError) as exc:
-                result.add(Outcome(path, label, platform, "cancel", "error", error=str(exc)))
-                continue
-            count += 1
-            result.add(Outcome(path, label, platform, "cancel", "canceled"))
-    return count
+    return out
 
 
 def deleted_posts(root: Path, posts: str) -> list[tuple[str, bytes]]:

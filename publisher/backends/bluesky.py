@@ -1,5 +1,5 @@
-"""Publishing to a Bluesky account directly (atproto), exactly once, with no
-server-side idempotency key.
+"""The Bluesky backend: publishing to a Bluesky account directly (atproto), exactly
+once, with no server-side idempotency key.
 
 The protocol, per target:
 
@@ -29,12 +29,17 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from publisher.backends import Reporter, Request
+
 if TYPE_CHECKING:
     from publisher.bluesky import BlueskyAccount
     from publisher.config import Account
-    from publisher.plan import TargetPlan
+    from publisher.plan import Step, TargetPlan
     from publisher.post import ResolvedTarget
     from publisher.record import Record
+    from publisher.run import Run
+
+__all__ = ["DEFAULT_PASSWORD_ENV", "BlueskyBackend", "direct_problems"]
 
 DEFAULT_PASSWORD_ENV = "BLUESKY_APP_PASSWORD"
 # BlueskyError codes as recorded in the file, so that the plan knows which to retry.
@@ -59,7 +64,7 @@ def direct_problems(t: ResolvedTarget) -> list[str]:
     return problems
 
 
-class DirectBluesky:
+class BlueskyBackend:
     """Direct Bluesky publishing for one run: one login per account, shared by every
     post of the run and kept in memory only.
 
@@ -68,16 +73,40 @@ class DirectBluesky:
     from the variable the config names.
     """
 
+    name = "bluesky"
+
     def __init__(
         self,
+        run: Run,
         environ: Mapping[str, str],
         *,
         factory: Callable[[Account], BlueskyAccount] | None = None,
+        slots: int = 4,
     ) -> None:
-        self.environ = environ
+        self.sandbox, self.environ = run.sandbox, environ
         self._factory = factory
         self._accounts: dict[tuple[str, str], BlueskyAccount] = {}
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max(1, slots))  # as many as letmepost's
+
+    def requests(self, step: Step, record: Record | None) -> list[Request]:
+        out = []
+        for tp in step.targets:
+            t = tp.target
+            pds = t.account.pds if t is not None and t.account is not None else None
+            method = "com.atproto.repo.createRecord"
+            if step.key:  # a recorded record key: read back first, created only if absent
+                method = "com.atproto.repo.getRecord + createRecord"
+            out.append(Request(method, pds or "", target=tp.label, record_key=step.key))
+        return out
+
+    def run(self, step: Step, record: Record | None, reporter: Reporter) -> None:
+        assert record is not None
+        for tp in step.targets:
+            reporter.checkpoint()
+            with self._slots:
+                status, values = self.publish(record, tp)
+            reporter.outcome(tp, status, **values)
 
     def account(self, acct: Account) -> BlueskyAccount:
         """The (shared) account object for a configured direct account."""
@@ -112,7 +141,7 @@ class DirectBluesky:
 
         t = tp.target
         assert t is not None and t.account is not None
-        if book.env == "sandbox":
+        if self.sandbox:
             return "skipped", {
                 "error": "a direct Bluesky account is not published to in a sandbox run "
                 "(it would post for real)"

@@ -1,0 +1,339 @@
+"""The letmepost backend: steps of the plan as requests to the letmepost API.
+
+- CREATE / RESEND: `POST /v1/posts` for a group of targets, under the step's
+  Idempotency-Key. Media files are uploaded first (`POST /v1/media`, each id recorded
+  as it comes). The targets are written `pending` with the key before the request
+  leaves; a lost answer leaves them so, and the next run's RESEND step sends the same
+  key and gets the stored answer (adopting the result) or runs it if it never
+  arrived. A 409 `body_mismatch` on a resend means the post was edited after an
+  unanswered request: recorded as `outcome_unknown`, never guessed.
+- UPDATE: `PATCH /v1/posts/{id}` for a queued post, or cancel and re-create it when
+  what changed is beyond a PATCH (`fixedHash`).
+- CANCEL: `DELETE /v1/posts/{id}`; for a deleted file (no record left to write) the
+  post is fetched first and only cancelled when still queued.
+- REFRESH: `GET /v1/posts/{id}` for a queued post whose time has passed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from publisher import identity
+from publisher.backends import Reporter, Request
+from publisher.client import ApiError, LetmepostClient, NetworkError, QuotaExceeded
+from publisher.plan import Step, StepKind, TargetPlan
+from publisher.record import Record, now_iso, web_url
+
+if TYPE_CHECKING:
+    from publisher.post import ResolvedTarget
+    from publisher.run import Run
+
+__all__ = ["OUTCOME_UNKNOWN", "REJECTED_CODES", "LetmepostBackend"]
+
+REJECTED_CODES = frozenset({"preflight_failed", "platform_auth_failed", "platform_rejected"})
+OUTCOME_UNKNOWN = "outcome_unknown"  # a lost answer, and the post edited since: never guess
+
+
+class LetmepostBackend:
+    name = "letmepost"
+
+    def __init__(self, run: Run, client: LetmepostClient | None) -> None:
+        self.env, self.client = run.env, client
+
+    def requests(self, step: Step, record: Record | None) -> list[Request]:
+        if step.kind in (StepKind.CREATE, StepKind.RESEND):
+            uploads = [Request("POST", "/v1/media", upload=rel) for rel in step.uploads]
+            return [*uploads, Request("POST", "/v1/posts", key=step.key, body=step.body)]
+        method = {StepKind.CANCEL: "DELETE", StepKind.REFRESH: "GET", StepKind.UPDATE: "PATCH"}
+        return [Request(method[step.kind], f"/v1/posts/{step.post_id}")]
+
+    def run(self, step: Step, record: Record | None, reporter: Reporter) -> None:
+        if record is None:  # a deleted file: only its queued posts are left to cancel
+            for tp in step.targets:
+                reporter.checkpoint()
+                self._cancel_deleted(step.post_id or "", tp, reporter)
+            return
+        if step.kind in (StepKind.CREATE, StepKind.RESEND):
+            assert step.key is not None
+            reporter.checkpoint()
+            self._send(record, reporter, list(step.targets), step.key, step.attempt)
+            return
+        (tp,) = step.targets
+        reporter.checkpoint()
+        if step.kind is StepKind.CANCEL:
+            self._cancel(record, reporter, tp)
+        elif step.kind is StepKind.REFRESH:
+            self._refresh(record, reporter, tp)
+        else:
+            self._update(record, reporter, tp)
+
+    def _client(self) -> LetmepostClient:
+        if self.client is None:
+            raise RuntimeError("no letmepost client configured")
+        return self.client
+
+    def _cancel_deleted(self, post_id: str, tp: TargetPlan, reporter: Reporter) -> None:
+        client = self._client()
+        try:
+            current = client.get_post(post_id)
+            if current.get("status") != "queued":
+                return  # went out (or was cancelled) already: nothing to do
+            client.delete_post(post_id)
+        except (ApiError, NetworkError) as exc:
+            reporter.outcome(tp, "error", error=str(exc))
+            return
+        reporter.outcome(tp, "canceled")
+
+    def _upload_media(
+        self, book: Record, reporter: Reporter, targets: list[ResolvedTarget]
+    ) -> None:
+        for t in targets:
+            for m in t.media:
+                if m.path is None or m.sha256 in book.media:
+                    continue
+                reporter.checkpoint()
+                data = m.path.read_bytes()
+                uploaded = self._client().upload_media(
+                    m.path.name, data, m.mime or "application/octet-stream"
+                )
+                book.media[m.sha256] = uploaded["id"]
+                book.save()
+
+    def _publish(self, book: Record, reporter: Reporter, sends: list[TargetPlan]) -> None:
+        """A first request (or a deliberate new attempt) for `sends`: a new key."""
+        post = book.post
+        labels = [tp.label for tp in sends]
+        attempt = 1 + max(book.attempt(label) for label in labels)
+        assert post.hash is not None
+        key = identity.idempotency_key(self.env, post.hash, labels, attempt)
+        self._send(book, reporter, sends, key, attempt)
+
+    def _send(
+        self,
+        book: Record,
+        reporter: Reporter,
+        sends: list[TargetPlan],
+        key: str,
+        attempt: int,
+    ) -> None:
+        """The request for `sends` under `key`: the key is on disk (`pending`) before
+        the request leaves, and the answer is mapped into the record after it."""
+        post = book.post
+        client = self._client()
+        targets = [tp.target for tp in sends if tp.target is not None]
+        try:
+            self._upload_media(book, reporter, targets)
+        except (ApiError, NetworkError) as exc:
+            for tp in sends:
+                reporter.outcome(tp, "error", error=f"media upload failed: {exc}")
+            if isinstance(exc, QuotaExceeded):
+                reporter.stop(_quota_message(exc))
+            return
+        body = identity.body_bytes(post.body(targets, book.media))
+        base = {"key": key, "attempt": attempt, "at": now_iso()}
+        for t in targets:  # on disk before the request leaves: a rerun reuses this key
+            book.replace_target(t.label)
+            book.set_target(
+                t.label, {**base, "platform": t.platform, "status": "pending", "hash": t.hash}
+            )
+        book.save()
+        try:
+            resp = client.create_post(body, key)
+        except (NetworkError, ApiError) as exc:
+            if isinstance(exc, NetworkError) or exc.retryable:
+                # No definite answer: the record stays `pending` with its key, so the
+                # next run sends the same key, and if the server did store the post,
+                # it answers with it instead of posting again.
+                for tp in sends:
+                    reporter.outcome(
+                        tp, "error", error=f"{exc}; the next run resends the same request"
+                    )
+                return
+            status = "rejected" if exc.code in REJECTED_CODES else "failed"
+            error = exc.as_record()
+            if exc.rule == "idempotency_key.body_mismatch":
+                status, error = (
+                    "failed",
+                    {
+                        "code": OUTCOME_UNKNOWN,
+                        "rule": exc.rule,
+                        "message": "an earlier request for this post reached the server under "
+                        "this key, and its answer was lost; the post changed since. It may be "
+                        "published already: check the platform, then run with --retry-failed to "
+                        "post the current version",
+                    },
+                )
+            for t in targets:
+                book.set_target(
+                    t.label,
+                    {
+                        **base,
+                        "platform": t.platform,
+                        "status": status,
+                        "hash": t.hash,
+                        "error": error,
+                    },
+                )
+            book.save()
+            message = error["message"] if error["code"] == OUTCOME_UNKNOWN else _hint(exc)
+            for tp in sends:
+                reporter.outcome(tp, status, error=message)
+            if isinstance(exc, QuotaExceeded):
+                reporter.stop(_quota_message(exc))
+            return
+        results = (resp.data or {}).get("results") or []
+        for i, t in enumerate(targets):
+            r = results[i] if i < len(results) else {}
+            status = r.get("status") or "failed"
+            err = r.get("error")
+            uri = r.get("uri")
+            values = {
+                **base,
+                "platform": r.get("platform") or t.platform,
+                "account": r.get("accountId"),
+                "status": status,
+                "hash": t.hash,
+                "postId": r.get("postId"),
+                "uri": uri,
+                "cid": r.get("cid"),
+                "url": web_url(uri, r.get("platform") or t.platform),
+                "firstCommentUri": r.get("firstCommentUri"),
+                "firstCommentCid": r.get("firstCommentCid"),
+                "scheduledAt": (resp.data or {}).get("scheduledAt") if status == "queued" else None,
+                "fixedHash": t.fixed_hash(post.profile_id) if status == "queued" else None,
+                "warnings": [w.get("code") for w in r.get("warnings") or [] if isinstance(w, dict)]
+                or None,
+                "error": {k: err.get(k) for k in ("code", "rule", "message")}
+                if isinstance(err, dict)
+                else None,
+            }
+            if not err:
+                book.target(t.label).pop("error", None)
+            book.set_target(t.label, values)
+        book.save()
+        for t, tp in zip(targets, sends, strict=True):
+            rec = book.target(t.label)
+            err = rec.get("error")
+            reporter.outcome(
+                tp,
+                rec["status"],
+                uri=rec.get("uri"),
+                url=rec.get("url"),
+                error=f"{err['code']}: {err.get('message', '')}" if err else None,
+                note=f"scheduled for {rec['scheduledAt']}" if rec.get("scheduledAt") else None,
+            )
+
+    def _cancel(self, book: Record, reporter: Reporter, tp: TargetPlan) -> None:
+        rec = book.target(tp.label)
+        post_id = rec.get("postId")
+        try:
+            if post_id:
+                self._client().delete_post(post_id)
+        except ApiError as exc:
+            if exc.status != 409:
+                reporter.outcome(tp, "error", error=_hint(exc))
+                return
+            self._refresh(book, reporter, tp)  # no longer queued: record what it became
+            return
+        except NetworkError as exc:
+            reporter.outcome(tp, "error", error=str(exc))
+            return
+        book.set_target(tp.label, {"status": "canceled", "at": now_iso()})
+        book.save()
+        reporter.outcome(tp, "canceled")
+
+    def _refresh(self, book: Record, reporter: Reporter, tp: TargetPlan) -> None:
+        rec = book.target(tp.label)
+        try:
+            data = self._client().get_post(rec["postId"])
+        except (ApiError, NetworkError) as exc:
+            reporter.outcome(tp, "error", error=str(exc))
+            return
+        uri = data.get("platformUri")
+        err = data.get("error")
+        book.set_target(
+            tp.label,
+            {
+                "status": data.get("status"),
+                "uri": uri,
+                "cid": data.get("platformCid"),
+                "url": web_url(uri, data.get("platform")),
+                "at": data.get("publishedAt") or now_iso(),
+                "error": err if isinstance(err, dict) else None,
+            },
+        )
+        book.save()
+        reporter.outcome(
+            tp,
+            data.get("status", "unknown"),
+            uri=uri,
+            url=web_url(uri, data.get("platform")),
+        )
+
+    def _update(self, book: Record, reporter: Reporter, tp: TargetPlan) -> None:
+        t = tp.target
+        assert t is not None
+        rec = book.target(tp.label)
+        post = book.post
+        fixed = rec.get("fixedHash")
+        if fixed and fixed != t.fixed_hash(post.profile_id):
+            self._recreate(book, reporter, tp)
+            return
+        try:
+            self._upload_media(book, reporter, [t])
+            patch: dict[str, Any] = {"text": t.text, "scheduledAt": post.scheduled_iso}
+            api_target = t.api_target(book.media)
+            patch["media"] = api_target.get("media", [])
+            self._client().patch_post(rec["postId"], identity.body_bytes(patch))
+        except ApiError as exc:
+            if exc.status == 409:
+                self._refresh(book, reporter, tp)
+                return
+            book.set_target(tp.label, {"error": exc.as_record()})
+            book.save()
+            reporter.outcome(tp, "failed", error=_hint(exc))
+            return
+        except NetworkError as exc:
+            reporter.outcome(tp, "error", error=str(exc))
+            return
+        book.set_target(
+            tp.label, {"hash": t.hash, "scheduledAt": post.scheduled_iso, "at": now_iso()}
+        )
+        book.save()
+        reporter.outcome(tp, "queued")
+
+    def _recreate(self, book: Record, reporter: Reporter, tp: TargetPlan) -> None:
+        """An edit PATCH cannot carry (options, first comment, profile): cancel the
+        queued post, then create it anew under a new key."""
+        rec = book.target(tp.label)
+        try:
+            self._client().delete_post(rec["postId"])
+        except ApiError as exc:
+            if exc.status == 409:
+                self._refresh(book, reporter, tp)  # no longer queued: record what it became
+            else:
+                reporter.outcome(tp, "error", error=_hint(exc))
+            return
+        except NetworkError as exc:
+            reporter.outcome(tp, "error", error=str(exc))
+            return
+        book.set_target(tp.label, {"status": "canceled", "at": now_iso()})
+        book.save()
+        reporter.checkpoint()
+        self._publish(book, reporter, [tp])
+
+
+def _hint(exc: ApiError) -> str:
+    text = str(exc)
+    if exc.replayed:
+        text += " (answer replayed by the server for this Idempotency-Key)"
+    if 400 <= exc.status < 500 and exc.code not in ("quota_exceeded", "rate_limited"):
+        text += "; fix the post and run again (a changed post gets a new key)"
+    return text
+
+
+def _quota_message(exc: ApiError) -> str:
+    return (
+        f"the monthly quota is used up ({exc.message}); the run stopped. "
+        "Raise the plan's quota or wait for the reset, then run again"
+    )
