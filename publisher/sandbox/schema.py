@@ -6,6 +6,7 @@ all of them go into ``platformResponse``. Unknown keys are dropped.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
@@ -20,6 +21,48 @@ _MEDIA_ID = re.compile(r"^med_[0-9A-Za-z]{22}$")
 _TIKTOK_PRIVACY = ("public_to_everyone", "mutual_follow_friend", "self_only")
 
 IssuePath = list[str | int]
+
+#: Deepest nesting of arrays/objects accepted in a JSON body. Every valid request nests
+#: at most 6 deep; unknown keys are dropped, but they still have to be parsed.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``raw`` nests arrays/objects deeper than ``limit`` (strings ignored).
+
+    Checked before ``json.loads``, whose C decoder recurses once per level: a deep
+    enough body would otherwise end in a RecursionError (a 500), not a 400.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    for byte in _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKET):
+        if byte in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def load_json(raw: bytes) -> Any:
+    """Parse a request body; not JSON (or nested too deep): 400 ``body.json``."""
+    if json_too_deep(raw):
+        raise ApiError(
+            400,
+            "validation_failed",
+            f"Request body is nested more than {MAX_JSON_DEPTH} levels deep",
+            rule="body.json",
+        )
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiError(
+            400, "validation_failed", "Request body is not valid JSON", rule="body.json"
+        ) from None
 
 
 class Issues:
