@@ -666,6 +666,7 @@ class SandboxApp:
                 "platform": r["platform"],
                 "status": r["status"],
                 "text": r["text"],
+                "options": json.loads(r["options"]) if r["options"] else None,
                 "idempotencyKey": r["idempotency_key"],
                 "sandbox": bool(r["sandbox"]),
                 "scheduledAt": r["scheduled_at"],

@@ -187,6 +187,8 @@ def _options(issues: Issues, value: Any, path: IssuePath) -> dict[str, Any] | No
         if key not in value or value[key] is None:
             continue
         v = value[key]
+        if kind == "s" and isinstance(v, str) and not v:
+            issues.add([*path, key], "String must contain at least 1 character(s)", "too_small")
         ok = {
             "s": isinstance(v, str),
             "u": _is_url(v),
@@ -196,15 +198,34 @@ def _options(issues: Issues, value: Any, path: IssuePath) -> dict[str, Any] | No
         if not ok:
             issues.add([*path, key], f"Invalid value for {key}", "invalid_type")
         out[key] = v
+    # The schema's superRefine, with its paths: the rule names the field to fix.
     if platform == "twitter" and out.get("replyToTweetId") and out.get("quoteTweetId"):
-        issues.add(path, "replyToTweetId and quoteTweetId cannot be combined")
+        issues.add(
+            [*path, "replyToTweetId"],
+            "Pass either `replyToTweetId` or `quoteTweetId`, not both: X rejects tweets "
+            "that combine the two.",
+        )
     if platform == "bluesky":
-        if bool(out.get("replyToUri")) != bool(out.get("replyToCid")):
-            issues.add(path, "replyToUri and replyToCid must be given together")
-        if bool(out.get("replyRootUri")) != bool(out.get("replyRootCid")):
-            issues.add(path, "replyRootUri and replyRootCid must be given together")
-        if out.get("replyRootUri") and not out.get("replyToUri"):
-            issues.add(path, "replyRoot needs replyTo")
+        has = {k: k in out for k in ("replyToUri", "replyToCid", "replyRootUri", "replyRootCid")}
+        if has["replyToUri"] != has["replyToCid"]:
+            issues.add(
+                [*path, "replyToCid" if has["replyToUri"] else "replyToUri"],
+                "Bluesky replies need both `replyToUri` and `replyToCid` (a strong ref "
+                "from the parent post).",
+            )
+        if has["replyRootUri"] != has["replyRootCid"]:
+            issues.add(
+                [*path, "replyRootCid" if has["replyRootUri"] else "replyRootUri"],
+                "`replyRootUri` and `replyRootCid` must be provided together.",
+            )
+        if (has["replyRootUri"] or has["replyRootCid"]) and not (
+            has["replyToUri"] and has["replyToCid"]
+        ):
+            issues.add(
+                [*path, "replyToUri"],
+                "`replyRoot*` requires `replyToUri` + `replyToCid` (the parent). Omit it to "
+                "reply to a top-level post: root defaults to the parent.",
+            )
     return out
 
 
