@@ -7,7 +7,9 @@ timeouts, 5xx, 409 ``idempotency_key.in_progress`` and 429 ``rate_limited`` (aft
 answer back); ``quota_exceeded`` raises `QuotaExceeded` so the run can stop.
 
 Requests are paced with the ``RateLimit-Remaining`` / ``RateLimit-Reset`` headers, so
-a large batch waits for the window instead of running into 429s.
+a large batch waits for the window instead of running into 429s. A 429's
+``Retry-After`` is the server's last word: every thread waits that long (not for a
+window reset announced alongside it), and no longer.
 
 The API key is only ever put in the Authorization header: never in a message, a log
 line, or an exception (`redact` guards everything that prints).
@@ -16,6 +18,7 @@ line, or an exception (`redact` guards everything that prints).
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import random
 import threading
 import time
@@ -92,27 +95,39 @@ class RetryPolicy:
 @dataclass
 class Pacer:
     """Shared by every thread of a run: waits for the rate-limit window instead of
-    spending requests on 429s."""
+    spending requests on 429s, and holds every thread for a 429's ``Retry-After``.
+
+    Waits are slept in slices of at most ``slice`` seconds, each followed by a fresh
+    look at the state: a thread that began waiting for a window reset goes as soon as a
+    later 429 says to come back earlier, not when its first wait would have ended.
+    """
 
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     remaining: int | None = None
     reset_at: float = 0.0
+    #: Nobody sends before this (clock time): set by a 429's Retry-After.
+    hold_until: float = 0.0
     waited: float = 0.0
+    slice: float = 0.5
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def acquire(self) -> None:
         while True:
             with self._lock:
                 now = self.clock()
-                if self.reset_at and now >= self.reset_at:
-                    self.remaining, self.reset_at = None, 0.0
-                if self.remaining is None or self.remaining > 0:
-                    if self.remaining is not None:
-                        self.remaining -= 1
-                    return
-                wait = self.reset_at - now + 0.05
-            self.waited += wait
+                if now < self.hold_until:
+                    wait = self.hold_until - now
+                else:
+                    if self.reset_at and now >= self.reset_at:
+                        self.remaining, self.reset_at = None, 0.0
+                    if self.remaining is None or self.remaining > 0:
+                        if self.remaining is not None:
+                            self.remaining -= 1
+                        return
+                    wait = self.reset_at - now + 0.05
+                wait = min(wait, self.slice)
+                self.waited += wait
             self.sleep(wait)
 
     def update(self, headers: Mapping[str, str]) -> None:
@@ -123,18 +138,31 @@ class Pacer:
             left, seconds = int(remaining), float(reset)
         except ValueError:
             return
+        if not (seconds >= 0 and seconds != float("inf")):
+            return
         with self._lock:
-            at = self.clock() + seconds
+            now = self.clock()
+            if now < self.hold_until:
+                # A 429's Retry-After is in force: it is the server's latest word on when
+                # to come back. The first answer after it re-establishes the window.
+                return
+            at = now + seconds
             if self.remaining is None or at > self.reset_at + 1:
                 self.remaining = left  # a new window
             else:
                 self.remaining = min(self.remaining, left)
             self.reset_at = max(self.reset_at, at) if self.remaining == 0 else at
 
-    def block_for(self, seconds: float) -> None:
+    def hold(self, seconds: float) -> None:
+        """A 429 said ``Retry-After: seconds``: every thread waits that long, and the
+        window the pacer knew (or that came with the 429) no longer counts."""
         with self._lock:
-            self.remaining = 0
-            self.reset_at = max(self.reset_at, self.clock() + seconds)
+            self.hold_until = max(self.hold_until, self.clock() + seconds)
+            self.remaining, self.reset_at = None, 0.0
+
+    def block_for(self, seconds: float) -> None:
+        """Hold every thread for ``seconds`` (alias of `hold`, kept for callers)."""
+        self.hold(seconds)
 
 
 def redact(text: str, secret: str | None) -> str:
@@ -234,7 +262,13 @@ class LetmepostClient:
                 )
                 self._sleep(self.retry.backoff(attempt))
                 continue
-            self.pacer.update(resp.headers)
+            retry_after = (
+                _retry_after(resp.headers, self.retry.max_retry_after)
+                if resp.status_code == 429
+                else None
+            )
+            if retry_after is None:
+                self.pacer.update(resp.headers)
             replayed = resp.headers.get("idempotency-replayed", "").lower() == "true"
             self._note(f"{method} {path} -> {resp.status_code}{' (replayed)' if replayed else ''}")
             if resp.status_code < 400:
@@ -245,10 +279,12 @@ class LetmepostClient:
             last = error
             if resp.status_code == 429:
                 self.stats["429"] += 1
-                wait = _retry_after(resp.headers, self.retry.max_retry_after)
-                wait = wait if wait is not None else self.retry.backoff(attempt)
-                self.pacer.block_for(wait)
-                continue  # the pacer sleeps until the window reopens
+                if retry_after is not None:
+                    self.pacer.hold(retry_after)  # every thread waits exactly that long
+                    continue  # the pacer sleeps until then
+                # No Retry-After: the window from the headers (if any) paces, plus backoff.
+                self._sleep(self.retry.backoff(attempt))
+                continue
             self._sleep(self.retry.backoff(attempt))
         assert last is not None
         if isinstance(last, ApiError):
@@ -307,11 +343,23 @@ def _json(resp: Any) -> Any:
         return None
 
 
-def _retry_after(headers: Mapping[str, str], cap: float) -> float | None:
-    value = headers.get("retry-after")
+def _retry_after(
+    headers: Mapping[str, str], cap: float, wall: Callable[[], float] = time.time
+) -> float | None:
+    """Seconds from ``Retry-After`` (delta-seconds or an HTTP date), within [0, cap]."""
+    value = (headers.get("retry-after") or "").strip()
     if not value:
         return None
     try:
-        return min(cap, max(0.0, float(value)))
+        seconds = float(value)
     except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - wall()
+    if seconds != seconds:  # NaN
         return None
+    return min(cap, max(0.0, seconds))

@@ -134,3 +134,6 @@ def test_cli_rejects_bad_arguments():
 
     assert run(["--rate-limit", "lots"]) == 2
     assert run(["--port", "not-a-port"]) == 2
+    assert run(["--header-timeout", "0"]) == 2
+    assert run(["--header-timeout", "nan"]) == 2
+    assert run(["--body-max-bytes", "0"]) == 2

@@ -54,6 +54,38 @@ _POST_STATUSES = (
     "canceled",
 )
 Handler = Callable[[Request, dict[str, Any]], Awaitable[tuple[int, Any]]]
+#: Room for the multipart framing around an upload of ``media_max_bytes``.
+MULTIPART_OVERHEAD = 64 * 1024
+#: Bodies larger than this are parsed off the event loop.
+_PARSE_IN_THREAD = 1024 * 1024
+
+
+class _BodyTooLarge(Exception):
+    """Raised from ``receive`` once a request body passes its route's limit."""
+
+
+def _capped(request: Request, limit: int) -> Request:
+    """``request`` whose body reads raise `_BodyTooLarge` past ``limit`` bytes (chunked
+    bodies carry no Content-Length to check up front)."""
+    receive = request.receive
+    seen = 0
+
+    async def capped_receive() -> Any:
+        nonlocal seen
+        message = await receive()
+        if message.get("type") == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _BodyTooLarge
+        return message
+
+    return Request(request.scope, capped_receive)
+
+
+async def _parse_json(raw: bytes) -> Any:
+    if len(raw) > _PARSE_IN_THREAD:
+        return await asyncio.to_thread(schema.load_json, raw)
+    return schema.load_json(raw)
 
 
 def _json(payload: Any) -> bytes:
@@ -236,6 +268,22 @@ class SandboxApp:
         headers = {"X-Request-Id": rid, "X-RateLimit-Limit": _static_rate_header(method, path)}
         claimed: str | None = None
         ran = False
+        if path == "/v1/media":
+            body_limit = self.config.media_max_bytes + MULTIPART_OVERHEAD
+            too_large = validation(
+                "media.size_max",
+                f"Media is larger than {self.config.media_max_bytes} bytes",
+                413,
+            )
+        else:
+            body_limit = self.config.body_max_bytes
+            too_large = validation(
+                "body.size_max",
+                f"Request body is larger than {body_limit} bytes",
+                413,
+                remediation="Upload media with POST /v1/media and send its mediaId.",
+            )
+        request = _capped(request, body_limit)
         try:
             key = self._auth(request)
             if scope not in key["scopes"].split(","):
@@ -245,16 +293,29 @@ class SandboxApp:
             allowed, rl_headers = self.rate.consume(key["id"], self.clock.now())
             headers.update(rl_headers)
             if not allowed:
-                raise ApiError(429, "rate_limited", "Too many requests")
+                raise ApiError(
+                    429,
+                    "rate_limited",
+                    "Rate limit exceeded.",
+                    remediation="Back off until the RateLimit-Reset window elapses, then retry.",
+                )
             retry_after = self.faults.take_burst()
             if retry_after is not None:
                 headers["Retry-After"] = str(retry_after)
                 raise ApiError(429, "rate_limited", "Too many requests (injected burst)")
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > body_limit:
+                raise too_large
             idem_key = request.headers.get("idempotency-key") if idempotent else None
             if idem_key is not None:
-                if len(idem_key) > 255:
+                # [?] the server's code lets an empty key through as "no key" (nothing is
+                # deduplicated, silently); the contract says keys are 1..255 characters,
+                # and the sandbox takes the stricter reading so such a client bug shows.
+                if not idem_key or len(idem_key) > 255:
                     raise validation(
-                        "idempotency_key.length", "Idempotency-Key is longer than 255 characters"
+                        "idempotency_key.length",
+                        "Idempotency-Key must be 1 to 255 characters long"
+                        + (" (it is empty)" if not idem_key else ""),
                     )
                 headers["Idempotency-Key"] = idem_key
                 raw = await request.body()
@@ -293,6 +354,8 @@ class SandboxApp:
         except ApiError as exc:
             status, payload = exc.status, exc.envelope(rid)
             headers.update(exc.headers)
+        except _BodyTooLarge:
+            status, payload = too_large.status, too_large.envelope(rid)
         except Exception:
             log.exception("unhandled error on %s %s", method, path)
             status = 500
@@ -324,12 +387,7 @@ class SandboxApp:
     # -- /v1/posts ------------------------------------------------------------------------
 
     async def create_post(self, request: Request, key: dict[str, Any]) -> tuple[int, Any]:
-        raw = await request.body()
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise validation("body.json", "Request body is not valid JSON") from None
-        body = schema.parse_post_body(data)
+        body = schema.parse_post_body(await _parse_json(await request.body()))
         return self.engine.create(
             body, sandbox=self._sandbox_key(key), idem_key=request.headers.get("idempotency-key")
         )
@@ -410,10 +468,7 @@ class SandboxApp:
         raw = await request.body()
         if optional and not raw.strip():
             return None
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise validation("body.json", "Request body is not valid JSON") from None
+        return await _parse_json(raw)
 
     async def patch_post(self, request: Request, key: dict[str, Any]) -> tuple[int, Any]:
         changes = schema.parse_patch_body(await self._json_body(request))
@@ -523,6 +578,8 @@ class SandboxApp:
             raise too_big
         try:
             form = await request.form(max_files=16, max_fields=16)
+        except _BodyTooLarge:
+            raise
         except Exception:
             raise validation(
                 "media.parse_failed", "The multipart body could not be parsed"
@@ -609,6 +666,7 @@ class SandboxApp:
                 "platform": r["platform"],
                 "status": r["status"],
                 "text": r["text"],
+                "options": json.loads(r["options"]) if r["options"] else None,
                 "idempotencyKey": r["idempotency_key"],
                 "sandbox": bool(r["sandbox"]),
                 "scheduledAt": r["scheduled_at"],
@@ -650,7 +708,7 @@ class SandboxApp:
             self.faults.clear()
         elif request.method == "POST":
             try:
-                spec = json.loads(await request.body() or b"{}")
+                spec = await _control_json(request)
                 replace = isinstance(spec, dict) and bool(spec.pop("replace", False))
                 (self.faults.replace if replace else self.faults.merge)(spec)
             except (ValueError, FaultError) as exc:
@@ -663,7 +721,7 @@ class SandboxApp:
         ran = 0
         if request.method == "POST":
             try:
-                spec = json.loads(await request.body() or b"{}")
+                spec = await _control_json(request)
                 if "advance" in spec:
                     self.clock.advance(float(spec["advance"]))
                 elif "set" in spec:
@@ -688,7 +746,7 @@ class SandboxApp:
     async def sb_config(self, request: Request) -> Response:
         if request.method == "POST":
             try:
-                spec = json.loads(await request.body() or b"{}")
+                spec = await _control_json(request)
                 if "rateLimit" in spec:
                     rl = spec["rateLimit"]
                     self.config.rate_limit = None if rl is None else parse_rate_limit(str(rl))
@@ -700,6 +758,11 @@ class SandboxApp:
                     self.config.quota = q
                 if "scheduler" in spec:
                     self.config.scheduler = bool(spec["scheduler"])
+                if "bodyMaxBytes" in spec:
+                    b = spec["bodyMaxBytes"]
+                    if isinstance(b, bool) or not isinstance(b, int) or b < 1:
+                        raise ValueError("bodyMaxBytes must be a positive integer")
+                    self.config.body_max_bytes = b
                 if "mediaMaxBytes" in spec:
                     m = spec["mediaMaxBytes"]
                     if not isinstance(m, int) or m < 1:
@@ -718,6 +781,17 @@ class SandboxApp:
         return Response(found[1], 200, media_type=found[0])
 
 
+async def _control_json(request: Request) -> Any:
+    """The JSON body of a ``/_sandbox`` request (empty: ``{}``); ValueError if it is not JSON."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        return schema.load_json(raw)
+    except ApiError as exc:
+        raise ValueError(exc.message) from None
+
+
 def _plain_json(payload: Any, status: int = 200) -> Response:
     return Response(_json(payload), status, media_type="application/json")
 
@@ -728,6 +802,8 @@ def _config_view(config: SandboxConfig) -> dict[str, Any]:
         "rateLimit": f"{rl[0]}/{rl[1]:g}" if rl else "off",
         "quota": config.quota,
         "mediaMaxBytes": config.media_max_bytes,
+        "bodyMaxBytes": config.body_max_bytes,
+        "headerTimeout": config.header_timeout,
         "scheduler": config.scheduler,
     }
 

@@ -24,6 +24,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rate-limit", default="120/60", help="per-key limit N/SECONDS, or off")
     p.add_argument("--quota", type=int, help="monthly target slots for live keys (default: none)")
     p.add_argument("--media-max-bytes", type=int, help="largest accepted upload (default 200 MiB)")
+    p.add_argument("--body-max-bytes", type=int, help="largest JSON request body (default 16 MiB)")
+    p.add_argument(
+        "--header-timeout",
+        type=float,
+        help="seconds a client may take to send its request headers (default 10)",
+    )
     p.add_argument("--latency-ms", type=int, default=0, help="delay every /v1 request")
     p.add_argument("--fail-5xx", type=int, default=0, help="fail the next N /v1 requests")
     p.add_argument("--fail-5xx-status", type=int, default=500, help="status of those failures")
@@ -58,6 +64,14 @@ def run(argv: list[str]) -> int:
         )
         if args.media_max_bytes:
             config.media_max_bytes = args.media_max_bytes
+        if args.body_max_bytes is not None:
+            if args.body_max_bytes < 1:
+                raise ValueError("--body-max-bytes must be positive")
+            config.body_max_bytes = args.body_max_bytes
+        if args.header_timeout is not None:
+            if not args.header_timeout > 0:
+                raise ValueError("--header-timeout must be positive")
+            config.header_timeout = args.header_timeout
     except (OSError, ValueError) as exc:
         print(f"publisher sandbox: {exc}", file=sys.stderr)
         return 2

@@ -25,6 +25,11 @@ SANDBOX_NS = uuid.UUID("5b0c1a43-6d2e-4c8f-9a51-3e7b2d90f1c4")
 ORG_ID = str(uuid.uuid5(SANDBOX_NS, "org"))
 DEFAULT_PROFILE_ID = str(uuid.uuid5(SANDBOX_NS, "profile:default"))
 MEDIA_MAX_BYTES = 200 * 1024 * 1024
+#: Largest JSON request body (POST /v1/posts, PATCH, retry). The real server's limit is
+#: unknown [?]; 16 MiB holds 25 targets of the longest texts plus a few inline images.
+BODY_MAX_BYTES = 16 * 1024 * 1024
+#: Seconds a client gets to send a request's headers before the connection is closed.
+HEADER_TIMEOUT = 10.0
 
 
 @dataclass
@@ -33,13 +38,17 @@ class SandboxConfig:
 
     ``rate_limit`` is ``(points, seconds)`` or ``None`` for no limit; ``quota`` is the
     monthly number of target slots for live keys (``None``: unlimited; the real free tier
-    is 50). ``scheduler=False`` freezes the publishing of due posts (queued posts stay
+    is 50). ``body_max_bytes`` caps JSON request bodies (413 ``body.size_max``);
+    ``header_timeout`` is how long a client may take to send its request headers (a
+    slowloris client is then disconnected; fixed at start-up). ``scheduler=False`` freezes the publishing of due posts (queued posts stay
     queued, even when the clock moves). The fault fields arm the same faults as ``POST /_sandbox/faults``.
     """
 
     rate_limit: tuple[int, float] | None = (120, 60.0)
     quota: int | None = None
     media_max_bytes: int = MEDIA_MAX_BYTES
+    body_max_bytes: int = BODY_MAX_BYTES
+    header_timeout: float = HEADER_TIMEOUT
     accounts: list[dict[str, Any]] | None = None
     latency_ms: int = 0
     fail_5xx: int = 0

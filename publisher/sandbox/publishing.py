@@ -374,6 +374,9 @@ class Engine:
                     "rule": "twitter.launch_cap.per_account",
                 },
             )
+        refused = self.unknown_reference(row)
+        if refused is not None:
+            return self._fail(row, refused)
         # Injected platform faults apply to sandbox keys too (they are explicit test set-ups).
         fault = self.faults.take_platform(row["platform"])
         first_comment_failed = False
@@ -406,6 +409,41 @@ class Engine:
             row["published_at"] = iso(now)
         row["error"] = row["error_code"] = None
         row["warnings"] = _dumps(warnings or None)
+
+    def unknown_reference(self, row: dict[str, Any]) -> dict[str, Any] | None:
+        """The platform's refusal of a reply or quote naming no post it knows, else None.
+
+        A post is known when the value equals a stored published result's cid, its uri,
+        or the last path segment of its uri, on the same platform and in the same
+        environment (sandbox results exist on no platform; emulated live ones only
+        here). A Bluesky strong ref (uri + cid) must name one and the same post.
+        """
+        opts = _loads(row.get("options")) or {}
+        platform, sandbox = row["platform"], bool(row["sandbox"])
+        singles = {"twitter": ("replyToTweetId", "quoteTweetId"), "threads": ("replyToId",)}
+        for key in singles.get(platform, ()):
+            value = opts.get(key)
+            if value and not self.store.known_posts(platform, sandbox, value):
+                return _refusal(platform, key, value, "names no post the platform knows")
+        if platform == "bluesky":
+            for uri_key, cid_key in (
+                ("replyToUri", "replyToCid"),
+                ("replyRootUri", "replyRootCid"),
+            ):
+                uri, cid = opts.get(uri_key), opts.get(cid_key)
+                if not (uri and cid):
+                    continue
+                by_uri = {p["id"] for p in self.store.known_posts(platform, sandbox, uri)}
+                if not by_uri:
+                    return _refusal(platform, uri_key, uri, "names no post the platform knows")
+                by_cid = {p["id"] for p in self.store.known_posts(platform, sandbox, cid)}
+                if not by_cid:
+                    return _refusal(platform, cid_key, cid, "names no post the platform knows")
+                if not by_uri & by_cid:
+                    return _refusal(
+                        platform, cid_key, cid, f"is not the cid of the post {uri_key} names"
+                    )
+        return None
 
     # -- scheduler ------------------------------------------------------------------------
 
@@ -455,6 +493,23 @@ class Engine:
                     status_in=("publishing",),
                 )
             return done
+
+
+_PLATFORM_NAMES = {"twitter": "X", "bluesky": "Bluesky", "threads": "Threads"}
+
+
+def _refusal(platform: str, option: str, value: str, why: str) -> dict[str, Any]:
+    """A per-target ``platform_rejected`` error for a reply/quote of an unknown post."""
+    name = _PLATFORM_NAMES.get(platform, platform)
+    return {
+        "code": "platform_rejected",
+        "message": (
+            f"{name} refused the post: options.{option} {value!r} {why} "
+            "(the sandbox knows only posts it published on that platform: use a result's "
+            "cid or uri)"
+        ),
+        "platformResponse": {"option": option, "value": value, "reason": "unknown_reference"},
+    }
 
 
 def _emulate_live(row: dict[str, Any], account: dict[str, Any], now: float) -> None:

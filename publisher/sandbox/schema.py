@@ -6,6 +6,7 @@ all of them go into ``platformResponse``. Unknown keys are dropped.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
@@ -20,6 +21,48 @@ _MEDIA_ID = re.compile(r"^med_[0-9A-Za-z]{22}$")
 _TIKTOK_PRIVACY = ("public_to_everyone", "mutual_follow_friend", "self_only")
 
 IssuePath = list[str | int]
+
+#: Deepest nesting of arrays/objects accepted in a JSON body. Every valid request nests
+#: at most 6 deep; unknown keys are dropped, but they still have to be parsed.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``raw`` nests arrays/objects deeper than ``limit`` (strings ignored).
+
+    Checked before ``json.loads``, whose C decoder recurses once per level: a deep
+    enough body would otherwise end in a RecursionError (a 500), not a 400.
+    """
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    depth = 0
+    for byte in _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKET):
+        if byte in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def load_json(raw: bytes) -> Any:
+    """Parse a request body; not JSON (or nested too deep): 400 ``body.json``."""
+    if json_too_deep(raw):
+        raise ApiError(
+            400,
+            "validation_failed",
+            f"Request body is nested more than {MAX_JSON_DEPTH} levels deep",
+            rule="body.json",
+        )
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiError(
+            400, "validation_failed", "Request body is not valid JSON", rule="body.json"
+        ) from None
 
 
 class Issues:
@@ -144,6 +187,8 @@ def _options(issues: Issues, value: Any, path: IssuePath) -> dict[str, Any] | No
         if key not in value or value[key] is None:
             continue
         v = value[key]
+        if kind == "s" and isinstance(v, str) and not v:
+            issues.add([*path, key], "String must contain at least 1 character(s)", "too_small")
         ok = {
             "s": isinstance(v, str),
             "u": _is_url(v),
@@ -153,15 +198,34 @@ def _options(issues: Issues, value: Any, path: IssuePath) -> dict[str, Any] | No
         if not ok:
             issues.add([*path, key], f"Invalid value for {key}", "invalid_type")
         out[key] = v
+    # The schema's superRefine, with its paths: the rule names the field to fix.
     if platform == "twitter" and out.get("replyToTweetId") and out.get("quoteTweetId"):
-        issues.add(path, "replyToTweetId and quoteTweetId cannot be combined")
+        issues.add(
+            [*path, "replyToTweetId"],
+            "Pass either `replyToTweetId` or `quoteTweetId`, not both: X rejects tweets "
+            "that combine the two.",
+        )
     if platform == "bluesky":
-        if bool(out.get("replyToUri")) != bool(out.get("replyToCid")):
-            issues.add(path, "replyToUri and replyToCid must be given together")
-        if bool(out.get("replyRootUri")) != bool(out.get("replyRootCid")):
-            issues.add(path, "replyRootUri and replyRootCid must be given together")
-        if out.get("replyRootUri") and not out.get("replyToUri"):
-            issues.add(path, "replyRoot needs replyTo")
+        has = {k: k in out for k in ("replyToUri", "replyToCid", "replyRootUri", "replyRootCid")}
+        if has["replyToUri"] != has["replyToCid"]:
+            issues.add(
+                [*path, "replyToCid" if has["replyToUri"] else "replyToUri"],
+                "Bluesky replies need both `replyToUri` and `replyToCid` (a strong ref "
+                "from the parent post).",
+            )
+        if has["replyRootUri"] != has["replyRootCid"]:
+            issues.add(
+                [*path, "replyRootCid" if has["replyRootUri"] else "replyRootUri"],
+                "`replyRootUri` and `replyRootCid` must be provided together.",
+            )
+        if (has["replyRootUri"] or has["replyRootCid"]) and not (
+            has["replyToUri"] and has["replyToCid"]
+        ):
+            issues.add(
+                [*path, "replyToUri"],
+                "`replyRoot*` requires `replyToUri` + `replyToCid` (the parent). Omit it to "
+                "reply to a top-level post: root defaults to the parent.",
+            )
     return out
 
 

@@ -14,6 +14,7 @@ import uvicorn
 
 from .app import SandboxApp
 from .config import SandboxConfig
+from .protocol import header_timeout_protocol
 
 
 @dataclass
@@ -67,7 +68,8 @@ class SandboxHandle:
         return self.control("POST", "clock", {"advance": seconds})
 
     def configure(self, **settings: Any) -> dict[str, Any]:
-        """Change ``rateLimit`` ("N/S" or None), ``quota`` or ``mediaMaxBytes`` until reset."""
+        """Change ``rateLimit`` ("N/S" or None), ``quota``, ``mediaMaxBytes`` or
+        ``bodyMaxBytes`` until reset."""
         return self.control("POST", "config", settings)
 
     def posts(self) -> list[dict[str, Any]]:
@@ -112,6 +114,7 @@ def start_sandbox(
     server = uvicorn.Server(
         uvicorn.Config(
             app.app,
+            http=header_timeout_protocol(config.header_timeout),
             log_level="warning",
             access_log=config.access_log,
             lifespan="on",

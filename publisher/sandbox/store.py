@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS posts (
 CREATE INDEX IF NOT EXISTS posts_created ON posts (created_at, seq);
 CREATE INDEX IF NOT EXISTS posts_due ON posts (status, scheduled_at);
 CREATE INDEX IF NOT EXISTS posts_account ON posts (account_id, status, published_at);
+CREATE INDEX IF NOT EXISTS posts_cid ON posts (cid);
 CREATE TABLE IF NOT EXISTS idempotency (
   org_id TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, state INTEGER NOT NULL,
   status_code INTEGER, body BLOB, created_at REAL NOT NULL, PRIMARY KEY (org_id, key));
@@ -296,6 +297,23 @@ class Store:
             (before_iso,),
         )
         return [dict(r) for r in rows]
+
+    def known_posts(self, platform: str, sandbox: bool, ref: str) -> list[dict[str, Any]]:
+        """Published posts on ``platform`` (of that environment) that ``ref`` names: it
+        equals the post's cid, its uri, or the last path segment of its uri."""
+        escaped = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self.query(
+            "SELECT id, platform, uri, cid FROM posts WHERE platform = ? AND sandbox = ? "
+            "AND status IN ('published', 'publishing') AND (cid = ? OR uri = ? "
+            "OR uri LIKE ? ESCAPE '\\' OR uri LIKE ? ESCAPE '\\')",
+            (platform, int(sandbox), ref, ref, f"%/{escaped}", f"%/{escaped}/"),
+        )
+        # LIKE ignores ASCII case and sees no segment boundaries: the exact test is here.
+        return [
+            dict(r)
+            for r in rows
+            if ref in (r["cid"], r["uri"]) or (r["uri"] or "").rstrip("/").rsplit("/", 1)[-1] == ref
+        ]
 
     def launch_count(self, account_id: str, since_iso: str) -> int:
         row = self.one(
