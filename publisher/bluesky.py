@@ -621,7 +621,8 @@ class BlueskyAccount:
         ``"everyone"`` (no gate is the default: nothing is created).
 
         ``allow``: ``"everyone"``, ``"nobody"`` (an empty allow list), or one or more
-        of ``"following"``, ``"followers"``, ``"mentioned"``.
+        of ``"following"``, ``"followers"``, ``"mentioned"``. A gate holds for the whole
+        thread and only on its root post: gate a thread's first post, not its replies.
         """
         rules = [allow] if isinstance(allow, str) else list(allow)
         if not rules or any(r not in (*_REPLY_RULES, "everyone", "nobody") for r in rules):
@@ -743,8 +744,8 @@ class BlueskyAccount:
             return self._query("com.atproto.repo.getRecord", params, f"read {collection}/{rkey}")
         except BlueskyError as exc:
             if exc.status == 400 and isinstance(exc.__cause__, Exception):
-                _, name, message = _xrpc_error(exc.__cause__)
-                if name == "RecordNotFound" or message.startswith("Could not locate record"):
+                _, name, _ = _xrpc_error(exc.__cause__)
+                if name == "RecordNotFound":
                     return None
             raise
 
@@ -774,7 +775,9 @@ class BlueskyAccount:
         except BlueskyError as exc:
             if exc.code != "rejected":
                 raise
-            found = None  # e.g. a DID with no repository on this network
+            # A repository this PDS does not host and cannot ask an AppView about
+            # ("Could not locate record"), or a DID that does not exist.
+            found = None
         if found is None or not found.get("cid"):
             raise BlueskyError("post_not_found", f"{ref}: there is no such post")
         return found["uri"], found["cid"]
@@ -964,7 +967,7 @@ def check_post(
                 raise BlueskyError(
                     "invalid_langs", f"{lang!r} is not a language tag (BCP 47, like en or pt-BR)"
                 )
-    for label in labels:
+    for label in labels or ():
         if label not in SELF_LABELS:
             allowed = ", ".join(sorted(SELF_LABELS))
             raise BlueskyError("invalid_label", f"label {label!r} is not one of {allowed}")

@@ -24,6 +24,16 @@ from publisher.linkcard import MAX_THUMB_BYTES, Card, CardResult, fetch_card, fi
 Handler = Callable[[BaseHTTPRequestHandler], None]
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # clients hang up on purpose
+            super().handle_error(request, client_address)
+
+
 class Site:
     """A tiny threaded HTTP server: ``site.route(path, handler)``, ``site.url(path)``."""
 
@@ -49,8 +59,7 @@ class Site:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), H)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
