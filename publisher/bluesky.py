@@ -7,6 +7,9 @@ guarantees:
   (``com.atproto.repo.createRecord`` with ``rkey``), so a caller can record the key
   *before* creating the record and later adopt it with ``get_post`` after a crash.
   Creating the same key twice fails with ``BlueskyError(code="record_exists")``.
+  The same holds for every record this module creates (threadgates, postgates,
+  reposts): each takes its record key from the caller, and ``get_record`` reads any
+  of them back.
 * Everything that can be checked locally (text length, images, record key) is checked
   before any request is made.
 * One login per (PDS, handle) per process; the session lives in memory only.
@@ -25,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from atproto_client import Client
@@ -36,14 +39,21 @@ __all__ = [
     "MAX_GRAPHEMES",
     "MAX_IMAGES",
     "MAX_IMAGE_BYTES",
+    "POSTGATE_COLLECTION",
     "POST_COLLECTION",
+    "REPOST_COLLECTION",
+    "SELF_LABELS",
+    "THREADGATE_COLLECTION",
     "BlueskyAccount",
     "BlueskyError",
+    "External",
+    "ReplyRule",
     "build_facets",
     "check_post",
     "clear_sessions",
     "is_tid",
     "new_tid",
+    "parse_post_ref",
     "parse_post_uri",
     "read_post",
     "resolve_pds",
@@ -52,6 +62,9 @@ __all__ = [
 
 DEFAULT_PDS = "https://bsky.social"
 POST_COLLECTION = "app.bsky.feed.post"
+THREADGATE_COLLECTION = "app.bsky.feed.threadgate"
+POSTGATE_COLLECTION = "app.bsky.feed.postgate"
+REPOST_COLLECTION = "app.bsky.feed.repost"
 MAX_GRAPHEMES = 300
 MAX_TEXT_BYTES = 3000
 MAX_IMAGES = 4
@@ -59,6 +72,18 @@ MAX_IMAGE_BYTES = 1_000_000
 MAX_ALT_GRAPHEMES = 2000
 MAX_LANGS = 3
 IMAGE_MIMES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+# The self-labels Bluesky's app offers (com.atproto.label.defs#selfLabels values).
+SELF_LABELS = frozenset({"sexual", "nudity", "porn", "graphic-media"})
+MAX_CARD_TITLE = 300
+MAX_CARD_DESCRIPTION = 1000
+# Who may reply (app.bsky.feed.threadgate): "everyone" means no gate, "nobody" an
+# empty allow list; the others are rules and can be combined.
+ReplyRule = Literal["everyone", "nobody", "following", "followers", "mentioned"]
+_REPLY_RULES = {
+    "following": "app.bsky.feed.threadgate#followingRule",
+    "followers": "app.bsky.feed.threadgate#followerRule",
+    "mentioned": "app.bsky.feed.threadgate#mentionRule",
+}
 
 FACET_LINK = "app.bsky.richtext.facet#link"
 FACET_MENTION = "app.bsky.richtext.facet#mention"
@@ -71,7 +96,9 @@ class BlueskyError(Exception):
     ``code`` is stable and machine-readable (``login_failed``, ``network``,
     ``server_error``, ``rate_limited``, ``record_exists``, ``rejected``,
     ``unauthorized``, ``text_too_long``, ``too_many_images``, ``image_type``,
-    ``image_too_large``, ``alt_too_long``, ``invalid_rkey``, ``invalid_langs``);
+    ``image_too_large``, ``alt_too_long``, ``invalid_rkey``, ``invalid_langs``,
+    ``invalid_label``, ``invalid_embed``, ``invalid_post_ref``, ``unknown_handle``,
+    ``post_not_found``, ``invalid_gate``);
     ``retryable`` is true for transport failures, 5xx and 429 (the request may be sent
     again), false for everything the server or this module refused. ``status`` is the HTTP status when
     a response arrived.
@@ -88,6 +115,17 @@ class BlueskyError(Exception):
 
     def __repr__(self) -> str:
         return f"BlueskyError({self.code!r}, {self.message!r})"
+
+
+class External(NamedTuple):
+    """A link card (``app.bsky.embed.external``): the page's URL, title, description and,
+    optionally, a thumbnail image (bytes and their media type, at most 1,000,000 bytes)."""
+
+    uri: str
+    title: str
+    description: str = ""
+    thumb: bytes | None = None
+    thumb_mime: str | None = None
 
 
 # --------------------------------------------------------------------------- facets
@@ -232,6 +270,44 @@ def parse_post_uri(uri: str) -> tuple[str, str]:
     if len(parts) != 3 or not parts[0] or parts[1] != POST_COLLECTION or not parts[2]:
         raise ValueError(f"not a Bluesky post URI: {uri!r}")
     return parts[0], parts[2]
+
+
+_WEB_HOSTS = ("bsky.app", "www.bsky.app", "staging.bsky.app")
+
+
+def parse_post_ref(ref: str) -> tuple[str, str]:
+    """A post as a user writes it -> ``(actor, rkey)``, where actor is a DID or a handle.
+
+    Accepts ``https://bsky.app/profile/<actor>/post/<rkey>`` (a query, fragment or
+    trailing slash is ignored) and ``at://<actor>/app.bsky.feed.post/<rkey>``;
+    ValueError for anything else. Nothing is resolved or fetched.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    ref = ref.strip()
+    if ref.startswith("at://"):
+        actor, rkey = parse_post_uri(ref)
+    else:
+        parts = urlsplit(ref)
+        path = [unquote(p) for p in parts.path.split("/") if p]
+        if (
+            parts.scheme not in ("http", "https")
+            or (parts.hostname or "").lower() not in _WEB_HOSTS
+            or len(path) != 4
+            or path[0] != "profile"
+            or path[2] != "post"
+        ):
+            raise ValueError(
+                f"not a Bluesky post: {ref!r} (expected https://bsky.app/profile/<handle>/post/<id> "
+                "or at://<did>/app.bsky.feed.post/<id>)"
+            )
+        actor, rkey = path[1], path[3]
+    actor = actor.removeprefix("@")
+    if not actor.startswith("did:"):
+        actor = actor.lower()
+    if not actor or not re.fullmatch(r"[A-Za-z0-9._:~-]{1,512}", rkey):
+        raise ValueError(f"not a Bluesky post: {ref!r}")
+    return actor, rkey
 
 
 def web_url(uri: str, handle_or_did: str) -> str:
@@ -462,19 +538,27 @@ class BlueskyAccount:
         images: Sequence[tuple[bytes, str, str]] = (),
         reply_to: tuple[str, str, str, str] | None = None,
         created_at: str | None = None,
-        langs: list[str] | None = None,
+        langs: Sequence[str] | None = None,
+        labels: Sequence[str] = (),
+        external: External | None = None,
+        quote: tuple[str, str] | None = None,
     ) -> tuple[str, str]:
         """Create ``app.bsky.feed.post/<rkey>``; returns ``(uri, cid)``.
 
         ``images`` are ``(bytes, mime, alt)``; ``reply_to`` is ``(parent_uri,
-        parent_cid, root_uri, root_cid)``. Everything checkable is checked before
-        the first request. A record that already exists under ``rkey`` is never
-        overwritten: ``BlueskyError(code="record_exists")``.
+        parent_cid, root_uri, root_cid)``; ``langs`` are BCP-47 tags (at most 3);
+        ``labels`` self-labels from ``SELF_LABELS``; ``external`` a link card (its
+        thumbnail is uploaded as a blob); ``quote`` the ``(uri, cid)`` of a post to
+        quote (``app.bsky.embed.record``, or ``app.bsky.embed.recordWithMedia`` with
+        the images or the card). Images and a card exclude each other.
+
+        Everything checkable is checked before the first request. A record that
+        already exists under ``rkey`` is never overwritten:
+        ``BlueskyError(code="record_exists")``.
         """
-        if not is_tid(rkey):
-            raise BlueskyError("invalid_rkey", f"record key {rkey!r} is not a TID")
-        check_post(text, images, langs)
-        session = self._login()
+        _check_rkey(rkey)
+        check_post(text, images, langs, labels=labels, external=external, quote=quote)
+        self._login()
         record: dict[str, Any] = {
             "$type": POST_COLLECTION,
             "text": text,
@@ -485,57 +569,218 @@ class BlueskyAccount:
             record["facets"] = facets
         if langs:
             record["langs"] = list(langs)
+        if labels:
+            record["labels"] = {
+                "$type": "com.atproto.label.defs#selfLabels",
+                "values": [{"val": v} for v in dict.fromkeys(labels)],
+            }
         if reply_to is not None:
             parent_uri, parent_cid, root_uri, root_cid = reply_to
             record["reply"] = {
                 "root": {"uri": root_uri, "cid": root_cid},
                 "parent": {"uri": parent_uri, "cid": parent_cid},
             }
+        media: dict[str, Any] | None = None
         if images:
-            record["embed"] = {
+            media = {
                 "$type": "app.bsky.embed.images",
                 "images": [
                     {"alt": alt, "image": self.upload_image(data, mime)}
                     for data, mime, alt in images
                 ],
             }
-        body = {"repo": session.did, "collection": POST_COLLECTION, "rkey": rkey, "record": record}
+        elif external is not None:
+            card: dict[str, Any] = {
+                "uri": external.uri,
+                "title": external.title,
+                "description": external.description,
+            }
+            if external.thumb is not None:
+                card["thumb"] = self.upload_image(external.thumb, external.thumb_mime or "")
+            media = {"$type": "app.bsky.embed.external", "external": card}
+        if quote is not None:
+            quoted = {
+                "$type": "app.bsky.embed.record",
+                "record": {"uri": quote[0], "cid": quote[1]},
+            }
+            record["embed"] = (
+                {"$type": "app.bsky.embed.recordWithMedia", "record": quoted, "media": media}
+                if media
+                else quoted
+            )
+        elif media:
+            record["embed"] = media
+        return self._create_record(POST_COLLECTION, rkey, record, "post")
+
+    def create_threadgate(
+        self, post_uri: str, rkey: str, allow: ReplyRule | Sequence[ReplyRule]
+    ) -> tuple[str, str] | None:
+        """Say who may reply to this account's post ``post_uri``: an
+        ``app.bsky.feed.threadgate`` record whose key is the post's ``rkey`` (Bluesky
+        ignores a gate under any other key). Returns ``(uri, cid)``, or None for
+        ``"everyone"`` (no gate is the default: nothing is created).
+
+        ``allow``: ``"everyone"``, ``"nobody"`` (an empty allow list), or one or more
+        of ``"following"``, ``"followers"``, ``"mentioned"``. A gate holds for the whole
+        thread and only on its root post: gate a thread's first post, not its replies.
+        """
+        rules = [allow] if isinstance(allow, str) else list(allow)
+        if not rules or any(r not in (*_REPLY_RULES, "everyone", "nobody") for r in rules):
+            choices = ", ".join(("everyone", "nobody", *_REPLY_RULES))
+            raise BlueskyError("invalid_gate", f"replies: {allow!r} is not one of {choices}")
+        if len(rules) > 1 and ({"everyone", "nobody"} & set(rules)):
+            raise BlueskyError(
+                "invalid_gate", f"replies: {allow!r}: everyone and nobody combine with nothing"
+            )
+        self._check_own_post(post_uri, rkey, "threadgate")
+        if rules == ["everyone"]:
+            return None
+        record = {
+            "$type": THREADGATE_COLLECTION,
+            "post": post_uri,
+            "allow": [{"$type": _REPLY_RULES[r]} for r in dict.fromkeys(rules) if r != "nobody"],
+            "createdAt": _now_iso(),
+        }
+        return self._create_record(THREADGATE_COLLECTION, rkey, record, "threadgate")
+
+    def create_postgate(
+        self, post_uri: str, rkey: str, quotes: bool = False
+    ) -> tuple[str, str] | None:
+        """Forbid quoting this account's post ``post_uri``: an ``app.bsky.feed.postgate``
+        record (with a ``disableRule``) under the post's ``rkey``. Returns ``(uri,
+        cid)``, or None when ``quotes`` is true (allowed is the default: nothing is
+        created)."""
+        self._check_own_post(post_uri, rkey, "postgate")
+        if quotes:
+            return None
+        record = {
+            "$type": POSTGATE_COLLECTION,
+            "post": post_uri,
+            "embeddingRules": [{"$type": "app.bsky.feed.postgate#disableRule"}],
+            "createdAt": _now_iso(),
+        }
+        return self._create_record(POSTGATE_COLLECTION, rkey, record, "postgate")
+
+    def create_repost(
+        self, subject_uri: str, subject_cid: str, rkey: str, *, created_at: str | None = None
+    ) -> tuple[str, str]:
+        """Repost ``subject_uri`` (``app.bsky.feed.repost/<rkey>``, a TID the caller
+        chose); returns ``(uri, cid)``.
+
+        The PDS keeps one repost per subject: creating one *replaces* (deletes) any
+        earlier repost of the same post, even under the same key. So that a key is
+        never silently reused, a taken ``rkey`` is looked up first and refused with
+        ``record_exists``.
+        """
+        _check_rkey(rkey)
+        _check_strong_ref(subject_uri, subject_cid, "repost")
+        if self.get_record(REPOST_COLLECTION, rkey) is not None:
+            raise BlueskyError(
+                "record_exists",
+                f"a repost with record key {rkey} already exists in {self.handle}'s "
+                "repository: it was not created again",
+            )
+        record = {
+            "$type": REPOST_COLLECTION,
+            "subject": {"uri": subject_uri, "cid": subject_cid},
+            "createdAt": created_at or _now_iso(),
+        }
+        return self._create_record(REPOST_COLLECTION, rkey, record, "repost")
+
+    def _check_own_post(self, post_uri: str, rkey: str, what: str) -> None:
         try:
-            out = self._procedure("com.atproto.repo.createRecord", f"create post {rkey}", body=body)
+            did, post_rkey = parse_post_uri(post_uri)
+        except ValueError as exc:
+            raise BlueskyError("invalid_gate", f"{what}: {exc}") from None
+        if post_rkey != rkey:
+            raise BlueskyError(
+                "invalid_gate",
+                f"{what}: record key {rkey!r} must be the post's own ({post_rkey!r})",
+            )
+        if did != self.did:
+            raise BlueskyError(
+                "invalid_gate", f"{what}: {post_uri} is not a post of {self.handle} ({self.did})"
+            )
+
+    def _create_record(
+        self, collection: str, rkey: str, record: dict[str, Any], what: str
+    ) -> tuple[str, str]:
+        """``createRecord`` under ``rkey``; a key that is taken is ``record_exists``."""
+        session = self._login()
+        body = {"repo": session.did, "collection": collection, "rkey": rkey, "record": record}
+        try:
+            out = self._procedure(
+                "com.atproto.repo.createRecord", f"create {what} {rkey}", body=body
+            )
         except BlueskyError as exc:
             # The PDS answers a taken key with a 500 (0.4) or a 400: ask whether it is taken.
-            if exc.status is not None and self._exists(rkey):
+            if exc.status is not None and self._exists(collection, rkey):
                 raise BlueskyError(
                     "record_exists",
-                    f"a post with record key {rkey} already exists in {session.handle}'s "
+                    f"a {what} with record key {rkey} already exists in {session.handle}'s "
                     "repository: it was not created again",
                     status=exc.status,
                 ) from exc
             raise
         return out["uri"], out["cid"]
 
-    def _exists(self, rkey: str) -> bool:
+    def _exists(self, collection: str, rkey: str) -> bool:
         try:
-            return self.get_post(rkey) is not None
+            return self.get_record(collection, rkey) is not None
         except BlueskyError:
             return False
 
-    def get_post(self, rkey: str, *, repo: str | None = None) -> dict[str, Any] | None:
-        """The record ``{"uri", "cid", "value"}`` at ``rkey`` in this account's repository
-        (or ``repo``, a DID), or None if it does not exist.
+    def get_record(
+        self, collection: str, rkey: str, *, repo: str | None = None
+    ) -> dict[str, Any] | None:
+        """The record ``{"uri", "cid", "value"}`` at ``collection/rkey`` in this account's
+        repository (or ``repo``, a DID), or None if it does not exist.
 
         Failures to ask (network, 5xx, auth) raise ``BlueskyError``: "absent" is only
         ever the server's own answer.
         """
-        params = {"repo": repo or self.did, "collection": POST_COLLECTION, "rkey": rkey}
+        params = {"repo": repo or self.did, "collection": collection, "rkey": rkey}
         try:
-            return self._query("com.atproto.repo.getRecord", params, f"read post {rkey}")
+            return self._query("com.atproto.repo.getRecord", params, f"read {collection}/{rkey}")
         except BlueskyError as exc:
             if exc.status == 400 and isinstance(exc.__cause__, Exception):
                 _, name, _ = _xrpc_error(exc.__cause__)
                 if name == "RecordNotFound":
                     return None
             raise
+
+    def get_post(self, rkey: str, *, repo: str | None = None) -> dict[str, Any] | None:
+        """The post ``{"uri", "cid", "value"}`` at ``rkey`` in this account's repository
+        (or ``repo``, a DID), or None if it does not exist (``get_record`` of a post)."""
+        return self.get_record(POST_COLLECTION, rkey, repo=repo)
+
+    def resolve_post(self, ref: str) -> tuple[str, str]:
+        """``(uri, cid)`` of the post ``ref`` names: a ``https://bsky.app/profile/<handle
+        or did>/post/<rkey>`` URL or an ``at://`` URI, as for ``replyTo``/``quote``/
+        ``repost``. A handle is resolved to its DID and the record read (``getRecord``)
+        through this account's PDS.
+
+        ``BlueskyError`` with code ``invalid_post_ref`` (not a post URL),
+        ``unknown_handle`` or ``post_not_found``; transport failures as usual.
+        """
+        try:
+            actor, rkey = parse_post_ref(ref)
+        except ValueError as exc:
+            raise BlueskyError("invalid_post_ref", str(exc)) from None
+        did = actor if actor.startswith("did:") else self.resolve_handle(actor)
+        if did is None:
+            raise BlueskyError("unknown_handle", f"{ref}: no Bluesky account has handle @{actor}")
+        try:
+            found = self.get_post(rkey, repo=did)
+        except BlueskyError as exc:
+            if exc.code != "rejected":
+                raise
+            # A repository this PDS does not host and cannot ask an AppView about
+            # ("Could not locate record"), or a DID that does not exist.
+            found = None
+        if found is None or not found.get("cid"):
+            raise BlueskyError("post_not_found", f"{ref}: there is no such post")
+        return found["uri"], found["cid"]
 
     def list_posts(self, limit: int = 100) -> list[dict[str, Any]]:
         """Up to ``limit`` post records of this account, newest first."""
@@ -556,10 +801,15 @@ class BlueskyAccount:
                 break
         return posts
 
+    def delete_record(self, collection: str, rkey: str) -> None:
+        """Delete ``collection/rkey`` from this account's repository (no error when it
+        is already gone). A post's gates are records of their own: delete them too."""
+        body = {"repo": self.did, "collection": collection, "rkey": rkey}
+        self._procedure("com.atproto.repo.deleteRecord", f"delete {collection}/{rkey}", body=body)
+
     def delete_post(self, rkey: str) -> None:
         """Delete the post at ``rkey`` (no error when it is already gone)."""
-        body = {"repo": self.did, "collection": POST_COLLECTION, "rkey": rkey}
-        self._procedure("com.atproto.repo.deleteRecord", f"delete post {rkey}", body=body)
+        self.delete_record(POST_COLLECTION, rkey)
 
 
 # --------------------------------------------------------------------------- public reads
@@ -655,11 +905,36 @@ def _check_image(data: bytes, mime: str, label: str) -> None:
         )
 
 
+_LANG_RE = re.compile(r"(?a:[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*|[ix]-[A-Za-z0-9-]+)")
+
+
+def _check_rkey(rkey: str) -> None:
+    if not is_tid(rkey):
+        raise BlueskyError("invalid_rkey", f"record key {rkey!r} is not a TID")
+
+
+def _check_strong_ref(uri: str, cid: str, what: str) -> None:
+    try:
+        parse_post_uri(uri)
+    except ValueError as exc:
+        raise BlueskyError("invalid_post_ref", f"{what}: {exc}") from None
+    if not cid:
+        raise BlueskyError("invalid_post_ref", f"{what}: {uri} has no cid")
+
+
 def check_post(
-    text: str, images: Sequence[tuple[bytes, str, str]] = (), langs: list[str] | None = None
+    text: str,
+    images: Sequence[tuple[bytes, str, str]] = (),
+    langs: Sequence[str] | None = None,
+    *,
+    labels: Sequence[str] = (),
+    external: External | None = None,
+    quote: tuple[str, str] | None = None,
 ) -> None:
     """Refuse (``BlueskyError``) what Bluesky would refuse, with no request: text length,
-    image count, type, size and alt text, languages. ``images`` are ``(bytes, mime, alt)``."""
+    image count, type, size and alt text, languages, self-labels, the link card (its
+    thumbnail like an image) and the quoted post's reference. ``images`` are ``(bytes,
+    mime, alt)``."""
     from publisher.limits import graphemes
 
     count = graphemes(text)
@@ -684,5 +959,36 @@ def check_post(
                 "alt_too_long",
                 f"image {i}: alt text is {graphemes(alt)} graphemes; at most {MAX_ALT_GRAPHEMES}",
             )
-    if langs is not None and len(langs) > MAX_LANGS:
-        raise BlueskyError("invalid_langs", f"{len(langs)} languages; at most {MAX_LANGS}")
+    if langs is not None:
+        if len(langs) > MAX_LANGS:
+            raise BlueskyError("invalid_langs", f"{len(langs)} languages; at most {MAX_LANGS}")
+        for lang in langs:
+            if not isinstance(lang, str) or not _LANG_RE.fullmatch(lang):
+                raise BlueskyError(
+                    "invalid_langs", f"{lang!r} is not a language tag (BCP 47, like en or pt-BR)"
+                )
+    for label in labels or ():
+        if label not in SELF_LABELS:
+            allowed = ", ".join(sorted(SELF_LABELS))
+            raise BlueskyError("invalid_label", f"label {label!r} is not one of {allowed}")
+    if external is not None:
+        if images:
+            raise BlueskyError(
+                "invalid_embed", "a post with images cannot have a link card as well"
+            )
+        from urllib.parse import urlsplit
+
+        if urlsplit(external.uri).scheme not in ("http", "https"):
+            raise BlueskyError(
+                "invalid_embed", f"link card: {external.uri!r} is not an http(s) URL"
+            )
+        if graphemes(external.title) > MAX_CARD_TITLE:
+            raise BlueskyError("invalid_embed", f"link card: title longer than {MAX_CARD_TITLE}")
+        if graphemes(external.description) > MAX_CARD_DESCRIPTION:
+            raise BlueskyError(
+                "invalid_embed", f"link card: description longer than {MAX_CARD_DESCRIPTION}"
+            )
+        if external.thumb is not None:
+            _check_image(external.thumb, external.thumb_mime or "", "link card image")
+    if quote is not None:
+        _check_strong_ref(quote[0], quote[1], "quote")
