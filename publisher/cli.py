@@ -35,6 +35,17 @@ def _parser() -> argparse.ArgumentParser:
             help="post files or folders (default: the posts folder)",
         )
 
+    p = sub.add_parser("init", help="set up this git repository for publisher (never overwrites)")
+
+    p = sub.add_parser("new", help="start a post: posts/YYYY-MM-DD-title.md, as a draft")
+    p.add_argument("title", help="what the post is about (its file name is made from it)")
+    p.add_argument("--at", metavar="WHEN", help="scheduledAt, ISO-8601 with an offset")
+    p.add_argument("--thread", action="store_true", help="start a thread (parts between ---)")
+
+    p = sub.add_parser("schedule", help="what goes out next, by day and target")
+    paths(p)
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("validate", help="check posts; print every problem as path:line:col")
     paths(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -189,4 +200,7 @@ _COMMANDS = {
     "verify": _later("verify"),
     "watch": _later("watch"),
     "ci": _later("ci"),
+    "init": _later("init"),
+    "new": _later("new"),
+    "schedule": _later("schedule"),
 }

@@ -8,20 +8,78 @@ from typing import Any
 
 from publisher.commands.common import config_from, run_from
 
+#: The short name an alias starts with: what people call the platform.
+SHORT_NAMES = {"twitter": "x"}
+
+
+def _platform_names_allowed() -> bool:
+    """Whether the configuration accepts an alias spelled like a platform name
+    (`bluesky = { id = ..., platform = "bluesky" }`). Today's `publisher.config` refuses
+    it, so such an alias gets `-main` appended; asked once, through the public loader."""
+    import tempfile
+    from pathlib import Path
+
+    from publisher.config import ConfigError, load_config
+
+    probe = '[accounts]\nbluesky = { id = "00000000-0000-4000-8000-000000000000", platform = "bluesky" }\n'
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "publisher.toml"
+        path.write_text(probe, encoding="utf-8")
+        try:
+            load_config(path=path)
+        except ConfigError:
+            return False
+    return True
+
+
+def _words(name: str) -> list[str]:
+    return [w for w in re.split(r"[^a-z0-9]+", name.lower()) if w]
+
+
+def short_aliases(accounts: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """A short, readable, unique alias per account: `x` or `bluesky` for the one account
+    on a platform, `linkedin-company` / `linkedin-personal` for several (the words of
+    their display names that tell them apart), `linkedin-2` when nothing does."""
+    from publisher.config import PLATFORM_NAMES
+
+    by_platform: dict[str, list[dict[str, Any]]] = {}
+    for acct in accounts:
+        by_platform.setdefault(str(acct.get("platform") or "account"), []).append(acct)
+    platform_ok: bool | None = None
+    used: set[str] = set()
+    named: dict[int, str] = {}
+    for platform, group in by_platform.items():
+        short = SHORT_NAMES.get(platform, platform)
+        noise = {platform, short, "twitter", "x"}
+        word_lists = [
+            [w for w in _words(str(a.get("displayName") or "")) if w not in noise] for a in group
+        ]
+        common = set.intersection(*(set(ws) for ws in word_lists)) if len(group) > 1 else set()
+        for n, (acct, words) in enumerate(zip(group, word_lists, strict=True), 1):
+            if len(group) == 1:
+                alias = short
+            else:
+                rest = [w for w in words if w not in common]
+                alias = f"{short}-{'-'.join(rest)[:24].strip('-')}" if rest else f"{short}-{n}"
+            if alias in PLATFORM_NAMES:
+                if platform_ok is None:
+                    platform_ok = _platform_names_allowed()
+                if not platform_ok:
+                    alias = f"{alias}-main"
+            base, k = alias, 2
+            while alias in used:
+                alias, k = f"{base}-{k}", k + 1
+            used.add(alias)
+            named[id(acct)] = alias
+    return [(named[id(a)], a) for a in accounts]
+
 
 def alias_block(accounts: list[dict[str, Any]]) -> str:
-    """`[accounts]` lines for publisher.toml, one per account, with unique alias names."""
+    """`[accounts]` lines for publisher.toml, one per account, with short unique aliases."""
     lines = ["[accounts]"]
-    used: set[str] = set()
-    for acct in accounts:
+    for alias, acct in short_aliases(accounts):
         platform = str(acct.get("platform", "account"))
         name = str(acct.get("displayName") or acct.get("platformAccountId") or "")
-        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:24] or "main"
-        alias = f"{platform}-{slug}"
-        n = 2
-        while alias in used:
-            alias, n = f"{platform}-{slug}-{n}", n + 1
-        used.add(alias)
         comment = f"  # {name}" if name else ""
         lines.append(f'{alias} = {{ id = "{acct["id"]}", platform = "{platform}" }}{comment}')
     return "\n".join(lines)
