@@ -325,9 +325,9 @@ def _fetch_accounts(config: Any) -> list[dict[str, Any]] | None:
     if not os.environ.get("LETMEPOST_API_KEY", "").strip():
         return None
     from publisher.client import ApiError, NetworkError
-    from publisher.commands.common import open_api
+    from publisher.run import resolve_run
 
-    with open_api(config, sandbox=False) as api:
+    with resolve_run(config).connect() as api:
         try:
             return list(api.client.accounts())
         except (ApiError, NetworkError) as exc:
