@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from publisher import limits as _limits
+
 if TYPE_CHECKING:
     from atproto_client import Client
 
@@ -65,13 +67,15 @@ POST_COLLECTION = "app.bsky.feed.post"
 THREADGATE_COLLECTION = "app.bsky.feed.threadgate"
 POSTGATE_COLLECTION = "app.bsky.feed.postgate"
 REPOST_COLLECTION = "app.bsky.feed.repost"
-MAX_GRAPHEMES = 300
-MAX_TEXT_BYTES = 3000
-MAX_IMAGES = 4
-MAX_IMAGE_BYTES = 1_000_000
-MAX_ALT_GRAPHEMES = 2000
+# Bluesky's limits are the rules' (limits.py), so a direct account and letmepost agree.
+_MEDIA_LIMITS = _limits.media_limits("bluesky")
+MAX_GRAPHEMES = _limits.text_limit("bluesky")
+MAX_TEXT_BYTES = 3000  # the lexicon's maxLength of app.bsky.feed.post#text (bytes)
+MAX_IMAGES = _MEDIA_LIMITS.max_images
+MAX_IMAGE_BYTES = _MEDIA_LIMITS.image_max
+MAX_ALT_GRAPHEMES = _MEDIA_LIMITS.alt_max
 MAX_LANGS = 3
-IMAGE_MIMES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+IMAGE_MIMES = _MEDIA_LIMITS.image_mimes
 # The self-labels Bluesky's app offers (com.atproto.label.defs#selfLabels values).
 SELF_LABELS = frozenset({"sexual", "nudity", "porn", "graphic-media"})
 MAX_CARD_TITLE = 300

@@ -27,6 +27,8 @@ from typing import Any
 
 import regex
 
+from publisher import platforms as _platforms
+
 __all__ = [
     "MAX_TARGETS",
     "PLATFORMS",
@@ -42,22 +44,15 @@ __all__ = [
     "is_blank",
     "kind_of_mime",
     "measure",
+    "media_limits",
     "mime_from_extension",
     "sniff_mime",
+    "text_limit",
     "utf16_length",
     "x_weighted_length",
 ]
 
-PLATFORMS: tuple[str, ...] = (
-    "bluesky",
-    "twitter",
-    "threads",
-    "linkedin",
-    "facebook",
-    "instagram",
-    "pinterest",
-    "tiktok",
-)
+PLATFORMS = _platforms.PLATFORMS
 MAX_TARGETS = 25
 
 #: Every rule id :func:`check` and :func:`check_target_count` can report.
@@ -288,29 +283,12 @@ class _TextLimit:
 
 
 _TEXT_LIMITS: dict[str, _TextLimit] = {
-    "bluesky": _TextLimit(300, "graphemes"),
-    "twitter": _TextLimit(280, "weighted"),
-    "threads": _TextLimit(500, "graphemes"),
-    "linkedin": _TextLimit(3000, "graphemes"),
-    "facebook": _TextLimit(63_206, "graphemes"),
-    "instagram": _TextLimit(2200, "graphemes"),
-    # Not checked by letmepost: Pinterest's own pin description limit (advisory).
-    "pinterest": _TextLimit(500, "graphemes"),
-    "tiktok": _TextLimit(2200, "utf16"),
+    p.name: _TextLimit(p.text_max, p.text_unit) for p in _platforms.REGISTRY.values()
 }
 
 _COUNTERS = {"graphemes": graphemes, "weighted": x_weighted_length, "utf16": utf16_length}
 
-_NAMES = {
-    "bluesky": "Bluesky",
-    "twitter": "X",
-    "threads": "Threads",
-    "linkedin": "LinkedIn",
-    "facebook": "Facebook",
-    "instagram": "Instagram",
-    "pinterest": "Pinterest",
-    "tiktok": "TikTok",
-}
+_NAMES = {p.name: p.title for p in _platforms.REGISTRY.values()}
 
 _UNIT_WORDS = {
     "graphemes": "graphemes",
@@ -529,7 +507,18 @@ _MEDIA: dict[str, _MediaSpec] = {
     ),
 }
 
+
 # Platforms whose server resolves media to a URL and refuses inline bytes.
+def media_limits(platform: str) -> _MediaSpec:
+    """The media rules of `platform` (counts, alt-text length, types and sizes): the
+    direct Bluesky backend checks its own uploads against Bluesky's."""
+    return _MEDIA[platform]
+
+
+def text_limit(platform: str) -> int:
+    return _TEXT_LIMITS[platform].limit
+
+
 _URL_CONSUMERS = frozenset({"threads", "facebook", "instagram", "pinterest"})
 
 

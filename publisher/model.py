@@ -23,9 +23,9 @@ from pydantic import (
     model_validator,
 )
 
-Platform = Literal[
-    "bluesky", "twitter", "threads", "linkedin", "facebook", "instagram", "pinterest", "tiktok"
-]
+from publisher.platforms import PLATFORMS
+
+Platform = Literal[PLATFORMS]  # type: ignore[valid-type]  # the registry's names
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]

@@ -47,9 +47,11 @@ class Problem:
     """One thing wrong with (or worth knowing about) a post, at ``path:line:col``.
 
     The line can be worked out on first use (``locate``): a warning about a valid post
-    is often never shown, and finding lines means reading the frontmatter once more."""
+    is often never shown, and finding lines means reading the frontmatter once more.
+    ``target`` is the index (in ``targets``) of the target a problem is about, when it
+    is about one: previews show it with that target."""
 
-    __slots__ = ("_locate", "_pos", "code", "message", "path", "severity")
+    __slots__ = ("_locate", "_pos", "code", "message", "path", "severity", "target")
 
     def __init__(
         self,
@@ -61,8 +63,10 @@ class Problem:
         severity: str = "error",
         *,
         locate: Callable[[], tuple[int, int]] | None = None,
+        target: int | None = None,
     ) -> None:
         self.path, self.code, self.message, self.severity = path, code, message, severity
+        self.target = target
         self._pos: tuple[int, int] | None = None if locate else (line, col)
         self._locate = locate
 
@@ -380,15 +384,23 @@ class _Checker:
         self._reported: set[tuple[Any, ...]] = set()  # each problem once
 
     def problem(self, loc: Loc, code: str, message: str, severity: str = "error") -> None:
+        target = loc[1] if len(loc) > 1 and loc[0] == "targets" and type(loc[1]) is int else None
         if severity == "error":  # shown whenever the post is: place it now
             line, col = self.doc.line_of(loc)
             key: tuple[Any, ...] = (line, col, code, message)
-            found = Problem(self.post.rel, line, col, code, message, severity)
+            found = Problem(self.post.rel, line, col, code, message, severity, target=target)
         else:
             key = (loc, code, message, severity)
             doc = self.doc
             found = Problem(
-                self.post.rel, 0, 0, code, message, severity, locate=lambda: doc.line_of(loc)
+                self.post.rel,
+                0,
+                0,
+                code,
+                message,
+                severity,
+                locate=lambda: doc.line_of(loc),
+                target=target,
             )
         if key not in self._reported:
             self._reported.add(key)

@@ -9,16 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PLATFORMS: tuple[str, ...] = (
-    "bluesky",
-    "facebook",
-    "instagram",
-    "linkedin",
-    "pinterest",
-    "threads",
-    "tiktok",
-    "twitter",
-)
+from publisher.platforms import PLATFORMS as _REGISTERED
+
+#: The API's platform enum, in its (alphabetical) order, as its errors list it.
+PLATFORMS: tuple[str, ...] = tuple(sorted(_REGISTERED))
 
 #: Namespace of every deterministic id the sandbox derives (accounts, profile, org).
 SANDBOX_NS = uuid.UUID("5b0c1a43-6d2e-4c8f-9a51-3e7b2d90f1c4")

@@ -495,12 +495,11 @@ class Engine:
             return done
 
 
-_PLATFORM_NAMES = {"twitter": "X", "bluesky": "Bluesky", "threads": "Threads"}
-
-
 def _refusal(platform: str, option: str, value: str, why: str) -> dict[str, Any]:
     """A per-target ``platform_rejected`` error for a reply/quote of an unknown post."""
-    name = _PLATFORM_NAMES.get(platform, platform)
+    from publisher.platforms import platform_title
+
+    name = platform_title(platform)
     return {
         "code": "platform_rejected",
         "message": (
