@@ -27,6 +27,7 @@ the previews print these very steps; a deleted file with queued targets becomes 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from enum import StrEnum
 from typing import Any
 
 from publisher import identity
+from publisher.backends import backend_of
 from publisher.post import RETRYABLE_CODES, Post, ResolvedTarget
 from publisher.record import Status, queued_targets
 from publisher.run import Env, Run
@@ -88,8 +90,6 @@ class TargetPlan:
 
     @property
     def backend(self) -> str:
-        from publisher.backends import backend_of
-
         return backend_of(self.target)
 
     def as_dict(self) -> dict[str, Any]:
@@ -101,24 +101,28 @@ class TargetPlan:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Step:
     """One request of the plan, as `apply` will run it.
 
     `key` and `attempt` are those the request goes out under (a CREATE's new key, a
     RESEND's recorded one; None for a direct account's CREATE, whose record key is
     chosen, and written down, when it runs). `body` is the exact request body when
-    every media file is already uploaded (else it names the uploads it waits for);
-    `uploads` are the files uploaded first."""
+    every media file is already uploaded (else it names the uploads it waits for),
+    built on first use; `uploads` are the files uploaded first."""
 
     kind: StepKind
     backend: str
     targets: tuple[TargetPlan, ...]
     key: str | None = None
     attempt: int = 0
-    body: bytes | None = None
+    build: Any = field(default=None, repr=False, compare=False)  # () -> body bytes
     uploads: tuple[str, ...] = ()
     post_id: str | None = None
+
+    @functools.cached_property
+    def body(self) -> bytes | None:
+        return self.build() if self.build is not None else None
 
     @property
     def labels(self) -> list[str]:
@@ -148,7 +152,7 @@ class FilePlan:
     state: str
     targets: list[TargetPlan] = field(default_factory=list)
     duplicate_of: list[str] = field(default_factory=list)
-    steps: list[Step] = field(default_factory=list)
+    run: Run | None = field(default=None, repr=False, compare=False)
 
     @property
     def path(self) -> str:
@@ -156,7 +160,13 @@ class FilePlan:
 
     @property
     def sends(self) -> bool:
-        return bool(self.steps)
+        return any(t.action in SENDS for t in self.targets)
+
+    @functools.cached_property
+    def steps(self) -> list[Step]:
+        """The requests of this file, worked out on first use (`plan`'s table needs
+        none of them)."""
+        return _steps(self, self.run or Run()) if self.sends else []
 
     def by_action(self, *actions: str) -> list[TargetPlan]:
         return [t for t in self.targets if t.action in actions]
@@ -271,7 +281,7 @@ def make_plan(
                 f.duplicate_of = [p for p in paths if p != f.path]
                 _block_duplicate(f)
     for f in files:
-        f.steps = _steps(f, run)
+        f.run = run
     gone = [_deleted(path, block, run) for path, block in deleted]
     return Plan(run=run, files=files, duplicates=duplicates, deleted=[d for d in gone if d.steps])
 
@@ -285,7 +295,7 @@ def _queued_only(f: FilePlan) -> FilePlan:
         if t.action in (Action.SYNC, Action.UPDATE, Action.CANCEL)
         or (t.action == Action.NONE and t.reason == "queued")
     ]
-    return FilePlan(f.post, f.state, targets, f.duplicate_of)
+    return FilePlan(f.post, f.state, targets, f.duplicate_of, f.run)
 
 
 def _deleted(path: str, block: Any, run: Run) -> DeletedFile:
@@ -374,8 +384,11 @@ def _letmepost_send(
     targets = [tp.target for tp in group if tp.target is not None]
     uploads = {m.sha256: m.rel for t in targets for m in t.media if m.path is not None and m.sha256}
     pending = tuple(rel for sha, rel in uploads.items() if sha not in media)
-    body = identity.body_bytes(post.body(targets, media))
-    return Step(kind, "letmepost", tuple(group), key, attempt, body, pending)
+
+    def build() -> bytes:
+        return identity.body_bytes(post.body(targets, media))
+
+    return Step(kind, "letmepost", tuple(group), key, attempt, build, pending)
 
 
 def _block_duplicate(f: FilePlan) -> None:
