@@ -35,7 +35,7 @@ from typing import Any, TextIO
 from publisher import record
 from publisher.config import Config, ConfigError, load_config
 from publisher.errors import UsageError
-from publisher.github import (
+from publisher.github.actions import (
     ActionsEnv,
     GitHubApiError,
     GitHubError,
@@ -200,7 +200,7 @@ def select_posts(
     for ``run``. ``validate`` and other events consider every post.
     """
     from publisher.files import find_posts
-    from publisher.git import GitError, changed_posts
+    from publisher.github.git import GitError, changed_posts
 
     everything = find_posts([config.posts_dir]) if config.posts_dir.is_dir() else []
     if mode == "validate" or repo_root is None:
@@ -246,7 +246,7 @@ def _deleted_with_queue(
     git as delete + add) is not canceled.
     """
     from publisher.document import DocumentError, load_document, parse_document
-    from publisher.git import file_at
+    from publisher.github.git import file_at
 
     found: list[Deleted] = []
     for path in deleted:
@@ -896,7 +896,7 @@ def commit_message(first_line: str | None, report: Report, files: Sequence[str])
 
 
 def _save(ctx: Context, report: Report, written: list[str], branch: str | None) -> None:
-    from publisher.git import GitError, commit_files, push_with_retry
+    from publisher.github.git import GitError, commit_files, push_with_retry
 
     message = commit_message(ctx.inputs.commit_message, report, written)
     try:
