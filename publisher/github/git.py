@@ -84,6 +84,17 @@ class PushResult:
 # ------------------------------------------------------------------------ helpers
 
 
+def work_tree_root(folder: Path) -> Path | None:
+    """The work tree root of the git repository containing ``folder``, or None."""
+    import git
+
+    try:
+        repo = git.Repo(folder, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+    return Path(repo.working_tree_dir).resolve() if repo.working_tree_dir else None
+
+
 def _open(repo_dir: Path | str) -> Repo:
     import git
 
@@ -541,4 +552,5 @@ __all__ = [
     "file_at",
     "in_work_tree",
     "push_with_retry",
+    "work_tree_root",
 ]
