@@ -32,7 +32,10 @@ reported when it was pushed, and is on a full scan).
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,8 +54,11 @@ __all__ = ["Deleted", "Selection", "record_counts", "select_posts"]
 HEAD_BYTES = 64 * 1024
 """How much of a file `record_counts` reads: a frontmatter longer than this is parsed."""
 
-_DELIMS = (b"---", b"...")
-_CHILD = re.compile(rb"^( +)([A-Za-z]+):(?: (.*))?$")
+_OPEN = re.compile(rb"\A(?:\xef\xbb\xbf)?---[ \t]*\r?\n")
+_CLOSE = re.compile(rb"^(?:---|\.\.\.)[ \t]*\r?$", re.M)
+_TOP = re.compile(rb"^published", re.M)
+_BLOCK = re.compile(rb"^published:[ \t]*\r?\n((?:[ \t][^\n]*\n|\r?\n)*)", re.M)
+_FIRST_CHILD = re.compile(rb"^( +)[^ \t\r\n#]", re.M)
 _PLAIN = re.compile(rb"^[A-Za-z0-9._:/+-]+$")
 
 
@@ -105,13 +111,36 @@ def select_posts(
     if change.full_scan:
         files = _unrecorded(everything, run)
         return Selection(files, f"{change.reason}; every post without a record")
-    changed = {(repo_root / p).resolve() for p in change.changed}
-    touched = {p for p in everything if p.resolve() in changed}
+    touched = _touched(everything, config.posts_dir, posts_rel, repo_root, change.changed)
     unrecorded = set(_unrecorded([p for p in everything if p not in touched], run))
     files = [p for p in everything if p in touched or p in unrecorded]
     reason = f"{change.reason}: {len(change.changed)} changed, {len(change.deleted)} deleted"
     deleted = _deleted_with_queue(repo_root, before or "", change.deleted, everything, run)
     return Selection(files, reason, deleted)
+
+
+def _touched(
+    posts: Sequence[Path], folder: Path, folder_rel: str, repo_root: Path, changed: Sequence[str]
+) -> set[Path]:
+    """The files among ``posts`` (found under ``folder``) at the repository paths git
+    reported as ``changed``; matched by name, resolving only what is not plainly under
+    ``folder`` (one realpath per file would cost more than the rest of the run)."""
+    wanted = set(changed)
+    prefix = str(folder) + os.sep
+    base = f"{folder_rel}/" if folder_rel not in ("", ".") else ""
+    found = set()
+    for path in posts:
+        text = str(path)
+        if text.startswith(prefix):
+            rel = base + text[len(prefix) :].replace(os.sep, "/")
+        else:
+            try:
+                rel = path.resolve().relative_to(repo_root).as_posix()
+            except ValueError:
+                continue
+        if rel in wanted:
+            found.add(path)
+    return found
 
 
 def record_counts(raw: bytes, run: Run) -> bool | None:
@@ -125,52 +154,55 @@ def record_counts(raw: bytes, run: Run) -> bool | None:
     >>> record_counts(b"---\\ntargets: [x]\\n---\\nHi\\n", Run())
     False
     """
-    lines = raw.split(b"\n")
-    if not lines or lines[0].removeprefix(b"\xef\xbb\xbf").rstrip(b" \t\r") != b"---":
+    opened = _OPEN.match(raw)
+    if opened is None:
         return None
-    front: list[bytes] = []
-    for line in lines[1:]:
-        text = line.rstrip(b"\r")
-        if text.rstrip(b" \t") in _DELIMS:
-            break
-        front.append(text)
-    else:
+    closed = _CLOSE.search(raw, opened.end())
+    if closed is None:
         return None  # not closed within the bytes read
-    starts = [i for i, line in enumerate(front) if line.startswith(b"published")]
-    if not starts:
-        return False if not any(b"published" in line for line in front) else None
-    if len(starts) > 1 or front[starts[0]].rstrip(b" \t") != b"published:":
+    front = raw[opened.end() : closed.start()]
+    if b"published" not in front:
+        return False
+    tops = _TOP.findall(front)
+    block = _BLOCK.search(front)
+    if len(tops) != 1 or block is None:
+        return None  # written some other way (a flow mapping, null, twice, quoted key)
+    children = block.group(1)
+    first = _FIRST_CHILD.search(children)
+    if first is None:
         return None
+    keys, stray = _child_patterns(first.group(1))
+    if stray.search(children):
+        return None  # a line at a shallower or odd indent, or a tab
     values: dict[bytes, bytes] = {}
-    indent: bytes | None = None
-    for line in front[starts[0] + 1 :]:
-        if not line.strip() or line.lstrip().startswith(b"#"):
-            continue
-        if not line.startswith(b" "):
-            break  # the next top-level key
-        m = _CHILD.match(line)
-        if indent is None:
-            if m is None:
-                return None
-            indent = m.group(1)
-        if m is None or len(m.group(1)) != len(indent):
-            if not line.startswith(indent + b" "):
-                return None  # a child at a shallower or odd indent
-            continue  # inside a nested value (targets, media)
-        if m.group(2) in (b"env", b"api"):
-            if m.group(2) in values or m.group(3) is None or not _PLAIN.match(m.group(3)):
-                return None
-            values[m.group(2)] = m.group(3)
+    for name, value in keys.findall(children):
+        if name in values or not _PLAIN.match(value):
+            return None
+        values[name] = value
     if b"env" not in values:
         return None
     api = values.get(b"api")
     return run.counts(values[b"env"].decode(), api.decode() if api is not None else None)
 
 
-def _head(path: Path) -> bytes | None:
+@functools.lru_cache(maxsize=8)
+def _child_patterns(indent: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """For children at ``indent``: their ``env`` / ``api`` lines, and any line that is
+    neither blank, a comment, nor indented at least as deep."""
+    keys = re.compile(rb"^" + indent + rb"(env|api):[ ]?([^\r\n]*?)\r?$", re.M)
+    stray = re.compile(rb"^(?!" + indent + rb"|[ ]*(?:#[^\n]*)?\r?$)", re.M)
+    return keys, stray
+
+
+def _head(path: Path, limit: int = HEAD_BYTES) -> bytes | None:
+    """Up to ``limit`` bytes of a regular file; None for anything else (a FIFO named
+    like a post must not hang the run: opened non-blocking, like `load_document`)."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read(HEAD_BYTES)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            return handle.read(limit)
     except OSError:
         return None
 
@@ -210,7 +242,7 @@ def _deleted_with_queue(
     git as delete + add) is not canceled. Only the current files whose bytes hold one
     of those postIds are parsed to check.
     """
-    from publisher.document import DocumentError, load_document, parse_document
+    from publisher.document import MAX_BYTES, DocumentError, load_document, parse_document
     from publisher.github.git import file_at
 
     found: list[Deleted] = []
@@ -230,11 +262,8 @@ def _deleted_with_queue(
     ids = {q[2].encode() for item in found for q in item.queued}
     kept: set[str] = set()
     for post_file in current:
-        try:
-            raw = post_file.read_bytes()
-        except OSError:
-            continue
-        if not any(i in raw for i in ids):
+        raw = _head(post_file, MAX_BYTES + 1)
+        if raw is None or not any(i in raw for i in ids):
             continue
         try:
             block = record.block_of(load_document(post_file).data)
