@@ -1,4 +1,4 @@
-"""publisher.git against real repositories: a bare remote and two clones."""
+"""publisher.github.git against real repositories: a bare remote and two clones."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.git import (
+from publisher.github.git import (
     BOT_EMAIL,
     BOT_NAME,
     ZERO_SHA,

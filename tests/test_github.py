@@ -1,4 +1,4 @@
-"""publisher.github: the Actions environment, workflow commands, outputs, summary, PR comment."""
+"""publisher.github.actions: the Actions environment, workflow commands, outputs, summary, PR comment."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import httpx
 import pytest
 import respx
 
-from publisher import github
-from publisher.github import (
+from publisher.github import actions as github
+from publisher.github.actions import (
     ZERO_SHA,
     ActionsEnv,
     GitHubApiError,

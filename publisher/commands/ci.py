@@ -6,6 +6,6 @@ import argparse
 
 
 def run(args: argparse.Namespace) -> int:
-    from publisher.ci import main
+    from publisher.github.ci import main
 
     return main(config_path=getattr(args, "config", None))

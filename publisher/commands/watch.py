@@ -1,5 +1,5 @@
 """`publisher watch`: preview on every save, publish once settled, optionally serve a
-live preview page. A thin layer over `publisher.watch.Watcher`: it picks the output
+live preview page. A thin layer over `publisher.preview.watch.Watcher`: it picks the output
 (a live rich view on a terminal, plain lines when piped), the API, and turns Ctrl-C
 into a clean stop."""
 
@@ -10,164 +10,10 @@ import contextlib
 import signal
 import sys
 import threading
-import time
-from collections import deque
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from publisher.commands.common import UsageError, config_from, run_from
-from publisher.preview import PostPreview
-
-
-class PlainView:
-    """Plain lines for pipes and logs: every line about a post starts with its path."""
-
-    def __init__(self, out: TextIO = sys.stdout) -> None:
-        self.out = out
-
-    def __enter__(self) -> PlainView:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.out.flush()
-
-    def _print(self, line: str) -> None:
-        print(line, file=self.out, flush=True)
-
-    def preview(self, preview: PostPreview, *, initial: bool = False) -> None:
-        if initial and not preview.errors:
-            return  # the start-up summary counts them; only problems are worth a line
-        for line in preview.lines():
-            self._print(line)
-
-    def removed(self, rel: str) -> None:
-        self._print(f"{rel}: deleted")
-
-    def event(self, rel: str | None, message: str, *, error: bool = False) -> None:
-        self._print(f"{rel or 'publisher watch'}: {message}")
-
-
-class LiveView:
-    """A live terminal view (rich): the most recently saved posts, then the last events."""
-
-    MAX_POSTS = 4
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.live import Live
-
-        self.console = Console()
-        self.posts: dict[str, PostPreview] = {}
-        self.events: deque[tuple[str, bool]] = deque(maxlen=8)
-        self._lock = threading.Lock()
-        self.live = Live(console=self.console, auto_refresh=False, transient=False)
-
-    def __enter__(self) -> LiveView:
-        self.live.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.live.stop()
-
-    def preview(self, preview: PostPreview, *, initial: bool = False) -> None:
-        with self._lock:
-            self.posts.pop(preview.rel, None)
-            self.posts[preview.rel] = preview
-            self._refresh()
-
-    def removed(self, rel: str) -> None:
-        with self._lock:
-            self.posts.pop(rel, None)
-            self._note(f"{rel}: deleted", False)
-
-    def event(self, rel: str | None, message: str, *, error: bool = False) -> None:
-        with self._lock:
-            self._note(f"{rel}: {message}" if rel else message, error)
-
-    def _note(self, line: str, error: bool) -> None:
-        self.events.append((f"{time.strftime('%H:%M:%S')}  {line}", error))
-        self._refresh()
-
-    def _refresh(self) -> None:
-        self.live.update(self.render(), refresh=True)
-
-    def render(self) -> Any:
-        from rich.console import Group
-        from rich.text import Text
-
-        recent = list(self.posts.values())[-self.MAX_POSTS :]
-        parts: list[Any] = [render_post(p) for p in reversed(recent)]
-        for line, error in self.events:
-            parts.append(Text(line, style="red" if error else "dim"))
-        return Group(*parts)
-
-
-_STATE_STYLE = {"invalid": "red", "edited": "red", "draft": "yellow", "blocked": "yellow"}
-_SEGMENT_STYLE = {"link": "underline blue", "mention": "magenta", "tag": "cyan"}
-
-
-def render_post(preview: PostPreview) -> Any:
-    """One post as a rich panel: a meter per target, the text, the problems."""
-    from rich.console import Group
-    from rich.panel import Panel
-    from rich.table import Table
-    from rich.text import Text
-
-    from publisher.preview import segments
-
-    table = Table.grid(padding=(0, 2))
-    for t in preview.targets:
-        meter = Text()
-        if t.length is not None:
-            ratio = min(1.0, t.length.used / max(1, t.length.limit))
-            filled = round(ratio * 20)
-            style = "red" if t.length.over else ("yellow" if ratio > 0.9 else "green")
-            meter.append("█" * filled, style=style).append("░" * (20 - filled), style="dim")
-            meter.append(f" {t.length.used}/{t.length.limit} {t.length.unit}", style=style)
-            if t.length.over:
-                meter.append(" OVER", style="bold red")
-        else:
-            meter.append("no known limit", style="dim")
-        result = t.result or {}
-        badge = t.badge()
-        detail = result.get("url") or result.get("uri") or (t.reason if t.reason != badge else "")
-        table.add_row(Text(t.name, style="bold"), meter, Text(f"{badge}  {detail}".rstrip()))
-    body: list[Any] = [table] if preview.targets else []
-    distinct = len({t.text for t in preview.targets})
-    shown: set[str] = set()
-    for t in preview.targets:
-        if t.text in shown:
-            continue
-        shown.add(t.text)
-        text = Text()
-        for kind, value in segments(t.text):
-            text.append(value, style=_SEGMENT_STYLE.get(kind, ""))
-        label = "text" if distinct == 1 else f"{t.label} text"
-        body += [Text(f"\n{label}:", style="dim"), text]
-    everything = preview.problems + [p for t in preview.targets for p in t.problems]
-    for p in sorted(everything, key=lambda p: (p.line, p.col)):
-        body.append(Text(str(p), style="red" if p.severity == "error" else "yellow"))
-
-    title = Text(preview.rel, style="bold")
-    title.append(f"  {preview.state}", style=_STATE_STYLE.get(preview.state, "green"))
-    return Panel(Group(*body), title=title, title_align="left", subtitle=preview.note or None)
-
-
-class HubListener:
-    """Feeds the preview page."""
-
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
-
-    def preview(self, preview: PostPreview, *, initial: bool = False) -> None:
-        self.hub.update(preview)
-
-    def removed(self, rel: str) -> None:
-        self.hub.remove(rel)
-
-    def event(self, rel: str | None, message: str, *, error: bool = False) -> None:
-        """Events reach the page through the posts' previews (their recorded results)."""
 
 
 @contextlib.contextmanager
@@ -189,8 +35,9 @@ def stop_on_signals(stop: threading.Event, view: Any) -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
-
-    from publisher.watch import Watcher
+    from publisher.github.git import commit_local, in_work_tree
+    from publisher.preview.terminal import HubListener, LiveView, PlainView
+    from publisher.preview.watch import Watcher
 
     config = config_from(args)
     for path in args.paths:
@@ -202,15 +49,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--settle must be 0 or more seconds")
     if args.commit and args.no_publish:
         raise UsageError("--commit commits written-back results: it needs publishing")
-    if args.commit and not _in_git(config.root):
+    if args.commit and not in_work_tree(config.root):
         raise UsageError(f"--commit: {config.root} is not inside a git work tree")
-    view: PlainView | LiveView = LiveView() if sys.stdout.isatty() else PlainView()
+    view: Any = LiveView() if sys.stdout.isatty() else PlainView()
     listeners: list[Any] = [view]
     stop = threading.Event()
     with contextlib.ExitStack() as stack:
         hub = None
         if args.serve:
-            from publisher.preview import PreviewHub, serve
+            from publisher.preview.page import PreviewHub, serve
 
             hub = PreviewHub()
             try:
@@ -241,25 +88,9 @@ def run(args: argparse.Namespace) -> int:
             settle=args.settle,
             run=run,
             api=api,
-            commit=args.commit,
+            commit=commit_local if args.commit else None,
             stop=stop,
         )
-        watcher.run()
+        watcher.watch()
         view.event(None, "stopped")
     return 0
-
-
-def _in_git(root: Path) -> bool:
-    import subprocess
-
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--is-inside-work-tree"],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=30,
-        )
-    except OSError:  # no git at all
-        return False
-    return done.stdout.strip() == "true"

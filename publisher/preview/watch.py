@@ -1,10 +1,10 @@
 """The watch loop: preview every saved post, publish it once it has settled.
 
-Example (``PlainView`` prints plain lines; see publisher/commands/watch.py)::
+Example (``PlainView`` prints plain lines; see publisher/preview/terminal.py)::
 
     stop = threading.Event()
     watcher = Watcher(load_config(), [], listeners=[PlainView()], settle=3.0, stop=stop)
-    watcher.run()  # returns once stop is set, e.g. by a SIGINT handler
+    watcher.watch()  # returns once stop is set, e.g. by a SIGINT handler
 
 On every save the changed file is loaded, validated and planned like `publisher plan`
 does, and each `Listener` gets a `PostPreview`. When a `Connection` is given, a post that
@@ -24,8 +24,6 @@ request.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -36,7 +34,7 @@ from typing import TYPE_CHECKING, Protocol
 from publisher.config import Config
 from publisher.files import find_posts, is_post_file
 from publisher.lock import LockWaitCancelled, run_lock
-from publisher.preview import PostPreview, build_preview
+from publisher.preview.model import PostPreview, build_preview
 from publisher.run import Run
 
 if TYPE_CHECKING:
@@ -54,6 +52,12 @@ TICK_MS = 100
 #: A file that vanished is reported as deleted only if it is still gone after this
 #: long: an atomic save (rename the old file away, write the new one) is not a delete.
 DELETE_GRACE = 0.3
+
+
+Commit = Callable[[Path, Sequence[Path], str], str | None]
+"""``commit(root, files, message) -> short sha or None`` (nothing changed); raises on
+failure, with a message fit to show. The command passes `publisher.github.git.commit_local`:
+the loop itself runs no git."""
 
 
 class Listener(Protocol):
@@ -95,7 +99,7 @@ class Watcher:
         settle: float = 3.0,
         run: Run | None = None,
         api: Connection | None = None,
-        commit: bool = False,
+        commit: Commit | None = None,
         stop: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -132,7 +136,7 @@ class Watcher:
                 return not any(p.startswith(".") for p in path.relative_to(folder).parts[:-1])
         return False
 
-    def run(self) -> None:
+    def watch(self) -> None:
         """Scan, then watch until ``stop`` is set."""
         from watchfiles import watch
 
@@ -324,9 +328,10 @@ class Watcher:
 
     def _commit(self, files: list[Path]) -> None:
         rels = ", ".join(_show(f, self.config.root) for f in files)
+        assert self.commit is not None
         try:
-            sha = commit_local(self.config.root, files, f"publisher: record results of {rels}")
-        except CommitError as exc:
+            sha = self.commit(self.config.root, files, f"publisher: record results of {rels}")
+        except Exception as exc:  # a failed commit must not end the session
             self._event(None, f"git commit failed: {exc}", error=True)
             return
         if sha:
@@ -344,42 +349,4 @@ def _show(path: Path, root: Path) -> str:
         return str(path)
 
 
-class CommitError(Exception):
-    """`git add` or `git commit` failed (the message is git's, without the file's content)."""
-
-
-def commit_local(root: Path, files: Sequence[Path], message: str) -> str | None:
-    """Commit exactly ``files`` as the user (their own git identity and hooks); return
-    the short sha, or None when nothing changed. Other staged changes stay staged."""
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_LITERAL_PATHSPECS": "1"}
-
-    def git(*args: str) -> subprocess.CompletedProcess[str]:
-        try:
-            return subprocess.run(
-                ["git", "-C", str(root), *args],
-                capture_output=True,
-                text=True,
-                env=env,
-                check=False,
-                timeout=60,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:  # no git, a hung hook, ...
-            raise CommitError(f"git {args[0]}: {exc}") from None
-
-    paths = [str(f.resolve()) for f in files]
-    done = git("add", "--", *paths)
-    if done.returncode != 0:
-        raise CommitError(_first_line(done.stderr) or "git add failed")
-    if git("diff", "--cached", "--quiet", "--", *paths).returncode == 0:
-        return None
-    done = git("commit", "--quiet", "-m", message, "--only", "--", *paths)
-    if done.returncode != 0:
-        raise CommitError(_first_line(done.stderr or done.stdout) or "git commit failed")
-    return git("rev-parse", "--short", "HEAD").stdout.strip() or None
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "")
-
-
-__all__ = ["CommitError", "Listener", "Tracked", "Watcher", "commit_local"]
+__all__ = ["Commit", "Listener", "Tracked", "Watcher"]

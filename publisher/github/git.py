@@ -1,8 +1,17 @@
-"""Git plumbing for the Action: changed posts, commit-back, push with rebase and retry.
+"""The one git module: every git command publisher runs goes through here.
 
-gitpython is imported inside the functions so the CLI starts fast. Every git command
-is run as an argument list (never through a shell), with ``--`` before paths and
-``GIT_LITERAL_PATHSPECS=1``, because file names in a repository are untrusted data.
+- For the Action: the posts changed between two revisions (`changed_posts`), a file
+  at a revision (`file_at`), the commit-back as github-actions[bot] (`commit_files`)
+  and the push with rebase and retry (`push_with_retry`). These run through gitpython
+  (imported inside the functions, so the CLI starts fast).
+- For the user's own work tree (`watch --commit`, `sync`): whether a folder is in a
+  work tree (`in_work_tree`), a commit under the user's identity and hooks
+  (`commit_local`), and the post files deleted in the work tree or the history
+  (`deleted_posts`). These run plain ``git -C <root>`` with the user's environment.
+
+Every git command is run as an argument list (never through a shell), with ``--``
+before paths and ``GIT_LITERAL_PATHSPECS=1``, because file names in a repository are
+untrusted data; git never prompts (``GIT_TERMINAL_PROMPT=0``).
 """
 
 from __future__ import annotations
@@ -10,11 +19,12 @@ from __future__ import annotations
 import os
 import random
 import re
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from git import Repo
@@ -72,6 +82,17 @@ class PushResult:
 
 
 # ------------------------------------------------------------------------ helpers
+
+
+def work_tree_root(folder: Path) -> Path | None:
+    """The work tree root of the git repository containing ``folder``, or None."""
+    import git
+
+    try:
+        repo = git.Repo(folder, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+    return Path(repo.working_tree_dir).resolve() if repo.working_tree_dir else None
 
 
 def _open(repo_dir: Path | str) -> Repo:
@@ -413,3 +434,123 @@ def _rebase_in_progress(repo: Repo) -> bool:
 def _abort(repo: Repo) -> None:
     if _rebase_in_progress(repo):
         _run(repo, "rebase", "--abort")
+
+
+# ------------------------------------------------------------- the user's work tree
+
+
+class CommitError(Exception):
+    """`git add` or `git commit` failed (the message is git's, without the file's content)."""
+
+
+def _user_git(
+    root: Path, *args: str, text: bool = True, timeout: float = 60
+) -> subprocess.CompletedProcess[Any]:
+    """``git -C root args`` with the user's environment (identity, hooks, config);
+    raises `OSError` / `subprocess.SubprocessError` when git cannot run."""
+    env = {**os.environ, **_BASE_ENV}
+    return subprocess.run(
+        ["git", "-C", str(root), *args],
+        capture_output=True,
+        text=text,
+        env=env,
+        check=False,
+        timeout=timeout,
+    )
+
+
+def in_work_tree(root: Path) -> bool:
+    """Whether ``root`` is inside a git work tree (False when git is missing)."""
+    try:
+        done = _user_git(root, "rev-parse", "--is-inside-work-tree", timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return bool(done.stdout.strip() == "true")
+
+
+def commit_local(root: Path, files: Sequence[Path], message: str) -> str | None:
+    """Commit exactly ``files`` as the user (their own git identity and hooks); return
+    the short sha, or None when nothing changed. Other staged changes stay staged.
+    Raises `CommitError`."""
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        try:
+            return _user_git(root, *args)
+        except (OSError, subprocess.SubprocessError) as exc:  # no git, a hung hook, ...
+            raise CommitError(f"git {args[0]}: {exc}") from None
+
+    paths = [str(f.resolve()) for f in files]
+    done = git("add", "--", *paths)
+    if done.returncode != 0:
+        raise CommitError(_first_line(done.stderr) or "git add failed")
+    if git("diff", "--cached", "--quiet", "--", *paths).returncode == 0:
+        return None
+    done = git("commit", "--quiet", "-m", message, "--only", "--", *paths)
+    if done.returncode != 0:
+        raise CommitError(_first_line(done.stderr or done.stdout) or "git commit failed")
+    return git("rev-parse", "--short", "HEAD").stdout.strip() or None
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def deleted_posts(root: Path, posts: str) -> list[tuple[str, bytes]]:
+    """(path, last content) of Markdown files under ``posts`` deleted in the work tree
+    or in the history of HEAD, and not present now. Paths are relative to the work
+    tree root as git prints them; git failing (or missing) gives what was found."""
+
+    def git(*argv: str) -> str:
+        try:
+            done = _user_git(root, *argv)
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return done.stdout if done.returncode == 0 else ""
+
+    def blob(rev_path: str) -> bytes | None:
+        try:
+            done = _user_git(root, "show", rev_path, text=False)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return bytes(done.stdout) if done.returncode == 0 else None
+
+    found: dict[str, bytes] = {}
+    for line in git("ls-files", "--deleted", "-z", "--", posts).split("\0"):
+        if line.lower().endswith(POST_SUFFIXES) and not (root / line).exists():
+            raw = blob(f"HEAD:{line}")
+            if raw is not None:
+                found[line] = raw
+    log = git("log", "--diff-filter=D", "--name-only", "--format=@%H", "-z", "--", posts)
+    commit = ""
+    for token in log.replace("\n", "\0").split("\0"):
+        if token.startswith("@"):
+            commit = token[1:]
+        elif (
+            token.lower().endswith(POST_SUFFIXES)
+            and token not in found
+            and not (root / token).exists()
+        ):
+            raw = blob(f"{commit}^:{token}")
+            if raw is not None:
+                found[token] = raw
+    return list(found.items())
+
+
+__all__ = [
+    "BOT_EMAIL",
+    "BOT_NAME",
+    "ZERO_SHA",
+    "ChangeSet",
+    "CommitError",
+    "GitError",
+    "MergeFile",
+    "PushResult",
+    "changed_posts",
+    "commit_files",
+    "commit_local",
+    "deleted_posts",
+    "file_at",
+    "in_work_tree",
+    "push_with_retry",
+    "work_tree_root",
+]

@@ -1,0 +1,403 @@
+"""`publisher ci`: the GitHub Action's entry point, as a library.
+
+The composite action (``action.yml``) runs ``publisher ci`` with its inputs in the
+environment (the contract is in ``docs/action.md``); this module reads them and the
+Actions environment, chooses a mode and tells the story of the event:
+
+- ``publish`` (a push to the default branch): the posts changed by the push, plus
+  every post with no record yet, are planned and published exactly as ``publisher
+  publish`` does; queued posts whose file the push deleted are canceled; the
+  written-back files are committed as github-actions[bot] and pushed (rebase and
+  retry, merging ``published`` records on a conflict).
+- ``preview`` (a pull request): the same plan, computed with no key and no network
+  write, shown per post and target in the job summary and one PR comment.
+- ``validate`` (anything else): annotations and a summary.
+
+Post text is untrusted: it reaches the log only inside ``::stop-commands::``, the
+summary and the PR comment only escaped. The API key is masked before anything else
+is printed. Exit codes: 0 ok, 1 an invalid post / failed target / push failure,
+2 usage or configuration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path, PurePosixPath
+from typing import Any, TextIO
+
+from publisher import record
+from publisher.config import Config, ConfigError, load_config
+from publisher.errors import UsageError
+from publisher.github.actions import (
+    ActionsEnv,
+    GitHubApiError,
+    GitHubError,
+    add_mask,
+    annotation,
+    append_summary,
+    stop_commands,
+    upsert_pr_comment,
+    write_outputs,
+)
+from publisher.github.report import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Report
+from publisher.github.select import Selection, select_posts
+
+__all__ = ["Inputs", "choose_mode", "main", "parse_bool"]
+
+MODES = ("auto", "publish", "preview", "validate")
+PUSH_ATTEMPTS = 5
+COMMENT_LIMIT = 60_000
+"""GitHub refuses comment bodies over 65,536 characters; keep a margin."""
+_TRUE = ("true", "True", "TRUE")
+_FALSE = ("false", "False", "FALSE")
+
+
+# ---------------------------------------------------------------------------- the story
+
+
+def main(
+    config_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """Run ``publisher ci``; returns the exit code."""
+    environ = os.environ if environ is None else environ
+    log = Log(out or sys.stdout)
+    for name in ("LETMEPOST_API_KEY", "GITHUB_TOKEN"):
+        secret = environ.get(name, "").strip()
+        if secret:
+            log.command(add_mask(secret))  # before anything else is printed
+    try:
+        job = Job.from_environ(config_path, environ, log)
+        mode, why = choose_mode(job.inputs.mode, job.actions)
+        if mode == "publish":
+            return publish(job, why)
+        return preview(job, why) if mode == "preview" else validate(job, why)
+    except (UsageError, ConfigError, GitHubError) as exc:
+        log.command(annotation("error", str(exc), title="publisher: configuration"))
+        return EXIT_USAGE
+
+
+def validate(job: Job, why: str) -> int:
+    """Any other event: check every post, annotate, summarise."""
+    from publisher.github.render import validate_summary
+    from publisher.report import print_problems, problems_summary
+
+    report = job.plan(why, job.select("validate"), reason=why)
+    posts = [f.post for f in report.plan.files]
+    text = StringIO()
+    print_problems(posts, out=text)
+    job.log.untrusted(text.getvalue())
+    job.log.command(f"publisher: {problems_summary(posts)}")
+    job.finish(report, validate_summary(report))
+    return EXIT_FAILED if report.plan.invalid else EXIT_OK
+
+
+def preview(job: Job, why: str) -> int:
+    """A pull request: the plan, with no key and nothing sent, in the summary and one
+    PR comment."""
+    from publisher.github.render import preview_markdown, preview_text
+
+    selection = job.select("preview")
+    report = job.plan(why, selection)
+    job.log.untrusted(preview_text(report) or "no post is changed or waiting to be published")
+    body = preview_markdown(report)
+    job.finish(report, body)
+    job.comment(body)
+    return EXIT_FAILED if report.plan.invalid or report.refused else EXIT_OK
+
+
+def publish(job: Job, why: str) -> int:
+    """A push to the default branch: publish what the push touched (and every post
+    without a record), cancel what deleted files left queued, then commit and push the
+    write-back."""
+    from publisher.apply import RunResult
+    from publisher.github.render import git_summary, publish_summary
+    from publisher.lock import run_lock
+    from publisher.report import result_table
+
+    if job.repo_root is None:
+        raise UsageError(f"{job.config.root} is not a git checkout: publish mode commits results")
+    branch = job.actions.branch
+    if job.inputs.push and job.inputs.commit and branch is None:
+        raise UsageError(
+            f"cannot push the results: {job.actions.ref or 'no ref'} is not a branch "
+            "(set push: false to only commit)"
+        )
+    with run_lock(job.config.root), job.run.connect(need_key=False) as api:
+        report = job.plan(why, job.select("publish"))
+        if api.client is None and (report.selection.deleted or report.plan.needs_letmepost):
+            raise UsageError(
+                "publishing needs the api-key input (LETMEPOST_API_KEY): pass "
+                "${{ secrets.LETMEPOST_API_KEY }}, or set sandbox: true to try it locally"
+            )
+        job.send(api, report)
+    result = RunResult(outcomes=report.outcomes, written=report.written)
+    job.log.untrusted(result_table(report.plan, result))
+    job.finish(report, publish_summary(report))
+    if job.inputs.commit and report.written:
+        job.save(report, sorted(report.written), branch)
+    if job.actions.summary_path is not None:
+        append_summary(job.actions.summary_path, git_summary(report))
+    return report.exit_code()
+
+
+# ------------------------------------------------------------------------------- the job
+
+
+@dataclass
+class Job:
+    """One run of the Action: its inputs, the event, the configuration and the Run."""
+
+    inputs: Inputs
+    actions: ActionsEnv
+    config: Config
+    repo_root: Path | None
+    log: Log
+    environ: Mapping[str, str]
+    run: Any = field(default=None)  # publisher.run.Run
+
+    @classmethod
+    def from_environ(cls, config_path: Path | None, environ: Mapping[str, str], log: Log) -> Job:
+        """Inputs, event and configuration (``path`` replaces the posts folder)."""
+        from publisher.github.git import work_tree_root
+        from publisher.run import resolve_run
+
+        inputs = Inputs.from_environ(environ)
+        actions = ActionsEnv.from_environ(environ)
+        config = load_config(path=config_path) if config_path else load_config()
+        if inputs.path is not None:
+            posts = PurePosixPath(inputs.path.replace("\\", "/"))
+            if posts.is_absolute() or ".." in posts.parts:
+                raise UsageError(
+                    f"input path must be a folder inside the repository: {inputs.path!r}"
+                )
+            config = dataclasses.replace(config, posts=posts.as_posix())
+        run = resolve_run(config, sandbox=inputs.sandbox, environ=environ, key=inputs.api_key or "")
+        return cls(inputs, actions, config, work_tree_root(config.root), log, environ, run)
+
+    def where(self, rel: str) -> str:
+        """A post path relative to the config root -> relative to the repository root."""
+        if self.repo_root is None:
+            return rel
+        try:
+            return (self.config.root / rel).resolve().relative_to(self.repo_root).as_posix()
+        except ValueError:
+            return rel
+
+    def select(self, mode: str) -> Selection:
+        return select_posts(self.config, self.repo_root, self.actions, mode, self.run)
+
+    def plan(self, why: str, selection: Selection, *, reason: str | None = None) -> Report:
+        """Load and plan the selected posts; the report of what was found."""
+        from publisher.plan import make_plan
+        from publisher.post import load_post
+
+        plan = make_plan([load_post(p, self.config) for p in selection.files], self.run)
+        reason = reason if reason is not None else f"{why}; {selection.reason}"
+        return Report(reason, plan.env, plan, self.where, selection, root=self.config.root)
+
+    def finish(self, report: Report, summary: str) -> None:
+        """Annotations, outputs, the summary: all written before any git work."""
+        for line in report.annotations():
+            self.log.command(line)
+        if self.actions.output_path is not None:
+            write_outputs(self.actions.output_path, report.outputs())
+        if self.actions.summary_path is not None:
+            append_summary(self.actions.summary_path, summary)
+
+    def comment(self, body: str) -> None:
+        """One PR comment, updated in place; a fork or a refusal is a notice, not a failure."""
+        pr = self.actions.pull_request
+        if pr is None or not self.inputs.token or not self.actions.repository:
+            return
+        if pr.from_fork:
+            self.log.command(
+                annotation(
+                    "notice", "pull request from a fork: the preview is in the job summary only"
+                )
+            )
+            return
+        if len(body) > COMMENT_LIMIT:
+            cut = body.rfind("\n", 0, COMMENT_LIMIT)
+            body = body[: max(cut, 0)] + "\n\n_Preview cut short: the job summary has all of it._\n"
+        if self.actions.run_url:
+            body += f"\n<sub>[workflow run]({self.actions.run_url})</sub>\n"
+        try:
+            result = upsert_pr_comment(
+                self.actions.api_url, self.actions.repository, pr.number, self.inputs.token, body
+            )
+        except GitHubApiError as exc:
+            level = "notice" if exc.status in (403, 404) else "warning"
+            self.log.command(
+                annotation(
+                    level,
+                    f"no preview comment ({exc}); give the job `pull-requests: write` to get one",
+                )
+            )
+            return
+        except (GitHubError, ValueError) as exc:
+            self.log.command(annotation("warning", f"no preview comment: {exc}"))
+            return
+        state = "created" if result.created else "updated"
+        self.log.command(f"publisher: preview comment {state}")
+
+    def send(self, api: Any, report: Report) -> None:
+        """Apply the plan (each result written back at once), then cancel the queued
+        posts of deleted files."""
+        from publisher.apply import Outcome, Runner
+
+        result = Runner(api.run, client=api.client, environ=self.environ).run(report.plan)
+        report.outcomes = list(result.outcomes)
+        report.stopped = result.stopped
+        report.written = list(result.written)
+        root = self.repo_root or self.config.root
+        for d in report.selection.deleted:
+            rel = Path(os.path.relpath(root / d.path, self.config.root)).as_posix()
+            for label, platform, post_id in d.queued:
+                status, error = _cancel(api.client, post_id)
+                report.outcomes.append(Outcome(rel, label, platform, "cancel", status, error=error))
+
+    def save(self, report: Report, written: list[str], branch: str | None) -> None:
+        """Commit the written-back files as github-actions[bot] and push them (rebase
+        and retry; a conflict in a post is resolved by merging its records)."""
+        from publisher.github.git import GitError, commit_files, push_with_retry
+        from publisher.github.render import commit_message
+
+        root = self.repo_root or self.config.root
+        message = commit_message(self.inputs.commit_message, report, written)
+        try:
+            report.commit = commit_files(
+                root, [str(self.config.root / w) for w in written], message
+            )
+        except GitError as exc:
+            report.git_error = f"commit failed: {exc}"
+        if report.commit is not None and not report.git_error and self.inputs.push and branch:
+            try:
+                pushed = push_with_retry(
+                    root, branch, attempts=PUSH_ATTEMPTS, merge_file=record.merge_published
+                )
+            except GitError as exc:
+                report.git_error = f"push failed: {exc}"
+            else:
+                report.pushed = pushed.ok
+                report.commit = pushed.sha or report.commit
+                if not pushed.ok:
+                    report.git_error = f"push to {branch} failed: {pushed.error}"
+                elif pushed.merged_files:
+                    n = len(pushed.merged_files)
+                    self.log.command(f"publisher: merged results with the remote in {n} files")
+        if report.git_error:
+            self.log.command(
+                annotation(
+                    "error",
+                    f"{report.git_error}. Every result is in the step outputs and the job summary.",
+                    title="publisher: results not pushed",
+                )
+            )
+        elif report.commit:
+            state = "pushed" if report.pushed else "committed"
+            self.log.command(f"publisher: results {state} as {report.commit[:12]}")
+
+
+def _cancel(client: Any, post_id: str) -> tuple[str, str | None]:
+    from publisher.client import ApiError, NetworkError
+
+    try:
+        client.delete_post(post_id)
+    except ApiError as exc:
+        if exc.status == 409:
+            return "gone out", None  # no longer queued: nothing left to cancel
+        return "error", f"could not cancel the queued post: {exc}"
+    except NetworkError as exc:
+        return "error", f"could not cancel the queued post: {exc}"
+    return "canceled", None
+
+
+# ------------------------------------------------------------------------ inputs, log
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The action's inputs, read from the environment (empty means unset)."""
+
+    mode: str = "auto"
+    path: str | None = None
+    commit: bool = True
+    push: bool = True
+    commit_message: str | None = None
+    sandbox: bool = False
+    api_key: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Inputs:
+        """Parse the ``PUBLISHER_*`` variables; raises :class:`UsageError` on bad values."""
+
+        def value(name: str) -> str | None:
+            text = environ.get(name, "").strip()
+            return text or None
+
+        mode = value("PUBLISHER_MODE") or "auto"
+        if mode not in MODES:
+            raise UsageError(f"input mode must be one of {', '.join(MODES)}; got {mode!r}")
+        return cls(
+            mode=mode,
+            path=value("PUBLISHER_PATH"),
+            commit=parse_bool("commit", environ.get("PUBLISHER_COMMIT"), True),
+            push=parse_bool("push", environ.get("PUBLISHER_PUSH"), True),
+            commit_message=value("PUBLISHER_COMMIT_MESSAGE"),
+            sandbox=parse_bool("sandbox", environ.get("PUBLISHER_SANDBOX"), False),
+            api_key=value("LETMEPOST_API_KEY"),
+            token=value("GITHUB_TOKEN"),
+        )
+
+
+def parse_bool(name: str, raw: str | None, default: bool) -> bool:
+    """A boolean input, parsed like ``core.getBooleanInput``; empty gives ``default``."""
+    text = (raw or "").strip()
+    if not text:
+        return default
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise UsageError(
+        f"input {name} must be true or false (true, True, TRUE, false, False, FALSE); "
+        f"got {text[:40]!r}"
+    )
+
+
+def choose_mode(requested: str, env: ActionsEnv) -> tuple[str, str]:
+    """The mode to run and why: ``auto`` publishes on a push to the default branch,
+    previews on a pull request and validates otherwise."""
+    if requested != "auto":
+        return requested, f"mode: {requested}"
+    if env.is_default_branch_push:
+        return "publish", f"push to the default branch {env.default_branch}"
+    if env.pull_request is not None:
+        return "preview", f"pull request #{env.pull_request.number}"
+    what = env.event_name or "no event"
+    if env.event_name == "push":
+        what = f"push to {env.branch or env.ref or 'a ref'}, not the default branch"
+    return "validate", what
+
+
+class Log:
+    """The step's log: workflow commands as given, anything from posts fenced off."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def command(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+    def untrusted(self, text: str) -> None:
+        """Print text that may come from a post: no line of it can run a command."""
+        if text:
+            print(stop_commands(text), file=self.out, flush=True)

@@ -1,0 +1,172 @@
+"""What one run of the Action found and did (`Report`), as step outputs and annotations.
+
+The Markdown views of it (job summary, PR comment, commit message) are in
+`publisher.github.render`; the log's plain text in `publisher.github.ci`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from publisher.github.actions import annotation
+from publisher.github.select import Selection
+
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "SENT", "Report"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+SENT = frozenset({"published", "publishing"})
+
+
+@dataclass
+class Report:
+    """Everything a run found and did, for the outputs, the summary and the log."""
+
+    reason: str
+    env: str
+    plan: Any  # publisher.plan.Plan
+    where: Callable[[str], str]  # a post's `rel` -> its path from the repository root
+    selection: Selection
+    root: Path | None = None  # the config root (media paths of the previews)
+    outcomes: list[Any] = field(default_factory=list)  # apply.Outcome
+    stopped: str | None = None
+    written: list[str] = field(default_factory=list)  # post files written back (`rel`)
+    commit: str | None = None
+    pushed: bool | None = None
+    git_error: str | None = None
+
+    @property
+    def refused(self) -> list[tuple[Any, Any]]:
+        return [
+            (f, t) for f in self.plan.files for t in f.targets if t.action in ("refuse", "blocked")
+        ]
+
+    @property
+    def failed_outcomes(self) -> list[Any]:
+        return [o for o in self.outcomes if o.failed]
+
+    @property
+    def failed(self) -> int:
+        """Invalid posts, failed targets and refused targets."""
+        return len(self.plan.invalid) + len(self.failed_outcomes) + len(self.refused)
+
+    def exit_code(self) -> int:
+        bad = self.failed or self.stopped or self.git_error
+        return EXIT_FAILED if bad else EXIT_OK
+
+    def previews(self) -> list[Any]:
+        """The preview (`publisher.preview.model.PostPreview`) of every planned file, in
+        plan order: the same model `watch` and its live page show."""
+        from publisher.preview.model import build_preview
+
+        root = self.root or Path(".")
+        return [build_preview(f.post, f, root=root) for f in self.plan.files]
+
+    # -- outputs ------------------------------------------------------------------------
+
+    def published(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "file": self.where(o.path),
+                "target": o.target,
+                "platform": o.platform,
+                "uri": o.uri,
+                "url": o.url,
+            }
+            for o in self.outcomes
+            if o.status in SENT
+        ]
+
+    def planned(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for f in self.plan.files:
+            if f.state == "invalid":
+                items.append(
+                    {
+                        "file": self.where(f.path),
+                        "state": "invalid",
+                        "target": None,
+                        "platform": None,
+                        "action": "none",
+                        "reason": f"{len(f.post.errors)} errors",
+                    }
+                )
+            for t in f.targets:
+                items.append(
+                    {
+                        "file": self.where(f.path),
+                        "state": f.state,
+                        "target": t.label,
+                        "platform": t.platform,
+                        "action": t.action,
+                        "reason": t.reason,
+                    }
+                )
+        for d in self.selection.deleted:
+            for label, platform, _ in d.queued:
+                items.append(
+                    {
+                        "file": d.path,
+                        "state": "deleted",
+                        "target": label,
+                        "platform": platform,
+                        "action": "cancel",
+                        "reason": "file deleted while queued",
+                    }
+                )
+        return items
+
+    def outputs(self) -> dict[str, Any]:
+        return {
+            "published": self.published(),
+            "planned": self.planned(),
+            "failed": str(self.failed),
+        }
+
+    # -- annotations --------------------------------------------------------------------
+
+    def annotations(self) -> list[str]:
+        lines: list[str] = []
+        for f in self.plan.files:
+            for p in sorted(f.post.problems, key=lambda p: (p.line, p.col)):
+                level = "error" if p.severity == "error" else "warning"
+                lines.append(
+                    annotation(
+                        level,
+                        f"{p.code}: {p.message}",
+                        file=self.where(p.path),
+                        line=p.line,
+                        col=p.col,
+                        title=f"publisher: {'invalid post' if level == 'error' else 'warning'}",
+                    )
+                )
+        for o in self.failed_outcomes:
+            lines.append(
+                annotation(
+                    "error",
+                    f"{o.target}: {o.error or o.status}",
+                    file=self.where(o.path),
+                    line=o.line,
+                    title=f"publisher: {o.target} {o.status}",
+                )
+            )
+        for f, t in self.refused:
+            line = _target_line(f.post, t)
+            lines.append(
+                annotation(
+                    "error",
+                    f"{t.label}: {t.reason}",
+                    file=self.where(f.path),
+                    line=line,
+                    title=f"publisher: {t.label} {t.action}",
+                )
+            )
+        return lines
+
+
+def _target_line(post: Any, t: Any) -> int | None:
+    if post.doc is None or t.target is None:
+        return None
+    return post.doc.line_of(("targets", t.target.index))[0]

@@ -1,0 +1,241 @@
+"""The live preview page (`publisher watch --serve`): the latest preview of every post
+(`PreviewHub`) and a small HTTP server on 127.0.0.1 (stdlib, in a thread) with the page,
+a JSON snapshot, server-sent events and the posts' media files.
+
+    >>> hub = PreviewHub()
+    >>> server = serve(hub, root=Path("."), port=0)  # doctest: +SKIP
+    >>> print(server.url)  # doctest: +SKIP
+    http://127.0.0.1:40123/
+
+Everything taken from a post is untrusted: the page only ever sets it as text
+(``textContent``), never as HTML, and only http(s) URLs become links.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from publisher import limits
+from publisher.preview.model import PostPreview
+
+__all__ = ["PreviewHub", "PreviewServer", "page_html", "serve"]
+
+
+# --------------------------------------------------------------------------- the hub
+
+
+class PreviewHub:
+    """The latest preview of every post, and a version number that changes with them.
+    Thread-safe: the watch loop writes, the page's connections read."""
+
+    def __init__(self) -> None:
+        self._posts: dict[str, dict[str, Any]] = {}
+        self._changes: list[tuple[int, str]] = []  # (version, rel) of each change
+        self._version = 0
+        self._cond = threading.Condition()
+        self.info: dict[str, Any] = {}  # shown in the page header: root, settle, env
+
+    def update(self, preview: PostPreview) -> None:
+        self._bump(preview.rel, preview.as_dict())
+
+    def remove(self, rel: str) -> None:
+        self._bump(rel, None)
+
+    def _bump(self, rel: str, data: dict[str, Any] | None) -> None:
+        with self._cond:
+            if data is None:
+                self._posts.pop(rel, None)
+            else:
+                self._posts[rel] = data
+            self._version += 1
+            self._changes.append((self._version, rel))
+            del self._changes[:-1000]
+            self._cond.notify_all()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._cond:
+            return {
+                "version": self._version,
+                "info": self.info,
+                "posts": sorted(self._posts.values(), key=lambda p: -p["updated"]),
+            }
+
+    def wait(self, since: int, timeout: float) -> tuple[int, list[tuple[str, Any]] | None]:
+        """Block until the version passes ``since`` (or ``timeout``); return the new
+        version and the changed posts as ``(rel, data or None)``, or None when the
+        caller fell too far behind and must take a fresh snapshot."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._version > since, timeout)
+            if self._version == since:
+                return since, []
+            if not self._changes or self._changes[0][0] > since + 1:
+                return self._version, None
+            rels = dict.fromkeys(rel for v, rel in self._changes if v > since)
+            return self._version, [(rel, self._posts.get(rel)) for rel in rels]
+
+    def close(self) -> None:
+        """Wake every waiting connection so that it can end."""
+        with self._cond:
+            self._version += 1
+            self._changes.append((self._version, ""))
+            self._cond.notify_all()
+
+
+# --------------------------------------------------------------------------- the server
+
+_MEDIA_TYPES = frozenset({"image", "video"})
+_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+    "img-src 'self'; media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'"
+)
+
+
+class PreviewServer(ThreadingHTTPServer):
+    """The preview page's HTTP server (127.0.0.1 only), run in a daemon thread."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, hub: PreviewHub, root: Path, port: int) -> None:
+        self.hub = hub
+        self.root = root.resolve()
+        self.closing = threading.Event()
+        super().__init__(("127.0.0.1", port), _Handler)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.2}, name="preview", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> PreviewServer:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self.closing.set()
+        self.hub.close()
+        self.shutdown()
+        self.server_close()
+
+
+def serve(hub: PreviewHub, *, root: Path, port: int = 8790) -> PreviewServer:
+    """Start the preview server on 127.0.0.1:``port`` (0 picks a free port)."""
+    return PreviewServer(hub, root, port).start()
+
+
+def page_html() -> str:
+    return resources.files("publisher.preview").joinpath("assets/index.html").read_text("utf-8")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: PreviewServer
+    protocol_version = "HTTP/1.1"
+    server_version = "publisher-watch"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the watch output is for posts, not for requests."""
+
+    def do_GET(self) -> None:
+        if not self._host_ok():
+            self._send(421, b"unknown host\n", "text/plain; charset=utf-8")
+            return
+        path = urlsplit(self.path).path
+        if path == "/":
+            self._send(200, page_html().encode(), "text/html; charset=utf-8")
+        elif path == "/api/posts":
+            self._send(200, _json(self.server.hub.snapshot()), "application/json")
+        elif path == "/events":
+            self._events()
+        elif path.startswith("/media/"):
+            self._media(unquote(path[len("/media/") :]))
+        else:
+            self._send(404, b"not found\n", "text/plain; charset=utf-8")
+
+    def _host_ok(self) -> bool:
+        """Refuse other Host names: a web page that rebinds its own name to 127.0.0.1
+        must not read the posts."""
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+        return host in ("127.0.0.1", "localhost")
+
+    def _send(self, status: int, body: bytes, ctype: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy", _CSP)
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _media(self, rel: str) -> None:
+        """A media file from inside the repository (images and videos only)."""
+        root = self.server.root
+        try:  # NUL bytes, over-long names, loops: all simply not found
+            target = (root / rel).resolve()
+            inside = target.is_relative_to(root) and not any(
+                part.startswith(".") for part in target.relative_to(root).parts
+            )
+            mime = limits.mime_from_extension(target.name) or ""
+            wanted = inside and limits.kind_of_mime(mime) in _MEDIA_TYPES and target.is_file()
+            data = target.read_bytes() if wanted else None
+        except (OSError, ValueError, RuntimeError):
+            data = None
+        if data is None:
+            self._send(404, b"not found\n", "text/plain; charset=utf-8")
+            return
+        self._send(200, data, mime or "application/octet-stream")
+
+    def _events(self) -> None:
+        """Server-sent events: a snapshot, then every changed post as it changes."""
+        hub, closing = self.server.hub, self.server.closing
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Accel-Buffering", "no")
+        self.end_headers()
+        self.close_connection = True
+        try:
+            snap = hub.snapshot()
+            version = snap["version"]
+            self._event("snapshot", snap)
+            while not closing.is_set():
+                version, changed = hub.wait(version, timeout=15)
+                if closing.is_set():
+                    break
+                if changed is None:
+                    snap = hub.snapshot()
+                    version = snap["version"]
+                    self._event("snapshot", snap)
+                elif not changed:
+                    self.wfile.write(b": keep-alive\n\n")
+                    self.wfile.flush()
+                for rel, data in changed or ():
+                    if data is None:
+                        self._event("removed", {"path": rel})
+                    else:
+                        self._event("post", data)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            pass  # the page went away
+
+    def _event(self, name: str, data: Any) -> None:
+        self.wfile.write(b"event: " + name.encode() + b"\ndata: " + _json(data) + b"\n\n")
+        self.wfile.flush()
+
+
+def _json(value: Any) -> bytes:
+    # "<" escaped as well, so the JSON could never close a <script> if it were inlined.
+    return json.dumps(value, ensure_ascii=False, default=str).replace("<", "\\u003c").encode()
