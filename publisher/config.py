@@ -39,7 +39,17 @@ CONFIG_FILE = "publisher.toml"
 PLATFORM_NAMES = PLATFORMS
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_KEYS = {"posts", "api_url", "profile", "targets", "require_alt", "accounts", "allow_repost"}
+_KEYS = {
+    "posts",
+    "api_url",
+    "profile",
+    "targets",
+    "require_alt",
+    "on_edit",
+    "accounts",
+    "allow_repost",
+}
+ON_EDIT = ("keep", "repost")
 
 
 class ConfigError(UsageError):
@@ -71,6 +81,7 @@ class Config:
     profile: str | None = None
     targets: tuple[str, ...] = ()
     require_alt: bool = True
+    on_edit: str = "keep"  # what an edit after publishing does: keep | repost
     accounts: dict[str, Account] = field(default_factory=dict)
 
     @property
@@ -201,8 +212,15 @@ def _from_table(table: dict[str, Any], root: Path, source: Path) -> Config:
         profile=profile,
         targets=tuple(targets),
         require_alt=typed("require_alt", bool, True),
+        on_edit=_on_edit(typed("on_edit", str, "keep"), where),
         accounts=accounts,
     )
+
+
+def _on_edit(value: str, where: str) -> str:
+    if value not in ON_EDIT:
+        raise ConfigError(f"{where}: `on_edit` must be {' or '.join(map(repr, ON_EDIT))}")
+    return value
 
 
 def _account(alias: str, value: Any, where: str) -> Account:

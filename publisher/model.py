@@ -140,6 +140,11 @@ class PostFrontmatter(_Strict):
     media: list[MediaSpec] | None = None
     profileId: Uuid | None = None
     draft: bool = Field(False, description="Never published; watch still previews it.")
+    onEdit: Literal["keep", "repost"] | None = Field(
+        None,
+        description="An edit after publishing: `keep` (the default: nothing is sent) or "
+        "`repost` (the changed targets are posted once more). Default from publisher.toml.",
+    )
     meta: dict[str, Any] | None = Field(
         None, description="Your own data (title, tags, notes); ignored."
     )

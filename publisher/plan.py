@@ -7,7 +7,7 @@ The reconcile table (SPEC section 5), per target:
 |---------------------------------------|-----------|
 | nothing (or only a sandbox record, on a live run) | publish |
 | published, same content               | none      |
-| published, content edited             | refuse (or repost with --repost) |
+| published, content edited             | keep (onEdit: keep, the default: a notice) or repost (onEdit: repost, --repost) |
 | failed with a retryable error         | retry     |
 | failed/rejected, content since fixed  | publish   |
 | failed/rejected otherwise             | blocked (or retry with --retry-failed) |
@@ -37,7 +37,7 @@ from typing import Any
 from publisher import identity
 from publisher.backends import backend_of
 from publisher.post import RETRYABLE_CODES, Post, ResolvedTarget
-from publisher.record import Status, queued_targets
+from publisher.record import Status
 from publisher.run import Env, Run
 
 
@@ -52,7 +52,8 @@ class Action(StrEnum):
     RESUME = "resume"  # sent, answer not recorded: the same request again
     SYNC = "sync"  # queued, time passed: fetch the result
     NONE = "none"
-    REFUSE = "refuse"  # edited after publishing: nothing is sent
+    KEEP = "keep"  # edited after publishing, onEdit: keep: nothing is sent, a notice
+    REFUSE = "refuse"  # sent to this account under another name: nothing is sent
     BLOCKED = "blocked"  # needs a person: the reason says what
 
 
@@ -253,7 +254,7 @@ def make_plan(
     repost: bool = False,
     retry_failed: bool = False,
     queued_only: bool = False,
-    deleted: Iterable[tuple[str, Any]] = (),
+    deleted: Iterable[tuple[str, Iterable[tuple[str, str | None, str]]]] = (),
 ) -> Plan:
     """Decide, for every post and target, what publishing would do in `run` (only
     records that count for it are taken into account). Without a run: a live run
@@ -261,8 +262,9 @@ def make_plan(
 
     `queued_only` (``publisher sync``) keeps only what concerns queued posts: every
     queued target is refreshed, updated or cancelled, nothing new is sent.
-    `deleted` is (path, last committed `published` block) of post files that are
-    gone: their queued targets are cancelled."""
+    `deleted` is (path, queued targets as (label, platform, postId)) of post files
+    that are gone (`record.queued_targets` of their last committed block): those are
+    cancelled."""
     run = run or Run()
     now = now or dt.datetime.now(dt.UTC)
     files = [_plan_file(p, run, now, repost, retry_failed) for p in posts]
@@ -282,7 +284,7 @@ def make_plan(
                 _block_duplicate(f)
     for f in files:
         f.run = run
-    gone = [_deleted(path, block, run) for path, block in deleted]
+    gone = [_deleted(path, queued) for path, queued in deleted]
     return Plan(run=run, files=files, duplicates=duplicates, deleted=[d for d in gone if d.steps])
 
 
@@ -298,7 +300,7 @@ def _queued_only(f: FilePlan) -> FilePlan:
     return FilePlan(f.post, f.state, targets, f.duplicate_of, f.run)
 
 
-def _deleted(path: str, block: Any, run: Run) -> DeletedFile:
+def _deleted(path: str, queued: Iterable[tuple[str, str | None, str]]) -> DeletedFile:
     steps = [
         Step(
             StepKind.CANCEL,
@@ -306,7 +308,7 @@ def _deleted(path: str, block: Any, run: Run) -> DeletedFile:
             (TargetPlan(label, platform, Action.CANCEL, "the file was deleted while queued"),),
             post_id=post_id,
         )
-        for label, platform, post_id in queued_targets(block, run)
+        for label, platform, post_id in queued
     ]
     return DeletedFile(path, steps)
 
@@ -502,10 +504,12 @@ def _plan_target(
             return plan(Action.NONE, "published")
         if repost:
             return plan(Action.REPOST, "edited after publishing; --repost posts it again")
+        if post.on_edit == "repost":
+            return plan(Action.REPOST, "edited after publishing; onEdit: repost posts it again")
         return plan(
-            Action.REFUSE,
-            "edited after publishing: platforms cannot edit a post. Revert the edit, or "
-            "run with --repost to post it again",
+            Action.KEEP,
+            "edited after publishing: not reposted (platforms cannot edit a post; the edit "
+            "stays in git). Set `onEdit: repost` in the file to post it again",
         )
     if status == "queued":
         due = post.scheduled_at is not None and post.scheduled_at <= now
@@ -555,7 +559,7 @@ def _older_than(moment: str | None, age: dt.timedelta, now: dt.datetime) -> bool
 
 def _file_state(plans: list[TargetPlan], has_record: bool) -> str:
     actions = {p.action for p in plans}
-    if "refuse" in actions:
+    if "refuse" in actions or ("keep" in actions and not actions & SENDS):
         return "edited"
     if "resume" in actions:
         return "resume"

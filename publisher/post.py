@@ -211,6 +211,7 @@ class Post:
     scheduled_at: dt.datetime | None = None
     publish_now: bool | None = None
     profile_id: str | None = None
+    on_edit: str = "keep"  # keep | repost: what an edit after publishing does
     record: Any = None  # PublishedRecord | None
     hash: str | None = None
 
@@ -436,6 +437,7 @@ class _Checker:
         self._schedule(fm)
         post.publish_now = fm.publishNow
         post.profile_id = fm.profileId or self.config.profile
+        post.on_edit = fm.onEdit or self.config.on_edit
         self._targets(fm)
         if post.valid and post.targets:
             post.hash = identity.post_hash({t.label: t.hash for t in post.targets})

@@ -83,7 +83,7 @@ TARGET_ORDER = (
     "platform", "account", "status", "hash", "key", "attempt", "postId", "uri", "cid", "url",
     "firstCommentUri", "firstCommentCid", "did", "rkey", "commentRkey", "scheduledAt",
     "fixedHash", "at",
-    "warnings", "error",
+    "warnings", "error", "earlier",
 )  # fmt: skip
 
 
@@ -123,6 +123,7 @@ class TargetRecord(BaseModel):
     at: str | None = None
     warnings: list[str] | None = None
     error: TargetError | None = None
+    earlier: list[str] | None = None  # URIs of the posts made before a repost
 
     @model_validator(mode="after")
     def _resumable(self) -> TargetRecord:
@@ -261,9 +262,21 @@ class Record:
         self.data["targets"][label] = ordered
 
     def replace_target(self, label: str, keep: tuple[str, ...] = ("platform", "account")) -> None:
-        """Start a target's record afresh, keeping only `keep`."""
+        """Start a target's record afresh, keeping only `keep` (and the URIs of the
+        posts it already made: `earlier`)."""
+        self.archive(label)
         previous = self.target(label)
+        keep = (*keep, "earlier")
         self.data["targets"][label] = {k: v for k, v in previous.items() if k in keep}
+
+    def archive(self, label: str) -> None:
+        """Before a target is posted once more (onEdit: repost): its live post's URI
+        joins `earlier`, so the record keeps every post it made."""
+        rec = self.target(label)
+        uri = rec.get("uri")
+        if uri and rec.get("status") in LIVE_STATUSES:
+            earlier = [u for u in rec.get("earlier") or [] if u != uri]
+            self.set_target(label, {"earlier": [*earlier, uri]})
 
     def save(self) -> None:
         from publisher.writeback import update_file

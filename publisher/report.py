@@ -22,7 +22,13 @@ ACTION_WORDS = {
     "none": "-",
     "refuse": "REFUSED",
     "blocked": "blocked",
+    "keep": "kept",
 }
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 file``, ``2 files``; ``many`` for irregular plurals."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
 
 
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
@@ -103,10 +109,12 @@ def result_table(plan: Plan, result: Any) -> str:
     for o in sorted(result.outcomes, key=lambda o: (o.path, o.target)):
         detail = o.url or o.uri or o.error or o.note or ""
         rows.append([o.path, o.target, o.status, detail])
+    held = {"refuse": 0, "blocked": 0, "keep": 0}
     for f in plan.files:
         for t in f.targets:
-            if t.action in ("refuse", "blocked"):
-                rows.append([f.path, t.label, t.action, t.reason])
+            if t.action in held:
+                held[t.action] += 1
+                rows.append([f.path, t.label, ACTION_WORDS[t.action], t.reason])
     text = (
         table(rows, ["FILE", "TARGET", "STATUS", "LINK / ERROR"])
         if rows
@@ -114,8 +122,13 @@ def result_table(plan: Plan, result: Any) -> str:
     )
     failed = len(result.failed)
     ok = sum(1 for o in result.outcomes if not o.failed)
-    invalid = len(plan.invalid)
-    summary = f"{ok} target results recorded, {failed} failed, {invalid} invalid files"
+    parts = [plural(ok, "target result") + " recorded", f"{failed} failed"]
+    if held["blocked"] or held["refuse"]:
+        parts.append(f"{held['blocked'] + held['refuse']} blocked")
+    if held["keep"]:
+        parts.append(f"{held['keep']} edited after publishing (kept)")
+    parts.append(plural(len(plan.invalid), "invalid file"))
+    summary = ", ".join(parts)
     if result.written:
-        summary += f"; {len(result.written)} files updated"
+        summary += f"; {plural(len(result.written), 'file')} updated"
     return f"{text}\n\n{summary} ({plan.env})"

@@ -767,3 +767,29 @@ def test_merge_published_writes_onto_the_remote_version() -> None:
     assert merged.endswith("---\nHello, edited\n")
     assert "uri: at://x" in merged
     assert merge_published("posts/a.md", theirs, theirs) == theirs
+
+
+def test_an_edit_after_publishing_is_kept_and_the_on_edit_input_reposts_it(gh: Harness) -> None:
+    before, after = gh.seed({"posts/a.md": post("[bluesky]", "Launch day.")})
+    first = gh.run(gh.clone("ws1", at=after), "push", gh.push_event(before, after))
+    assert first.returncode == 0, first.stdout
+
+    human = gh.clone("human")
+    recorded = gh.git(human, "rev-parse", "HEAD")
+    text = (human / "posts/a.md").read_text().replace("Launch day.", "Launch day!")
+    edited = gh.commit(human, {"posts/a.md": text}, "fix a typo")
+    gh.push(human)
+    kept = gh.run(gh.clone("ws2", at=edited), "push", gh.push_event(recorded, edited))
+    assert kept.returncode == 0, kept.stdout + kept.stderr  # a typo fix never fails the Action
+    assert "edited after publishing" in kept.summary and "::notice" in kept.stdout
+    assert [r["text"] for r in gh.sandbox.posts()] == ["Launch day."]
+
+    again = gh.run(
+        gh.clone("ws3", at=edited),
+        "push",
+        gh.push_event(recorded, edited),
+        PUBLISHER_ON_EDIT="repost",
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert sorted(r["text"] for r in gh.sandbox.posts()) == ["Launch day!", "Launch day."]
+    assert gh.remote_record("posts/a.md")["targets"]["bluesky"]["earlier"]

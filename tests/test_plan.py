@@ -150,14 +150,17 @@ def test_targets_added_since_publishing_publish_alone(config: Config) -> None:
     )
 
 
-def test_published_then_edited_is_refused_unless_reposting(config: Config) -> None:
+def test_published_then_edited_is_kept_unless_reposting(config: Config) -> None:
     path = write(config, POST)
     record_as_written(config, path, {"bluesky": "published", "x": "published"})
     path.write_text(path.read_text().replace("Hello world", "Hello, world"))
-    assert plan_of(config, path) == ("edited", {"bluesky": "refuse", "x": "refuse"})
+    assert plan_of(config, path) == ("edited", {"bluesky": "keep", "x": "keep"})
     plan = make_plan([load(config, path)], now=NOW)
-    assert "platforms cannot edit" in plan.files[0].targets[0].reason
+    assert "edited after publishing: not reposted" in plan.files[0].targets[0].reason
+    assert plan.files[0].steps == [] and not plan.work
     assert plan_of(config, path, repost=True)[1] == {"bluesky": "repost", "x": "repost"}
+    path.write_text(path.read_text().replace("targets:", "onEdit: repost\ntargets:", 1))
+    assert plan_of(config, path) == ("retry", {"bluesky": "repost", "x": "repost"})
 
 
 def test_queued_and_unchanged_waits(config: Config) -> None:

@@ -194,15 +194,18 @@ def test_a_target_added_later_is_published_alone(tmp_path, sandbox):
     assert set(record(path)["targets"]) == {"bluesky", "threads"}
 
 
-def test_edited_after_publishing_is_refused_unless_reposting(tmp_path, sandbox):
+def test_edited_after_publishing_is_kept_unless_reposting(tmp_path, sandbox):
     repo = make_repo(tmp_path, {"a.md": post("[bluesky]", "Version one.")})
     assert publish(repo, sandbox).returncode == 0
     path = repo / "posts/a.md"
     path.write_text(path.read_text().replace("Version one.", "Version two."))
-    refused = publish(repo, sandbox)
-    assert refused.returncode == 1
-    assert "edited after publishing" in refused.stdout
+    before = path.read_bytes()
+    kept = publish(repo, sandbox)
+    assert kept.returncode == 0, kept.stdout + kept.stderr  # onEdit: keep never blocks
+    assert "edited after publishing: not reposted" in kept.stdout
+    assert "1 edited after publishing (kept)" in kept.stdout
     assert len(sandbox.posts()) == 1
+    assert path.read_bytes() == before  # nothing learnt, nothing written
     reposted = publish(repo, sandbox, "--repost")
     assert reposted.returncode == 0, reposted.stderr
     assert [r["text"] for r in sandbox.posts()].count("Version two.") == 1

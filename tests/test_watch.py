@@ -238,7 +238,7 @@ def test_published_exactly_once_despite_saves_before_settling_and_after_write_ba
     assert record(path) == rec  # the recorded results were not rewritten
 
 
-def test_an_edit_after_publishing_is_refused_not_posted_again(repo, start_watch, sandbox):
+def test_an_edit_after_publishing_is_kept_not_posted_again(repo, start_watch, sandbox):
     watcher = start_watch("--settle", "0.5")
     path = repo / "posts/a.md"
     save(path, post("[bluesky]", "First words."))
@@ -247,7 +247,7 @@ def test_an_edit_after_publishing_is_refused_not_posted_again(repo, start_watch,
     mark = watcher.mark()
     save(path, path.read_text().replace("First words.", "Second thoughts."))
     watcher.wait_for(r"^posts/a\.md: edited · nothing to publish", since=mark)
-    watcher.wait_for(r"^posts/a\.md: bluesky .* · REFUSED \(edited after publishing", since=mark)
+    watcher.wait_for(r"^posts/a\.md: bluesky .* · kept \(edited after publishing", since=mark)
     barrier(repo, watcher, sandbox)
     assert rows_with(sandbox, "Second thoughts.") == []
 

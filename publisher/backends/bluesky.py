@@ -180,6 +180,7 @@ class BlueskyBackend:
             return uri, cid
         if not unfinished:
             rkey = new_tid()  # a new post, or a deliberate repost
+            book.archive(t.label)
         stale = dict.fromkeys(("uri", "cid", "url", "error"))  # set_target drops None values
         if not unfinished:
             stale.update(dict.fromkeys(("firstCommentUri", "firstCommentCid", "commentRkey")))

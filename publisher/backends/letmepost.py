@@ -9,8 +9,8 @@
   unanswered request: recorded as `outcome_unknown`, never guessed.
 - UPDATE: `PATCH /v1/posts/{id}` for a queued post, or cancel and re-create it when
   what changed is beyond a PATCH (`fixedHash`).
-- CANCEL: `DELETE /v1/posts/{id}`; for a deleted file (no record left to write) the
-  post is fetched first and only cancelled when still queued.
+- CANCEL: `DELETE /v1/posts/{id}`; for a deleted file there is no record left to
+  write, and a 409 (no longer queued) means it went out already.
 - REFRESH: `GET /v1/posts/{id}` for a queued post whose time has passed.
 """
 
@@ -73,14 +73,16 @@ class LetmepostBackend:
         return self.client
 
     def _cancel_deleted(self, post_id: str, tp: TargetPlan, reporter: Reporter) -> None:
-        client = self._client()
         try:
-            current = client.get_post(post_id)
-            if current.get("status") != "queued":
-                return  # went out (or was cancelled) already: nothing to do
-            client.delete_post(post_id)
-        except (ApiError, NetworkError) as exc:
-            reporter.outcome(tp, "error", error=str(exc))
+            self._client().delete_post(post_id)
+        except ApiError as exc:
+            if exc.status == 409:  # no longer queued: it went out, nothing left to cancel
+                reporter.outcome(tp, "gone out")
+                return
+            reporter.outcome(tp, "error", error=f"could not cancel the queued post: {exc}")
+            return
+        except NetworkError as exc:
+            reporter.outcome(tp, "error", error=f"could not cancel the queued post: {exc}")
             return
         reporter.outcome(tp, "canceled")
 

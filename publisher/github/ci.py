@@ -131,7 +131,7 @@ def publish(job: Job, why: str) -> int:
         )
     with run_lock(job.config.root), job.run.connect(need_key=False) as api:
         report = job.plan(why, job.select("publish"))
-        if api.client is None and (report.selection.deleted or report.plan.needs_letmepost):
+        if api.client is None and report.plan.needs_letmepost:
             raise UsageError(
                 "publishing needs the api-key input (LETMEPOST_API_KEY): pass "
                 "${{ secrets.LETMEPOST_API_KEY }}, or set sandbox: true to try it locally"
@@ -178,6 +178,8 @@ class Job:
                     f"input path must be a folder inside the repository: {inputs.path!r}"
                 )
             config = dataclasses.replace(config, posts=posts.as_posix())
+        if inputs.on_edit is not None:
+            config = dataclasses.replace(config, on_edit=inputs.on_edit)
         run = resolve_run(config, sandbox=inputs.sandbox, environ=environ, key=inputs.api_key or "")
         return cls(inputs, actions, config, work_tree_root(config.root), log, environ, run)
 
@@ -198,7 +200,13 @@ class Job:
         from publisher.plan import make_plan
         from publisher.post import load_post
 
-        plan = make_plan([load_post(p, self.config) for p in selection.files], self.run)
+        root = self.repo_root or self.config.root
+        deleted = [
+            (Path(os.path.relpath(root / d.path, self.config.root)).as_posix(), d.queued)
+            for d in selection.deleted
+        ]
+        posts = [load_post(p, self.config) for p in selection.files]
+        plan = make_plan(posts, self.run, deleted=deleted)
         reason = reason if reason is not None else f"{why}; {selection.reason}"
         return Report(reason, plan.env, plan, self.where, selection, root=self.config.root)
 
@@ -248,20 +256,14 @@ class Job:
         self.log.command(f"publisher: preview comment {state}")
 
     def send(self, api: Any, report: Report) -> None:
-        """Apply the plan (each result written back at once), then cancel the queued
-        posts of deleted files."""
-        from publisher.apply import Outcome, Runner
+        """Apply the plan: each result written back at once; the queued posts of
+        deleted files are cancelled (steps of the plan too)."""
+        from publisher.apply import Runner
 
         result = Runner(api.run, client=api.client, environ=self.environ).run(report.plan)
         report.outcomes = list(result.outcomes)
         report.stopped = result.stopped
         report.written = list(result.written)
-        root = self.repo_root or self.config.root
-        for d in report.selection.deleted:
-            rel = Path(os.path.relpath(root / d.path, self.config.root)).as_posix()
-            for label, platform, post_id in d.queued:
-                status, error = _cancel(api.client, post_id)
-                report.outcomes.append(Outcome(rel, label, platform, "cancel", status, error=error))
 
     def save(self, report: Report, written: list[str], branch: str | None) -> None:
         """Commit the written-back files as github-actions[bot] and push them (rebase
@@ -305,20 +307,6 @@ class Job:
             self.log.command(f"publisher: results {state} as {report.commit[:12]}")
 
 
-def _cancel(client: Any, post_id: str) -> tuple[str, str | None]:
-    from publisher.client import ApiError, NetworkError
-
-    try:
-        client.delete_post(post_id)
-    except ApiError as exc:
-        if exc.status == 409:
-            return "gone out", None  # no longer queued: nothing left to cancel
-        return "error", f"could not cancel the queued post: {exc}"
-    except NetworkError as exc:
-        return "error", f"could not cancel the queued post: {exc}"
-    return "canceled", None
-
-
 # ------------------------------------------------------------------------ inputs, log
 
 
@@ -332,6 +320,7 @@ class Inputs:
     push: bool = True
     commit_message: str | None = None
     sandbox: bool = False
+    on_edit: str | None = None  # keep | repost: replaces publisher.toml's on_edit
     api_key: str | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
 
@@ -353,9 +342,18 @@ class Inputs:
             push=parse_bool("push", environ.get("PUBLISHER_PUSH"), True),
             commit_message=value("PUBLISHER_COMMIT_MESSAGE"),
             sandbox=parse_bool("sandbox", environ.get("PUBLISHER_SANDBOX"), False),
+            on_edit=_on_edit(value("PUBLISHER_ON_EDIT")),
             api_key=value("LETMEPOST_API_KEY"),
             token=value("GITHUB_TOKEN"),
         )
+
+
+def _on_edit(raw: str | None) -> str | None:
+    from publisher.config import ON_EDIT
+
+    if raw is not None and raw not in ON_EDIT:
+        raise UsageError(f"input on-edit must be keep or repost; got {raw[:40]!r}")
+    return raw
 
 
 def parse_bool(name: str, raw: str | None, default: bool) -> bool:

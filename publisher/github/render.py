@@ -63,6 +63,7 @@ _ICONS = {
     "error": "❌",
     "refuse": "⛔",
     "blocked": "⛔",
+    "keep": "📝",
 }
 
 
@@ -94,7 +95,7 @@ def publish_summary(report: Report) -> str:
         )
         icon = _ICONS.get(o.status, "")
         rows.append([md(report.where(o.path)), md(o.target), f"{icon} {md(o.status)}", detail])
-    for f, t in report.refused:
+    for f, t in [*report.kept, *report.refused]:
         rows.append(
             [md(report.where(f.path)), md(t.label), f"{_ICONS[t.action]} {t.action}", md(t.reason)]
         )

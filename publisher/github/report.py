@@ -44,6 +44,11 @@ class Report:
         ]
 
     @property
+    def kept(self) -> list[tuple[Any, Any]]:
+        """Targets edited after publishing and kept as published (onEdit: keep)."""
+        return [(f, t) for f in self.plan.files for t in f.targets if t.action == "keep"]
+
+    @property
     def failed_outcomes(self) -> list[Any]:
         return [o for o in self.outcomes if o.failed]
 
@@ -150,6 +155,16 @@ class Report:
                     file=self.where(o.path),
                     line=o.line,
                     title=f"publisher: {o.target} {o.status}",
+                )
+            )
+        for f, t in self.kept:
+            lines.append(
+                annotation(
+                    "notice",
+                    f"{t.label}: {t.reason}",
+                    file=self.where(f.path),
+                    line=_target_line(f.post, t),
+                    title=f"publisher: {t.label} edited after publishing",
                 )
             )
         for f, t in self.refused:

@@ -100,7 +100,7 @@ class LiveView:
         return Group(*parts)
 
 
-_STATE_STYLE = {"invalid": "red", "edited": "red", "draft": "yellow", "blocked": "yellow"}
+_STATE_STYLE = {"invalid": "red", "edited": "yellow", "draft": "yellow", "blocked": "yellow"}
 _SEGMENT_STYLE = {"link": "underline blue", "mention": "magenta", "tag": "cyan"}
 
 
