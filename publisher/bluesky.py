@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from publisher import limits as _limits
+from publisher import platforms as _platforms
 
 if TYPE_CHECKING:
     from atproto_client import Client
@@ -67,9 +67,10 @@ POST_COLLECTION = "app.bsky.feed.post"
 THREADGATE_COLLECTION = "app.bsky.feed.threadgate"
 POSTGATE_COLLECTION = "app.bsky.feed.postgate"
 REPOST_COLLECTION = "app.bsky.feed.repost"
-# Bluesky's limits are the rules' (limits.py), so a direct account and letmepost agree.
-_MEDIA_LIMITS = _limits.media_limits("bluesky")
-MAX_GRAPHEMES = _limits.text_limit("bluesky")
+# Bluesky's limits are the registry's (which the rules in limits.py check), so a direct
+# account and letmepost agree.
+_MEDIA_LIMITS = _platforms.MEDIA["bluesky"]
+MAX_GRAPHEMES = _platforms.REGISTRY["bluesky"].text_max
 MAX_TEXT_BYTES = 3000  # the lexicon's maxLength of app.bsky.feed.post#text (bytes)
 MAX_IMAGES = _MEDIA_LIMITS.max_images
 MAX_IMAGE_BYTES = _MEDIA_LIMITS.image_max

@@ -399,116 +399,11 @@ def _norm_mime(mime: str) -> str:
 # ---------------------------------------------------------------- media rules
 
 
-@dataclass(frozen=True, slots=True)
-class _MediaSpec:
-    """One platform's media limits; None means "no such limit"."""
-
-    max_images: int | None = None
-    max_videos: int | None = None
-    max_items: int | None = None
-    exclusive: bool = False
-    alt_max: int | None = None
-    image_mimes: frozenset[str] | None = None  # None: images are not checked here
-    video_mimes: frozenset[str] | None = None
-    image_max: int | None = None
-    gif_max: int | None = None
-    video_max: int | None = None
-    mime_rule_image: str = ""
-    mime_rule_video: str = ""
-    size_rule_image: str = ""
-    size_rule_video: str = ""
+_GIF = "image/gif"
+_MediaSpec = _platforms.MediaLimits
+_MEDIA = _platforms.MEDIA
 
 
-def _spec(platform: str, **kw: Any) -> _MediaSpec:
-    defaults = {
-        "mime_rule_image": f"{platform}.media.mime_allowed",
-        "mime_rule_video": f"{platform}.media.mime_allowed",
-        "size_rule_image": f"{platform}.media.image_size_max",
-        "size_rule_video": f"{platform}.media.video_size_max",
-    }
-    return _MediaSpec(**{**defaults, **kw})
-
-
-_JPEG, _PNG, _GIF, _WEBP = "image/jpeg", "image/png", "image/gif", "image/webp"
-_MP4, _MOV = "video/mp4", "video/quicktime"
-
-_MEDIA: dict[str, _MediaSpec] = {
-    "bluesky": _spec(
-        "bluesky",
-        max_images=4,
-        max_videos=1,
-        exclusive=True,
-        alt_max=2000,
-        image_mimes=frozenset({_JPEG, _PNG, _WEBP, _GIF}),
-        video_mimes=frozenset({_MP4}),
-        image_max=1_000_000,
-        video_max=100_000_000,
-    ),
-    "twitter": _spec(
-        "twitter",
-        max_images=4,
-        max_videos=1,
-        exclusive=True,
-        alt_max=1000,
-        image_mimes=frozenset({_JPEG, _PNG, _WEBP, _GIF}),
-        video_mimes=frozenset({_MP4}),
-        image_max=5_000_000,
-        gif_max=15_000_000,
-        video_max=512_000_000,
-    ),
-    "threads": _spec(
-        "threads",
-        max_items=20,
-        alt_max=1000,
-        image_mimes=frozenset({_JPEG, _PNG, _WEBP}),
-        video_mimes=frozenset({_MP4, _MOV}),
-        image_max=8_000_000,
-        video_max=1_000_000_000,
-    ),
-    "facebook": _spec(
-        "facebook",
-        max_videos=1,
-        exclusive=True,
-        image_mimes=frozenset({_JPEG, _PNG, _GIF, _WEBP}),
-        video_mimes=frozenset({_MP4, _MOV}),
-        image_max=4_000_000,
-        video_max=4_000_000_000,
-    ),
-    "instagram": _spec(
-        "instagram",
-        max_items=10,
-        alt_max=2200,
-        image_mimes=frozenset({_JPEG}),
-        video_mimes=frozenset({_MP4, _MOV}),
-        image_max=8_000_000,
-        video_max=1_000_000_000,
-    ),
-    # The item count (exactly one) is checked by _check_pinterest.
-    "pinterest": _spec(
-        "pinterest",
-        image_mimes=frozenset({_JPEG, _PNG, _WEBP}),
-        video_mimes=frozenset({_MP4, _MOV, "video/m4v"}),
-        image_max=20_000_000,
-        video_max=2_000_000_000,
-        mime_rule_image="pinterest.image.mime_allowed",
-        mime_rule_video="pinterest.video.mime_allowed",
-        size_rule_image="pinterest.image.size_max",
-        size_rule_video="pinterest.video.size_max",
-    ),
-    # Images are refused by tiktok.media.video_required, so only videos are typed.
-    "tiktok": _spec(
-        "tiktok",
-        video_mimes=frozenset(
-            {_MP4, _MOV, "video/mpeg", "video/x-msvideo", "video/x-flv", "video/webm"}
-        ),
-        video_max=4 * 1024**3,
-        mime_rule_video="tiktok.file_format.invalid",
-        size_rule_video="tiktok.video.size_max",
-    ),
-}
-
-
-# Platforms whose server resolves media to a URL and refuses inline bytes.
 def media_limits(platform: str) -> _MediaSpec:
     """The media rules of `platform` (counts, alt-text length, types and sizes): the
     direct Bluesky backend checks its own uploads against Bluesky's."""
