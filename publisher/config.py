@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from publisher.errors import UsageError
-from publisher.platforms import PLATFORMS
+from publisher.rules.platforms import PLATFORMS
 
 DEFAULT_API_URL = "https://api.letmepost.dev"
 CONFIG_FILE = "publisher.toml"

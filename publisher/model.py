@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from publisher.platforms import PLATFORMS
+from publisher.rules.platforms import PLATFORMS
 
 Platform = Literal[PLATFORMS]  # type: ignore[valid-type]  # the registry's names
 

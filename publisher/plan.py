@@ -35,7 +35,6 @@ from enum import StrEnum
 from typing import Any
 
 from publisher import identity
-from publisher.backends import backend_of
 from publisher.post import RETRYABLE_CODES, Post, ResolvedTarget
 from publisher.record import Status
 from publisher.run import Env, Run
@@ -91,7 +90,7 @@ class TargetPlan:
 
     @property
     def backend(self) -> str:
-        return backend_of(self.target)
+        return self.target.backend if self.target is not None else "letmepost"
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from publisher import identity, limits
+from publisher import identity
 from publisher.config import PLATFORM_NAMES, Account, Config
 from publisher.document import Document, DocumentError, Loc, load_document
 from publisher.files import RealPaths
@@ -34,6 +34,7 @@ from publisher.model import (
     PostFrontmatter,
 )
 from publisher.record import PublishedRecord
+from publisher.rules import limits
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _UUIDISH = re.compile(r"^[0-9a-fA-F-]{20,}$")
@@ -153,6 +154,12 @@ class ResolvedTarget:
     @property
     def direct(self) -> bool:
         return self.account is not None and self.account.direct
+
+    @property
+    def backend(self) -> str:
+        """The backend that publishes to this target (`publisher.backends`): a direct
+        Bluesky account's own PDS, else the letmepost API."""
+        return "bluesky" if self.direct else "letmepost"
 
     def fixed_hash(self, profile_id: str | None) -> str:
         """The hash of what `PATCH /v1/posts/{id}` cannot change on a queued post (all

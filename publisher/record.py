@@ -32,13 +32,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 if TYPE_CHECKING:
-    from publisher.post import Post
     from publisher.run import Run
+
+
+class _Post(Protocol):
+    """What a `Record` needs of its `post.Post` (the record is read by post.py, so it
+    does not import it)."""
+
+    path: Path
+    rel: str
+    hash: str | None
+    doc: Any
+    targets: Any
+
 
 __all__ = [
     "PublishedRecord",
@@ -222,7 +234,7 @@ class Record:
     with the batch status and `updatedAt` worked out here.
     """
 
-    def __init__(self, post: Post, run: Run, on_write: Any = None) -> None:
+    def __init__(self, post: _Post, run: Run, on_write: Any = None) -> None:
         self.post, self.run, self.on_write = post, run, on_write
         previous = block_of(post.doc.data) if post.doc else None
         data: dict[str, Any] = {}

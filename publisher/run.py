@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from publisher.errors import UsageError
 
 if TYPE_CHECKING:
-    from publisher.client import LetmepostClient
+    from publisher.backends.letmepost_api import LetmepostClient
     from publisher.config import Config
 
 __all__ = ["SANDBOX_API", "Connection", "Env", "Run", "is_local_api", "resolve_run"]
@@ -111,7 +111,7 @@ class Run:
         """Open what the run talks to: the embedded sandbox (started here, stopped on
         exit) or a client for the API. Without a key the connection has no client;
         `need_key` makes that a `UsageError` instead."""
-        from publisher.client import LetmepostClient
+        from publisher.backends.letmepost_api import LetmepostClient
 
         log = (lambda line: print(f"  {line}", file=sys.stderr)) if verbose else None
         if self.embedded:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from publisher.bluesky import (
+from publisher.backends.bluesky_pds import (
     BlueskyAccount,
     BlueskyError,
     clear_sessions,

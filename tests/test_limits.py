@@ -1,4 +1,4 @@
-"""Per-platform limits of publisher.limits, with the letmepost API's rule ids."""
+"""Per-platform limits of publisher.rules.limits, with the letmepost API's rule ids."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from publisher.limits import (
+from publisher.rules.limits import (
     MAX_TARGETS,
     PLATFORMS,
     RULES,

@@ -19,7 +19,14 @@ import httpx
 import pytest
 from PIL import Image
 
-from publisher.linkcard import MAX_THUMB_BYTES, Card, CardResult, fetch_card, fit_image, pick_link
+from publisher.backends.linkcard import (
+    MAX_THUMB_BYTES,
+    Card,
+    CardResult,
+    fetch_card,
+    fit_image,
+    pick_link,
+)
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
 
@@ -392,7 +399,7 @@ def test_transparent_image_is_flattened_on_white() -> None:
 
 
 def test_image_that_cannot_fit() -> None:
-    from publisher.linkcard import CardError
+    from publisher.backends.linkcard import CardError
 
     with pytest.raises(CardError, match="cannot be made smaller"):
         fit_image(png(500, 500, noise=True), limit=100)
@@ -418,7 +425,7 @@ def test_pick_link(text: str, kwargs: dict[str, Any], expected: str | None) -> N
 
 
 def test_pick_link_uses_given_facets() -> None:
-    from publisher.bluesky import build_facets
+    from publisher.backends.bluesky_pds import build_facets
 
     text = "@bob.test #tag https://c.example/"
     facets = build_facets(text, lambda h: "did:plc:bob")
@@ -440,7 +447,7 @@ def test_importing_linkcard_is_light() -> None:
     import sys
 
     code = (
-        "import sys, publisher.linkcard;"
+        "import sys, publisher.backends.linkcard;"
         "heavy = {'PIL', 'httpx', 'regex', 'atproto_client'} & set(sys.modules);"
         "print(sorted(heavy))"
     )
@@ -453,7 +460,7 @@ def test_importing_linkcard_is_light() -> None:
 
 @pytest.mark.pds
 def test_fetched_card_posted_with_its_thumbnail(site: Site, pds: Any, noise_png: bytes) -> None:
-    from publisher.bluesky import BlueskyAccount, new_tid
+    from publisher.backends.bluesky_pds import BlueskyAccount, new_tid
 
     site.route("/pds/noise.png", lambda h: send(h, noise_png, "image/png"))
     url = site.page("/pds/page", og_page(image="noise.png"))

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 
-from publisher.client import LetmepostClient, RetryPolicy
+from publisher.backends.letmepost_api import LetmepostClient, RetryPolicy
 
 POST = {"targets": [{"platform": "bluesky"}], "text": "x"}
 

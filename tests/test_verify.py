@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from publisher.bluesky import BlueskyAccount, parse_post_uri
+from publisher.backends.bluesky_pds import BlueskyAccount, parse_post_uri
 from tests.fixtures.pds import LocalPds
 from tests.helpers import make_repo, record, run_cli
 from tests.test_direct import PASSWORD_ENV, config, direct_env, md
@@ -154,7 +154,7 @@ def test_records_made_through_letmepost_are_read_from_the_did_s_pds(
     """A letmepost Bluesky target whose at:// URI is on a PDS found through the DID
     (here the local one), and one whose DID is unknown (the sandbox's), beside a
     direct target: the first two are read back or reported as not checked."""
-    from publisher.bluesky import new_tid
+    from publisher.backends.bluesky_pds import new_tid
 
     repo = make_repo(tmp_path, {"m.md": md("mixed verify", "[bluesky, me]")}, config(pds))
     env = direct_env(pds, LETMEPOST_API_URL=sandbox.url, LETMEPOST_API_KEY=sandbox.live_key)

@@ -29,10 +29,10 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from publisher.backends import Reporter, Request
+from publisher.backends.base import Reporter, Request
 
 if TYPE_CHECKING:
-    from publisher.bluesky import BlueskyAccount
+    from publisher.backends.bluesky_pds import BlueskyAccount
     from publisher.config import Account
     from publisher.plan import Step, TargetPlan
     from publisher.post import ResolvedTarget
@@ -49,7 +49,7 @@ _RECORDED_CODES = {"server_error": "platform_unavailable"}
 def direct_problems(t: ResolvedTarget) -> list[str]:
     """What keeps a direct Bluesky target from being published, found without any
     request (empty when it can go). Reads the target's image files."""
-    from publisher.bluesky import BlueskyError, check_post
+    from publisher.backends.bluesky_pds import BlueskyError, check_post
 
     # Schedules and URL/video media are refused earlier, by validation (post.py).
     problems = []
@@ -110,7 +110,7 @@ class BlueskyBackend:
 
     def account(self, acct: Account) -> BlueskyAccount:
         """The (shared) account object for a configured direct account."""
-        from publisher.bluesky import BlueskyAccount, BlueskyError
+        from publisher.backends.bluesky_pds import BlueskyAccount, BlueskyError
 
         assert acct.handle and acct.pds
         key = (acct.pds, acct.handle.lower())
@@ -137,7 +137,7 @@ class BlueskyBackend:
 
         Every step is written to the file before the next request.
         """
-        from publisher.bluesky import BlueskyError
+        from publisher.backends.bluesky_pds import BlueskyError
 
         t = tp.target
         assert t is not None and t.account is not None
@@ -168,7 +168,7 @@ class BlueskyBackend:
     def _post(self, book: Record, t: ResolvedTarget, account: BlueskyAccount) -> tuple[str, str]:
         """The main record: adopted when a recorded key already exists, else created
         under a key that is on disk first."""
-        from publisher.bluesky import new_tid
+        from publisher.backends.bluesky_pds import new_tid
 
         rec = book.target(t.label)
         rkey = rec.get("rkey")
@@ -205,7 +205,7 @@ class BlueskyBackend:
     def _record_post(
         self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
     ) -> None:
-        from publisher.bluesky import parse_post_uri, web_url
+        from publisher.backends.bluesky_pds import parse_post_uri, web_url
 
         did, rkey = parse_post_uri(uri)
         book.set_target(
@@ -228,7 +228,7 @@ class BlueskyBackend:
     def _comment(
         self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
     ) -> None:
-        from publisher.bluesky import new_tid
+        from publisher.backends.bluesky_pds import new_tid
 
         assert t.first_comment is not None
         rec = book.target(t.label)

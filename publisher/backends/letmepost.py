@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from publisher import identity
-from publisher.backends import Reporter, Request
-from publisher.client import ApiError, LetmepostClient, NetworkError, QuotaExceeded
+from publisher.backends.base import Reporter, Request
+from publisher.backends.letmepost_api import ApiError, LetmepostClient, NetworkError, QuotaExceeded
 from publisher.plan import Step, StepKind, TargetPlan
 from publisher.record import Record, now_iso, web_url
 

@@ -141,7 +141,7 @@ def _toml_str(value: str) -> str:
 def _takes_text_only(platform: str) -> bool:
     """Whether a post with text and no media is valid on `platform` (Instagram, Pinterest
     and TikTok need media, so they are not made default targets)."""
-    from publisher import limits
+    from publisher.rules import limits
 
     try:
         found = limits.check(limits.Content(platform=platform, text="Hello"))
@@ -324,7 +324,7 @@ def _fetch_accounts(config: Any) -> list[dict[str, Any]] | None:
     """The connected accounts when LETMEPOST_API_KEY is set, else None."""
     if not os.environ.get("LETMEPOST_API_KEY", "").strip():
         return None
-    from publisher.client import ApiError, NetworkError
+    from publisher.backends.letmepost_api import ApiError, NetworkError
     from publisher.run import resolve_run
 
     with resolve_run(config).connect() as api:

@@ -86,7 +86,7 @@ def collect(posts: list[Any], config: Any) -> list[Check]:
 
 def check(c: Check, plc_url: str, pds_of: dict[str, str | None]) -> Check:
     """Read the record of ``c`` back and set its state."""
-    from publisher.bluesky import BlueskyError, parse_post_uri, read_post, resolve_pds
+    from publisher.backends.bluesky_pds import BlueskyError, parse_post_uri, read_post, resolve_pds
 
     try:
         did, _ = parse_post_uri(c.uri)

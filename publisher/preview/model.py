@@ -20,10 +20,10 @@ from urllib.parse import quote
 
 import regex
 
-from publisher import limits
 from publisher.plan import FilePlan
 from publisher.post import Post, Problem
 from publisher.report import ACTION_WORDS
+from publisher.rules import limits
 
 # Links, @mentions (handles may contain dots) and #hashtags, as the platforms see them.
 _HIGHLIGHT = regex.compile(

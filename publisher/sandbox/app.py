@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from publisher import limits
+from publisher.rules import limits
 
 from . import ids, schema
 from .clock import SandboxClock, iso, parse_iso_any, parse_iso_z

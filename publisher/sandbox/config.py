@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from publisher.platforms import PLATFORMS as _REGISTERED
+from publisher.rules.platforms import PLATFORMS as _REGISTERED
 
 #: The API's platform enum, in its (alphabetical) order, as its errors list it.
 PLATFORMS: tuple[str, ...] = tuple(sorted(_REGISTERED))

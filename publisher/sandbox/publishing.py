@@ -14,7 +14,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from publisher import limits
+from publisher.rules import limits
 
 from . import ids
 from .clock import SandboxClock, iso
@@ -497,7 +497,7 @@ class Engine:
 
 def _refusal(platform: str, option: str, value: str, why: str) -> dict[str, Any]:
     """A per-target ``platform_rejected`` error for a reply/quote of an unknown post."""
-    from publisher.platforms import platform_title
+    from publisher.rules.platforms import platform_title
 
     name = platform_title(platform)
     return {

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from publisher import platforms as _platforms
+from publisher.rules import platforms as _platforms
 
 if TYPE_CHECKING:
     from atproto_client import Client
@@ -893,7 +893,7 @@ def resolve_pds(did: str, *, plc_url: str = DEFAULT_PLC, timeout: float = 30.0) 
 
 
 def _check_image(data: bytes, mime: str, label: str) -> None:
-    from publisher.limits import sniff_mime
+    from publisher.rules.limits import sniff_mime
 
     if mime not in IMAGE_MIMES:
         allowed = ", ".join(sorted(IMAGE_MIMES))
@@ -940,7 +940,7 @@ def check_post(
     image count, type, size and alt text, languages, self-labels, the link card (its
     thumbnail like an image) and the quoted post's reference. ``images`` are ``(bytes,
     mime, alt)``."""
-    from publisher.limits import graphemes
+    from publisher.rules.limits import graphemes
 
     count = graphemes(text)
     if count > MAX_GRAPHEMES:

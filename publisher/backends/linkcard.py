@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 if TYPE_CHECKING:
     import httpx
 
-    from publisher.bluesky import External
+    from publisher.backends.bluesky_pds import External
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -83,7 +83,7 @@ class Card:
 
     def external(self) -> External:
         """The card as ``bluesky.External``, for ``BlueskyAccount.create_post(external=)``."""
-        from publisher.bluesky import External
+        from publisher.backends.bluesky_pds import External
 
         return External(self.url, self.title, self.description, self.image, self.image_mime)
 
@@ -127,7 +127,7 @@ def pick_link(
     if has_media:
         return None
     if facets is None:
-        from publisher.bluesky import build_facets
+        from publisher.backends.bluesky_pds import build_facets
 
         facets = build_facets(text, lambda _handle: None)
     for facet in facets:

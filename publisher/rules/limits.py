@@ -27,7 +27,7 @@ from typing import Any
 
 import regex
 
-from publisher import platforms as _platforms
+from publisher.rules import platforms as _platforms
 
 __all__ = [
     "MAX_TARGETS",
