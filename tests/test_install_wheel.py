@@ -109,7 +109,7 @@ def test_wheel_installs_and_runs_from_a_fresh_venv(tmp_path):
             str(py),
             "-c",
             "import publisher, pathlib; p = pathlib.Path(publisher.__file__).parent; "
-            "print(len(list((p / 'preview_assets').rglob('*.*'))))",
+            "print(len(list((p / 'preview' / 'assets').rglob('*.*'))))",
         ],
         capture_output=True,
         text=True,

@@ -27,6 +27,7 @@ CI_ENV = {
     "PUBLISHER_PUSH": "push",
     "PUBLISHER_COMMIT_MESSAGE": "commit-message",
     "PUBLISHER_SANDBOX": "sandbox",
+    "PUBLISHER_ON_EDIT": "on-edit",
     "GITHUB_TOKEN": "token",
 }
 
