@@ -128,6 +128,26 @@ class Step:
     def labels(self) -> list[str]:
         return [t.label for t in self.targets]
 
+    def describe(self) -> str:
+        """One line for people: ``create via letmepost: bluesky, x (key pub-l-1a2b…,
+        attempt 1; uploads img/a.png)``."""
+        what = {
+            StepKind.CREATE: "create",
+            StepKind.RESEND: "resend (adopt the stored answer)",
+            StepKind.UPDATE: "update the queued post",
+            StepKind.CANCEL: "cancel the queued post",
+            StepKind.REFRESH: "fetch the result",
+        }[self.kind]
+        details = []
+        if self.key is not None:
+            details.append(f"key {self.key[:16]}…, attempt {self.attempt}")
+        if self.post_id is not None:
+            details.append(f"post {self.post_id}")
+        if self.uploads:
+            details.append("uploads " + ", ".join(self.uploads))
+        extra = f" ({'; '.join(details)})" if details else ""
+        return f"{what} via {self.backend}: {', '.join(self.labels)}{extra}"
+
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "step": str(self.kind),

@@ -540,6 +540,9 @@ def test_pull_request_preview_needs_no_key_and_sends_nothing(gh: Harness) -> Non
     assert text.replace("<", "&lt;") in run.summary  # shown verbatim in a <pre>
     assert "&lt;b&gt;hi&lt;/b&gt;" in run.summary and "<b>" not in run.summary
     assert "key.unknown" in run.summary
+    # the requests the merge will send: the plan's steps, with their key
+    assert "1 request on merge" in run.summary
+    assert r"create via letmepost: bluesky, x \(key pub1\-l\-" in run.summary  # md-escaped
 
     commands = executed_commands(run.stdout + "\n" + run.stderr)
     assert not any("pwned" in c or c == "::add-mask::x" for c in commands), commands

@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import os
 import secrets
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,13 +77,9 @@ def replace_file(path: Path, data: str) -> None:
 
 
 def _git(cwd: Path, *args: str, timeout: float = 30) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
+    from publisher.github.git import user_git_output
+
+    return user_git_output(cwd, *args, timeout=timeout)
 
 
 def git_root(start: Path) -> Path:

@@ -459,6 +459,16 @@ def _user_git(
     )
 
 
+def user_git_output(root: Path, *args: str, timeout: float = 30) -> str | None:
+    """The stripped output of ``git -C root args`` as the user, or None when git
+    fails or cannot run (``publisher init`` asks git about the user's repository)."""
+    try:
+        done = _user_git(root, *args, timeout=timeout)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return str(done.stdout).strip() if done.returncode == 0 else None
+
+
 def in_work_tree(root: Path) -> bool:
     """Whether ``root`` is inside a git work tree (False when git is missing)."""
     try:
@@ -552,5 +562,6 @@ __all__ = [
     "file_at",
     "in_work_tree",
     "push_with_retry",
+    "user_git_output",
     "work_tree_root",
 ]

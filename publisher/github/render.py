@@ -204,11 +204,29 @@ def preview_markdown(report: Report) -> str:
             out += [f"**Text for {md(', '.join(labels))}:**", "", pre(text), ""]
         warnings = [p for p in problems if p.severity != "error"]
         out += [f"- ⚠️ line {p.line}: {md(p.code)}: {md(p.message)}" for p in warnings]
+        out += _steps_md(_steps_of(report, pv.rel))
         out.append("")
     for d in report.selection.deleted:
         labels = ", ".join(q[0] for q in d.queued)
         out += [f"### {md(d.path)} — deleted", "", f"Would cancel the queued {md(labels)}.", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _steps_of(report: Report, rel: str) -> list[Any]:
+    for f in report.plan.files:
+        if f.path == rel:
+            return list(f.steps)
+    return []
+
+
+def _steps_md(steps: Sequence[Any]) -> list[str]:
+    """The requests publishing would send (the plan's steps, as `apply` runs them)."""
+    if not steps:
+        return []
+    items = [f"{i}. {md(step.describe())}" for i, step in enumerate(steps, 1)]
+    n = len(steps)
+    head = f"<details><summary>{n} request{'s' if n != 1 else ''} on merge</summary>"
+    return ["", head, "", *items, "", "</details>"]
 
 
 def preview_text(report: Report) -> str:
@@ -231,6 +249,7 @@ def preview_text(report: Report) -> str:
         for text, labels in _texts(pv).items():
             out.append(f"  text for {', '.join(labels)}:")
             out += [f"    {line}" for line in text.splitlines()]
+        out += [f"  request: {step.describe()}" for step in _steps_of(report, pv.rel)]
     for d in report.selection.deleted:
         out.append(f"{d.path}: deleted; would cancel {', '.join(q[0] for q in d.queued)}")
     return "\n".join(out)
