@@ -110,7 +110,7 @@ class Runner:
         from publisher.writeback import remove_stale_temps
 
         # Leftovers of a killed run's write (the caller holds the run lock, no write yet).
-        remove_stale_temps(f.post.path for f in plan.files)
+        remove_stale_temps(f.post.path for f in plan.files if f.post.valid)
         work: list[FilePlan | DeletedFile] = [*plan.work, *plan.deleted]
         if not work:
             return self.result

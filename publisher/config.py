@@ -118,17 +118,19 @@ def check_url(url: str, name: str) -> None:
 
 def find_root(start: Path) -> Path:
     """The repository root: the nearest folder with publisher.toml, a pyproject.toml with
-    [tool.publisher], or .git; else `start`."""
-    start = start.resolve()
+    [tool.publisher], or .git; else `start`. The folders are those of the path as
+    written (a linked folder inside a repository belongs to that repository, wherever
+    the link points); the answer is resolved."""
+    start = Path(os.path.abspath(start))
     for folder in (start, *start.parents):
         if (folder / CONFIG_FILE).is_file():
-            return folder
+            return folder.resolve()
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file() and b"[tool.publisher" in pyproject.read_bytes():
-            return folder
+            return folder.resolve()
         if (folder / ".git").exists():
-            return folder
-    return start
+            return folder.resolve()
+    return start.resolve()
 
 
 def load_config(root: Path | None = None, path: Path | None = None) -> Config:

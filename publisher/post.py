@@ -333,13 +333,30 @@ def load_post(
     `load_posts` passes one `snapshot` to all its posts, since they share folders and media."""
     rel = display_path(path, config.root)
     post = Post(path=path, rel=rel)
+    snapshot = snapshot or _Snapshot()
+    real = snapshot.paths.of_file(path)
+    root = snapshot.paths.resolve(str(config.root))
+    if not (real == root or real.startswith(root.rstrip(os.sep) + os.sep)):
+        # A link (or a linked folder) out of the repository: its record would be
+        # written outside it, where git does not see it.
+        post.problems.append(
+            Problem(
+                rel,
+                1,
+                1,
+                "path.outside_repository",
+                f"this post file resolves to {real}, outside the repository {root}: a post "
+                "and its record must stay inside it (it is not read, published or written)",
+            )
+        )
+        return post
     try:
         doc = load_document(path, rel)
     except DocumentError as exc:
         post.problems.append(Problem(rel, exc.line, exc.col, exc.code, exc.message))
         return post
     post.doc = doc
-    _Checker(post, doc, config, now or dt.datetime.now(dt.UTC), snapshot or _Snapshot()).run()
+    _Checker(post, doc, config, now or dt.datetime.now(dt.UTC), snapshot).run()
     return post
 
 

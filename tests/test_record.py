@@ -109,3 +109,29 @@ def test_batch_status_and_web_url() -> None:
     )
     assert record.web_url("at://did:plc:abc/app.bsky.feed.like/3k") is None
     assert record.web_url("https://x.com/a/status/1") == "https://x.com/a/status/1"
+
+
+def test_a_post_linked_from_outside_the_repository_is_refused_not_written(
+    tmp_path: Path, sandbox
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.md").write_text(post("[bluesky]", "Lives outside the repo."))
+    (outside / "folder").mkdir()
+    (outside / "folder" / "y.md").write_text(post("[bluesky]", "In a linked folder."))
+    repo = make_repo(tmp_path / "repo", {"ok.md": post("[bluesky]", "Inside.")})
+    (repo / "posts/x.md").symlink_to(outside / "x.md")
+    (repo / "posts/linked").symlink_to(outside / "folder", target_is_directory=True)
+    before = {p: p.read_bytes() for p in outside.rglob("*.md")}
+    env = cli_env(sandbox.url, sandbox.live_key)
+    done = run_cli(["publish"], repo, env)
+    assert done.returncode == 1
+    out = done.stdout + done.stderr
+    assert "posts/x.md:1:1: path.outside_repository" in out
+    assert "y.md" not in out  # a walk does not follow folder links
+    named = run_cli(["publish", str(repo / "posts/linked")], repo, env)  # named directly
+    assert named.returncode == 1
+    assert "posts/linked/y.md:1:1: path.outside_repository" in named.stdout + named.stderr
+    assert [r["text"] for r in sandbox.posts()] == ["Inside."]
+    assert {p: p.read_bytes() for p in outside.rglob("*.md")} == before
+    assert sorted(p.name for p in outside.rglob("*")) == ["folder", "x.md", "y.md"]

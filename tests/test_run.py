@@ -104,3 +104,21 @@ def test_dry_run_keys_are_the_keys_publish_sends(tmp_path: Path, sandbox) -> Non
     assert run_cli(["publish"], repo, env).returncode == 0
     rec = record(repo / "posts/a.md")
     assert {t["key"] for t in rec["targets"].values()} == {request["idempotencyKey"]}
+
+
+def test_a_path_brings_its_own_repository_and_config(tmp_path: Path, sandbox) -> None:
+    """Config is found from the post's repository, not from the current folder."""
+    repo = make_repo(
+        tmp_path / "repo",
+        {"a.md": post("[mine]", "Aliased target.")},
+        config='posts = "posts"\n\n[accounts]\nmine = "twitter"\n',
+    )
+    elsewhere = tmp_path / "elsewhere"
+    make_repo(elsewhere, {}, config='posts = "posts"\n')
+    env = cli_env(sandbox.url, sandbox.live_key)
+    done = run_cli(["validate", str(repo / "posts/a.md")], elsewhere, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    plan = json.loads(run_cli(["plan", "--json", str(repo / "posts")], elsewhere, env).stdout)
+    assert [t["platform"] for f in plan["files"] for t in f["targets"]] == ["twitter"]
+    two = run_cli(["validate", str(repo / "posts"), str(elsewhere / "posts")], tmp_path, env)
+    assert two.returncode == 2 and "different repositories" in two.stderr

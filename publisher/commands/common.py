@@ -13,7 +13,21 @@ __all__ = ["UsageError", "config_from", "load_posts", "run_from"]
 
 
 def config_from(args: argparse.Namespace) -> Config:
-    return load_config(path=args.config) if getattr(args, "config", None) else load_config()
+    """`--config`, else the configuration of the repository the given paths are in
+    (so `publisher validate ~/posts-repo/posts/a.md` works from anywhere), else the
+    one found from the current folder."""
+    if getattr(args, "config", None):
+        return load_config(path=args.config)
+    paths = [p for p in getattr(args, "paths", None) or [] if p.exists()]
+    if not paths:
+        return load_config()
+    from publisher.config import find_root
+
+    roots = {find_root(p if p.is_dir() else p.parent) for p in paths}
+    if len(roots) > 1:
+        listed = ", ".join(sorted(str(r) for r in roots))
+        raise UsageError(f"the paths are in different repositories ({listed}): give one at a time")
+    return load_config(roots.pop())
 
 
 def run_from(args: argparse.Namespace, config: Config) -> Any:
