@@ -95,7 +95,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--settle", type=float, default=3.0, help="seconds a post must stay unchanged (default 3)"
     )
-    p.add_argument("--no-publish", action="store_true", help="only preview")
+    p.add_argument(
+        "--publish",
+        action="store_true",
+        help="publish posts once settled (the default only on a sandbox: --sandbox or a test key)",
+    )
+    p.add_argument("--no-publish", action="store_true", help="only preview, even on a sandbox")
     p.add_argument("--sandbox", action="store_true")
     p.add_argument("--commit", action="store_true", help="git commit written-back files")
     p.add_argument("--serve", action="store_true", help="serve a live preview page on 127.0.0.1")

@@ -111,7 +111,9 @@ def start_watch(repo: Path, sandbox):
     started: list[WatchProcess] = []
 
     def start(*args: str, env: dict[str, str] | None = None) -> WatchProcess:
-        watcher = WatchProcess(repo, list(args), env or cli_env(sandbox.url, sandbox.live_key))
+        # A live key: watch publishes only when asked (a test key or --sandbox would too).
+        flags = list(args) if "--no-publish" in args else ["--publish", *args]
+        watcher = WatchProcess(repo, flags, env or cli_env(sandbox.url, sandbox.live_key))
         started.append(watcher)
         return watcher.ready()
 
@@ -372,7 +374,7 @@ def test_commit_makes_a_local_commit_of_the_written_back_file_only(repo, start_w
 
 def test_publishing_without_a_key_is_a_usage_error(repo, sandbox):
     done = subprocess.run(
-        [sys.executable, "-m", "publisher", "watch"],
+        [sys.executable, "-m", "publisher", "watch", "--publish"],
         cwd=repo,
         env=cli_env(sandbox.url, None),
         capture_output=True,
@@ -484,3 +486,28 @@ def test_in_a_terminal_the_view_is_live_with_a_meter_per_target(repo):
     assert "╭─ posts/a.md  new" in text
     assert "Hello from a terminal #tty" in text
     assert "Traceback" not in text
+
+
+def test_with_a_live_key_watch_only_previews_unless_asked(repo, sandbox):
+    """An editor's autosave must not post for real: a live key previews only."""
+    watcher = WatchProcess(repo, ["--settle", "0.2"], cli_env(sandbox.url, sandbox.live_key))
+    try:
+        watcher.ready()
+        watcher.wait_for(r"^publisher watch: watching .*preview only \(add --publish to publish\)")
+        save(repo / "posts/a.md", post("[bluesky]", "Autosaved draft words."))
+        watcher.wait_for(r"^posts/a\.md: new · preview only \(publishing is off: add --publish\)")
+        time.sleep(1.5)  # well past the settle time: still nothing sent
+        assert rows_with(sandbox, "Autosaved draft words.") == []
+    finally:
+        watcher.close()
+
+
+def test_with_a_test_key_watch_publishes_by_default(repo, sandbox):
+    watcher = WatchProcess(repo, ["--settle", "0.2"], cli_env(sandbox.url, sandbox.test_key))
+    try:
+        watcher.ready()
+        save(repo / "posts/a.md", post("[bluesky]", "Sandbox words."))
+        watcher.wait_for(r"^posts/a\.md: bluesky published ")
+        assert len(rows_with(sandbox, "Sandbox words.")) == 1
+    finally:
+        watcher.close()

@@ -47,8 +47,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{config.posts_dir}: the posts folder does not exist")
     if args.settle < 0:
         raise UsageError("--settle must be 0 or more seconds")
-    if args.commit and args.no_publish:
-        raise UsageError("--commit commits written-back results: it needs publishing")
+    run = run_from(args, config)
+    # An editor's autosave must never post for real by surprise: a live run publishes
+    # only when asked; a sandbox run (nothing leaves for a real platform) by default.
+    publish = (args.publish or run.sandbox) and not args.no_publish
+    if args.commit and not publish:
+        raise UsageError(
+            "--commit commits written-back results: it needs publishing (add --publish)"
+        )
     if args.commit and not in_work_tree(config.root):
         raise UsageError(f"--commit: {config.root} is not inside a git work tree")
     view: Any = LiveView() if sys.stdout.isatty() else PlainView()
@@ -69,9 +75,8 @@ def run(args: argparse.Namespace) -> int:
                 ) from None
             stack.callback(server.close)
             listeners.append(HubListener(hub))
-        run = run_from(args, config)
         api = None
-        if not args.no_publish:
+        if publish:
             api = stack.enter_context(run.connect())
         stack.enter_context(stop_on_signals(stop, view))
         stack.enter_context(view)

@@ -171,7 +171,7 @@ class Watcher:
         noun = "post" if len(self.tracked) == 1 else "posts"
         where = ", ".join(_show(p, self.config.root) for p in self.watched())
         if self.api is None:
-            mode = "preview only"
+            mode = "preview only" + ("" if self.env == "sandbox" else " (add --publish to publish)")
         else:
             mode = f"publishes ({self.env}) what you save, once unchanged for {self.settle:g} s"
         self._event(None, f"watching {where}: {len(self.tracked)} {noun}; {mode}")
@@ -272,7 +272,7 @@ class Watcher:
         if not fp.sends:
             return "nothing to publish"
         if self.api is None:
-            return "preview only (publishing is off)"
+            return "preview only (publishing is off: add --publish)"
         if due is not None:
             return f"publishes when unchanged for {self.settle:g} s"
         if tracked.content in tracked.tried:
