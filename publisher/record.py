@@ -155,10 +155,23 @@ class PublishedRecord(BaseModel):
     env: Literal["live", "sandbox"] = "live"
     api: str | None = None
     hash: str | None = None
-    status: str | None = None
+    status: str | None = None  # written by older versions; `batch_status` derives it
     updatedAt: str | None = None
     media: dict[str, str] = Field(default_factory=dict)
     targets: dict[str, TargetRecord] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _defaults_from_labels(self) -> PublishedRecord:
+        from publisher.rules.platforms import REGISTRY
+
+        for label, rec in self.targets.items():  # what the compact shape leaves out
+            if rec.platform is None and label in REGISTRY:
+                rec.platform = label
+            if rec.url is None:
+                rec.url = web_url(rec.uri)
+            if rec.at is None:
+                rec.at = self.updatedAt
+        return self
 
 
 # ---------------------------------------------------------------- derived values
@@ -167,6 +180,20 @@ class PublishedRecord(BaseModel):
 def now_iso() -> str:
     """Now, as every timestamp in a record is written: UTC, seconds, a trailing Z."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_z(value: Any) -> str | None:
+    """A timestamp from elsewhere (the API's ``2026-12-01T09:00:00.123+00:00``) in the
+    record's one format; None when it cannot be read."""
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def web_url(uri: str | None, platform: str | None = None) -> str | None:
@@ -196,6 +223,54 @@ def batch_status(targets: Mapping[str, Mapping[str, Any]]) -> str:
     return "failed"
 
 
+# ---------------------------------------------------------------- the compact shape
+
+#: Block keys derived from others, not written (older versions wrote them).
+DERIVED_KEYS = ("status",)
+_NOISE_WARNINGS = frozenset({"sandbox.no_platform_write"})  # `env: sandbox` says it
+
+
+def compact_target(label: str, rec: Mapping[str, Any]) -> dict[str, Any]:
+    """A target's record without what another field gives (read back by
+    `TargetRecord` and `Record` with the same defaults):
+
+    - `url`: the web URL is `web_url(uri)`;
+    - `cid` when the URI holds it (the sandbox's URIs end with it; a Bluesky cid is
+      not in its at:// URI and stays: replies need it);
+    - `platform` when the target is written as that platform's name;
+    - `attempt: 1`, the default;
+    - `at` once the target is published or canceled (the block's `updatedAt` says when);
+    - `key` once the answer is definite (published, queued, canceled): only an
+      unanswered (`pending`) or failed request is ever sent again under it;
+    - the sandbox's `sandbox.no_platform_write` warning (`env: sandbox` says it).
+    """
+    out = {k: v for k, v in rec.items() if k != "url"}
+    cid, uri = out.get("cid"), out.get("uri")
+    if cid and uri and str(cid) in str(uri):
+        del out["cid"]
+    if out.get("platform") == label:
+        del out["platform"]
+    if out.get("attempt") == 1:
+        del out["attempt"]
+    if out.get("status") in (*LIVE_STATUSES, Status.CANCELED):
+        out.pop("at", None)
+    if out.get("status") in (*LIVE_STATUSES, Status.CANCELED, Status.QUEUED):
+        out.pop("key", None)
+    warnings = [w for w in out.get("warnings") or [] if w not in _NOISE_WARNINGS]
+    if warnings:
+        out["warnings"] = warnings
+    else:
+        out.pop("warnings", None)
+    return out
+
+
+def _same_but_time(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    strip = ("updatedAt",)
+    return {k: v for k, v in a.items() if k not in strip} == {
+        k: v for k, v in b.items() if k not in strip
+    }
+
+
 # ---------------------------------------------------------------- raw blocks
 
 
@@ -216,8 +291,14 @@ def queued_targets(block: Mapping[str, Any] | None, run: Run) -> list[tuple[str,
     if not counts(block, run):
         return []
     assert block is not None
+    from publisher.rules.platforms import REGISTRY
+
     return [
-        (str(label), rec.get("platform"), str(rec["postId"]))
+        (
+            str(label),
+            rec.get("platform") or (label if label in REGISTRY else None),
+            str(rec["postId"]),
+        )
         for label, rec in (block.get("targets") or {}).items()
         if isinstance(rec, dict) and rec.get("status") == Status.QUEUED and rec.get("postId")
     ]
@@ -247,6 +328,13 @@ class Record:
             }
             data["media"] = dict(previous.get("media") or {})
         self.data = data
+        # The block as the file holds it, in the compact shape: what `save` compares to.
+        self._written: dict[str, Any] | None = None
+        if previous is not None and counts(previous, run):
+            self._written = {
+                **{k: v for k, v in previous.items() if k not in DERIVED_KEYS},
+                "targets": {k: compact_target(k, v) for k, v in data["targets"].items()},
+            }
 
     @property
     def env(self) -> str:
@@ -263,8 +351,10 @@ class Record:
         return self.data.get("targets", {})
 
     def attempt(self, label: str) -> int:
+        """How many requests for `label` got an answer (a record without `attempt`
+        was written after the first: 1)."""
         rec = self.data.get("targets", {}).get(label)
-        return int(rec.get("attempt", 0)) if rec else 0
+        return int(rec.get("attempt", 1)) if rec and rec.get("status") else 0
 
     def set_target(self, label: str, values: Mapping[str, Any]) -> None:
         """Merge `values` into a target's record; a None value removes the key."""
@@ -291,6 +381,8 @@ class Record:
             self.set_target(label, {"earlier": [*earlier, uri]})
 
     def save(self) -> None:
+        """Write the block, in its compact shape, when it says anything new: a run
+        that learns nothing writes nothing (not even a newer `updatedAt`)."""
         from publisher.writeback import update_file
 
         targets = self.data.get("targets", {})
@@ -298,16 +390,21 @@ class Record:
             "env": str(self.run.env),
             "api": self.run.api,
             "hash": self.post.hash,
-            "status": batch_status(targets),
             "updatedAt": now_iso(),
         }
         if self.data.get("media"):
             block["media"] = self.data["media"]
-        block["targets"] = {label: targets[label] for label in sorted(targets, key=self._order)}
+        block["targets"] = {
+            label: compact_target(label, targets[label])
+            for label in sorted(targets, key=self._order)
+        }
         for key, value in self.data.items():
-            if key not in block and key not in ("media", "targets"):
+            if key not in block and key not in ("media", "targets", *DERIVED_KEYS):
                 block[key] = value
+        if self._written is not None and _same_but_time(block, self._written):
+            return
         update_file(self.post.path, block)
+        self._written = block
         if self.on_write is not None:
             self.on_write(self.post.rel)
 
@@ -363,13 +460,8 @@ def merge_records(
     if targets == their_targets and media == (theirs.get("media") or {}):
         return theirs
     newer = ours if _moment(ours.get("updatedAt")) > _moment(theirs.get("updatedAt")) else theirs
-    merged = dict(theirs)
-    merged.update(
-        hash=newer.get("hash"),
-        status=batch_status(targets),
-        updatedAt=newer.get("updatedAt"),
-        targets=targets,
-    )
+    merged = {k: v for k, v in theirs.items() if k not in DERIVED_KEYS}
+    merged.update(hash=newer.get("hash"), updatedAt=newer.get("updatedAt"), targets=targets)
     if media:
         merged["media"] = media
     return merged

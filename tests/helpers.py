@@ -42,6 +42,14 @@ def record(path: Path) -> dict[str, Any]:
     return (yaml.safe_load(front) or {}).get("published") or {}
 
 
+def file_status(block: dict[str, Any]) -> str:
+    """A record's batch status, derived from its targets as publisher derives it (the
+    block does not store it)."""
+    from publisher.record import batch_status
+
+    return batch_status(block.get("targets") or {})
+
+
 def cli_env(url: str, key: str | None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LETMEPOST_", "GITHUB_"))}
     env["LETMEPOST_API_URL"] = url

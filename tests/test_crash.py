@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from tests.helpers import cli_env, make_repo, post, record
+from tests.helpers import cli_env, file_status, make_repo, post, record
 
 POSTS = 50
 KILLS = 20
@@ -71,7 +71,7 @@ def test_kill_9_at_random_points_then_rerun_publishes_each_target_once(tmp_path,
 
     for i in range(POSTS):
         rec = record(repo / "posts" / f"p{i:02}.md")
-        assert rec["status"] == "published", (i, rec)
+        assert file_status(rec) == "published", (i, rec)
         for label, platform in (("bluesky", "bluesky"), ("x", "twitter")):
             target = rec["targets"][label]
             (row,) = by_target[(f"Crash test post number {i}.", platform)]
@@ -111,7 +111,7 @@ def test_next_run_removes_the_temp_file_a_killed_write_left_and_nothing_else(tmp
     assert result.returncode == 0, result.stdout + result.stderr
 
     assert not leftover.exists()
-    assert record(folder / "p00.md")["status"] == "published"
+    assert file_status(record(folder / "p00.md")) == "published"
     for name, data in keep.items():
         assert (folder / name).read_bytes() == data
     assert (folder / ".dir.md.0123456789ab.tmp").is_dir()

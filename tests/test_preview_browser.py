@@ -68,7 +68,7 @@ def test_the_page_follows_every_save_and_marks_an_over_limit_target(tmp_path, sa
     (repo / "img/banner.png").write_bytes(make_png(2000))
     watcher = WatchProcess(
         repo,
-        ["--serve", "--port", "0", "--settle", "0.5"],
+        ["--publish", "--serve", "--port", "0", "--settle", "0.5"],
         cli_env(sandbox.url, sandbox.live_key),
     )
     try:

@@ -4,6 +4,7 @@ this version wrote keep counting, and a raw block means the same for every reade
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from publisher import record
 from publisher.run import Env, Run
 from tests.helpers import cli_env, make_repo, post, run_cli
+from tests.helpers import record as read_block
 
 BLOCK = """\
 published:
@@ -135,3 +137,85 @@ def test_a_post_linked_from_outside_the_repository_is_refused_not_written(
     assert [r["text"] for r in sandbox.posts()] == ["Inside."]
     assert {p: p.read_bytes() for p in outside.rglob("*.md")} == before
     assert sorted(p.name for p in outside.rglob("*")) == ["folder", "x.md", "y.md"]
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "records"
+
+
+def _block_lines(path: Path) -> list[str]:
+    front = path.read_text().split("---\n", 2)[1].splitlines()
+    start = front.index("published:")
+    return [line for line in front[start:] if line == "published:" or line.startswith(" ")]
+
+
+def test_records_written_before_the_compact_shape_still_count(tmp_path: Path) -> None:
+    """Files published by 0.1 (url, cid, status, attempt: 1, ...) send nothing after the
+    upgrade, and are not rewritten when nothing is learnt."""
+    repo = make_repo(tmp_path, {})
+    for name in ("v0.1-sandbox-three-targets.md", "v0.1-sandbox-queued.md"):
+        (repo / "posts" / name).write_bytes((FIXTURES / name).read_bytes())
+    env = cli_env("http://127.0.0.1:9", None)
+    plan = json.loads(run_cli(["plan", "--sandbox", "--json"], repo, env).stdout)
+    actions = {(f["path"], t["target"]): t["action"] for f in plan["files"] for t in f["targets"]}
+    assert set(actions.values()) == {"none"}, actions
+    old = (repo / "posts/v0.1-sandbox-three-targets.md").read_bytes()
+    done = run_cli(["publish", "--sandbox", "posts/v0.1-sandbox-three-targets.md"], repo, env)
+    assert done.returncode == 0 and "nothing to publish" in done.stdout, done.stdout
+    assert (repo / "posts/v0.1-sandbox-three-targets.md").read_bytes() == old
+
+
+def test_an_old_record_takes_the_compact_shape_when_the_file_is_written_anyway(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path, {})
+    path = repo / "posts/a.md"
+    text = (FIXTURES / "v0.1-sandbox-three-targets.md").read_text()
+    path.write_text(
+        text.replace("  - platform: threads\n", "  - platform: threads\n  - facebook\n")
+    )
+    done = run_cli(["publish", "--sandbox"], repo, cli_env("http://127.0.0.1:9", None))
+    assert done.returncode == 0, done.stdout + done.stderr
+    rec = read_block(path)
+    assert "status" not in rec and set(rec["targets"]) == {"bluesky", "x", "threads", "facebook"}
+    for label, target in rec["targets"].items():
+        assert not {"url", "cid", "attempt", "at", "key", "warnings"} & set(target), (label, target)
+        assert target["status"] == "published" and target["uri"]
+    assert (
+        rec["targets"]["x"]["platform"] == "twitter" and "platform" not in rec["targets"]["bluesky"]
+    )
+
+
+def test_a_two_target_post_takes_at_most_20_lines_and_a_quiet_run_writes_nothing(
+    tmp_path: Path, sandbox
+) -> None:
+    repo = make_repo(tmp_path, {"a.md": post("[bluesky, x]", "Small record.")})
+    path = repo / "posts/a.md"
+    env = cli_env(sandbox.url, sandbox.live_key)
+    assert run_cli(["publish"], repo, env).returncode == 0
+    lines = _block_lines(path)
+    assert len(lines) <= 20, "\n".join(lines)
+    rec = read_block(path)
+    assert rec["targets"]["bluesky"]["uri"].startswith("at://")  # the web URL is derived
+    assert all("url" not in t for t in rec["targets"].values())
+    stamps = [line for line in lines if re.match(r"\s+(at|updatedAt|scheduledAt):", line)]
+    assert stamps and all(re.search(r"'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ'$", x) for x in stamps)
+    before, mtime = path.read_bytes(), path.stat().st_mtime_ns
+    for command in (["publish"], ["sync"]):
+        done = run_cli(command, repo, env)
+        assert done.returncode == 0, (command, done.stdout + done.stderr)
+    assert path.read_bytes() == before and path.stat().st_mtime_ns == mtime
+
+
+def test_sync_of_a_queued_post_that_is_still_queued_writes_nothing(tmp_path: Path, sandbox) -> None:
+    repo = make_repo(
+        tmp_path, {"q.md": post("[bluesky, x]", "Later.", scheduledAt="2031-03-01T10:00:00Z")}
+    )
+    path = repo / "posts/q.md"
+    env = cli_env(sandbox.url, sandbox.live_key)
+    assert run_cli(["publish"], repo, env).returncode == 0
+    rec = read_block(path)
+    assert {t["status"] for t in rec["targets"].values()} == {"queued"}
+    assert all(t["scheduledAt"] == "2031-03-01T10:00:00Z" for t in rec["targets"].values())
+    before = path.read_bytes()
+    assert run_cli(["sync"], repo, env).returncode == 0
+    assert path.read_bytes() == before

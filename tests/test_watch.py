@@ -21,7 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import cli_env, make_repo, post, record
+from publisher.record import web_url
+from tests.helpers import cli_env, file_status, make_repo, post, record
 
 WAIT = 30.0  # seconds: the longest a step may take before the test gives up
 
@@ -215,7 +216,7 @@ def test_published_exactly_once_despite_saves_before_settling_and_after_write_ba
     final = "Launch day, draft 10."
     watcher.wait_for(r"^posts/launch\.md: bluesky published https://")
     watcher.wait_for(r"^posts/launch\.md: x published https://")
-    until(lambda: record(path).get("status") == "published")
+    until(lambda: file_status(record(path)) == "published")
     rows = sandbox.posts()
     assert sorted((r["text"], r["platform"]) for r in rows) == [
         (final, "bluesky"),
@@ -245,7 +246,7 @@ def test_an_edit_after_publishing_is_kept_not_posted_again(repo, start_watch, sa
     path = repo / "posts/a.md"
     save(path, post("[bluesky]", "First words."))
     watcher.wait_for(r"^posts/a\.md: bluesky published ")
-    until(lambda: record(path).get("status") == "published")
+    until(lambda: file_status(record(path)) == "published")
     mark = watcher.mark()
     save(path, path.read_text().replace("First words.", "Second thoughts."))
     watcher.wait_for(r"^posts/a\.md: edited · nothing to publish", since=mark)
@@ -289,7 +290,7 @@ def test_an_image_replaced_while_settling_is_published_as_it_is_now(repo, start_
     final = make_png(5000)
     (repo / "img/pic.png").write_bytes(final)  # the post itself is not saved again
     watcher.wait_for(r"^posts/pic\.md: bluesky published ")
-    until(lambda: record(path).get("status") == "published")
+    until(lambda: file_status(record(path)) == "published")
     assert list(record(path)["media"]) == [hashlib.sha256(final).hexdigest()]
 
 
@@ -346,7 +347,7 @@ def test_ctrl_c_while_publishing_still_records_the_answer(repo, start_watch, san
     assert len(rows) == 1
     rec = record(path)
     assert rec["targets"]["bluesky"]["postId"] == rows[0]["id"]
-    url = rec["targets"]["bluesky"]["url"]
+    url = web_url(rec["targets"]["bluesky"]["uri"])  # the record keeps the uri only
     assert f"posts/slow.md: bluesky published {url}" in watcher.lines
     assert watcher.lines[-1] == "publisher watch: stopped"
 

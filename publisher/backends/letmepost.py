@@ -22,7 +22,7 @@ from publisher import identity
 from publisher.backends.base import Reporter, Request
 from publisher.backends.letmepost_api import ApiError, LetmepostClient, NetworkError, QuotaExceeded
 from publisher.plan import Step, StepKind, TargetPlan
-from publisher.record import Record, now_iso, web_url
+from publisher.record import Record, iso_z, now_iso, web_url
 
 if TYPE_CHECKING:
     from publisher.post import ResolvedTarget
@@ -201,7 +201,9 @@ class LetmepostBackend:
                 "url": web_url(uri, r.get("platform") or t.platform),
                 "firstCommentUri": r.get("firstCommentUri"),
                 "firstCommentCid": r.get("firstCommentCid"),
-                "scheduledAt": (resp.data or {}).get("scheduledAt") if status == "queued" else None,
+                "scheduledAt": iso_z((resp.data or {}).get("scheduledAt"))
+                if status == "queued"
+                else None,
                 "fixedHash": t.fixed_hash(post.profile_id) if status == "queued" else None,
                 "warnings": [w.get("code") for w in r.get("warnings") or [] if isinstance(w, dict)]
                 or None,
@@ -253,18 +255,16 @@ class LetmepostBackend:
             return
         uri = data.get("platformUri")
         err = data.get("error")
-        book.set_target(
-            tp.label,
-            {
-                "status": data.get("status"),
-                "uri": uri,
-                "cid": data.get("platformCid"),
-                "url": web_url(uri, data.get("platform")),
-                "at": data.get("publishedAt") or now_iso(),
-                "error": err if isinstance(err, dict) else None,
-            },
-        )
-        book.save()
+        values = {
+            "status": data.get("status"),
+            "uri": uri,
+            "cid": data.get("platformCid"),
+            "error": err if isinstance(err, dict) else None,
+        }
+        if data.get("status") != rec.get("status"):  # learnt something: when it happened
+            values["at"] = iso_z(data.get("publishedAt")) or now_iso()
+        book.set_target(tp.label, values)
+        book.save()  # writes nothing when nothing changed
         reporter.outcome(
             tp,
             data.get("status", "unknown"),
