@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from publisher.backends import Backend, StopRun, open_backends
-from publisher.plan import DeletedFile, FilePlan, Plan, TargetPlan
+from publisher.plan import DeletedFile, FilePlan, Plan, StepKind, TargetPlan
 from publisher.post import Post
 from publisher.record import Record
 from publisher.run import Run
@@ -178,6 +178,12 @@ class Runner:
         record = Record(fp.post, self.invocation, on_write=self.result.wrote)
         try:
             for step in fp.steps:
+                if step.kind is StepKind.FORGET:  # no request: the record itself
+                    record.forget(step.labels)
+                    record.save()
+                    for tp in step.targets:
+                        reporter.outcome(tp, "forgotten")
+                    continue
                 self.backends[step.backend].run(step, record, reporter)
         except StopRun:
             pass

@@ -140,6 +140,11 @@ class PostFrontmatter(_Strict):
     media: list[MediaSpec] | None = None
     profileId: Uuid | None = None
     draft: bool = Field(False, description="Never published; watch still previews it.")
+    release: dict[str, int] | None = Field(
+        None,
+        description="Targets whose blocked attempt may be sent again after you checked "
+        "the platform: {target: attempt}, as the blocked message says.",
+    )
     onEdit: Literal["keep", "repost"] | None = Field(
         None,
         description="An edit after publishing: `keep` (the default: nothing is sent) or "

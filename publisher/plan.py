@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -52,6 +52,7 @@ class Action(StrEnum):
     SYNC = "sync"  # queued, time passed: fetch the result
     NONE = "none"
     KEEP = "keep"  # edited after publishing, onEdit: keep: nothing is sent, a notice
+    FORGET = "forget"  # removed from targets, never went out: its record is dropped
     REFUSE = "refuse"  # sent to this account under another name: nothing is sent
     BLOCKED = "blocked"  # needs a person: the reason says what
 
@@ -68,6 +69,7 @@ SENDS = frozenset(
     }
 )
 CREATES = frozenset({Action.PUBLISH, Action.RETRY, Action.REPOST})
+WORK = SENDS | {Action.FORGET}  # what makes a file part of the run's work
 
 
 class StepKind(StrEnum):
@@ -78,6 +80,7 @@ class StepKind(StrEnum):
     UPDATE = "update"  # PATCH /v1/posts/{id} (or DELETE + CREATE when PATCH cannot)
     CANCEL = "cancel"  # DELETE /v1/posts/{id}
     REFRESH = "refresh"  # GET /v1/posts/{id}
+    FORGET = "forget"  # no request: a stale record dropped from the file
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +140,7 @@ class Step:
             StepKind.UPDATE: "update the queued post",
             StepKind.CANCEL: "cancel the queued post",
             StepKind.REFRESH: "fetch the result",
+            StepKind.FORGET: "drop the stale record",
         }[self.kind]
         details = []
         if self.key is not None:
@@ -180,7 +184,7 @@ class FilePlan:
 
     @property
     def sends(self) -> bool:
-        return any(t.action in SENDS for t in self.targets)
+        return any(t.action in WORK for t in self.targets)
 
     @functools.cached_property
     def steps(self) -> list[Step]:
@@ -244,6 +248,19 @@ class Plan:
         )
 
     @property
+    def needs_accounts(self) -> bool:
+        """Whether a new letmepost target is named by its platform alone: the accounts
+        list tells whether it resolves (`make_plan(accounts=...)`)."""
+        return any(
+            tp.action in CREATES
+            and tp.target is not None
+            and not tp.target.account_id
+            and tp.backend == "letmepost"
+            for f in self.files
+            for tp in f.targets
+        )
+
+    @property
     def steps(self) -> list[tuple[str, Step]]:
         """Every step of the run with its file's path, in the order of the files."""
         out = [(f.path, step) for f in self.files for step in f.steps]
@@ -274,6 +291,7 @@ def make_plan(
     retry_failed: bool = False,
     queued_only: bool = False,
     deleted: Iterable[tuple[str, Iterable[tuple[str, str | None, str]]]] = (),
+    accounts: Sequence[Mapping[str, Any]] | None = None,
 ) -> Plan:
     """Decide, for every post and target, what publishing would do in `run` (only
     records that count for it are taken into account). Without a run: a live run
@@ -283,10 +301,18 @@ def make_plan(
     queued target is refreshed, updated or cancelled, nothing new is sent.
     `deleted` is (path, queued targets as (label, platform, postId)) of post files
     that are gone (`record.queued_targets` of their last committed block): those are
-    cancelled."""
+    cancelled.
+
+    `accounts` is the run's `GET /v1/accounts` (read once: `Connection.accounts`): a
+    target named by a bare platform that cannot resolve (no account there, or several)
+    is blocked at its line, and the post's other targets go out."""
     run = run or Run()
     now = now or dt.datetime.now(dt.UTC)
     files = [_plan_file(p, run, now, repost, retry_failed) for p in posts]
+    if accounts is not None:
+        for f in files:
+            f.targets = [_resolvable(tp, f.post, accounts) for tp in f.targets]
+            f.state = _file_state(f.targets, f.post.record is not None) if f.targets else f.state
     if queued_only:
         files = [f for f in map(_queued_only, files) if f.targets]
     by_hash: dict[str, list[FilePlan]] = defaultdict(list)
@@ -305,6 +331,34 @@ def make_plan(
         f.run = run
     gone = [_deleted(path, queued) for path, queued in deleted]
     return Plan(run=run, files=files, duplicates=duplicates, deleted=[d for d in gone if d.steps])
+
+
+def _resolvable(tp: TargetPlan, post: Post, accounts: Sequence[Mapping[str, Any]]) -> TargetPlan:
+    """A new letmepost target named by its platform alone resolves to the one account
+    connected there; otherwise the API would refuse the whole request (every target
+    of the post with it): it is blocked here, and the others go out."""
+    t = tp.target
+    if tp.action not in CREATES or t is None or t.account_id or t.direct or not t.platform:
+        return tp
+    found = [
+        a
+        for a in accounts
+        if a.get("platform") == t.platform
+        and (post.profile_id is None or a.get("profileId") in (None, post.profile_id))
+    ]
+    if len(found) == 1:
+        return tp
+    if not found:
+        why = (
+            f"no {t.platform} account is connected to letmepost: connect one, or remove the target"
+        )
+    else:
+        names = ", ".join(str(a.get("displayName") or a.get("id")) for a in found)
+        why = (
+            f"{len(found)} {t.platform} accounts are connected ({names}): name one with an "
+            "alias from `publisher accounts` or its accountId"
+        )
+    return TargetPlan(tp.label, tp.platform, Action.BLOCKED, why, t)
 
 
 def _queued_only(f: FilePlan) -> FilePlan:
@@ -350,6 +404,9 @@ def _steps(f: FilePlan, run: Run) -> list[Step]:
         return rec.postId if rec is not None else None
 
     steps: list[Step] = []
+    forget = tuple(tp for tp in f.targets if tp.action == Action.FORGET)
+    if forget:
+        steps.append(Step(StepKind.FORGET, "record", forget))
     for kind, action in (
         (StepKind.CANCEL, Action.CANCEL),
         (StepKind.REFRESH, Action.SYNC),
@@ -473,6 +530,15 @@ def _plan_file(
             plans.append(
                 TargetPlan(label, rec.platform, Action.CANCEL, "removed from targets while queued")
             )
+        elif label not in current and _never_went_out(rec):
+            plans.append(
+                TargetPlan(
+                    label,
+                    rec.platform,
+                    Action.FORGET,
+                    f"removed from targets; its {rec.status} record is dropped",
+                )
+            )
     return FilePlan(post, _file_state(plans, bool(records)), plans)
 
 
@@ -507,15 +573,23 @@ def _plan_target(
         return plan(Action.PUBLISH, "scheduled" if post.scheduled_at else "new")
     same = rec.hash == t.hash
     status = rec.status
+    attempt = int(rec.attempt)
+    # A person checked the platform and wrote `release: {label: attempt}` in the file:
+    # that blocked attempt may be sent again (a later block needs its own release).
+    released = post.release.get(t.label) == attempt
+    release_hint = (
+        f"add `release: {{{t.label}: {attempt}}}` to the frontmatter (the Action honours it), "
+        "or run with --retry-failed, to post it"
+    )
     if status == "pending":
         if not t.direct and _older_than(rec.at, KEY_WINDOW, now):
-            if retry_failed:
-                return plan(Action.RETRY, "its answer was lost over a day ago; --retry-failed")
+            if retry_failed or released:
+                why = "--retry-failed" if retry_failed else "released in the file"
+                return plan(Action.RETRY, f"its answer was lost over a day ago; {why}")
             return plan(
                 Action.BLOCKED,
                 f"a request sent at {rec.at} got no answer, and the server forgets keys after "
-                "24 h: it may be published already. Check the platform, then run with "
-                "--retry-failed to post it",
+                f"24 h: it may be published already. Check the platform, then {release_hint}",
             )
         return plan(Action.RESUME, "a request was started but its result was not recorded")
     if status in ("published", "publishing"):
@@ -543,22 +617,41 @@ def _plan_target(
         return plan(Action.PUBLISH, "canceled earlier")
     # failed / rejected
     code = rec.error.code if rec.error else "unknown"
-    if code == "outcome_unknown" and not (retry_failed or repost):
+    if code == "outcome_unknown" and not (retry_failed or repost or released):
         return plan(
             Action.BLOCKED,
             "an earlier request may have published it (its answer was lost, and the post "
-            "changed since): check the platform, then run with --retry-failed to post it",
+            f"changed since): check the platform, then {release_hint}",
         )
     if not same:
         return plan(Action.PUBLISH, f"failed with {code}; the post has changed since")
-    if code in RETRYABLE_CODES or retry_failed:
-        return plan(Action.RETRY, f"failed with {code}")
+    if code in UNSTORED_CODES and rec.key:
+        # Refused before the server's idempotency layer (a wrong or revoked key, a
+        # missing scope): nothing was stored under the key, so once the secret is
+        # fixed the same request goes again, under the same key.
+        return plan(Action.RESUME, f"refused earlier with {code}: sent again under its key")
+    if code in RETRYABLE_CODES or retry_failed or released:
+        return plan(Action.RETRY, f"failed with {code}" + ("; released" if released else ""))
     rule = f" ({rec.error.rule})" if rec.error and rec.error.rule else ""
     return plan(
         Action.BLOCKED,
-        f"{status} with {code}{rule}: fix the post (a new attempt needs a change), "
-        "or run with --retry-failed",
+        f"{status} with {code}{rule}: fix the post (a new attempt needs a change), or "
+        + release_hint.replace(" to post it", " to send it unchanged"),
     )
+
+
+#: Error codes the API answers before its idempotency layer: never stored under the
+#: key (letmepost-api.md section 2), so the same request can simply be sent again.
+UNSTORED_CODES = frozenset({"unauthenticated", "unauthorized"})
+
+
+def _never_went_out(rec: Any) -> bool:
+    """A record of a target that certainly posted nothing (a definite refusal, or a
+    cancel): dropping it once the target is removed loses nothing."""
+    if rec.status == "canceled":
+        return True
+    code = rec.error.code if rec.error else None
+    return rec.status in ("failed", "rejected") and code != "outcome_unknown"
 
 
 KEY_WINDOW = dt.timedelta(hours=23)  # the server keeps Idempotency-Keys 24 h; keep a margin

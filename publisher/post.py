@@ -219,6 +219,7 @@ class Post:
     publish_now: bool | None = None
     profile_id: str | None = None
     on_edit: str = "keep"  # keep | repost: what an edit after publishing does
+    release: dict[str, int] = field(default_factory=dict)  # target -> blocked attempt
     record: Any = None  # PublishedRecord | None
     hash: str | None = None
 
@@ -462,7 +463,16 @@ class _Checker:
         post.publish_now = fm.publishNow
         post.profile_id = fm.profileId or self.config.profile
         post.on_edit = fm.onEdit or self.config.on_edit
+        post.release = dict(fm.release or {})
         self._targets(fm)
+        labels = {t.label for t in post.targets}
+        for label in post.release:
+            if post.targets and label not in labels:
+                self.problem(
+                    ("release", label),
+                    "release.unknown_target",
+                    f"release names {label!r}, which is not one of this post's targets",
+                )
         if post.valid and post.targets:
             post.hash = identity.post_hash({t.label: t.hash for t in post.targets})
 

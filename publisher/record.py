@@ -371,6 +371,11 @@ class Record:
         keep = (*keep, "earlier")
         self.data["targets"][label] = {k: v for k, v in previous.items() if k in keep}
 
+    def forget(self, labels: list[str]) -> None:
+        """Drop the records of targets no longer in the post that never went out."""
+        for label in labels:
+            self.data.get("targets", {}).pop(label, None)
+
     def archive(self, label: str) -> None:
         """Before a target is posted once more (onEdit: repost): its live post's URI
         joins `earlier`, so the record keeps every post it made."""

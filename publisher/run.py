@@ -147,6 +147,19 @@ class Connection:
     run: Run
     client: LetmepostClient | None
     sandbox: Any = None  # sandbox.SandboxHandle
+    _accounts: list[dict[str, Any]] | None = field(default=None, repr=False)
+
+    def accounts(self) -> list[dict[str, Any]] | None:
+        """The connected accounts (`GET /v1/accounts`), read once per run; None without
+        a client or when the API cannot say (the request then resolves them itself)."""
+        if self._accounts is None and self.client is not None:
+            from publisher.backends.letmepost_api import ApiError, NetworkError
+
+            try:
+                self._accounts = list(self.client.accounts())
+            except (ApiError, NetworkError):
+                return None
+        return self._accounts
 
     @property
     def env(self) -> Env:

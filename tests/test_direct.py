@@ -373,7 +373,7 @@ def test_mixed_post_letmepost_and_direct_targets_each_recorded_once(
     assert file_status(rec) == "published"
     via_api, direct = rec["targets"]["bluesky"], rec["targets"]["me"]
     assert via_api["status"] == direct["status"] == "published"
-    assert via_api["postId"] and via_api["key"] and "rkey" not in via_api
+    assert via_api["postId"] and "rkey" not in via_api  # a settled key is not kept
     assert direct["rkey"] and "key" not in direct and "postId" not in direct
     rows = [r for r in sandbox.posts() if tag in (r.get("text") or "")]
     assert len(rows) == 1 and rows[0]["uri"] == via_api["uri"]

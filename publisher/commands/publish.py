@@ -24,8 +24,11 @@ def _publish(args: argparse.Namespace, config: Any, run: Any) -> int:
     from publisher.report import print_problems
 
     posts = load_posts(args.paths, config)  # read under the lock: no stale plan
-    plan = make_plan(posts, run, repost=args.repost, retry_failed=args.retry_failed)
+    options = {"repost": args.repost, "retry_failed": args.retry_failed}
+    plan = make_plan(posts, run, **options)
     with run.connect(need_key=plan.needs_letmepost, verbose=args.verbose) as api:
+        if plan.needs_accounts and (accounts := api.accounts()) is not None:
+            plan = make_plan(posts, run, **options, accounts=accounts)
         print_problems([p for p in posts if not p.valid], out=sys.stderr)
         if api.sandbox is not None and not args.json:
             print(

@@ -130,7 +130,7 @@ def publish(job: Job, why: str) -> int:
             "(set push: false to only commit)"
         )
     with run_lock(job.config.root), job.run.connect(need_key=False) as api:
-        report = job.plan(why, job.select("publish"))
+        report = job.plan(why, job.select("publish"), api=api)
         if api.client is None and report.plan.needs_letmepost:
             raise UsageError(
                 "publishing needs the api-key input (LETMEPOST_API_KEY): pass "
@@ -195,8 +195,12 @@ class Job:
     def select(self, mode: str) -> Selection:
         return select_posts(self.config, self.repo_root, self.actions, mode, self.run)
 
-    def plan(self, why: str, selection: Selection, *, reason: str | None = None) -> Report:
-        """Load and plan the selected posts; the report of what was found."""
+    def plan(
+        self, why: str, selection: Selection, *, reason: str | None = None, api: Any = None
+    ) -> Report:
+        """Load and plan the selected posts; the report of what was found. With an open
+        connection, targets named by a platform alone are checked against the
+        connected accounts (read once)."""
         from publisher.plan import make_plan
         from publisher.post import load_post
 
@@ -207,6 +211,8 @@ class Job:
         ]
         posts = [load_post(p, self.config) for p in selection.files]
         plan = make_plan(posts, self.run, deleted=deleted)
+        if api is not None and plan.needs_accounts and (accounts := api.accounts()) is not None:
+            plan = make_plan(posts, self.run, deleted=deleted, accounts=accounts)
         reason = reason if reason is not None else f"{why}; {selection.reason}"
         return Report(reason, plan.env, plan, self.where, selection, root=self.config.root)
 

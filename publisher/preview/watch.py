@@ -293,7 +293,7 @@ class Watcher:
 
     def _publish_locked(self, tracked: Tracked) -> None:
         from publisher.apply import Runner
-        from publisher.plan import Plan
+        from publisher.plan import Plan, make_plan
 
         assert self.api is not None
         # The file (and its media) as they are now, not as last seen (and another run
@@ -303,7 +303,10 @@ class Watcher:
         if due is None or due > self.clock():
             return
         fp, rel = tracked.file_plan, _show(tracked.path, self.config.root)
-        assert fp is not None and tracked.content is not None
+        assert fp is not None and tracked.content is not None and tracked.post is not None
+        planned = Plan(run=self.invocation, files=[fp])
+        if planned.needs_accounts and (accounts := self.api.accounts()) is not None:
+            fp = make_plan([tracked.post], self.invocation, accounts=accounts).files[0]
         tracked.tried.add(tracked.content)
         names = ", ".join(t.label for t in fp.targets if t.action != "none")
         self._event(rel, f"publishing to {names} ({self.env})")
