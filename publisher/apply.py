@@ -184,6 +184,13 @@ class Runner:
                     for tp in step.targets:
                         reporter.outcome(tp, "forgotten")
                     continue
+                if step.kind is StepKind.RESTORE:  # a lost record, back from git history
+                    for label in step.labels:
+                        record.set_target(label, fp.restored[label])
+                    record.save()
+                    for tp in step.targets:
+                        reporter.outcome(tp, "restored", note="from git history")
+                    continue
                 self.backends[step.backend].run(step, record, reporter)
         except StopRun:
             pass

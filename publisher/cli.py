@@ -171,6 +171,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     run = run_from(args, config)
     posts = load_posts(args.paths, config)
     plan = make_plan(posts, run, repost=args.repost, retry_failed=args.retry_failed)
+    if plan.work:  # a lost record is restored, not re-posted: plan says so too
+        from publisher.history import plan_with_history
+
+        plan = plan_with_history(
+            posts, run, plan, repost=args.repost, retry_failed=args.retry_failed
+        )
     if args.json:
         dump_json(plan.as_dict())
     else:

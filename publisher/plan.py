@@ -53,6 +53,7 @@ class Action(StrEnum):
     NONE = "none"
     KEEP = "keep"  # edited after publishing, onEdit: keep: nothing is sent, a notice
     FORGET = "forget"  # removed from targets, never went out: its record is dropped
+    RESTORE = "restore"  # its record was lost (a bad merge): restored from git history
     REFUSE = "refuse"  # sent to this account under another name: nothing is sent
     BLOCKED = "blocked"  # needs a person: the reason says what
 
@@ -69,7 +70,7 @@ SENDS = frozenset(
     }
 )
 CREATES = frozenset({Action.PUBLISH, Action.RETRY, Action.REPOST})
-WORK = SENDS | {Action.FORGET}  # what makes a file part of the run's work
+WORK = SENDS | {Action.FORGET, Action.RESTORE}  # what makes a file part of the run's work
 
 
 class StepKind(StrEnum):
@@ -81,6 +82,7 @@ class StepKind(StrEnum):
     CANCEL = "cancel"  # DELETE /v1/posts/{id}
     REFRESH = "refresh"  # GET /v1/posts/{id}
     FORGET = "forget"  # no request: a stale record dropped from the file
+    RESTORE = "restore"  # no request: records found in git history written back
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,7 @@ class Step:
             StepKind.CANCEL: "cancel the queued post",
             StepKind.REFRESH: "fetch the result",
             StepKind.FORGET: "drop the stale record",
+            StepKind.RESTORE: "restore the record from git history",
         }[self.kind]
         details = []
         if self.key is not None:
@@ -177,6 +180,8 @@ class FilePlan:
     targets: list[TargetPlan] = field(default_factory=list)
     duplicate_of: list[str] = field(default_factory=list)
     run: Run | None = field(default=None, repr=False, compare=False)
+    #: target records found in git history for targets whose record was lost
+    restored: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -184,7 +189,7 @@ class FilePlan:
 
     @property
     def sends(self) -> bool:
-        return any(t.action in WORK for t in self.targets)
+        return bool(self.restored) or any(t.action in WORK for t in self.targets)
 
     @functools.cached_property
     def steps(self) -> list[Step]:
@@ -292,6 +297,7 @@ def make_plan(
     queued_only: bool = False,
     deleted: Iterable[tuple[str, Iterable[tuple[str, str | None, str]]]] = (),
     accounts: Sequence[Mapping[str, Any]] | None = None,
+    history: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> Plan:
     """Decide, for every post and target, what publishing would do in `run` (only
     records that count for it are taken into account). Without a run: a live run
@@ -305,10 +311,16 @@ def make_plan(
 
     `accounts` is the run's `GET /v1/accounts` (read once: `Connection.accounts`): a
     target named by a bare platform that cannot resolve (no account there, or several)
-    is blocked at its line, and the post's other targets go out."""
+    is blocked at its line, and the post's other targets go out.
+
+    `history` is, per post path, the `published` blocks its committed versions held
+    (newest first; `record.committed_blocks`): a target about to be sent as new whose
+    record a committed version holds (a block lost in a bad merge) is restored from it
+    instead, never posted again."""
     run = run or Run()
     now = now or dt.datetime.now(dt.UTC)
-    files = [_plan_file(p, run, now, repost, retry_failed) for p in posts]
+    history = history or {}
+    files = [_plan_file(p, run, now, repost, retry_failed, history.get(p.rel, ())) for p in posts]
     if accounts is not None:
         for f in files:
             f.targets = [_resolvable(tp, f.post, accounts) for tp in f.targets]
@@ -393,6 +405,10 @@ def _steps(f: FilePlan, run: Run) -> list[Step]:
     new letmepost target, then each direct target."""
     post = f.post
     records = recorded_targets(post, run)
+    if f.restored:
+        from publisher.record import PublishedRecord
+
+        records.update(PublishedRecord.model_validate({"targets": f.restored}).targets)
     counted = post.record is not None and run.counts(post.record.env, post.record.api)
     media = dict(post.record.media) if counted else {}
 
@@ -404,6 +420,9 @@ def _steps(f: FilePlan, run: Run) -> list[Step]:
         return rec.postId if rec is not None else None
 
     steps: list[Step] = []
+    if f.restored:
+        restoring = tuple(tp for tp in f.targets if tp.label in f.restored)
+        steps.append(Step(StepKind.RESTORE, "record", restoring))
     forget = tuple(tp for tp in f.targets if tp.action == Action.FORGET)
     if forget:
         steps.append(Step(StepKind.FORGET, "record", forget))
@@ -500,11 +519,18 @@ def recorded_targets(post: Post, run: Run) -> dict[str, Any]:
 
 
 def _plan_file(
-    post: Post, run: Run, now: dt.datetime, repost: bool, retry_failed: bool
+    post: Post,
+    run: Run,
+    now: dt.datetime,
+    repost: bool,
+    retry_failed: bool,
+    history: Sequence[Mapping[str, Any]] = (),
 ) -> FilePlan:
     if not post.valid:
         return FilePlan(post, "invalid")
     records = recorded_targets(post, run)
+    restored = _from_history(post, run, records, history)
+    records = {**records, **{label: rec for label, (rec, _) in restored.items()}}
     if run.sandbox and post.record is not None and post.record.env == "live":
         plans = [
             TargetPlan(t.label, t.platform, Action.NONE, "published live") for t in post.targets
@@ -521,6 +547,8 @@ def _plan_file(
     plans = [
         _plan_target(t, records.get(t.label), post, now, repost, retry_failed) for t in post.targets
     ]
+    if restored:
+        plans = [_restored(p, restored) for p in plans]
     current = {t.label for t in post.targets}
     former = {label: rec for label, rec in records.items() if label not in current}
     if former and not repost:
@@ -539,7 +567,46 @@ def _plan_file(
                     f"removed from targets; its {rec.status} record is dropped",
                 )
             )
-    return FilePlan(post, _file_state(plans, bool(records)), plans)
+    fp = FilePlan(post, _file_state(plans, bool(records)), plans)
+    fp.restored = {label: raw for label, (_, raw) in restored.items()}
+    return fp
+
+
+def _from_history(
+    post: Post, run: Run, records: Mapping[str, Any], history: Sequence[Mapping[str, Any]]
+) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """Targets with no record that a committed version of the file recorded as sent
+    (or maybe sent): (the record as `TargetRecord`, as written)."""
+    if not history:
+        return {}
+    from publisher.record import PublishedRecord, counts
+
+    found: dict[str, tuple[Any, dict[str, Any]]] = {}
+    for t in post.targets:
+        if t.label in records or t.label in found:
+            continue
+        for block in history:
+            raw = (block.get("targets") or {}).get(t.label) if counts(block, run) else None
+            if not isinstance(raw, dict) or raw.get("status") not in _SENT:
+                continue
+            try:
+                typed = PublishedRecord.model_validate({"targets": {t.label: raw}})
+            except ValueError:
+                continue
+            found[t.label] = (typed.targets[t.label], dict(raw))
+            break
+    return found
+
+
+_SENT = frozenset({"published", "publishing", "queued", "pending"})
+
+
+def _restored(p: TargetPlan, restored: Mapping[str, Any]) -> TargetPlan:
+    if p.label not in restored:
+        return p
+    action = Action.RESTORE if p.action == Action.NONE else p.action
+    reason = f"its record was lost and is restored from git history; {p.reason}"
+    return TargetPlan(p.label, p.platform, action, reason, p.target)
 
 
 def _renamed(p: TargetPlan, former: dict[str, Any]) -> TargetPlan:
@@ -671,6 +738,8 @@ def _older_than(moment: str | None, age: dt.timedelta, now: dt.datetime) -> bool
 
 def _file_state(plans: list[TargetPlan], has_record: bool) -> str:
     actions = {p.action for p in plans}
+    if "restore" in actions and actions <= {"restore", "none"}:
+        return "restored"
     if "refuse" in actions or ("keep" in actions and not actions & SENDS):
         return "edited"
     if "resume" in actions:

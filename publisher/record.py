@@ -472,6 +472,24 @@ def merge_records(
     return merged
 
 
+def committed_blocks(versions: Mapping[Any, list[bytes]]) -> dict[str, list[dict[str, Any]]]:
+    """The `published` blocks of committed versions of post files (from
+    `github.git.committed_versions`), per path as `Post.rel` says it is given in the
+    mapping's keys, newest first; versions that cannot be read are skipped."""
+    from publisher.document import DocumentError, parse_document
+
+    out: dict[str, list[dict[str, Any]]] = {}
+    for rel, raws in versions.items():
+        for raw in raws:
+            try:
+                block = block_of(parse_document(raw, str(rel)).data)
+            except DocumentError:
+                continue
+            if block is not None:
+                out.setdefault(str(rel), []).append(block)
+    return out
+
+
 def merge_published(path: str, ours: bytes, theirs: bytes) -> bytes:
     """``merge_file`` callback for :func:`publisher.git.push_with_retry`.
 

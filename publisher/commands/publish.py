@@ -20,12 +20,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace, config: Any, run: Any) -> int:
+    from publisher.history import committed_records
     from publisher.plan import make_plan
     from publisher.report import print_problems
 
     posts = load_posts(args.paths, config)  # read under the lock: no stale plan
-    options = {"repost": args.repost, "retry_failed": args.retry_failed}
+    options: dict[str, Any] = {"repost": args.repost, "retry_failed": args.retry_failed}
     plan = make_plan(posts, run, **options)
+    options["history"] = committed_records(plan)  # one git call for the whole run
+    plan = make_plan(posts, run, **options) if options["history"] else plan
     with run.connect(need_key=plan.needs_letmepost, verbose=args.verbose) as api:
         if plan.needs_accounts and (accounts := api.accounts()) is not None:
             plan = make_plan(posts, run, **options, accounts=accounts)
@@ -94,12 +97,12 @@ def _dry_run(args: argparse.Namespace, run: Any, posts: list[Any]) -> int:
     """Print the exact requests of the plan's steps (method, path, Idempotency-Key,
     body), as `publish` would send them, without sending anything."""
     from publisher.backends import open_backends
-    from publisher.plan import make_plan
+    from publisher.history import plan_with_history
     from publisher.record import Record
     from publisher.report import print_problems
 
     env = run.env
-    plan = make_plan(posts, run, repost=args.repost, retry_failed=args.retry_failed)
+    plan = plan_with_history(posts, run, repost=args.repost, retry_failed=args.retry_failed)
     print_problems([p for p in posts if not p.valid], out=sys.stderr)
     backends = open_backends(run, client=None, environ={})
     requests = []

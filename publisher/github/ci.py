@@ -210,9 +210,15 @@ class Job:
             for d in selection.deleted
         ]
         posts = [load_post(p, self.config) for p in selection.files]
-        plan = make_plan(posts, self.run, deleted=deleted)
+        from publisher.history import committed_records
+
+        options: dict[str, Any] = {"deleted": deleted}
+        plan = make_plan(posts, self.run, **options)
+        options["history"] = committed_records(plan)  # lost records: one git call
+        if options["history"]:
+            plan = make_plan(posts, self.run, **options)
         if api is not None and plan.needs_accounts and (accounts := api.accounts()) is not None:
-            plan = make_plan(posts, self.run, deleted=deleted, accounts=accounts)
+            plan = make_plan(posts, self.run, **options, accounts=accounts)
         reason = reason if reason is not None else f"{why}; {selection.reason}"
         return Report(reason, plan.env, plan, self.where, selection, root=self.config.root)
 

@@ -459,6 +459,86 @@ def _user_git(
     )
 
 
+def committed_versions(
+    root: Path, files: Sequence[Path], *, per_file: int = 30
+) -> dict[Path, list[bytes]]:
+    """The committed versions of `files` (newest first, at most `per_file` each), read
+    with one ``git log`` and one ``git cat-file --batch`` for the whole run (never a
+    process per file). Files outside a git work
+    tree, or git failing, give no versions: callers go on without history.
+
+    What a lost `published` block (a bad merge) is restored from before a target is
+    ever sent as new."""
+    top = user_git_output(root, "rev-parse", "--show-toplevel")
+    if not top or not files:
+        return {}
+    repo = Path(top)
+    rel: dict[str, Path] = {}
+    for f in files:
+        try:
+            rel[Path(os.path.relpath(Path(f).resolve(), repo.resolve())).as_posix()] = Path(f)
+        except ValueError:
+            continue
+    if not rel:
+        return {}
+    try:
+        log = _user_git(
+            repo,
+            "-c",
+            "core.quotepath=off",
+            "log",
+            "--format=@%H",
+            "--name-only",
+            "--no-renames",
+            "--max-count=5000",
+            "-z",
+            "--",
+            *rel,
+            timeout=120,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    if log.returncode != 0:
+        return {}
+    wanted: list[tuple[str, str]] = []  # (commit, path), newest first per path
+    counts: dict[str, int] = {}
+    commit = ""
+    for token in str(log.stdout).replace("\n", "\0").split("\0"):
+        if token.startswith("@"):
+            commit = token[1:]
+        elif token in rel and commit and counts.get(token, 0) < per_file:
+            counts[token] = counts.get(token, 0) + 1
+            wanted.append((commit, token))
+    if not wanted:
+        return {}
+    request = "".join(f"{c}:{p}\n" for c, p in wanted).encode()
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(repo), "cat-file", "--batch"],
+            input=request,
+            capture_output=True,
+            env={**os.environ, **_BASE_ENV},
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    out: dict[Path, list[bytes]] = {}
+    data, at = done.stdout, 0
+    for _, path in wanted:
+        end = data.find(b"\n", at)
+        if end < 0:
+            break
+        header = data[at:end].split()
+        at = end + 1
+        if len(header) != 3 or header[1] != b"blob":
+            continue  # "<name> missing": the path did not exist in that commit
+        size = int(header[2])
+        out.setdefault(rel[path], []).append(data[at : at + size])
+        at += size + 1
+    return out
+
+
 def user_git_output(root: Path, *args: str, timeout: float = 30) -> str | None:
     """The stripped output of ``git -C root args`` as the user, or None when git
     fails or cannot run (``publisher init`` asks git about the user's repository)."""
@@ -558,6 +638,7 @@ __all__ = [
     "changed_posts",
     "commit_files",
     "commit_local",
+    "committed_versions",
     "deleted_posts",
     "file_at",
     "in_work_tree",

@@ -1,0 +1,52 @@
+"""Lost records come back from git: before a target is sent as new, the committed
+versions of its file are asked whether they recorded it (a `published` block lost in
+a bad merge, committed, must never post again once the server has forgotten the key).
+
+One `git log` and one `git cat-file --batch` per run, for the files that need it
+(those with a target about to be sent as new), never a process per file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from publisher.plan import CREATES, Plan, make_plan
+from publisher.post import Post
+from publisher.run import Run
+
+__all__ = ["committed_records", "plan_with_history"]
+
+
+def committed_records(plan: Plan) -> dict[str, list[dict[str, Any]]]:
+    """Per post path, the `published` blocks of its committed versions (newest first),
+    for the files of `plan` with a target about to be sent as new: what
+    `make_plan(history=...)` restores lost records from. Empty outside git."""
+    unrecorded = [
+        f.post
+        for f in plan.files
+        if any(
+            tp.action in CREATES
+            and (f.post.record is None or tp.label not in f.post.record.targets)
+            for tp in f.targets
+        )
+    ]
+    if not unrecorded:
+        return {}
+    from publisher.github.git import committed_versions
+    from publisher.record import committed_blocks
+
+    versions = committed_versions(unrecorded[0].path.parent, [p.path for p in unrecorded])
+    by_path = {p.path: p.rel for p in unrecorded}
+    return committed_blocks({by_path[path]: raws for path, raws in versions.items()})
+
+
+def plan_with_history(
+    posts: Sequence[Post], run: Run, plan: Plan | None = None, **options: Any
+) -> Plan:
+    """`make_plan(posts, run, **options)`, with the git history of every file that
+    has a target about to be sent as new (`plan`, when given, is that plan already
+    made without history)."""
+    plan = plan if plan is not None else make_plan(posts, run, **options)
+    history = committed_records(plan)
+    return make_plan(posts, run, **options, history=history) if history else plan
