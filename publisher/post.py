@@ -335,9 +335,11 @@ def load_post(
     rel = display_path(path, config.root)
     post = Post(path=path, rel=rel)
     snapshot = snapshot or _Snapshot()
-    real = snapshot.paths.of_file(path)
-    root = snapshot.paths.resolve(str(config.root))
-    if not (real == root or real.startswith(root.rstrip(os.sep) + os.sep)):
+    root = snapshot.paths.resolve(str(config.root)).rstrip(os.sep) + os.sep
+    real = snapshot.paths.resolve(os.path.dirname(path) or ".") + os.sep  # once per folder
+    if real.startswith(root) and os.path.islink(path):
+        real = os.path.realpath(path)
+    if not real.startswith(root):
         # A link (or a linked folder) out of the repository: its record would be
         # written outside it, where git does not see it.
         post.problems.append(
@@ -346,7 +348,8 @@ def load_post(
                 1,
                 1,
                 "path.outside_repository",
-                f"this post file resolves to {real}, outside the repository {root}: a post "
+                f"this post file resolves to {real.rstrip(os.sep)}, outside the repository "
+                f"{root.rstrip(os.sep)}: a post "
                 "and its record must stay inside it (it is not read, published or written)",
             )
         )
