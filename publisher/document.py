@@ -300,6 +300,12 @@ def _parse_yaml(
         line = line_offset + (mark.line + 1 if mark else 1)
         col = mark.column + 1 if mark else 1
         problem = exc.problem or exc.context or "invalid YAML"
+        at = mark.index if mark is not None else -1
+        if (0 <= at < len(text) and text[at] == "\t") or "'\\t'" in problem:
+            problem = (
+                "a tab character: YAML indents with spaces only, never tabs "
+                "(replace the tab with spaces)"
+            )
         raise DocumentError(
             path, line, col, "yaml.syntax", f"YAML syntax error: {problem}"
         ) from None

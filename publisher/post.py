@@ -512,6 +512,16 @@ class _Checker:
                 count = len(value) if isinstance(value, list) else 0
                 for finding in limits.check_target_count(count):
                     self.problem(loc, finding.rule, finding.message)
+            elif loc and loc[-1] == "media" and kind == "list_type":
+                shown = f" {value!r}" if isinstance(value, str) else ""
+                self.problem(
+                    loc,
+                    "type",
+                    f"{_dotted(loc)} should be a valid list of items, each with a `path` (or "
+                    f"`url`) and its `alt` text; got {type(value).__name__}{shown}. Write it as:\n"
+                    f"  media:\n    - path: {value if isinstance(value, str) else 'img/a.png'}\n"
+                    "      alt: what the image shows",
+                )
             elif loc and loc[0] == "scheduledAt":
                 self.problem(
                     loc,

@@ -476,3 +476,35 @@ def test_which_files_are_posts_and_their_order(tmp_path: Path) -> None:
         "posts/c.markdown",
         "posts/linked.md",
     ]
+
+
+def test_a_tab_is_named_as_a_tab_and_media_as_a_string_gets_its_shape(tmp_path: Path) -> None:
+    from tests.helpers import cli_env, make_repo, run_cli
+
+    repo = make_repo(
+        tmp_path,
+        {
+            "tab.md": "---\ntargets:\n\t- bluesky\n---\nhi\n",
+            "media.md": "---\ntargets: [bluesky]\nmedia: img/a.png\n---\nhi\n",
+        },
+    )
+    done = run_cli(["validate"], repo, cli_env("http://127.0.0.1:9", None))
+    assert done.returncode == 1
+    out = done.stdout + done.stderr
+    assert "posts/tab.md:3:1: yaml.syntax: YAML syntax error: a tab character" in out
+    assert "posts/media.md:3:1: type: media should be a valid list of items" in out
+    assert "- path: img/a.png" in out and "alt:" in out
+
+
+def test_publish_shows_the_warnings_of_what_goes_out(tmp_path: Path, sandbox) -> None:
+    from tests.helpers import cli_env, make_repo, run_cli
+
+    company = next(a for a in sandbox.accounts if "company" in a["displayName"].lower())
+    text = "---\ntargets: [bluesky, li]\nfirstComment: more below\n---\nHello.\n"
+    config = (
+        f'posts = "posts"\n\n[accounts]\nli = {{ id = "{company["id"]}", platform = "linkedin" }}\n'
+    )
+    repo = make_repo(tmp_path, {"w.md": text}, config=config)
+    done = run_cli(["publish"], repo, cli_env(sandbox.url, sandbox.live_key))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "warning: first_comment.ignored" in done.stderr

@@ -32,7 +32,10 @@ def _publish(args: argparse.Namespace, config: Any, run: Any) -> int:
     with run.connect(need_key=plan.needs_letmepost, verbose=args.verbose) as api:
         if plan.needs_accounts and (accounts := api.accounts()) is not None:
             plan = make_plan(posts, run, **options, accounts=accounts)
-        print_problems([p for p in posts if not p.valid], out=sys.stderr)
+        # errors of invalid posts, and the warnings of what goes out (LinkedIn drops the
+        # media, a first comment is ignored there, ...): said before anything is sent
+        going = [f.post for f in plan.work if f.post.warnings]
+        print_problems([p for p in posts if not p.valid] + going, out=sys.stderr)
         if api.sandbox is not None and not args.json:
             print(
                 f"sandbox: {api.sandbox.url} (state in .publisher/; nothing leaves this machine)",
