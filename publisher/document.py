@@ -116,6 +116,9 @@ class Document:
     crlf: bool = False
     frontmatter: str = ""
     """The YAML text between the delimiters (from line 2 of the file)."""
+    parts: list[tuple[str, int]] = field(default_factory=list)
+    """A thread: the body's parts, separated by lines holding only ``---``, each with
+    the 1-based line it starts on (empty when the body has no such line)."""
     _lines: dict[Loc, tuple[int, int]] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -242,14 +245,14 @@ def parse_document(raw: bytes, path: str) -> Document:
         )
     data, line_map = _parse_yaml(yaml_text, path, line_offset=1)
     body = text[closing.end() + 1 :]  # after the closing line's "\n", if any
-    notices = _body_notices(body.split("\n"), close + 2, path) if "---" in body else []
+    parts = _thread_parts(body, close + 2, path) if "---" in body else []
     return Document(
         path=path,
         raw=raw,
         data=data,
         body=body,
         body_line=close + 2,
-        notices=notices,
+        parts=parts,
         bom=bom,
         crlf=crlf,
         frontmatter=yaml_text,
@@ -257,32 +260,45 @@ def parse_document(raw: bytes, path: str) -> Document:
     )
 
 
-def _body_notices(body_lines: list[str], first_line: int, path: str) -> list[Notice]:
-    """Refuse a '---' line in the body: Markdown is not rendered, so it would be posted
-    as a literal '---', and it reads like the start of a second post."""
-    for i, line in enumerate(body_lines):
-        if line.rstrip() != "---":
-            continue
-        lineno = first_line + i
-        following = next((x for x in body_lines[i + 1 : i + 6] if x.strip()), "")
-        if _FRONTMATTER_KEY.match(following):
+def _thread_parts(body: str, first_line: int, path: str) -> list[tuple[str, int]]:
+    """A body with lines holding only '---' is a thread (the convention of
+    twitter-together and nodejs/bluesky): its parts, each with its first line. A part
+    that is empty, or that reads like a second frontmatter block, is refused there."""
+    lines = body.split("\n")
+    cuts = [i for i, line in enumerate(lines) if line.rstrip() == "---"]
+    if not cuts:
+        return []
+    parts: list[tuple[str, int]] = []
+    start = 0
+    for end in [*cuts, len(lines)]:
+        chunk = lines[start:end]
+        lineno = first_line + start
+        text = "\n".join(chunk)
+        if start > 0:
+            following = next((x for x in chunk[:5] if x.strip()), "")
+            if _FRONTMATTER_KEY.match(following):
+                raise DocumentError(
+                    path,
+                    lineno - 1,
+                    1,
+                    "body.second_frontmatter",
+                    "a second frontmatter block starts here, inside the body; one file "
+                    "holds one post (a thread's parts are plain text: split the file)",
+                )
+        if not text.strip():
+            at = lineno - 1 if start > 0 else lineno
             raise DocumentError(
                 path,
-                lineno,
+                max(at, first_line),
                 1,
-                "body.second_frontmatter",
-                "a second frontmatter block starts here, inside the body; "
-                "one file holds one post (split it, or remove this '---')",
+                "body.part_empty",
+                "an empty thread part: every part between '---' lines needs text "
+                "(remove the extra '---')",
             )
-        raise DocumentError(
-            path,
-            lineno,
-            1,
-            "body.separator",
-            "a '---' line inside the body would be posted literally (Markdown is not "
-            "rendered), and it looks like a misplaced frontmatter delimiter: remove it",
-        )
-    return []
+        blank = len(text) - len(text.lstrip("\n"))
+        parts.append((text, lineno + text.count("\n", 0, blank)))
+        start = end + 1
+    return parts
 
 
 def _parse_yaml(

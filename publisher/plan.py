@@ -30,7 +30,7 @@ import datetime as dt
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -50,6 +50,7 @@ class Action(StrEnum):
     CANCEL = "cancel"  # queued, and removed / drafted / deleted
     RESUME = "resume"  # sent, answer not recorded: the same request again
     SYNC = "sync"  # queued, time passed: fetch the result
+    CONTINUE = "continue"  # part 1 is out: the thread's next parts post as replies
     NONE = "none"
     KEEP = "keep"  # edited after publishing, onEdit: keep: nothing is sent, a notice
     FORGET = "forget"  # removed from targets, never went out: its record is dropped
@@ -67,6 +68,7 @@ SENDS = frozenset(
         Action.CANCEL,
         Action.RESUME,
         Action.SYNC,
+        Action.CONTINUE,
     }
 )
 CREATES = frozenset({Action.PUBLISH, Action.RETRY, Action.REPOST})
@@ -81,6 +83,7 @@ class StepKind(StrEnum):
     UPDATE = "update"  # PATCH /v1/posts/{id} (or DELETE + CREATE when PATCH cannot)
     CANCEL = "cancel"  # DELETE /v1/posts/{id}
     REFRESH = "refresh"  # GET /v1/posts/{id}
+    PART = "part"  # a thread's next part, as a reply to the part before it
     FORGET = "forget"  # no request: a stale record dropped from the file
     RESTORE = "restore"  # no request: records found in git history written back
 
@@ -92,6 +95,7 @@ class TargetPlan:
     action: Action
     reason: str
     target: ResolvedTarget | None = None
+    parts: tuple[int, ...] = ()  # the thread parts (2 = the first reply) this run sends
 
     @property
     def backend(self) -> str:
@@ -124,6 +128,7 @@ class Step:
     build: Any = field(default=None, repr=False, compare=False)  # () -> body bytes
     uploads: tuple[str, ...] = ()
     post_id: str | None = None
+    part: int = 1  # a PART step: which part (2 = the first reply)
 
     @functools.cached_property
     def body(self) -> bytes | None:
@@ -142,6 +147,7 @@ class Step:
             StepKind.UPDATE: "update the queued post",
             StepKind.CANCEL: "cancel the queued post",
             StepKind.REFRESH: "fetch the result",
+            StepKind.PART: f"reply with part {self.part}",
             StepKind.FORGET: "drop the stale record",
             StepKind.RESTORE: "restore the record from git history",
         }[self.kind]
@@ -379,7 +385,7 @@ def _queued_only(f: FilePlan) -> FilePlan:
         if t.action == Action.NONE and t.reason == "queued"
         else t
         for t in f.targets
-        if t.action in (Action.SYNC, Action.UPDATE, Action.CANCEL)
+        if t.action in (Action.SYNC, Action.UPDATE, Action.CANCEL, Action.CONTINUE)
         or (t.action == Action.NONE and t.reason == "queued")
     ]
     return FilePlan(f.post, f.state, targets, f.duplicate_of, f.run)
@@ -453,6 +459,8 @@ def _steps(f: FilePlan, run: Run) -> list[Step]:
     for tp in f.targets:
         if tp.target is None or tp.backend == "letmepost":
             continue
+        if tp.action == Action.CONTINUE:
+            continue
         if tp.action in CREATES or tp.action == Action.RESUME:
             rec = recorded(tp.label)
             resend = tp.action == Action.RESUME or (
@@ -467,7 +475,28 @@ def _steps(f: FilePlan, run: Run) -> list[Step]:
                     attempt=int(rec.attempt) if rec is not None else 0,
                 )
             )
+    for tp in f.targets:  # then each thread's next parts, in order, as replies
+        for n in tp.parts:
+            steps.append(_part_step(tp, n, recorded(tp.label), post, run))
     return steps
+
+
+def _part_step(tp: TargetPlan, n: int, rec: Any, post: Post, run: Run) -> Step:
+    """Part `n` of `tp`'s thread: a request of its own, under a key of its own (the
+    recorded one when an earlier run's answer was lost)."""
+    prec = None
+    if rec is not None and tp.action not in CREATES and rec.parts and n - 2 < len(rec.parts):
+        prec = rec.parts[n - 2]
+    if prec is not None and prec.status == "pending":
+        return Step(
+            StepKind.PART, tp.backend, (tp,), prec.key or prec.rkey, int(prec.attempt), part=n
+        )
+    attempt = int(prec.attempt) + 1 if prec is not None else 1
+    if tp.backend != "letmepost":
+        return Step(StepKind.PART, tp.backend, (tp,), None, attempt, part=n)
+    assert post.hash is not None
+    key = identity.idempotency_key(run.env, post.hash, [f"{tp.label}#part{n}"], attempt)
+    return Step(StepKind.PART, tp.backend, (tp,), key, attempt, part=n)
 
 
 def _letmepost_send(
@@ -633,6 +662,60 @@ def _renamed(p: TargetPlan, former: dict[str, Any]) -> TargetPlan:
 def _plan_target(
     t: ResolvedTarget, rec: Any, post: Post, now: dt.datetime, repost: bool, retry_failed: bool
 ) -> TargetPlan:
+    tp = _plan_first(t, rec, post, now, repost, retry_failed)
+    return _plan_parts(tp, t, rec, post, repost) if t.parts else tp
+
+
+def _plan_parts(
+    tp: TargetPlan, t: ResolvedTarget, rec: Any, post: Post, repost: bool
+) -> TargetPlan:
+    """A thread's later parts: which this run sends, as replies, once part 1 is out.
+    Parts added to the end of a published thread go out alone; an edited published
+    part follows the edit policy; a scheduled part 1 leaves the rest to `sync`."""
+    if tp.action in (Action.KEEP, Action.REFUSE, Action.BLOCKED, Action.CANCEL):
+        return tp
+    if tp.action in CREATES:  # a new thread (or posted once more): every part after it
+        if post.scheduled_at is not None:
+            return tp  # part 1 is queued; `sync` sends the rest once it is out
+        return replace(tp, parts=tuple(range(2, len(t.parts) + 2)))
+    if tp.action not in (Action.NONE, Action.SYNC, Action.RESUME) or rec is None:
+        return tp
+    if tp.action == Action.NONE and rec.status == "queued":
+        return tp
+    recorded = list(rec.parts or [])
+    send: list[int] = []
+    edited: list[int] = []
+    for n, digest in enumerate(t.part_hashes, start=2):
+        prec = recorded[n - 2] if n - 2 < len(recorded) else None
+        if prec is None or prec.status in ("pending", "failed", "rejected", "canceled"):
+            send.append(n)
+        elif prec.hash != digest:
+            if repost or post.on_edit == "repost":
+                send.append(n)
+            else:
+                edited.append(n)
+    if not send:
+        if edited and tp.action == Action.NONE:
+            which = ", ".join(map(str, edited))
+            return replace(
+                tp,
+                action=Action.KEEP,
+                reason=f"part {which} edited after publishing: not reposted (set `onEdit: "
+                "repost` to post it again)",
+            )
+        return tp
+    if tp.action == Action.NONE:
+        new = sum(1 for n in send if n - 2 >= len(recorded))
+        what = f"{new} new part{'s' if new != 1 else ''}" if new else "unfinished parts"
+        return replace(
+            tp, action=Action.CONTINUE, reason=f"{what} to post as replies", parts=tuple(send)
+        )
+    return replace(tp, parts=tuple(send))
+
+
+def _plan_first(
+    t: ResolvedTarget, rec: Any, post: Post, now: dt.datetime, repost: bool, retry_failed: bool
+) -> TargetPlan:
     def plan(action: Action, reason: str) -> TargetPlan:
         return TargetPlan(t.label, t.platform, action, reason, t)
 
@@ -754,6 +837,8 @@ def _file_state(plans: list[TargetPlan], has_record: bool) -> str:
         return "new targets" if any(p.reason in ("new", "scheduled") for p in plans) else "retry"
     if "retry" in actions:
         return "retry"
+    if "continue" in actions:
+        return "thread continues"
     if "sync" in actions:
         return "due"
     if "blocked" in actions:

@@ -150,6 +150,9 @@ class ResolvedTarget:
     first_comment: str | None = None
     options: Mapping[str, Any] | None = None
     hash: str = ""
+    #: a thread: the texts of parts 2..n (part 1 is `text`), and the hash of each
+    parts: tuple[str, ...] = ()
+    part_hashes: tuple[str, ...] = ()
 
     @property
     def direct(self) -> bool:
@@ -617,7 +620,8 @@ class _Checker:
                 "no targets: add `targets: [...]` or set default `targets` in publisher.toml",
             )
             return
-        body = identity.normalize_text(self.doc.body)
+        thread = [identity.normalize_text(text) for text, _ in self.doc.parts]
+        body = thread[0] if thread else identity.normalize_text(self.doc.body)
         scheduled = self.post.scheduled_at is not None
         scheduled_iso = self.post.scheduled_iso
         publish_now = bool(self.post.publish_now)
@@ -665,6 +669,10 @@ class _Checker:
                 "publishNow": publish_now,
                 "profileId": self.post.profile_id,
             }
+            # A thread's later parts go to every target without a `text` of its own;
+            # they are not in the target's hash (parts added later post as replies).
+            parts = tuple(thread[1:]) if thread and not (over and over.text) else ()
+            where = canonical["direct"] or account_id or platform
             target = ResolvedTarget(
                 label=label,
                 index=i,
@@ -676,8 +684,14 @@ class _Checker:
                 first_comment=first_comment,
                 options=options,
                 hash=identity.digest(canonical),
+                parts=parts,
+                part_hashes=tuple(
+                    identity.digest([where, n, part]) for n, part in enumerate(parts, start=2)
+                ),
             )
             self.post.targets.append(target)
+            if parts:
+                self._check_thread(target, loc, over)
             if target.platform:
                 self._check_limits(target, loc, over, media_loc, scheduled)
             elif not direct:
@@ -863,6 +877,50 @@ class _Checker:
                     "bluesky.direct.media",
                     f"{target.label}: a direct Bluesky account takes local image files only "
                     "(`path:`, up to 4)",
+                )
+
+    def _check_thread(self, target: ResolvedTarget, loc: Loc, over: Any) -> None:
+        """A thread: the platform must take replies, and each part its limits, at the
+        part's line; a first comment is a part of its own."""
+        from publisher.rules.platforms import REGISTRY
+
+        known = REGISTRY.get(target.platform or "")
+        if not target.direct and known is not None and not known.replies:
+            self.problem(
+                loc,
+                "thread.no_replies",
+                f"{target.label}: {known.title} cannot take replies, so a thread cannot go "
+                "there: give this target its own `text` (a single post), or remove it",
+            )
+            return
+        if target.first_comment is not None:
+            fc_loc = (*loc, "firstComment") if over and over.firstComment else ("firstComment",)
+            self.problem(
+                fc_loc,
+                "thread.first_comment",
+                "a thread has no first comment: write it as the thread's next part "
+                "(after a line holding only '---')",
+            )
+        if not target.platform:
+            return
+        label = f"{target.label}: " if target.label != target.platform else f"{target.platform}: "
+        for n, (text, (_, line)) in enumerate(
+            zip(target.parts, self.doc.parts[1:], strict=True), start=2
+        ):
+            content = limits.Content(platform=target.platform, text=text)
+            for finding in limits.check(content):
+                if finding.field != "text":
+                    continue
+                self.post.problems.append(
+                    Problem(
+                        self.post.rel,
+                        line,
+                        1,
+                        finding.rule,
+                        f"{label}part {n}: {finding.message}",
+                        finding.severity,
+                        target=target.index,
+                    )
                 )
 
     def _check_limits(

@@ -95,7 +95,7 @@ TARGET_ORDER = (
     "platform", "account", "status", "hash", "key", "attempt", "postId", "uri", "cid", "url",
     "firstCommentUri", "firstCommentCid", "did", "rkey", "commentRkey", "scheduledAt",
     "fixedHash", "at",
-    "warnings", "error", "earlier",
+    "warnings", "error", "parts", "earlier",
 )  # fmt: skip
 
 
@@ -110,6 +110,32 @@ class TargetError(BaseModel):
     code: str
     message: str = ""
     rule: str | None = None
+
+
+class PartRecord(BaseModel):
+    """One later part of a thread (part 2 is the first reply)."""
+
+    model_config = ConfigDict(extra="allow")
+    status: TargetStatus
+    hash: str | None = None
+    key: str | None = None
+    attempt: int = Field(1, ge=0)
+    postId: str | None = None
+    uri: str | None = None
+    cid: str | None = None
+    rkey: str | None = None
+    at: str | None = None
+    error: TargetError | None = None
+
+    @model_validator(mode="after")
+    def _resumable(self) -> PartRecord:
+        for name in ("key", "rkey"):
+            value = getattr(self, name)
+            if value is not None and not _usable_key(value):
+                raise ValueError(f"`{name}` is not a key publisher wrote (1-255 printable ASCII)")
+        if self.status == Status.PENDING and not (self.key or self.rkey):
+            raise ValueError("a `pending` part needs the `key` (or `rkey`) it was sent under")
+        return self
 
 
 class TargetRecord(BaseModel):
@@ -136,6 +162,7 @@ class TargetRecord(BaseModel):
     warnings: list[str] | None = None
     error: TargetError | None = None
     earlier: list[str] | None = None  # URIs of the posts made before a repost
+    parts: list[PartRecord] | None = None  # a thread's later parts, in order (part 2 first)
 
     @model_validator(mode="after")
     def _resumable(self) -> TargetRecord:
@@ -261,6 +288,8 @@ def compact_target(label: str, rec: Mapping[str, Any]) -> dict[str, Any]:
         out["warnings"] = warnings
     else:
         out.pop("warnings", None)
+    if out.get("parts"):
+        out["parts"] = [compact_target("", p) if isinstance(p, dict) else p for p in out["parts"]]
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -103,8 +104,6 @@ def test_new_thread_shows_the_convention(repo):
     parts = [p.strip() for p in body.split("\n---\n")]
     assert len(parts) == 3 and all(parts) and parts[0] == "A thread"
     checked = run_cli(["validate", "--json", str(path)], repo, ENV)
-    # Until threads are built, validate refuses the `---` lines, and `new` says so;
-    # once they are, the file must validate as it is.
-    if checked.returncode != 0:
-        assert "body.separator" in checked.stdout
-        assert "does not publish threads yet" in done.stderr
+    assert checked.returncode == 0, checked.stdout  # a thread validates as it is
+    (f,) = json.loads(checked.stdout)["files"]
+    assert f["valid"]

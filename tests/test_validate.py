@@ -51,9 +51,9 @@ CASES: dict[str, tuple[str | bytes, list[tuple[int, str, str]]]] = {
         "---\ntargets: [bluesky]\nHello\n",
         [(1, "frontmatter.unterminated", "never closed")],
     ),
-    "rule-in-body": (
-        "---\ntargets: [bluesky]\n---\nHello\n---\nmore\n",
-        [(5, "body.separator", "literally")],
+    "empty-thread-part": (
+        "---\ntargets: [bluesky]\n---\nHello\n---\n\n",
+        [(5, "body.part_empty", "empty thread part")],
     ),
     "second-post": (
         "---\ntargets: [bluesky]\n---\nOne\n---\ntargets: [x]\n---\nTwo\n",

@@ -41,6 +41,9 @@ class LetmepostBackend:
         self.env, self.client = run.env, client
 
     def requests(self, step: Step, record: Record | None) -> list[Request]:
+        if step.kind is StepKind.PART:
+            assert record is not None
+            return [Request("POST", "/v1/posts", key=step.key, body=self._part_body(step, record))]
         if step.kind in (StepKind.CREATE, StepKind.RESEND):
             uploads = [Request("POST", "/v1/media", upload=rel) for rel in step.uploads]
             return [*uploads, Request("POST", "/v1/posts", key=step.key, body=step.body)]
@@ -58,6 +61,10 @@ class LetmepostBackend:
             reporter.checkpoint()
             self._send(record, reporter, list(step.targets), step.key, step.attempt)
             return
+        if step.kind is StepKind.PART:
+            reporter.checkpoint()
+            self._part(record, reporter, step)
+            return
         (tp,) = step.targets
         reporter.checkpoint()
         if step.kind is StepKind.CANCEL:
@@ -66,6 +73,87 @@ class LetmepostBackend:
             self._refresh(record, reporter, tp)
         else:
             self._update(record, reporter, tp)
+
+    # -- threads ------------------------------------------------------------------------
+
+    def _part_body(self, step: Step, book: Record) -> bytes:
+        """The request of part `step.part`: the part's text to the same account, as a
+        reply to the part before it (`<part N>` where that is not out yet)."""
+        (tp,) = step.targets
+        t = tp.target
+        assert t is not None
+        rec = book.target(tp.label)
+        parent = _part_record(rec, step.part - 1)
+        target = {k: v for k, v in t.api_target({}).items() if k in ("accountId", "platform")}
+        target["text"] = t.parts[step.part - 2]
+        options = reply_options(t.platform, parent, rec)
+        if options is None:
+            options = {"platform": t.platform, "replyTo": f"<part {step.part - 1}>"}
+        if t.options and t.options.get("platform") == t.platform:
+            options = {**dict(t.options), **options}
+        target["options"] = options
+        body: dict[str, Any] = {"targets": [target]}
+        if book.post.profile_id:
+            body["profileId"] = book.post.profile_id
+        return identity.body_bytes(body)
+
+    def _part(self, book: Record, reporter: Reporter, step: Step) -> None:
+        (tp,) = step.targets
+        t = tp.target
+        assert t is not None and step.key is not None
+        rec = book.target(tp.label)
+        parent = _part_record(rec, step.part - 1)
+        if parent is None or parent.get("status") not in ("published", "publishing"):
+            if step.part == 2:  # said once per thread; a later part waits silently
+                reporter.outcome(
+                    tp,
+                    "waiting",
+                    note="the thread's next parts wait for part 1 to be out "
+                    "(`publisher sync` sends them then)",
+                )
+            return
+        body = self._part_body(step, book)
+        digest = t.part_hashes[step.part - 2]
+        base = {"key": step.key, "attempt": step.attempt, "at": now_iso(), "hash": digest}
+        _set_part(book, tp.label, step.part, {**base, "status": "pending"})
+        book.save()  # the part's key is on disk before its request leaves
+        try:
+            resp = self._client().create_post(body, step.key)
+        except (NetworkError, ApiError) as exc:
+            if isinstance(exc, NetworkError) or exc.retryable:
+                reporter.outcome(
+                    tp, "error", error=f"part {step.part}: {exc}; the next run resends it"
+                )
+                return
+            status = "rejected" if exc.code in REJECTED_CODES else "failed"
+            _set_part(
+                book, tp.label, step.part, {**base, "status": status, "error": exc.as_record()}
+            )
+            book.save()
+            reporter.outcome(tp, status, error=f"part {step.part}: {_hint(exc)}")
+            return
+        results = (resp.data or {}).get("results") or [{}]
+        r = results[0]
+        err = r.get("error")
+        status = r.get("status") or "failed"
+        values = {
+            **base,
+            "status": status,
+            "postId": r.get("postId"),
+            "uri": r.get("uri"),
+            "cid": r.get("cid"),
+            "error": {k: err.get(k) for k in ("code", "rule", "message")}
+            if isinstance(err, dict)
+            else None,
+        }
+        _set_part(book, tp.label, step.part, values)
+        book.save()
+        if status not in ("published", "publishing"):
+            reporter.outcome(tp, status, error=f"part {step.part}: {err}")
+            return
+        reporter.outcome(
+            tp, status, uri=r.get("uri"), url=web_url(r.get("uri")), note=f"part {step.part}"
+        )
 
     def _client(self) -> LetmepostClient:
         if self.client is None:
@@ -339,3 +427,51 @@ def _quota_message(exc: ApiError) -> str:
         f"the monthly quota is used up ({exc.message}); the run stopped. "
         "Raise the plan's quota or wait for the reset, then run again"
     )
+
+
+def _part_record(rec: dict[str, Any], n: int) -> dict[str, Any] | None:
+    """The record of part `n` of a target's thread (part 1 is the target's own)."""
+    if n == 1:
+        return rec if rec.get("uri") else None
+    parts = rec.get("parts") or []
+    return parts[n - 2] if n - 2 < len(parts) and isinstance(parts[n - 2], dict) else None
+
+
+def _set_part(book: Record, label: str, n: int, values: dict[str, Any]) -> None:
+    rec = book.target(label)
+    parts = [dict(p) for p in rec.get("parts") or []]
+    while len(parts) < n - 1:
+        parts.append({})
+    merged = {**parts[n - 2], **values}
+    parts[n - 2] = {k: v for k, v in merged.items() if v is not None}
+    book.set_target(label, {"parts": parts})
+
+
+def post_id_of(uri: str | None) -> str | None:
+    """The platform's id of a post from its URI (the last path segment: an X status
+    id, a Threads media id, the sandbox's cid)."""
+    if not uri:
+        return None
+    return uri.rstrip("/").rsplit("/", 1)[-1] or None
+
+
+def reply_options(
+    platform: str | None, parent: dict[str, Any] | None, root: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The `options` that make a post through letmepost a reply to `parent` (the
+    thread's first post is `root`), per platform; None while `parent` is not out."""
+    if parent is None or not parent.get("uri"):
+        return None
+    if platform == "twitter":
+        return {"platform": "twitter", "replyToTweetId": post_id_of(parent["uri"])}
+    if platform == "threads":
+        return {"platform": "threads", "replyToId": post_id_of(parent["uri"])}
+    if platform == "bluesky":
+        return {
+            "platform": "bluesky",
+            "replyToUri": parent["uri"],
+            "replyToCid": parent.get("cid") or post_id_of(parent["uri"]),
+            "replyRootUri": root["uri"],
+            "replyRootCid": root.get("cid") or post_id_of(root["uri"]),
+        }
+    return None

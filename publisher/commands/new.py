@@ -85,28 +85,8 @@ def run(args: argparse.Namespace) -> int:
         path = folder / (f"{stem}.md" if n == 1 else f"{stem}-{n}.md")
         if not path.exists() and create_new(path, text):
             print(_shown(path))
-            if args.thread:
-                _thread_notice(path, config)
             return 0
     raise UsageError(f"{folder}: too many posts named {stem}-N.md")
-
-
-def _thread_notice(path: Path, config: object) -> None:
-    """Say so when this version of publisher does not take threads yet (it then reports
-    the `---` lines as problems), instead of leaving the user to find out."""
-    import sys
-
-    from publisher.post import load_post
-
-    post = load_post(path, config)  # type: ignore[arg-type]
-    for problem in post.errors:
-        print(f"publisher: note: {problem}", file=sys.stderr)
-    if post.errors:
-        print(
-            "publisher: note: this version does not publish threads yet; the file shows the "
-            "convention (parts between lines holding only ---)",
-            file=sys.stderr,
-        )
 
 
 def _shown(path: Path) -> str:

@@ -1,0 +1,159 @@
+"""Threads through letmepost: a body with parts separated by lines holding only `---`.
+Each part is its own request with its own key, a reply to the part before it (Bluesky
+with the thread's root too), recorded as it lands; a rerun after kill -9 sends each
+part once; parts added later go out alone. Judged by the sandbox's ground truth."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.helpers import cli_env, make_repo, record, run_cli
+
+THREAD = "---\ntargets: [bluesky, x, threads]\n---\n{parts}\n"
+
+
+def thread(*parts: str, targets: str = "[bluesky, x, threads]") -> str:
+    return f"---\ntargets: {targets}\n---\n" + "\n---\n".join(parts) + "\n"
+
+
+def rows_by_text(sandbox) -> dict[tuple[str, str], list[dict]]:
+    out: dict[tuple[str, str], list[dict]] = {}
+    for row in sandbox.posts():
+        out.setdefault((row["platform"], row["text"]), []).append(row)
+    return out
+
+
+def assert_linked(sandbox, parts: list[str], platforms=("bluesky", "twitter", "threads")):
+    """Every part once per platform, each a reply to the part before (and Bluesky's to
+    the root, part 1)."""
+    rows = rows_by_text(sandbox)
+    for platform in platforms:
+        chain = []
+        for text in parts:
+            found = rows.get((platform, text), [])
+            assert len(found) == 1, (platform, text, found)
+            chain.append(found[0])
+        for before, row in itertools.pairwise(chain):
+            opts = row["options"] or {}
+            if platform == "twitter":
+                assert opts["replyToTweetId"] == before["uri"].rsplit("/", 1)[-1]
+            elif platform == "threads":
+                assert opts["replyToId"] == before["uri"].rsplit("/", 1)[-1]
+            else:
+                assert (opts["replyToUri"], opts["replyRootUri"]) == (
+                    before["uri"],
+                    chain[0]["uri"],
+                )
+        assert not (chain[0]["options"] or {}).get("replyToUri")
+
+
+def test_a_thread_goes_out_part_by_part_each_replying_to_the_one_before(tmp_path, sandbox):
+    parts = ["Part one of three.", "Part two, a reply.", "Part three, the end."]
+    repo = make_repo(tmp_path, {"t.md": thread(*parts)})
+    env = cli_env(sandbox.url, sandbox.live_key)
+    plan = json.loads(run_cli(["plan", "--json"], repo, env).stdout)
+    steps = plan["files"][0]["steps"]
+    assert [s["step"] for s in steps] == ["create"] + ["part"] * 6
+    dry = json.loads(run_cli(["publish", "--dry-run", "--json"], repo, env).stdout)
+    assert len(dry["requests"]) == 7 and len({r["idempotencyKey"] for r in dry["requests"]}) == 7
+
+    done = run_cli(["publish"], repo, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_linked(sandbox, parts)
+    rec = record(repo / "posts/t.md")
+    for target in rec["targets"].values():
+        assert [p["status"] for p in target["parts"]] == ["published", "published"]
+    again = run_cli(["publish"], repo, env)
+    assert again.returncode == 0 and "nothing to publish" in again.stdout
+    assert len(sandbox.posts()) == 9
+
+
+def test_parts_added_to_a_published_thread_go_out_alone_as_replies(tmp_path, sandbox):
+    repo = make_repo(tmp_path, {"t.md": thread("Live thread, part one.", "Part two.")})
+    path = repo / "posts/t.md"
+    env = cli_env(sandbox.url, sandbox.live_key)
+    assert run_cli(["publish"], repo, env).returncode == 0
+    path.write_text(path.read_text().rstrip("\n") + "\n---\nPart three, later.\n")
+    plan = json.loads(run_cli(["plan", "--json"], repo, env).stdout)
+    assert {t["action"] for t in plan["files"][0]["targets"]} == {"continue"}
+    done = run_cli(["publish"], repo, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_linked(sandbox, ["Live thread, part one.", "Part two.", "Part three, later."])
+    assert len(sandbox.posts()) == 9
+
+
+def test_an_edited_published_part_follows_the_edit_policy(tmp_path, sandbox):
+    repo = make_repo(tmp_path, {"t.md": thread("First words.", "Second words.")})
+    path = repo / "posts/t.md"
+    env = cli_env(sandbox.url, sandbox.live_key)
+    assert run_cli(["publish"], repo, env).returncode == 0
+    path.write_text(path.read_text().replace("Second words.", "Second words, fixed."))
+    done = run_cli(["publish"], repo, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "part 2 edited after publishing: not reposted" in done.stdout
+    assert len(sandbox.posts()) == 6
+
+
+def test_a_thread_to_a_platform_without_replies_is_an_error_at_that_target(tmp_path):
+    text = (
+        "---\ntargets:\n  - bluesky\n  - linkedin\n  - platform: facebook\n"
+        "    text: One post for Facebook.\nfirstComment: see below\n---\nOne.\n---\nTwo.\n"
+    )
+    repo = make_repo(tmp_path, {"t.md": text})
+    done = run_cli(["validate"], repo, cli_env("http://127.0.0.1:9", None))
+    out = done.stdout + done.stderr
+    assert done.returncode == 1
+    assert "posts/t.md:4:5: thread.no_replies: linkedin" in out
+    assert "facebook" not in out.split("thread.no_replies")[-1].split("\n")[0]
+    assert "thread.first_comment" in out
+
+
+def test_empty_parts_and_per_part_limits_are_errors_at_their_lines(tmp_path):
+    repo = make_repo(
+        tmp_path,
+        {
+            "empty.md": "---\ntargets: [bluesky]\n---\nOne.\n---\n\n---\nThree.\n",
+            "long.md": thread("Short.", "word " * 70, targets="[bluesky]"),
+        },
+    )
+    done = run_cli(["validate"], repo, cli_env("http://127.0.0.1:9", None))
+    out = done.stdout + done.stderr
+    assert "posts/empty.md:5:1: body.part_empty" in out
+    assert "posts/long.md:6:1: bluesky.text.max_graphemes: bluesky: part 2:" in out
+
+
+def test_kill_9_mid_thread_then_rerun_sends_every_part_once_and_links_them(tmp_path, sandbox):
+    parts = [f"Thread part {i} of five." for i in range(1, 6)]
+    posts = {f"t{i}.md": thread(*(f"{p} (thread {i})" for p in parts)) for i in range(3)}
+    repo = make_repo(tmp_path, posts)
+    env = cli_env(sandbox.url, sandbox.live_key)
+    sandbox.set_faults(latency_ms=400)
+    rng = random.Random(20261201)
+    interrupted = 0
+    for _ in range(8):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "publisher", "publish"],
+            cwd=repo,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.5, 2.0))
+        interrupted += proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert interrupted >= 4, interrupted  # most kills landed in the middle of a run
+    sandbox.clear_faults()
+    final = run_cli(["publish"], repo, env, timeout=300)
+    assert final.returncode == 0, final.stdout + final.stderr
+    for i in range(3):
+        assert_linked(sandbox, [f"{p} (thread {i})" for p in parts])
+    assert len(sandbox.posts()) == 3 * 3 * 5
+    assert not list(Path(repo / "posts").glob(".*.tmp"))
