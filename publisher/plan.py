@@ -332,7 +332,7 @@ def make_plan(
             f.targets = [_resolvable(tp, f.post, accounts) for tp in f.targets]
             f.state = _file_state(f.targets, f.post.record is not None) if f.targets else f.state
     if queued_only:
-        files = [f for f in map(_queued_only, files) if f.targets]
+        files = [f for f in (_queued_only(f, run) for f in files) if f.targets]
     by_hash: dict[str, list[FilePlan]] = defaultdict(list)
     for f in files:
         if f.post.hash and f.state != "draft":
@@ -379,11 +379,17 @@ def _resolvable(tp: TargetPlan, post: Post, accounts: Sequence[Mapping[str, Any]
     return TargetPlan(tp.label, tp.platform, Action.BLOCKED, why, t)
 
 
-def _queued_only(f: FilePlan) -> FilePlan:
+def _queued_only(f: FilePlan, run: Run) -> FilePlan:
+    records = recorded_targets(f.post, run)
+
+    def refreshed(t: TargetPlan) -> TargetPlan:
+        tp = TargetPlan(t.label, t.platform, Action.SYNC, "queued", t.target)
+        if t.target is not None and t.target.parts:  # a scheduled thread: the rest after it
+            tp = _plan_parts(tp, t.target, records.get(t.label), f.post, repost=False)
+        return tp
+
     targets = [
-        TargetPlan(t.label, t.platform, Action.SYNC, "queued", t.target)
-        if t.action == Action.NONE and t.reason == "queued"
-        else t
+        refreshed(t) if t.action == Action.NONE and t.reason == "queued" else t
         for t in f.targets
         if t.action in (Action.SYNC, Action.UPDATE, Action.CANCEL, Action.CONTINUE)
         or (t.action == Action.NONE and t.reason == "queued")

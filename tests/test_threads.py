@@ -157,3 +157,24 @@ def test_kill_9_mid_thread_then_rerun_sends_every_part_once_and_links_them(tmp_p
         assert_linked(sandbox, [f"{p} (thread {i})" for p in parts])
     assert len(sandbox.posts()) == 3 * 3 * 5
     assert not list(Path(repo / "posts").glob(".*.tmp"))
+
+
+def test_a_scheduled_thread_queues_part_one_and_sync_sends_the_rest(tmp_path, sandbox):
+    text = (
+        "---\ntargets: [bluesky, x]\nscheduledAt: 2031-01-01T09:00:00Z\n---\n"
+        "Scheduled part one.\n---\nScheduled part two.\n"
+    )
+    repo = make_repo(tmp_path, {"s.md": text})
+    env = cli_env(sandbox.url, sandbox.live_key)
+    first = run_cli(["publish"], repo, env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert {r["status"] for r in sandbox.posts()} == {"queued"} and len(sandbox.posts()) == 2
+    early = run_cli(["sync"], repo, env)  # not out yet: the rest waits
+    assert early.returncode == 0, early.stdout + early.stderr
+    assert len(sandbox.posts()) == 2
+    sandbox.control("POST", "clock", {"set": "2031-01-01T09:00:00Z"})
+    synced = run_cli(["sync"], repo, env)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert_linked(sandbox, ["Scheduled part one.", "Scheduled part two."], ("bluesky", "twitter"))
+    again = run_cli(["sync"], repo, env)
+    assert again.returncode == 0 and len(sandbox.posts()) == 4
