@@ -136,6 +136,19 @@ class PostFrontmatter(_Strict):
         None, description="ISO-8601 with an offset (Z or +01:00). Omit to publish at once."
     )
     publishNow: bool | None = None
+    # -- threads, replies, quotes, reposts
+    thread: Literal["auto"] | None = Field(
+        None, description="`auto`: a body too long for a target is split into a thread."
+    )
+    replyTo: Annotated[str, StringConstraints(pattern=r"^(https?|at)://\S+$")] | None = Field(
+        None, description="A post to answer: an x.com / bsky.app post URL or an at:// URI."
+    )
+    quote: Annotated[str, StringConstraints(pattern=r"^(https?|at)://\S+$")] | None = Field(
+        None, description="A post to quote (X through letmepost; Bluesky through a direct account)."
+    )
+    repost: Annotated[str, StringConstraints(pattern=r"^(https?|at)://\S+$")] | None = Field(
+        None, description="A Bluesky post to repost (direct accounts; the file has no body)."
+    )
     firstComment: FirstComment | None = Field(None, description="Bluesky only: posted as a reply.")
     media: list[MediaSpec] | None = None
     profileId: Uuid | None = None

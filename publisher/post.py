@@ -254,6 +254,26 @@ class Post:
         return body
 
 
+_X_STATUS = re.compile(
+    r"^https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/(?:[A-Za-z0-9_]+|i(?:/web)?)/status/(\d+)"
+)
+_BSKY_POST = re.compile(
+    r"^(?:https?://(?:www\.|staging\.)?bsky\.app/profile/[^/\s]+/post/\w+|at://\S+/app\.bsky\.feed\.post/\w+)"
+)
+
+
+def post_ref(url: str) -> tuple[str, str] | None:
+    """(platform, reference) of a post URL: (``twitter``, status id) for an x.com or
+    twitter.com status, (``bluesky``, the URL) for a bsky.app post URL or an at:// URI;
+    None for anything else."""
+    found = _X_STATUS.match(url)
+    if found:
+        return "twitter", found.group(1)
+    if _BSKY_POST.match(url):
+        return "bluesky", url
+    return None
+
+
 def iso_z(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -657,6 +677,8 @@ class _Checker:
                 )
             options = over.options if over else None
             direct = account is not None and account.direct
+            if not (over and over.text):  # a target with its own text is a post of its own
+                options = self._refs(fm, platform, direct, loc, options)
             canonical = {
                 "account": account_id,
                 "platform": platform,
@@ -878,6 +900,56 @@ class _Checker:
                     f"{target.label}: a direct Bluesky account takes local image files only "
                     "(`path:`, up to 4)",
                 )
+
+    def _refs(self, fm: Any, platform: str | None, direct: bool, loc: Loc, options: Any) -> Any:
+        """`replyTo` / `quote` for one target: the options letmepost takes (an X reply
+        or quote by status id), or what a direct Bluesky account resolves when it posts;
+        a target on another platform than the URL's is refused at its line."""
+        merged = dict(options) if options else {}
+        for key in ("replyTo", "quote"):
+            url = getattr(fm, key)
+            if url is None:
+                continue
+            ref = post_ref(url)
+            if ref is None:
+                self.problem(
+                    (key,),
+                    f"{key}.unsupported",
+                    f"{key} must be an x.com / twitter.com status URL, a bsky.app post URL or "
+                    f"an at:// post URI; got {url!r}",
+                )
+                continue
+            where, value = ref
+            if platform is not None and platform != where:
+                name = "an X" if where == "twitter" else "a Bluesky"
+                self.problem(
+                    loc,
+                    f"{key}.platform_mismatch",
+                    f"{key} is {name} post, and this target is on {platform}: give it its "
+                    f"own `text` (a post of its own), or remove it",
+                )
+                continue
+            if where == "twitter":
+                merged["platform"] = "twitter"
+                merged["replyToTweetId" if key == "replyTo" else "quoteTweetId"] = value
+            elif key == "quote" and not direct:
+                self.problem(
+                    loc,
+                    "quote.bluesky_letmepost",
+                    "letmepost cannot quote on Bluesky: quote through a direct Bluesky "
+                    'account (`[accounts.me] bluesky = "you.bsky.social"`)',
+                )
+            elif not direct:
+                # A reply needs the parent's uri and cid, read from the author's
+                # repository: publisher does that through a direct account's PDS.
+                self.problem(
+                    loc,
+                    "replyTo.bluesky_letmepost",
+                    "answering a Bluesky post through letmepost needs its uri and cid, which "
+                    "publisher reads through a direct Bluesky account: reply from one "
+                    '(`[accounts.me] bluesky = "you.bsky.social"`)',
+                )
+        return merged or options
 
     def _check_thread(self, target: ResolvedTarget, loc: Loc, over: Any) -> None:
         """A thread: the platform must take replies, and each part its limits, at the

@@ -42,10 +42,10 @@ def assert_linked(sandbox, parts: list[str], platforms=("bluesky", "twitter", "t
             chain.append(found[0])
         for before, row in itertools.pairwise(chain):
             opts = row["options"] or {}
-            if platform == "twitter":
-                assert opts["replyToTweetId"] == before["uri"].rsplit("/", 1)[-1]
+            if platform == "twitter":  # the platform's own id of the post before
+                assert opts["replyToTweetId"] == before["cid"]
             elif platform == "threads":
-                assert opts["replyToId"] == before["uri"].rsplit("/", 1)[-1]
+                assert opts["replyToId"] == before["cid"]
             else:
                 assert (opts["replyToUri"], opts["replyRootUri"]) == (
                     before["uri"],
@@ -178,3 +178,41 @@ def test_a_scheduled_thread_queues_part_one_and_sync_sends_the_rest(tmp_path, sa
     assert_linked(sandbox, ["Scheduled part one.", "Scheduled part two."], ("bluesky", "twitter"))
     again = run_cli(["sync"], repo, env)
     assert again.returncode == 0 and len(sandbox.posts()) == 4
+
+
+def test_reply_to_and_quote_an_x_post(tmp_path, sandbox):
+    repo = make_repo(tmp_path, {"first.md": "---\ntargets: [x]\n---\nThe original.\n"})
+    env = cli_env(sandbox.url, sandbox.live_key)
+    assert run_cli(["publish"], repo, env).returncode == 0
+    original = record(repo / "posts/first.md")["targets"]["x"]["uri"]
+    assert original.startswith("https://x.com/")
+    status = original.rsplit("/", 1)[-1]
+    (repo / "posts/reply.md").write_text(
+        f"---\ntargets: [x]\nreplyTo: {original}\n---\nAn answer.\n"
+    )
+    (repo / "posts/quote.md").write_text(
+        f"---\ntargets: [x]\nquote: https://twitter.com/someone/status/{status}\n---\nQuoted.\n"
+    )
+    plan = run_cli(["plan"], repo, env)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    done = run_cli(["publish"], repo, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = {r["text"]: r for r in sandbox.posts()}
+    assert rows["An answer."]["options"]["replyToTweetId"] == status
+    assert rows["Quoted."]["options"]["quoteTweetId"] == status
+    assert rows["An answer."]["status"] == rows["Quoted."]["status"] == "published"
+
+
+def test_reply_targets_on_another_platform_are_errors_unless_they_have_their_own_text(tmp_path):
+    text = (
+        "---\ntargets:\n  - x\n  - bluesky\n  - platform: threads\n    text: Separately.\n"
+        "replyTo: https://x.com/i/status/1\n---\nHi.\n"
+    )
+    quote = "---\ntargets: [bluesky]\nquote: at://did:plc:abc/app.bsky.feed.post/3k\n---\nQ.\n"
+    repo = make_repo(tmp_path, {"r.md": text, "q.md": quote})
+    done = run_cli(["validate"], repo, cli_env("http://127.0.0.1:9", None))
+    out = done.stdout + done.stderr
+    assert done.returncode == 1
+    assert "posts/r.md:4:5: replyTo.platform_mismatch: replyTo is an X post" in out
+    assert "threads" not in out.split("replyTo.platform_mismatch")[-1].split("\n")[0]
+    assert "posts/q.md:2:11: quote.bluesky_letmepost" in out

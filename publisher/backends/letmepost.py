@@ -462,10 +462,13 @@ def reply_options(
     thread's first post is `root`), per platform; None while `parent` is not out."""
     if parent is None or not parent.get("uri"):
         return None
+    # The platform's own id: the result's cid (an X status id, a Threads media id),
+    # else the URI's last segment (where a compact record keeps it).
+    own_id = parent.get("cid") or post_id_of(parent["uri"])
     if platform == "twitter":
-        return {"platform": "twitter", "replyToTweetId": post_id_of(parent["uri"])}
+        return {"platform": "twitter", "replyToTweetId": own_id}
     if platform == "threads":
-        return {"platform": "threads", "replyToId": post_id_of(parent["uri"])}
+        return {"platform": "threads", "replyToId": own_id}
     if platform == "bluesky":
         return {
             "platform": "bluesky",
