@@ -694,6 +694,11 @@ class _Checker:
             # A thread's later parts go to every target without a `text` of its own;
             # they are not in the target's hash (parts added later post as replies).
             parts = tuple(thread[1:]) if thread and not (over and over.text) else ()
+            if fm.thread == "auto" and not thread and not (over and over.text) and platform:
+                from publisher.rules.split import split_text
+
+                pieces = split_text(text, platform)  # where this platform's limit cuts
+                text, parts = pieces[0], tuple(pieces[1:])
             where = canonical["direct"] or account_id or platform
             target = ResolvedTarget(
                 label=label,
@@ -976,9 +981,8 @@ class _Checker:
         if not target.platform:
             return
         label = f"{target.label}: " if target.label != target.platform else f"{target.platform}: "
-        for n, (text, (_, line)) in enumerate(
-            zip(target.parts, self.doc.parts[1:], strict=True), start=2
-        ):
+        lines = [line for _, line in self.doc.parts[1:]] or [self.doc.body_line] * len(target.parts)
+        for n, (text, line) in enumerate(zip(target.parts, lines, strict=True), start=2):
             content = limits.Content(platform=target.platform, text=text)
             for finding in limits.check(content):
                 if finding.field != "text":

@@ -216,3 +216,24 @@ def test_reply_targets_on_another_platform_are_errors_unless_they_have_their_own
     assert "posts/r.md:4:5: replyTo.platform_mismatch: replyTo is an X post" in out
     assert "threads" not in out.split("replyTo.platform_mismatch")[-1].split("\n")[0]
     assert "posts/q.md:2:11: quote.bluesky_letmepost" in out
+
+
+def test_thread_auto_splits_per_platform_at_sentence_boundaries(tmp_path, sandbox):
+    from publisher.rules import limits
+    from publisher.rules.split import split_text
+
+    body = "A short opening.\n\n" + " ".join(
+        f"Sentence {i} carries https://example.org/{i} and #tag{i}." for i in range(14)
+    )
+    repo = make_repo(tmp_path, {"a.md": f"---\ntargets: [bluesky, x]\nthread: auto\n---\n{body}\n"})
+    env = cli_env(sandbox.url, sandbox.live_key)
+    done = run_cli(["publish"], repo, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for platform in ("bluesky", "twitter"):
+        parts = split_text(body, platform)
+        assert len(parts) > 1 and all(not limits.measure(platform, p).over for p in parts)
+        assert " ".join(" ".join(parts).split()) == " ".join(body.split())  # nothing lost
+        assert all(p.rstrip().endswith((".", "!", "?")) for p in parts)  # whole sentences
+        assert_linked(sandbox, parts, (platform,))
+    counts = {p: len(split_text(body, p)) for p in ("bluesky", "twitter")}
+    assert len(sandbox.posts()) == sum(counts.values())
