@@ -222,6 +222,8 @@ class Post:
     publish_now: bool | None = None
     profile_id: str | None = None
     on_edit: str = "keep"  # keep | repost: what an edit after publishing does
+    reply_to: str | None = None  # `replyTo:` the post this answers (a URL)
+    quote: str | None = None  # `quote:` the post this quotes
     release: dict[str, int] = field(default_factory=dict)  # target -> blocked attempt
     record: Any = None  # PublishedRecord | None
     hash: str | None = None
@@ -490,6 +492,7 @@ class _Checker:
         post.profile_id = fm.profileId or self.config.profile
         post.on_edit = fm.onEdit or self.config.on_edit
         post.release = dict(fm.release or {})
+        post.reply_to, post.quote = fm.replyTo, fm.quote
         self._targets(fm)
         labels = {t.label for t in post.targets}
         for label in post.release:

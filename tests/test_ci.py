@@ -796,3 +796,14 @@ def test_an_edit_after_publishing_is_kept_and_the_on_edit_input_reposts_it(gh: H
     assert again.returncode == 0, again.stdout + again.stderr
     assert sorted(r["text"] for r in gh.sandbox.posts()) == ["Launch day!", "Launch day."]
     assert gh.remote_record("posts/a.md")["targets"]["bluesky"]["earlier"]
+
+
+def test_the_preview_comment_shows_a_thread_part_by_part(gh: Harness) -> None:
+    text = "---\ntargets: [bluesky, x]\n---\nOpening.\n---\nSecond part.\n---\nThird part.\n"
+    ws, event = pr_setup(gh, {"posts/t.md": text})
+    run = gh.run(ws, "pull_request", event, key=None)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Thread on bluesky: 3 parts" in run.summary
+    assert "Thread on x \\(twitter\\): 3 parts" in run.summary
+    assert "part 3/3: 11/300 graphemes" in run.summary
+    assert "5 requests on merge" in run.summary

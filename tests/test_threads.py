@@ -237,3 +237,19 @@ def test_thread_auto_splits_per_platform_at_sentence_boundaries(tmp_path, sandbo
         assert_linked(sandbox, parts, (platform,))
     counts = {p: len(split_text(body, p)) for p in ("bluesky", "twitter")}
     assert len(sandbox.posts()) == sum(counts.values())
+
+
+def test_watch_shows_a_thread_part_by_part_with_a_meter_each(tmp_path, sandbox):
+    from tests.test_watch import WatchProcess, save
+
+    repo = make_repo(tmp_path, {})
+    watcher = WatchProcess(repo, ["--no-publish"], cli_env(sandbox.url, sandbox.live_key))
+    try:
+        watcher.ready()
+        save(repo / "posts/t.md", thread("Opening words.", "word " * 70, targets="[bluesky]"))
+        watcher.wait_for(r"^posts/t\.md: bluesky part 2/2: 349/300 graphemes OVER")
+        watcher.wait_for(r"^posts/t\.md:6:1: bluesky\.text\.max_graphemes: bluesky: part 2:")
+        save(repo / "posts/r.md", "---\ntargets: [x]\nreplyTo: https://x.com/i/status/7\n---\nHi\n")
+        watcher.wait_for(r"^posts/r\.md: x \(twitter\) replies to https://x\.com/i/status/7")
+    finally:
+        watcher.close()

@@ -202,6 +202,14 @@ def preview_markdown(report: Report) -> str:
             out += [_table(["Target", "Length", "Media", "Would"], cells), ""]
         for text, labels in _texts(pv).items():
             out += [f"**Text for {md(', '.join(labels))}:**", "", pre(text), ""]
+        for t in pv.targets:
+            if t.in_post and (t.reply_to or t.quote):
+                what = f"replies to {t.reply_to}" if t.reply_to else f"quotes {t.quote}"
+                out += [f"**{md(t.name)}** {md(what)}", ""]
+            if t.in_post and t.parts:
+                out += [f"**Thread on {md(t.name)}: {len(t.parts) + 1} parts**", ""]
+                for text, meter in zip(t.parts, t.part_meters(), strict=True):
+                    out += [f"_{md(meter)}_", "", pre(text), ""]
         warnings = [p for p in problems if p.severity != "error"]
         out += [f"- ⚠️ line {p.line}: {md(p.code)}: {md(p.message)}" for p in warnings]
         out += _steps_md(_steps_of(report, pv.rel))

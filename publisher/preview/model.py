@@ -79,6 +79,23 @@ class TargetPreview:
     problems: tuple[Problem, ...] = ()
     result: dict[str, Any] | None = None  # the recorded status, url, uri, error
     in_post: bool = True  # False: no longer in the post, but the plan acts on it
+    parts: tuple[str, ...] = ()  # a thread: parts 2..n (part 1 is `text`)
+    reply_to: str | None = None  # the post this answers (a URL)
+    quote: str | None = None  # the post this quotes (a URL)
+
+    def part_meters(self) -> list[str]:
+        """``part 2/3: 120/300 graphemes`` for each later part of a thread."""
+        total = len(self.parts) + 1
+        out = []
+        for n, text in enumerate(self.parts, start=2):
+            if self.platform in limits.PLATFORMS:
+                used = limits.measure(self.platform, text)
+                unit = _UNIT_SHORT[used.unit]
+                over = " OVER" if used.over else ""
+                out.append(f"part {n}/{total}: {used.used}/{used.limit} {unit}{over}")
+            else:
+                out.append(f"part {n}/{total}: {limits.graphemes(text)} graphemes")
+        return out
 
     @property
     def name(self) -> str:
@@ -147,6 +164,12 @@ class TargetPreview:
             "problems": [p.as_dict() for p in self.problems],
             "result": self.result,
             "inPost": self.in_post,
+            "parts": [
+                {"text": text, "segments": segments(text), "meter": meter}
+                for text, meter in zip(self.parts, self.part_meters(), strict=True)
+            ],
+            "replyTo": self.reply_to,
+            "quote": self.quote,
         }
 
 
@@ -187,6 +210,10 @@ class PostPreview:
             if link:
                 line += f" · {link}"
             out.append(line)
+            if t.in_post and t.reply_to:
+                out.append(f"{self.rel}: {t.name} replies to {t.reply_to}")
+            if t.in_post and t.quote:
+                out.append(f"{self.rel}: {t.name} quotes {t.quote}")
         shown = [t for t in self.targets if t.in_post]
         texts = {t.text for t in shown}
         for t in shown:
@@ -196,7 +223,12 @@ class PostPreview:
                 out.append(f"{self.rel}: {prefix} | [{m.kind} {m.name}: {m.alt or 'no alt text'}]")
             if t.first_comment:
                 out.append(f"{self.rel}: {t.label} first comment | {t.first_comment}")
-            if len(texts) == 1:
+            for text, meter in zip(t.parts, t.part_meters(), strict=True):
+                out.append(f"{self.rel}: {t.name} {meter}")
+                out += [
+                    f"{self.rel}: {t.name} {meter.split(':')[0]} | {x}" for x in text.splitlines()
+                ]
+            if len(texts) == 1 and len({tt.parts for tt in shown}) == 1:
                 break
         everything = self.problems + [p for t in self.targets for p in t.problems]
         out += [str(p) for p in sorted(everything, key=lambda p: (p.line, p.col))]
@@ -255,6 +287,9 @@ def build_preview(
                 first_comment=t.first_comment,
                 problems=tuple(p for p in post.problems if owners.get(p) == t.index),
                 result=_result(records.get(t.label)),
+                parts=t.parts,
+                reply_to=post.reply_to,
+                quote=post.quote,
             )
         )
     named = {t.label for t in post.targets}
