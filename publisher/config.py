@@ -226,11 +226,22 @@ def _on_edit(value: str, where: str) -> str:
 
 
 def _account(alias: str, value: Any, where: str) -> Account:
-    if alias in PLATFORM_NAMES:
+    account = _account_of(alias, value, where)
+    # An alias may be a platform's name when it names one account of that platform
+    # (`bluesky = { id = "...", platform = "bluesky" }`): then `targets: [bluesky]`
+    # means that account, whatever else is connected there.
+    if alias in PLATFORM_NAMES and not (
+        account.platform == alias and (account.account_id or account.direct)
+    ):
         raise ConfigError(
-            f"{where}: alias {alias!r} is a platform name; choose another name "
-            f"(a bare {alias!r} target already means the one connected {alias} account)"
+            f"{where}: alias {alias!r} is a platform name: it may only name one {alias} "
+            f'account, as {alias} = {{ id = "<uuid>", platform = "{alias}" }} (or choose '
+            f"another name: a bare {alias!r} target means the one connected {alias} account)"
         )
+    return account
+
+
+def _account_of(alias: str, value: Any, where: str) -> Account:
     if isinstance(value, str):
         if _UUID.match(value):
             return Account(alias, account_id=value.lower())

@@ -111,3 +111,19 @@ def test_posts_without_targets_use_the_configured_ones(tmp_path: Path) -> None:
         (2, "first_comment.ignored", "warning"),
         (4, "twitter.text.max_graphemes", "error"),
     ]
+
+
+def test_an_alias_may_be_a_platform_name_when_it_names_one_account_there(tmp_path) -> None:
+    import pytest
+
+    from publisher.config import ConfigError, load_config
+
+    uuid = "720c4c07-6b33-5bab-811c-f456c89583ab"
+    (tmp_path / "publisher.toml").write_text(
+        f'[accounts]\nbluesky = {{ id = "{uuid}", platform = "bluesky" }}\n'
+    )
+    assert load_config(tmp_path).accounts["bluesky"].account_id == uuid
+    for value in (f'{{ id = "{uuid}", platform = "twitter" }}', '"twitter"', f'"{uuid}"'):
+        (tmp_path / "publisher.toml").write_text(f"[accounts]\nbluesky = {value}\n")
+        with pytest.raises(ConfigError, match="platform name"):
+            load_config(tmp_path)
