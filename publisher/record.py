@@ -105,6 +105,17 @@ def _usable_key(value: str) -> bool:
     return 0 < len(value) <= 255 and value.isascii() and value.isprintable() and " " not in value
 
 
+def _check_resumable(rec: Any, names: tuple[str, ...], what: str) -> None:
+    """A hand edit must not make a record unsendable: its keys as publisher writes
+    them, and a `pending` one with the key its request went under."""
+    for name in names:
+        value = getattr(rec, name)
+        if value is not None and not _usable_key(value):
+            raise ValueError(f"`{name}` is not a key publisher wrote (1-255 printable ASCII)")
+    if rec.status == Status.PENDING and not (rec.key or rec.rkey):
+        raise ValueError(f"a `pending` {what} needs the `key` (or `rkey`) it was sent under")
+
+
 class TargetError(BaseModel):
     model_config = ConfigDict(extra="allow")
     code: str
@@ -129,12 +140,7 @@ class PartRecord(BaseModel):
 
     @model_validator(mode="after")
     def _resumable(self) -> PartRecord:
-        for name in ("key", "rkey"):
-            value = getattr(self, name)
-            if value is not None and not _usable_key(value):
-                raise ValueError(f"`{name}` is not a key publisher wrote (1-255 printable ASCII)")
-        if self.status == Status.PENDING and not (self.key or self.rkey):
-            raise ValueError("a `pending` part needs the `key` (or `rkey`) it was sent under")
+        _check_resumable(self, ("key", "rkey"), "part")
         return self
 
 
@@ -166,14 +172,7 @@ class TargetRecord(BaseModel):
 
     @model_validator(mode="after")
     def _resumable(self) -> TargetRecord:
-        for name in ("key", "rkey", "commentRkey"):
-            value = getattr(self, name)
-            if value is not None and not _usable_key(value):
-                raise ValueError(f"`{name}` is not a key publisher wrote (1-255 printable ASCII)")
-        if self.status == Status.PENDING and not (self.key or self.rkey):
-            raise ValueError(
-                "a `pending` target needs the `key` (or `rkey`) its request was sent under"
-            )
+        _check_resumable(self, ("key", "rkey", "commentRkey"), "target")
         return self
 
 

@@ -316,23 +316,29 @@ class LetmepostBackend:
             )
 
     def _cancel(self, book: Record, reporter: Reporter, tp: TargetPlan) -> None:
-        rec = book.target(tp.label)
-        post_id = rec.get("postId")
+        if self._delete_queued(book, reporter, tp):
+            reporter.outcome(tp, "canceled")
+
+    def _delete_queued(self, book: Record, reporter: Reporter, tp: TargetPlan) -> bool:
+        """Cancel a queued post and record it; False (and the outcome reported) when
+        it could not be cancelled, or was no longer queued (then what it became is
+        recorded)."""
+        post_id = book.target(tp.label).get("postId")
         try:
             if post_id:
                 self._client().delete_post(post_id)
         except ApiError as exc:
-            if exc.status != 409:
+            if exc.status == 409:
+                self._refresh(book, reporter, tp)  # no longer queued: record what it became
+            else:
                 reporter.outcome(tp, "error", error=_hint(exc))
-                return
-            self._refresh(book, reporter, tp)  # no longer queued: record what it became
-            return
+            return False
         except NetworkError as exc:
             reporter.outcome(tp, "error", error=str(exc))
-            return
+            return False
         book.set_target(tp.label, {"status": "canceled", "at": now_iso()})
         book.save()
-        reporter.outcome(tp, "canceled")
+        return True
 
     def _refresh(self, book: Record, reporter: Reporter, tp: TargetPlan) -> None:
         rec = book.target(tp.label)
@@ -395,22 +401,9 @@ class LetmepostBackend:
     def _recreate(self, book: Record, reporter: Reporter, tp: TargetPlan) -> None:
         """An edit PATCH cannot carry (options, first comment, profile): cancel the
         queued post, then create it anew under a new key."""
-        rec = book.target(tp.label)
-        try:
-            self._client().delete_post(rec["postId"])
-        except ApiError as exc:
-            if exc.status == 409:
-                self._refresh(book, reporter, tp)  # no longer queued: record what it became
-            else:
-                reporter.outcome(tp, "error", error=_hint(exc))
-            return
-        except NetworkError as exc:
-            reporter.outcome(tp, "error", error=str(exc))
-            return
-        book.set_target(tp.label, {"status": "canceled", "at": now_iso()})
-        book.save()
-        reporter.checkpoint()
-        self._publish(book, reporter, [tp])
+        if self._delete_queued(book, reporter, tp):
+            reporter.checkpoint()
+            self._publish(book, reporter, [tp])
 
 
 def _hint(exc: ApiError) -> str:
