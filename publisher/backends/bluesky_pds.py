@@ -53,6 +53,7 @@ __all__ = [
     "build_facets",
     "check_post",
     "clear_sessions",
+    "is_lang",
     "is_tid",
     "new_tid",
     "parse_post_ref",
@@ -913,6 +914,11 @@ def _check_image(data: bytes, mime: str, label: str) -> None:
 _LANG_RE = re.compile(r"(?a:[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*|[ix]-[A-Za-z0-9-]+)")
 
 
+def is_lang(value: str) -> bool:
+    """Whether ``value`` is a language tag as Bluesky takes them (BCP-47-ish)."""
+    return isinstance(value, str) and _LANG_RE.fullmatch(value) is not None
+
+
 def _check_rkey(rkey: str) -> None:
     if not is_tid(rkey):
         raise BlueskyError("invalid_rkey", f"record key {rkey!r} is not a TID")
@@ -968,7 +974,7 @@ def check_post(
         if len(langs) > MAX_LANGS:
             raise BlueskyError("invalid_langs", f"{len(langs)} languages; at most {MAX_LANGS}")
         for lang in langs:
-            if not isinstance(lang, str) or not _LANG_RE.fullmatch(lang):
+            if not is_lang(lang):
                 raise BlueskyError(
                     "invalid_langs", f"{lang!r} is not a language tag (BCP 47, like en or pt-BR)"
                 )

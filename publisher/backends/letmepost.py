@@ -41,6 +41,8 @@ class LetmepostBackend:
         self.env, self.client = run.env, client
 
     def requests(self, step: Step, record: Record | None) -> list[Request]:
+        if step.kind is StepKind.DELETE:  # unpublish: the API cannot delete a published post
+            return []
         if step.kind in (StepKind.CREATE, StepKind.RESEND):
             uploads = [Request("POST", "/v1/media", upload=rel) for rel in step.uploads]
             return [*uploads, Request("POST", "/v1/posts", key=step.key, body=step.body)]
@@ -59,6 +61,13 @@ class LetmepostBackend:
             self._send(record, reporter, list(step.targets), step.key, step.attempt)
             return
         (tp,) = step.targets
+        if step.kind is StepKind.DELETE:  # unpublish: nothing to send, the run says so
+            reporter.outcome(
+                tp,
+                "not deleted",
+                note="published through letmepost: delete it on the platform: the API cannot",
+            )
+            return
         reporter.checkpoint()
         if step.kind is StepKind.CANCEL:
             self._cancel(record, reporter, tp)
@@ -241,6 +250,12 @@ class LetmepostBackend:
             return
         except NetworkError as exc:
             reporter.outcome(tp, "error", error=str(exc))
+            return
+        if getattr(book.post, "unpublish", False):  # unpublish: true: taken back for good
+            now = now_iso()
+            book.set_target(tp.label, {"status": "unpublished", "unpublishedAt": now, "at": None})
+            book.save()
+            reporter.outcome(tp, "unpublished", note="the queued post was canceled")
             return
         book.set_target(tp.label, {"status": "canceled", "at": now_iso()})
         book.save()
