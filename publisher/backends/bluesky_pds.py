@@ -58,6 +58,7 @@ __all__ = [
     "new_tid",
     "parse_post_ref",
     "parse_post_uri",
+    "read_handle",
     "read_post",
     "resolve_pds",
     "web_url",
@@ -870,6 +871,18 @@ def read_post(uri: str, pds_url: str, *, timeout: float = 30.0) -> dict[str, Any
     url = f"{pds_url.rstrip('/')}/xrpc/com.atproto.repo.getRecord"
     out = _get_json(url, params, f"read {uri}", timeout)
     return out if isinstance(out, dict) else None
+
+
+def read_handle(handle: str, host: str, *, timeout: float = 10.0) -> str | None:
+    """The DID of ``handle`` through ``host``'s public ``resolveHandle`` (no login), or
+    None when it cannot be found out (unknown, or ``host`` cannot be asked)."""
+    url = f"{host.rstrip('/')}/xrpc/com.atproto.identity.resolveHandle"
+    try:
+        out = _get_json(url, {"handle": handle}, f"resolve @{handle}", timeout)
+    except BlueskyError:
+        return None
+    did = out.get("did") if isinstance(out, dict) else None
+    return did if isinstance(did, str) else None
 
 
 def resolve_pds(did: str, *, plc_url: str = DEFAULT_PLC, timeout: float = 30.0) -> str | None:
