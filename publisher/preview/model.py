@@ -79,6 +79,9 @@ class TargetPreview:
     problems: tuple[Problem, ...] = ()
     result: dict[str, Any] | None = None  # the recorded status, url, uri, error
     in_post: bool = True  # False: no longer in the post, but the plan acts on it
+    # A direct Bluesky post's link card: {"url", "title", "description"}; the title is
+    # filled in by whoever may read the page (the live page's hub), never by the page.
+    card: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -147,6 +150,7 @@ class TargetPreview:
             "problems": [p.as_dict() for p in self.problems],
             "result": self.result,
             "inPost": self.in_post,
+            "card": self.card,
         }
 
 
@@ -194,6 +198,8 @@ class PostPreview:
             out += [f"{self.rel}: {prefix} | {line}" for line in t.text.splitlines()]
             for m in t.media:
                 out.append(f"{self.rel}: {prefix} | [{m.kind} {m.name}: {m.alt or 'no alt text'}]")
+            if t.card:
+                out.append(f"{self.rel}: {t.label} link card | {t.card['url']}")
             if t.first_comment:
                 out.append(f"{self.rel}: {t.label} first comment | {t.first_comment}")
             if len(texts) == 1:
@@ -255,6 +261,7 @@ def build_preview(
                 first_comment=t.first_comment,
                 problems=tuple(p for p in post.problems if owners.get(p) == t.index),
                 result=_result(records.get(t.label)),
+                card=_card(t),
             )
         )
     named = {t.label for t in post.targets}
@@ -321,6 +328,19 @@ def _result(rec: Any) -> dict[str, Any] | None:
         "at": rec.at,
         "error": rec.error.message if rec.error else None,
     }
+
+
+def _card(t: Any) -> dict[str, Any] | None:
+    """The link card a direct Bluesky target will show: its URL (no network here)."""
+    if not t.direct or t.media:
+        return None
+    from publisher.backends.linkcard import pick_link
+
+    try:
+        link = pick_link(t.text, card=t.extras.card, has_media=False)
+    except ValueError:
+        return None
+    return {"url": link, "title": None, "description": None} if link else None
 
 
 def _why_nothing(state: str) -> str:
