@@ -7,6 +7,7 @@ api_url = "https://api.letmepost.dev" # or LETMEPOST_API_URL
 profile = "<profile uuid>"            # optional default profileId
 targets = ["bluesky-main"]            # default targets for posts that name none
 require_alt = true                    # alt text required on every image/video
+langs = ["en"]                        # default languages of direct Bluesky posts
 
 [accounts]
 bluesky-main = "6f1c2b9e-...-uuid"    # a letmepost account
@@ -48,6 +49,7 @@ _KEYS = {
     "on_edit",
     "accounts",
     "allow_repost",
+    "langs",
 }
 ON_EDIT = ("keep", "repost")
 
@@ -83,6 +85,7 @@ class Config:
     require_alt: bool = True
     on_edit: str = "keep"  # what an edit after publishing does: keep | repost
     accounts: dict[str, Account] = field(default_factory=dict)
+    langs: tuple[str, ...] = ()  # default `langs` of direct Bluesky posts
 
     @property
     def posts_dir(self) -> Path:
@@ -216,7 +219,25 @@ def _from_table(table: dict[str, Any], root: Path, source: Path) -> Config:
         require_alt=typed("require_alt", bool, True),
         on_edit=_on_edit(typed("on_edit", str, "keep"), where),
         accounts=accounts,
+        langs=_langs(table.get("langs", []), where),
     )
+
+
+def _langs(value: Any, where: str) -> tuple[str, ...]:
+    if value == []:
+        return ()
+    from publisher.backends.bluesky_pds import MAX_LANGS, is_lang
+
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f'{where}: `langs` must be a list of language tags, like ["en"]')
+    bad = [v for v in value if not is_lang(v)]
+    if bad:
+        raise ConfigError(
+            f"{where}: `langs`: {bad[0]!r} is not a language tag (BCP 47, like en or pt-BR)"
+        )
+    if len(value) > MAX_LANGS:
+        raise ConfigError(f"{where}: `langs` has {len(value)} languages; at most {MAX_LANGS}")
+    return tuple(value)
 
 
 def _on_edit(value: str, where: str) -> str:

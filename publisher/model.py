@@ -82,6 +82,49 @@ def _str_or(model: type[BaseModel]) -> Any:
 FirstComment = _str_or(FirstCommentSpec)
 
 
+# -- Bluesky extras (langs, labels, replies, quotes, card, unpublish)
+# Types only: post.py checks the values at their lines (language tags, known labels,
+# reply rules, the card's URL) and warns where a target cannot carry them.
+Langs = Annotated[
+    list[str],
+    Field(description="Languages of the text (BCP-47 tags like en, pt-BR; at most 3)."),
+]
+Labels = Annotated[
+    list[str],
+    Field(description="Self-labels: sexual, nudity, porn, graphic-media."),
+]
+# A string or a list (replies), a boolean or a URL (card): checked in post.py, so that
+# a wrong value gets one message at its line rather than one per union branch.
+Replies = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "description": "Who may reply: everyone, nobody, following, followers, "
+            "mentioned, or a list of following / followers / mentioned.",
+            "anyOf": [
+                {"enum": ["everyone", "nobody", "following", "followers", "mentioned"]},
+                {
+                    "type": "array",
+                    "items": {"enum": ["following", "followers", "mentioned"]},
+                    "minItems": 1,
+                },
+            ],
+        }
+    ),
+]
+Card = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "description": "The link card: false for none, or the http(s) URL it shows "
+            "(default: the first link of a post without media).",
+            "anyOf": [{"type": "boolean"}, {"type": "string", "pattern": "^https?://"}],
+        }
+    ),
+]
+# -- end of Bluesky extras
+
+
 class TargetSpec(_Strict):
     """A target with per-target overrides. A per-target value replaces the default."""
 
@@ -98,6 +141,13 @@ class TargetSpec(_Strict):
     options: dict[str, Any] | None = Field(
         None, description="Platform options, e.g. {platform: pinterest, boardId: ...}."
     )
+    # -- Bluesky extras (langs, labels, replies, quotes, card, unpublish)
+    langs: Langs | None = None
+    labels: Labels | None = None
+    replies: Replies | None = None
+    quotes: bool | None = None
+    card: Card | None = None
+    # -- end of Bluesky extras
 
     @model_validator(mode="after")
     def _names_an_account(self) -> TargetSpec:
@@ -163,6 +213,18 @@ class PostFrontmatter(_Strict):
         description="An edit after publishing: `keep` (the default: nothing is sent) or "
         "`repost` (the changed targets are posted once more). Default from publisher.toml.",
     )
+    # -- Bluesky extras (langs, labels, replies, quotes, card, unpublish)
+    langs: Langs | None = None
+    labels: Labels | None = None
+    replies: Replies | None = None
+    quotes: bool | None = Field(None, description="false: nobody may quote the post.")
+    card: Card | None = None
+    unpublish: bool = Field(
+        False,
+        description="Take the post back: deleted where the platform allows (direct "
+        "Bluesky), canceled if queued, else the run says to delete it on the platform.",
+    )
+    # -- end of Bluesky extras
     meta: dict[str, Any] | None = Field(
         None, description="Your own data (title, tags, notes); ignored."
     )

@@ -16,6 +16,10 @@ The reconcile table (SPEC section 5), per target:
 | queued, content or time edited        | update    |
 | queued, target removed / file drafted | cancel    |
 | pending (direct Bluesky, crash between choosing the key and recording the result) | resume |
+| `unpublish: true`: direct Bluesky post (or `unpublishing`) | unpublish (delete it, its comment, its gates) |
+| `unpublish: true`: queued letmepost post | cancel |
+| `unpublish: true`: published letmepost post | unpublish (a notice: delete it on the platform) |
+| `unpublished`                          | none    |
 
 Each file's target actions become its `steps`: the requests `apply` runs, in order,
 each with its backend, key, attempt, body bytes and uploads. `publish --dry-run` and
@@ -57,6 +61,7 @@ class Action(StrEnum):
     RESTORE = "restore"  # its record was lost (a bad merge): restored from git history
     REFUSE = "refuse"  # sent to this account under another name: nothing is sent
     BLOCKED = "blocked"  # needs a person: the reason says what
+    UNPUBLISH = "unpublish"  # unpublish: true: delete it (direct Bluesky), else a notice
 
 
 SENDS = frozenset(
@@ -69,6 +74,7 @@ SENDS = frozenset(
         Action.RESUME,
         Action.SYNC,
         Action.CONTINUE,
+        Action.UNPUBLISH,
     }
 )
 CREATES = frozenset({Action.PUBLISH, Action.RETRY, Action.REPOST})
@@ -86,6 +92,7 @@ class StepKind(StrEnum):
     PART = "part"  # a thread's next part, as a reply to the part before it
     FORGET = "forget"  # no request: a stale record dropped from the file
     RESTORE = "restore"  # no request: records found in git history written back
+    DELETE = "delete"  # unpublish: deleteRecord of the post, its comment and gates
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +157,7 @@ class Step:
             StepKind.PART: f"reply with part {self.part}",
             StepKind.FORGET: "drop the stale record",
             StepKind.RESTORE: "restore the record from git history",
+            StepKind.DELETE: "delete (unpublish)",
         }[self.kind]
         details = []
         if self.key is not None:
@@ -255,7 +263,9 @@ class Plan:
         """Whether carrying it out sends anything through the letmepost API (direct
         Bluesky targets need only their app password)."""
         return bool(self.deleted) or any(
-            step.backend == "letmepost" for f in self.work for step in f.steps
+            step.backend == "letmepost" and step.kind is not StepKind.DELETE  # sends nothing
+            for f in self.work
+            for step in f.steps
         )
 
     @property
@@ -463,6 +473,13 @@ def _steps(f: FilePlan, run: Run) -> list[Step]:
         key = identity.idempotency_key(run.env, post.hash, [tp.label for tp in sends], attempt)
         steps.append(_letmepost_send(StepKind.CREATE, post, sends, key, attempt, media))
     for tp in f.targets:
+        # -- Bluesky extras: unpublish. A direct post is deleted under its recorded
+        # record key; a published letmepost post cannot be (its backend says so).
+        if tp.action == Action.UNPUBLISH:
+            rec = recorded(tp.label)
+            rkey = rec.rkey if rec is not None and tp.backend != "letmepost" else None
+            steps.append(Step(StepKind.DELETE, tp.backend, (tp,), rkey))
+            continue
         if tp.target is None or tp.backend == "letmepost":
             continue
         if tp.action == Action.CONTINUE:
@@ -578,6 +595,9 @@ def _plan_file(
             if rec.status == "queued"
         ]
         return FilePlan(post, "cancel" if plans else "draft", plans)
+    if post.unpublish:  # -- Bluesky extras: unpublish
+        plans = [_unpublish_target(t, records.get(t.label)) for t in post.targets]
+        return FilePlan(post, _file_state(plans, bool(records)), plans)
 
     plans = [
         _plan_target(t, records.get(t.label), post, now, repost, retry_failed) for t in post.targets
@@ -771,6 +791,17 @@ def _plan_first(
         return plan(Action.UPDATE, "edited while queued")
     if status == "canceled":
         return plan(Action.PUBLISH, "canceled earlier")
+    # -- Bluesky extras: unpublish (the file says `unpublish: true` no longer)
+    if status == Status.UNPUBLISHING:
+        return plan(Action.UNPUBLISH, "an unpublish was started: its deletes are finished")
+    if status == Status.UNPUBLISHED:
+        if repost or post.on_edit == "repost":
+            return plan(Action.PUBLISH, "unpublished earlier; posted again")
+        return plan(
+            Action.KEEP,
+            "unpublished earlier: not posted again (add `unpublish: true` back, or run with "
+            "--repost to post it again)",
+        )
     # failed / rejected
     code = rec.error.code if rec.error else "unknown"
     if code == "outcome_unknown" and not (retry_failed or repost or released):
@@ -794,6 +825,38 @@ def _plan_first(
         f"{status} with {code}{rule}: fix the post (a new attempt needs a change), or "
         + release_hint.replace(" to post it", " to send it unchanged"),
     )
+
+
+# -- Bluesky extras: unpublish
+def _unpublish_target(t: ResolvedTarget, rec: Any) -> TargetPlan:
+    """`unpublish: true`: what taking one target back means."""
+
+    def plan(action: Action, reason: str) -> TargetPlan:
+        return TargetPlan(t.label, t.platform, action, reason, t)
+
+    status = rec.status if rec is not None else None
+    if status == Status.UNPUBLISHED:
+        return plan(Action.NONE, "unpublished")
+    if t.direct:
+        if rec is not None and rec.rkey and (status in SENT_TO_PDS or rec.uri):
+            return plan(Action.UNPUBLISH, "unpublish: delete the post, its comment and gates")
+        return plan(Action.NONE, "unpublish: never published")
+    if status == Status.QUEUED:
+        return plan(Action.CANCEL, "unpublish: cancel the queued post")
+    if status == Status.PENDING:
+        return plan(
+            Action.RESUME, "unpublish: its answer was lost; resent under its key to learn it first"
+        )
+    if status in (Status.PUBLISHED, Status.PUBLISHING):
+        return plan(
+            Action.UNPUBLISH,
+            "unpublish: published through letmepost: delete it on the platform: the API cannot",
+        )
+    return plan(Action.NONE, "unpublish: never published")
+
+
+#: A direct target's statuses whose record key may name a record on the PDS.
+SENT_TO_PDS = frozenset({"pending", "published", "publishing", "failed", "unpublishing"})
 
 
 #: Error codes the API answers before its idempotency layer: never stored under the
@@ -833,6 +896,10 @@ def _file_state(plans: list[TargetPlan], has_record: bool) -> str:
         return "edited"
     if "resume" in actions:
         return "resume"
+    if "unpublish" in actions:  # -- Bluesky extras: unpublish
+        return "unpublish"
+    if plans and all(p.reason == "unpublished" for p in plans):
+        return "unpublished"
     if "update" in actions:
         return "queued, edited"
     if "cancel" in actions and actions <= {"cancel", "none"}:

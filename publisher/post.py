@@ -138,6 +138,56 @@ class MediaFile:
         )
 
 
+# -- Bluesky extras (langs, labels, replies, quotes, card, unpublish)
+REPLY_CHOICES = ("everyone", "nobody", "following", "followers", "mentioned")
+REPLY_RULES = ("following", "followers", "mentioned")  # what a list may combine
+SELF_LABELS = ("graphic-media", "nudity", "porn", "sexual")  # = bluesky_pds.SELF_LABELS
+
+
+@dataclass(frozen=True, slots=True)
+class BlueskyExtras:
+    """What a direct Bluesky post carries beyond text and media: `langs` and self-
+    `labels` on the record, who may reply (a threadgate) and quote (a postgate), and
+    its link card (`card`: None or True for the first link, False for none, or a URL).
+    The card is read at publish time and is not part of the content hash."""
+
+    langs: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    replies: tuple[str, ...] = ("everyone",)
+    quotes: bool = True
+    card: bool | str | None = None
+
+    @property
+    def threadgate(self) -> bool:
+        return self.replies != ("everyone",)
+
+    @property
+    def postgate(self) -> bool:
+        return not self.quotes
+
+    @property
+    def gates(self) -> bool:
+        return self.threadgate or self.postgate
+
+    def hashed(self) -> dict[str, Any] | None:
+        """What of these is published content (in the target hash), None when nothing
+        is set (so the hashes of posts without extras are unchanged)."""
+        out: dict[str, Any] = {}
+        if self.langs:
+            out["langs"] = list(self.langs)
+        if self.labels:
+            out["labels"] = sorted(self.labels)
+        if self.threadgate:
+            out["replies"] = sorted(self.replies)
+        if self.postgate:
+            out["quotes"] = False
+        return out or None
+
+
+NO_EXTRAS = BlueskyExtras()
+# -- end of Bluesky extras
+
+
 @dataclass(frozen=True, slots=True)
 class ResolvedTarget:
     label: str  # the target as written: alias, account UUID or platform name
@@ -153,6 +203,7 @@ class ResolvedTarget:
     #: a thread: the texts of parts 2..n (part 1 is `text`), and the hash of each
     parts: tuple[str, ...] = ()
     part_hashes: tuple[str, ...] = ()
+    extras: BlueskyExtras = field(default_factory=lambda: NO_EXTRAS)  # -- Bluesky extras
 
     @property
     def direct(self) -> bool:
@@ -225,6 +276,7 @@ class Post:
     reply_to: str | None = None  # `replyTo:` the post this answers (a URL)
     quote: str | None = None  # `quote:` the post this quotes
     release: dict[str, int] = field(default_factory=dict)  # target -> blocked attempt
+    unpublish: bool = False  # -- Bluesky extras: `unpublish: true` takes the post back
     record: Any = None  # PublishedRecord | None
     hash: str | None = None
 
@@ -493,6 +545,7 @@ class _Checker:
         post.on_edit = fm.onEdit or self.config.on_edit
         post.release = dict(fm.release or {})
         post.reply_to, post.quote = fm.replyTo, fm.quote
+        post.unpublish = fm.unpublish  # -- Bluesky extras
         self._targets(fm)
         labels = {t.label for t in post.targets}
         for label in post.release:
@@ -682,6 +735,7 @@ class _Checker:
             direct = account is not None and account.direct
             if not (over and over.text):  # a target with its own text is a post of its own
                 options = self._refs(fm, platform, direct, loc, options)
+            extras = self._bluesky_extras(fm, over, loc, label, direct, bool(media))
             canonical = {
                 "account": account_id,
                 "platform": platform,
@@ -703,6 +757,8 @@ class _Checker:
                 pieces = split_text(text, platform)  # where this platform's limit cuts
                 text, parts = pieces[0], tuple(pieces[1:])
             where = canonical["direct"] or account_id or platform
+            if direct and extras.hashed():  # -- Bluesky extras (the card is not content)
+                canonical["bluesky"] = extras.hashed()
             target = ResolvedTarget(
                 label=label,
                 index=i,
@@ -718,6 +774,7 @@ class _Checker:
                 part_hashes=tuple(
                     identity.digest([where, n, part]) for n, part in enumerate(parts, start=2)
                 ),
+                extras=extras,
             )
             self.post.targets.append(target)
             if parts:
@@ -751,6 +808,116 @@ class _Checker:
                 "only (the server has accepted media since 2026-06)",
                 "warning",
             )
+
+    # -- Bluesky extras (langs, labels, replies, quotes, card, unpublish)
+
+    def _bluesky_extras(
+        self, fm: Any, over: Any, loc: Loc, label: str, direct: bool, has_media: bool
+    ) -> BlueskyExtras:
+        """A target's Bluesky extras (per target, else the post's; `langs` else the
+        config's), each value checked at its line. On a letmepost target, what is set
+        is a warning there: the API has no field for it, so it is not sent."""
+        values: dict[str, Any] = {}
+        for key in ("langs", "labels", "replies", "quotes", "card"):
+            value, where = getattr(fm, key), (key,)
+            if over is not None and getattr(over, key) is not None:
+                value, where = getattr(over, key), (*loc, key)
+            if value is None:
+                continue
+            checked = self._extra(key, value, where, direct and has_media)
+            if checked is None:
+                continue
+            if not direct:
+                self.problem(
+                    where,
+                    f"{key}.letmepost",
+                    f"{label}: `{key}` is set on direct Bluesky posts only (an account in "
+                    "publisher.toml with `bluesky = ...`); the letmepost API has no field for "
+                    "it, so it is not sent",
+                    "warning",
+                )
+                continue
+            values[key] = checked
+        if direct and "langs" not in values and self.config.langs:
+            values["langs"] = self.config.langs
+        return BlueskyExtras(**values) if values else NO_EXTRAS
+
+    def _extra(self, key: str, value: Any, where: Loc, with_media: bool) -> Any:
+        """One extra's value as `BlueskyExtras` holds it; None (and an error at its
+        line) when it is not usable."""
+        if key == "langs":
+            from publisher.backends.bluesky_pds import MAX_LANGS, is_lang
+
+            for j, lang in enumerate(value):
+                if not is_lang(lang):
+                    self.problem(
+                        (*where, j),
+                        "langs.invalid",
+                        f"{lang!r} is not a language tag (BCP 47, like en, de or pt-BR)",
+                    )
+                    return None
+            if len(value) > MAX_LANGS:
+                self.problem(
+                    where, "langs.too_many", f"{len(value)} languages; Bluesky takes at most 3"
+                )
+                return None
+            return tuple(dict.fromkeys(value))
+        if key == "labels":
+            for j, name in enumerate(value):
+                if name not in SELF_LABELS:
+                    self.problem(
+                        (*where, j),
+                        "labels.unknown",
+                        f"unknown label {name!r}{did_you_mean(name, SELF_LABELS)}; self-labels "
+                        f"are {', '.join(SELF_LABELS)}",
+                    )
+                    return None
+            return tuple(dict.fromkeys(value))
+        if key == "replies":
+            rules = [value] if isinstance(value, str) else value
+            ok = isinstance(rules, list) and bool(rules) and all(isinstance(r, str) for r in rules)
+            if ok and len(rules) == 1:
+                ok = rules[0] in REPLY_CHOICES
+            elif ok:
+                ok = all(r in REPLY_RULES for r in rules) and len(set(rules)) == len(rules)
+            if not ok:
+                self.problem(
+                    where,
+                    "replies.invalid",
+                    f"replies: {value!r} is not one of {', '.join(REPLY_CHOICES)}, nor a list "
+                    f"of {', '.join(REPLY_RULES)}",
+                )
+                return None
+            return tuple(rules)
+        if key == "quotes":
+            return value
+        # card: false, true, or the URL the card shows
+        if isinstance(value, bool):
+            return value
+        if not isinstance(value, str):
+            self.problem(
+                where,
+                "card.invalid",
+                f"card: {value!r} should be false (no card) or the http(s) URL the card shows",
+            )
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            self.problem(where, "card.invalid", f"card: {value!r} is not an http(s) URL")
+            return None
+        if with_media:
+            self.problem(
+                where,
+                "card.media",
+                "card: a post with images cannot show a link card too (Bluesky shows one or "
+                "the other): remove `card` or the media",
+            )
+            return None
+        return value.strip()
+
+    # -- end of Bluesky extras
 
     def _resolve(self, spec: Any, loc: Loc) -> _Who | None:
         """Who a target names: (label, platform, account id, alias account); None (and

@@ -81,20 +81,23 @@ class Status(StrEnum):
     FAILED = "failed"
     REJECTED = "rejected"
     CANCELED = "canceled"
+    UNPUBLISHING = "unpublishing"  # unpublish: true, its deletes started (direct Bluesky)
+    UNPUBLISHED = "unpublished"  # taken back: deleted, or canceled while queued
 
 
 LIVE_STATUSES = frozenset({Status.PUBLISHED, Status.PUBLISHING})  # out on the platform
 SENT_STATUSES = LIVE_STATUSES | {Status.QUEUED, Status.PENDING}  # out, or may be
 
 TargetStatus = Literal[
-    "pending", "queued", "validated", "publishing", "published", "failed", "rejected", "canceled"
-]
+    "pending", "queued", "validated", "publishing", "published", "failed", "rejected", "canceled",
+    "unpublishing", "unpublished",
+]  # fmt: skip
 
 # The order of a target's keys in the file (unknown keys follow, as found).
 TARGET_ORDER = (
     "platform", "account", "status", "hash", "key", "attempt", "postId", "uri", "cid", "url",
     "firstCommentUri", "firstCommentCid", "did", "rkey", "commentRkey", "scheduledAt",
-    "fixedHash", "at",
+    "fixedHash", "gates", "at", "unpublishedAt",
     "warnings", "error", "parts", "earlier",
 )  # fmt: skip
 
@@ -169,6 +172,8 @@ class TargetRecord(BaseModel):
     error: TargetError | None = None
     earlier: list[str] | None = None  # URIs of the posts made before a repost
     parts: list[PartRecord] | None = None  # a thread's later parts, in order (part 2 first)
+    gates: str | None = None  # direct Bluesky: `pending` while its threadgate/postgate are due
+    unpublishedAt: str | None = None  # when `unpublish: true` took it back
 
     @model_validator(mode="after")
     def _resumable(self) -> TargetRecord:

@@ -108,6 +108,8 @@ def result_table(plan: Plan, result: Any) -> str:
     rows = []
     for o in sorted(result.outcomes, key=lambda o: (o.path, o.target)):
         detail = o.url or o.uri or o.error or o.note or ""
+        if o.note and detail != o.note:  # a warning beside the link (a link card not made)
+            detail += f" ({o.note})"
         rows.append([o.path, o.target, o.status, detail])
     held = {"refuse": 0, "blocked": 0, "keep": 0}
     for f in plan.files:

@@ -180,3 +180,52 @@ def test_records_made_through_letmepost_are_read_from_the_did_s_pds(
     account.delete_post(rkey)
     code, states = verify(repo, verify_env(pds, plc))
     assert code == 1 and states[("posts/m.md", "bluesky", "post")] == "deleted"
+
+
+def test_letmepost_posts_read_through_the_appview_and_plain_text_facets_get_a_hint(
+    tmp_path: Path, pds: LocalPds, account: BlueskyAccount, sandbox: Any
+) -> None:
+    """Bluesky posts made through letmepost, read through the configured AppView (here
+    the local PDS, with no PLC at all): one whose links, mentions and tags became
+    facets is ok, one posted as plain text gets the hint to use a direct account."""
+    from publisher.backends.bluesky_pds import POST_COLLECTION, new_tid
+
+    text = "plain #facets https://example.com/x and @bob.test"
+    repo = make_repo(
+        tmp_path,
+        {"rich.md": md(text, "[bluesky]"), "flat.md": md(text + ".", "[bluesky]")},
+        config(pds),
+    )
+    env = direct_env(pds, LETMEPOST_API_URL=sandbox.url, LETMEPOST_API_KEY=sandbox.live_key)
+    assert run_cli(["publish"], repo, env).returncode == 0
+    rich_uri, _ = account.create_post(text, rkey=new_tid())  # as Bluesky's own client would
+    flat_uri, _ = account._create_record(  # as a service that sends text only
+        POST_COLLECTION,
+        new_tid(),
+        {"$type": POST_COLLECTION, "text": text + ".", "createdAt": "2026-01-01T00:00:00Z"},
+        "post",
+    )
+    for name, uri in (("rich.md", rich_uri), ("flat.md", flat_uri)):
+        path = repo / "posts" / name
+        fake = record(path)["targets"]["bluesky"]["uri"]
+        path.write_text(path.read_text().replace(fake, uri))
+
+    env = verify_env(pds, "http://127.0.0.1:9")  # no PLC: the AppView is asked
+    env["PUBLISHER_APPVIEW_URL"] = pds.url
+    done = run_cli(["verify", "--json"], repo, env)
+    assert done.returncode == 0, done.stderr + done.stdout
+    checks = {c["path"]: c for c in json.loads(done.stdout)["checks"]}
+    assert checks["posts/rich.md"]["state"] == "ok"
+    flat = checks["posts/flat.md"]
+    assert flat["state"] == "plain text"
+    assert "#facets, https://example.com/x, @bob.test" in flat["detail"]
+    assert "direct account" in flat["detail"]
+    table = run_cli(["verify"], repo, env)
+    assert table.returncode == 0 and "1 with links, mentions or tags as plain text" in table.stderr
+
+    account.delete_post(parse_post_uri(flat_uri)[1])
+    done = run_cli(["verify", "--json"], repo, env)
+    assert done.returncode == 1
+    assert {c["path"]: c["state"] for c in json.loads(done.stdout)["checks"]}["posts/flat.md"] == (
+        "deleted"
+    )

@@ -9,9 +9,23 @@ The protocol, per target:
    ``status: pending`` (with the account's ``did``) — before anything is created;
 3. create the record with that key (``com.atproto.repo.createRecord``) and record its
    URI and CID;
-4. the first comment (a reply) the same way, with its own key (``commentRkey``); the
-   target stays ``pending`` until the comment is recorded too, so a crash or a failure
-   in between is finished by the next run.
+4. who may reply and quote: a threadgate and a postgate under the post's own record
+   key (the only key Bluesky honours for them). They are due from the start: the
+   pending record says ``gates: pending``, and the key drops once both exist. A run
+   that adopts the post reads each gate back (``getRecord``) before creating it;
+5. the first comment (a reply) the same way, with its own key (``commentRkey``); the
+   target stays ``pending`` until the gates and the comment are recorded too, so a
+   crash or a failure in between is finished by the next run.
+
+The link card of a post with a link and no media (``card``) is read from the page
+just before the post is created (bounded: `linkcard.fetch_card`); a page that gives
+no card leaves a post without one and a warning in the outcome, never a failure.
+The card is not part of the content hash.
+
+Unpublishing (``unpublish: true``, a DELETE step) writes ``status: unpublishing``
+before any delete, then deletes the first comment, the gates and the post
+(``deleteRecord`` of an absent record succeeds, so a rerun after a crash just deletes
+again), then records ``status: unpublished`` with ``unpublishedAt``.
 
 A re-run finds the pending key, reads the record back (``com.atproto.repo.getRecord``)
 and adopts it if it exists, instead of posting again (and the PDS refuses a second
@@ -54,7 +68,7 @@ def direct_problems(t: ResolvedTarget) -> list[str]:
     # Schedules and URL/video media are refused earlier, by validation (post.py).
     problems = []
     try:
-        check_post(t.text, _images(t))
+        check_post(t.text, _images(t), list(t.extras.langs) or None, labels=t.extras.labels)
         if t.first_comment is not None:
             check_post(t.first_comment)
     except BlueskyError as exc:
@@ -90,22 +104,31 @@ class BlueskyBackend:
         self._slots = threading.BoundedSemaphore(max(1, slots))  # as many as letmepost's
 
     def requests(self, step: Step, record: Record | None) -> list[Request]:
+        from publisher.plan import StepKind
+
         out = []
         for tp in step.targets:
             t = tp.target
             pds = t.account.pds if t is not None and t.account is not None else None
             method = "com.atproto.repo.createRecord"
-            if step.key:  # a recorded record key: read back first, created only if absent
+            if step.kind is StepKind.DELETE:  # unpublish: the comment, gates, then the post
+                method = "com.atproto.repo.deleteRecord"
+            elif step.key:  # a recorded record key: read back first, created only if absent
                 method = "com.atproto.repo.getRecord + createRecord"
             out.append(Request(method, pds or "", target=tp.label, record_key=step.key))
         return out
 
     def run(self, step: Step, record: Record | None, reporter: Reporter) -> None:
+        from publisher.plan import StepKind
+
         assert record is not None
         for tp in step.targets:
             reporter.checkpoint()
             with self._slots:
-                status, values = self.publish(record, tp)
+                if step.kind is StepKind.DELETE:
+                    status, values = self.unpublish(record, tp)
+                else:
+                    status, values = self.publish(record, tp)
             reporter.outcome(tp, status, **values)
 
     def account(self, acct: Account) -> BlueskyAccount:
@@ -154,20 +177,70 @@ class BlueskyBackend:
             account.login()
         except BlueskyError as exc:  # nothing was sent: nothing to record
             return "error", {"error": str(exc)}
+        notes: list[str] = []
         try:
-            uri, cid = self._post(book, t, account)
+            uri, cid, adopted = self._post(book, t, account, notes)
+            if book.target(t.label).get("gates"):
+                self._gates(book, t, account, uri, adopted)
             if t.first_comment:
                 self._comment(book, t, account, uri, cid)
         except BlueskyError as exc:
             return self._failed(book, t, exc)
         rec = book.target(t.label)
-        return "published", {"uri": rec.get("uri"), "url": rec.get("url")}
+        values = {"uri": rec.get("uri"), "url": rec.get("url")}
+        if notes:
+            values["note"] = "; ".join(notes)
+        return "published", values
+
+    def unpublish(self, book: Record, tp: TargetPlan) -> tuple[str, dict[str, Any]]:
+        """Take a direct post back: its first comment, gates and the post itself are
+        deleted, with ``unpublishing`` on disk first (deletes are idempotent: a rerun
+        after a crash deletes again and finishes)."""
+        from publisher.backends.bluesky_pds import (
+            POST_COLLECTION,
+            POSTGATE_COLLECTION,
+            THREADGATE_COLLECTION,
+            BlueskyError,
+        )
+
+        t = tp.target
+        assert t is not None and t.account is not None
+        if self.sandbox:
+            return "skipped", {"error": "a direct Bluesky account is not changed in a sandbox run"}
+        rec = book.target(t.label)
+        rkey, crkey = rec.get("rkey"), rec.get("commentRkey")
+        if not rkey:
+            return "error", {"error": "no record key is recorded: nothing to delete"}
+        try:
+            account = self.account(t.account)
+            if rec.get("did") and rec["did"] != account.did:
+                return "error", {
+                    "error": f"recorded in the repository of {rec['did']}, not of "
+                    f"{account.handle} ({account.did}): delete it there"
+                }
+            book.set_target(t.label, {"status": "unpublishing", "at": _now()})
+            book.save()  # on disk before the first delete: a rerun finishes the job
+            deletes = [(THREADGATE_COLLECTION, rkey), (POSTGATE_COLLECTION, rkey)]
+            if crkey:
+                deletes.insert(0, (POST_COLLECTION, crkey))
+            for collection, key in [*deletes, (POST_COLLECTION, rkey)]:
+                account.delete_record(collection, key)
+        except BlueskyError as exc:
+            return "error", {"error": f"{exc}; the next run deletes again"}
+        book.set_target(
+            t.label,
+            {"status": "unpublished", "unpublishedAt": _now(), "at": None, "error": None},
+        )
+        book.save()
+        return "unpublished", {"uri": rec.get("uri"), "note": "deleted from Bluesky"}
 
     # -- steps ----------------------------------------------------------------------
 
-    def _post(self, book: Record, t: ResolvedTarget, account: BlueskyAccount) -> tuple[str, str]:
+    def _post(
+        self, book: Record, t: ResolvedTarget, account: BlueskyAccount, notes: list[str]
+    ) -> tuple[str, str, bool]:
         """The main record: adopted when a recorded key already exists, else created
-        under a key that is on disk first."""
+        under a key that is on disk first. Returns (uri, cid, adopted)."""
         from publisher.backends.bluesky_pds import new_tid
 
         rec = book.target(t.label)
@@ -177,13 +250,16 @@ class BlueskyBackend:
         if found is not None:  # created by an earlier run that did not record (all of) it
             uri, cid = found["uri"], found["cid"]
             self._record_post(book, t, account, uri, cid)
-            return uri, cid
+            return uri, cid, True
+        external = _card(t, notes)  # read before the key is written: nothing to undo
         if not unfinished:
             rkey = new_tid()  # a new post, or a deliberate repost
             book.archive(t.label)
         stale = dict.fromkeys(("uri", "cid", "url", "error"))  # set_target drops None values
         if not unfinished:
-            stale.update(dict.fromkeys(("firstCommentUri", "firstCommentCid", "commentRkey")))
+            stale.update(
+                dict.fromkeys(("firstCommentUri", "firstCommentCid", "commentRkey", "gates"))
+            )
         book.set_target(
             t.label,
             {
@@ -194,13 +270,22 @@ class BlueskyBackend:
                 "did": account.did,
                 "rkey": rkey,
                 "attempt": book.attempt(t.label) + 1,
+                "gates": "pending" if t.extras.gates else None,  # due once the post exists
                 "at": _now(),
             },
         )
         book.save()  # the key is on disk before the record exists
-        uri, cid = account.create_post(t.text, rkey=rkey, images=_images(t), reply_to=_reply_to(t))
+        uri, cid = account.create_post(
+            t.text,
+            rkey=rkey,
+            images=_images(t),
+            reply_to=_reply_to(t),
+            langs=list(t.extras.langs) or None,
+            labels=t.extras.labels,
+            external=external,
+        )
         self._record_post(book, t, account, uri, cid)
-        return uri, cid
+        return uri, cid, False
 
     def _record_post(
         self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
@@ -212,8 +297,10 @@ class BlueskyBackend:
             t.label,
             {
                 "platform": "bluesky",
-                # pending until the first comment is recorded too
-                "status": "pending" if t.first_comment else "published",
+                # pending until the gates and the first comment are recorded too
+                "status": "pending"
+                if t.first_comment or book.target(t.label).get("gates")
+                else "published",
                 "uri": uri,
                 "cid": cid,
                 "url": web_url(uri, did),
@@ -221,6 +308,46 @@ class BlueskyBackend:
                 "rkey": rkey,
                 "at": _now(),
                 "error": None,
+            },
+        )
+        book.save()
+
+    def _gates(
+        self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, adopted: bool
+    ) -> None:
+        """The threadgate and postgate under the post's record key. After a crash (the
+        post was adopted) each is read back first and created only when absent; a key
+        that turns out taken (``record_exists``) is one that exists: never a second."""
+        from publisher.backends.bluesky_pds import (
+            POSTGATE_COLLECTION,
+            THREADGATE_COLLECTION,
+            BlueskyError,
+        )
+
+        rkey = book.target(t.label)["rkey"]
+        x = t.extras
+        wanted: list[tuple[str, Callable[[], Any]]] = []
+        if x.threadgate:
+            allow: Any = x.replies[0] if len(x.replies) == 1 else list(x.replies)
+            wanted.append(
+                (THREADGATE_COLLECTION, lambda: account.create_threadgate(uri, rkey, allow))
+            )
+        if x.postgate:
+            wanted.append((POSTGATE_COLLECTION, lambda: account.create_postgate(uri, rkey)))
+        for collection, create in wanted:
+            if adopted and account.get_record(collection, rkey) is not None:
+                continue
+            try:
+                create()
+            except BlueskyError as exc:
+                if exc.code != "record_exists":
+                    raise
+        book.set_target(
+            t.label,
+            {
+                "gates": None,
+                "status": "pending" if t.first_comment else "published",
+                "at": _now(),
             },
         )
         book.save()
@@ -267,11 +394,12 @@ class BlueskyBackend:
         if rec.get("uri"):  # the post is out; only its first comment is missing
             book.set_target(t.label, {"status": "pending", "error": error})
             book.save()
+            what = "its reply and quote settings" if rec.get("gates") else "the first comment"
             return "failed", {
                 "uri": rec["uri"],
                 "url": rec.get("url"),
-                "error": f"posted, but the first comment failed: {exc}; the next run "
-                "adds the comment (and only the comment)",
+                "error": f"posted, but {what} failed: {exc}; the next run "
+                f"adds {what} (and only that)",
             }
         status = "rejected" if exc.code == "rejected" else "failed"
         book.set_target(
@@ -285,6 +413,34 @@ def _now() -> str:
     from publisher.record import now_iso
 
     return now_iso()
+
+
+def _card(t: ResolvedTarget, notes: list[str]) -> Any:
+    """The link card of a post with a link and no media (``External``), or None. What
+    keeps a card from being made is a note for the outcome, never a failure."""
+    if t.media or t.extras.card is False:
+        return None
+    from publisher.backends.bluesky_pds import BlueskyError, check_post
+    from publisher.backends.linkcard import fetch_card, pick_link
+
+    try:
+        link = pick_link(t.text, card=t.extras.card, has_media=False)
+    except ValueError as exc:  # checked at validation already
+        notes.append(f"no link card: {exc}")
+        return None
+    if link is None:
+        return None
+    card, warnings = fetch_card(link)
+    notes.extend(f"no link card: {w}" if card is None else w for w in warnings)
+    if card is None:
+        return None
+    external = card.external()
+    try:
+        check_post("", external=external)
+    except BlueskyError as exc:
+        notes.append(f"no link card: {exc}")
+        return None
+    return external
 
 
 def _images(t: ResolvedTarget) -> list[tuple[bytes, str, str]]:

@@ -53,10 +53,12 @@ __all__ = [
     "build_facets",
     "check_post",
     "clear_sessions",
+    "is_lang",
     "is_tid",
     "new_tid",
     "parse_post_ref",
     "parse_post_uri",
+    "read_handle",
     "read_post",
     "resolve_pds",
     "web_url",
@@ -871,6 +873,18 @@ def read_post(uri: str, pds_url: str, *, timeout: float = 30.0) -> dict[str, Any
     return out if isinstance(out, dict) else None
 
 
+def read_handle(handle: str, host: str, *, timeout: float = 10.0) -> str | None:
+    """The DID of ``handle`` through ``host``'s public ``resolveHandle`` (no login), or
+    None when it cannot be found out (unknown, or ``host`` cannot be asked)."""
+    url = f"{host.rstrip('/')}/xrpc/com.atproto.identity.resolveHandle"
+    try:
+        out = _get_json(url, {"handle": handle}, f"resolve @{handle}", timeout)
+    except BlueskyError:
+        return None
+    did = out.get("did") if isinstance(out, dict) else None
+    return did if isinstance(did, str) else None
+
+
 def resolve_pds(did: str, *, plc_url: str = DEFAULT_PLC, timeout: float = 30.0) -> str | None:
     """The PDS that hosts ``did`` (its DID document's ``#atproto_pds`` service), or None
     when the DID is unknown. ``did:plc`` is asked of ``plc_url``, ``did:web`` of its host."""
@@ -911,6 +925,11 @@ def _check_image(data: bytes, mime: str, label: str) -> None:
 
 
 _LANG_RE = re.compile(r"(?a:[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*|[ix]-[A-Za-z0-9-]+)")
+
+
+def is_lang(value: str) -> bool:
+    """Whether ``value`` is a language tag as Bluesky takes them (BCP-47-ish)."""
+    return isinstance(value, str) and _LANG_RE.fullmatch(value) is not None
 
 
 def _check_rkey(rkey: str) -> None:
@@ -968,7 +987,7 @@ def check_post(
         if len(langs) > MAX_LANGS:
             raise BlueskyError("invalid_langs", f"{len(langs)} languages; at most {MAX_LANGS}")
         for lang in langs:
-            if not isinstance(lang, str) or not _LANG_RE.fullmatch(lang):
+            if not is_lang(lang):
                 raise BlueskyError(
                     "invalid_langs", f"{lang!r} is not a language tag (BCP 47, like en or pt-BR)"
                 )

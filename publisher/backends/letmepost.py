@@ -44,6 +44,8 @@ class LetmepostBackend:
         if step.kind is StepKind.PART:
             assert record is not None
             return [Request("POST", "/v1/posts", key=step.key, body=self._part_body(step, record))]
+        if step.kind is StepKind.DELETE:  # unpublish: the API cannot delete a published post
+            return []
         if step.kind in (StepKind.CREATE, StepKind.RESEND):
             uploads = [Request("POST", "/v1/media", upload=rel) for rel in step.uploads]
             return [*uploads, Request("POST", "/v1/posts", key=step.key, body=step.body)]
@@ -66,6 +68,13 @@ class LetmepostBackend:
             self._part(record, reporter, step)
             return
         (tp,) = step.targets
+        if step.kind is StepKind.DELETE:  # unpublish: nothing to send, the run says so
+            reporter.outcome(
+                tp,
+                "not deleted",
+                note="published through letmepost: delete it on the platform: the API cannot",
+            )
+            return
         reporter.checkpoint()
         if step.kind is StepKind.CANCEL:
             self._cancel(record, reporter, tp)
@@ -335,6 +344,12 @@ class LetmepostBackend:
             return False
         except NetworkError as exc:
             reporter.outcome(tp, "error", error=str(exc))
+            return False
+        if getattr(book.post, "unpublish", False):  # unpublish: true: taken back for good
+            now = now_iso()
+            book.set_target(tp.label, {"status": "unpublished", "unpublishedAt": now, "at": None})
+            book.save()
+            reporter.outcome(tp, "unpublished", note="the queued post was canceled")
             return False
         book.set_target(tp.label, {"status": "canceled", "at": now_iso()})
         book.save()

@@ -6,14 +6,19 @@ read back with ``com.atproto.repo.getRecord``, which needs no login and no letme
 key:
 
 * direct targets are read from the PDS their alias names in the config;
-* at:// URIs recorded through letmepost are read from the PDS their DID document names
+* at:// URIs recorded through letmepost are read through ``$PUBLISHER_APPVIEW_URL``
+  when it is set (an AppView such as https://public.api.bsky.app, or a PDS: anything
+  that answers ``getRecord`` publicly), else from the PDS their DID document names
   (``did:plc`` through ``$PUBLISHER_PLC_URL``, default https://plc.directory);
   when that cannot be found out, the target is reported as not checked.
 
 Per target: ``ok``, ``deleted`` (gone upstream), ``edited upstream`` (the file is as it
 was published, the record's text is not), ``file edited`` (the file's text changed
-since publishing), or ``error`` (the PDS could not be asked). Exit code 1 when anything
-drifted or could not be checked; sandbox records are not checked.
+since publishing), ``plain text`` (the text is right, but links, mentions or hashtags
+did not become facets, so Bluesky shows them as plain text: what posts made through
+letmepost get; a direct account makes them), or ``error`` (the PDS could not be
+asked). Exit code 1 when anything drifted or could not be checked (``plain text`` is
+a hint, not drift); sandbox records are not checked.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class Check:
     expected: str | None  # the file's current text; None when the target is gone
     same_content: bool  # the file's target is unchanged since it was published
     pds: str | None  # None: to be found from the DID
+    direct: bool = False  # published through a direct account (not letmepost)
     state: str = "unchecked"
     detail: str = ""
 
@@ -75,16 +81,29 @@ def collect(posts: list[Any], config: Any) -> list[Check]:
             alias = config.accounts.get(label)
             pds = alias.pds if alias is not None and alias.direct else None
             same = t is not None and t.hash == rec.hash
-            checks.append(Check(post.rel, label, "post", rec.uri, t.text if t else None, same, pds))
+            direct = pds is not None
+            text = t.text if t else None
+            checks.append(Check(post.rel, label, "post", rec.uri, text, same, pds, direct))
             if rec.firstCommentUri:
                 expected = t.first_comment if t else None
                 checks.append(
-                    Check(post.rel, label, "firstComment", rec.firstCommentUri, expected, same, pds)
+                    Check(
+                        post.rel,
+                        label,
+                        "firstComment",
+                        rec.firstCommentUri,
+                        expected,
+                        same,
+                        pds,
+                        direct,
+                    )
                 )
     return checks
 
 
-def check(c: Check, plc_url: str, pds_of: dict[str, str | None]) -> Check:
+def check(
+    c: Check, plc_url: str, pds_of: dict[str, str | None], appview: str | None = None
+) -> Check:
     """Read the record of ``c`` back and set its state."""
     from publisher.backends.bluesky_pds import BlueskyError, parse_post_uri, read_post, resolve_pds
 
@@ -93,7 +112,7 @@ def check(c: Check, plc_url: str, pds_of: dict[str, str | None]) -> Check:
     except ValueError:
         c.state, c.detail = "not checked", "not a Bluesky post URI"
         return c
-    pds = c.pds
+    pds = c.pds or appview
     if pds is None:
         if did not in pds_of:
             try:
@@ -119,12 +138,50 @@ def check(c: Check, plc_url: str, pds_of: dict[str, str | None]) -> Check:
         c.state, c.detail = "ok", "exists (no longer a target of the file: text not compared)"
     elif text == c.expected:
         c.state = "ok"
+        missing = _missing_facets(found.get("value") or {}, pds)
+        if missing:
+            c.state = "plain text"
+            how = (
+                "they were not recognised when it was published"
+                if c.direct
+                else "letmepost posts them as plain text; publish through a direct account "
+                '(`[accounts.<name>] bluesky = "<handle>"` in publisher.toml) to make them '
+                "links, mentions and tags"
+            )
+            c.detail = f"not facets (shown as plain text): {', '.join(missing)}; {how}"
     elif c.same_content:
         c.state, c.detail = "edited upstream", f"the record now says {_short(text)}"
     else:
         c.state = "file edited"
         c.detail = f"the file's text changed since publishing; the record says {_short(text)}"
     return c
+
+
+def _missing_facets(value: dict[str, Any], host: str) -> list[str]:
+    """The links, mentions and hashtags of a record's text that are not facets of it
+    (what Bluesky's own client would have made; a mention only when its handle
+    resolves through ``host``)."""
+    from publisher.backends.bluesky_pds import build_facets, read_handle
+
+    text = value.get("text")
+    if not isinstance(text, str):
+        return []
+    expected = build_facets(text, lambda handle: read_handle(handle, host))
+    have = set()
+    for facet in value.get("facets") or []:
+        if not isinstance(facet, dict):
+            continue
+        index = facet.get("index") or {}
+        for feature in facet.get("features") or []:
+            if isinstance(feature, dict):
+                have.add((feature.get("$type"), index.get("byteStart"), index.get("byteEnd")))
+    raw = text.encode("utf-8")
+    missing = []
+    for facet in expected:
+        start, end = facet["index"]["byteStart"], facet["index"]["byteEnd"]
+        if (facet["features"][0]["$type"], start, end) not in have:
+            missing.append(raw[start:end].decode("utf-8", "replace"))
+    return missing
 
 
 def run(args: argparse.Namespace) -> int:
@@ -134,11 +191,12 @@ def run(args: argparse.Namespace) -> int:
     posts = load_posts(args.paths, config)
     checks = collect(posts, config)
     plc_url = os.environ.get("PUBLISHER_PLC_URL") or "https://plc.directory"
+    appview = (os.environ.get("PUBLISHER_APPVIEW_URL") or "").strip().rstrip("/") or None
     pds_of: dict[str, str | None] = {}
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="verify") as pool:
         # DIDs are resolved on first use; the cache is a plain dict (a race only
         # resolves a DID twice).
-        list(pool.map(lambda c: check(c, plc_url, pds_of), checks))
+        list(pool.map(lambda c: check(c, plc_url, pds_of, appview), checks))
     drift = [c for c in checks if c.drift]
     errors = [c for c in checks if c.state == "error"]
     if args.json:
@@ -154,9 +212,11 @@ def run(args: argparse.Namespace) -> int:
         print(table(rows, ["FILE", "TARGET", "RECORD", "STATE", "DETAIL"]))
     if not args.json:
         ok = sum(1 for c in checks if c.state == "ok")
+        plain = sum(1 for c in checks if c.state == "plain text")
         print(
             f"\n{len(checks)} records checked: {ok} ok, {len(drift)} drifted, "
-            f"{len(errors)} could not be read",
+            f"{len(errors)} could not be read"
+            + (f", {plain} with links, mentions or tags as plain text" if plain else ""),
             file=sys.stderr,
         )
     return 1 if drift or errors else 0

@@ -83,6 +83,10 @@ class TargetPreview:
     reply_to: str | None = None  # the post this answers (a URL)
     quote: str | None = None  # the post this quotes (a URL)
 
+    # A direct Bluesky post's link card: {"url", "title", "description"}; the title is
+    # filled in by whoever may read the page (the live page's hub), never by the page.
+    card: dict[str, Any] | None = None
+
     def part_meters(self) -> list[str]:
         """``part 2/3: 120/300 graphemes`` for each later part of a thread."""
         total = len(self.parts) + 1
@@ -170,6 +174,7 @@ class TargetPreview:
             ],
             "replyTo": self.reply_to,
             "quote": self.quote,
+            "card": self.card,
         }
 
 
@@ -221,6 +226,8 @@ class PostPreview:
             out += [f"{self.rel}: {prefix} | {line}" for line in t.text.splitlines()]
             for m in t.media:
                 out.append(f"{self.rel}: {prefix} | [{m.kind} {m.name}: {m.alt or 'no alt text'}]")
+            if t.card:
+                out.append(f"{self.rel}: {t.label} link card | {t.card['url']}")
             if t.first_comment:
                 out.append(f"{self.rel}: {t.label} first comment | {t.first_comment}")
             for text, meter in zip(t.parts, t.part_meters(), strict=True):
@@ -290,6 +297,7 @@ def build_preview(
                 parts=t.parts,
                 reply_to=post.reply_to,
                 quote=post.quote,
+                card=_card(t),
             )
         )
     named = {t.label for t in post.targets}
@@ -356,6 +364,19 @@ def _result(rec: Any) -> dict[str, Any] | None:
         "at": rec.at,
         "error": rec.error.message if rec.error else None,
     }
+
+
+def _card(t: Any) -> dict[str, Any] | None:
+    """The link card a direct Bluesky target will show: its URL (no network here)."""
+    if not t.direct or t.media:
+        return None
+    from publisher.backends.linkcard import pick_link
+
+    try:
+        link = pick_link(t.text, card=t.extras.card, has_media=False)
+    except ValueError:
+        return None
+    return {"url": link, "title": None, "description": None} if link else None
 
 
 def _why_nothing(state: str) -> str:

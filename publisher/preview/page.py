@@ -34,15 +34,60 @@ class PreviewHub:
     """The latest preview of every post, and a version number that changes with them.
     Thread-safe: the watch loop writes, the page's connections read."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, fetch_cards: bool = True) -> None:
         self._posts: dict[str, dict[str, Any]] = {}
         self._changes: list[tuple[int, str]] = []  # (version, rel) of each change
         self._version = 0
         self._cond = threading.Condition()
         self.info: dict[str, Any] = {}  # shown in the page header: root, settle, env
+        self.fetch_cards = fetch_cards
+        self._cards: dict[str, dict[str, Any] | None] = {}  # link -> title, description
+        self._fetching: set[str] = set()
 
     def update(self, preview: PostPreview) -> None:
-        self._bump(preview.rel, preview.as_dict())
+        data = preview.as_dict()
+        for t in data["targets"]:
+            if t.get("card"):
+                self._fill_card(preview.rel, t["card"])
+        self._bump(preview.rel, data)
+
+    # -- link cards: read here, in the background (bounded: `linkcard.fetch_card`), so
+    # that the page itself loads nothing from the internet.
+
+    def _fill_card(self, rel: str, card: dict[str, Any]) -> None:
+        url = card["url"]
+        with self._cond:
+            known = self._cards.get(url)
+            if known is not None:
+                card.update(known)
+                return
+            if url in self._cards or not self.fetch_cards or url in self._fetching:
+                return
+            self._fetching.add(url)
+        threading.Thread(
+            target=self._fetch_card, args=(rel, url), name="preview-card", daemon=True
+        ).start()
+
+    def _fetch_card(self, rel: str, url: str) -> None:
+        from publisher.backends.linkcard import fetch_card
+
+        got, warnings = fetch_card(url, with_image=False)
+        found = (
+            {"title": got.title, "description": got.description}
+            if got is not None
+            else {"title": None, "description": None, "warning": "; ".join(warnings)}
+        )
+        with self._cond:
+            self._cards[url] = found
+            self._fetching.discard(url)
+            data = self._posts.get(rel)
+        if data is None:
+            return
+        data = json.loads(json.dumps(data))  # a new version: readers keep the old one
+        for t in data["targets"]:
+            if (t.get("card") or {}).get("url") == url:
+                t["card"].update(found)
+        self._bump(rel, data)
 
     def remove(self, rel: str) -> None:
         self._bump(rel, None)
