@@ -167,7 +167,8 @@ class Step:
         if self.uploads:
             details.append("uploads " + ", ".join(self.uploads))
         extra = f" ({'; '.join(details)})" if details else ""
-        return f"{what} via {self.backend}: {', '.join(self.labels)}{extra}"
+        via = "" if self.backend == "record" else f" via {self.backend}"
+        return f"{what}{via}: {', '.join(self.labels)}{extra}"
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -114,3 +114,20 @@ def test_a_record_of_another_environment_is_not_restored(tmp_path, sandbox):
     git(repo, "commit", "-qam", "dropped")
     plan = json.loads(run_cli(["plan", "--json"], repo, cli_env(sandbox.url, None)).stdout)
     assert [t["action"] for t in plan["files"][0]["targets"]] == ["publish"]
+
+
+def test_dry_run_lists_a_restore_as_no_request(tmp_path, sandbox):
+    repo = _repo(tmp_path, {"a.md": post("[bluesky]", "Dry-run of a restore.")})
+    path = repo / "posts/a.md"
+    env = cli_env(sandbox.url, sandbox.live_key)
+    assert run_cli(["publish"], repo, env).returncode == 0
+    git(repo, "commit", "-qam", "results")
+    _strip_block(path)
+    git(repo, "commit", "-qam", "lost")
+    dry = run_cli(["publish", "--dry-run", "--json"], repo, env)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    out = json.loads(dry.stdout)
+    assert out["requests"] == []
+    assert out["local"] == [
+        {"file": "posts/a.md", "step": "restore the record from git history: bluesky"}
+    ]

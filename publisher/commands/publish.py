@@ -109,9 +109,13 @@ def _dry_run(args: argparse.Namespace, run: Any, posts: list[Any]) -> int:
     print_problems([p for p in posts if not p.valid], out=sys.stderr)
     backends = open_backends(run, client=None, environ={})
     requests = []
+    local: list[dict[str, str]] = []  # what changes only the file (restore, forget)
     for f in plan.work:
         record = Record(f.post, run)
         for step in f.steps:
+            if step.backend not in backends:
+                local.append({"file": f.path, "step": step.describe()})
+                continue
             for request in backends[step.backend].requests(step, record):
                 requests.append(request.as_dict(f.path))
     for d in plan.deleted:
@@ -121,7 +125,7 @@ def _dry_run(args: argparse.Namespace, run: Any, posts: list[Any]) -> int:
     if args.json:
         from publisher.report import dump_json
 
-        dump_json({"env": str(env), "requests": requests})
+        dump_json({"env": str(env), "requests": requests, **({"local": local} if local else {})})
     else:
         for r in requests:
             print(f"{r['method']} {r['path']}   # {r['file']}")
@@ -133,6 +137,8 @@ def _dry_run(args: argparse.Namespace, run: Any, posts: list[Any]) -> int:
                 print(f"  record key: {r['recordKey']} (read back first; created only if absent)")
             if "body" in r:
                 print(f"  {r['body']}")
+        for item in local:
+            print(f"(no request) {item['step']}   # {item['file']}")
         print(
             f"\n{len(requests)} requests would be sent ({env}); nothing was sent.", file=sys.stderr
         )
