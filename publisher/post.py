@@ -204,6 +204,11 @@ class ResolvedTarget:
     parts: tuple[str, ...] = ()
     part_hashes: tuple[str, ...] = ()
     extras: BlueskyExtras = field(default_factory=lambda: NO_EXTRAS)  # -- Bluesky extras
+    #: what a direct Bluesky account resolves when it posts: the post to answer, quote
+    #: or repost (a URL); letmepost targets carry theirs in `options`
+    reply_to: str | None = None
+    quote: str | None = None
+    repost: str | None = None
 
     @property
     def direct(self) -> bool:
@@ -545,6 +550,21 @@ class _Checker:
         post.on_edit = fm.onEdit or self.config.on_edit
         post.release = dict(fm.release or {})
         post.reply_to, post.quote = fm.replyTo, fm.quote
+        if fm.repost is not None:
+            ref = post_ref(fm.repost)
+            if ref is None or ref[0] != "bluesky":
+                self.problem(
+                    ("repost",),
+                    "repost.unsupported",
+                    f"repost must be a bsky.app post URL or an at:// post URI; got {fm.repost!r}",
+                )
+            if self.doc.body.strip() or fm.quote or fm.replyTo:
+                self.problem(
+                    ("repost",),
+                    "repost.body",
+                    "a repost is the post itself, with nothing of its own: remove the body "
+                    "(or write `quote:` instead, to say something about it)",
+                )
         post.unpublish = fm.unpublish  # -- Bluesky extras
         self._targets(fm)
         labels = {t.label for t in post.targets}
@@ -733,8 +753,20 @@ class _Checker:
                 )
             options = over.options if over else None
             direct = account is not None and account.direct
+            refs: dict[str, str | None] = {}
             if not (over and over.text):  # a target with its own text is a post of its own
                 options = self._refs(fm, platform, direct, loc, options)
+                if direct:
+                    refs = {"reply_to": fm.replyTo, "quote": fm.quote}
+            if fm.repost is not None:
+                refs["repost"] = fm.repost
+                if not direct:
+                    self.problem(
+                        loc,
+                        "repost.direct_only",
+                        "a repost goes through a direct Bluesky account "
+                        '(`[accounts.me] bluesky = "you.bsky.social"`): letmepost cannot repost',
+                    )
             extras = self._bluesky_extras(fm, over, loc, label, direct, bool(media))
             canonical = {
                 "account": account_id,
@@ -759,6 +791,8 @@ class _Checker:
             where = canonical["direct"] or account_id or platform
             if direct and extras.hashed():  # -- Bluesky extras (the card is not content)
                 canonical["bluesky"] = extras.hashed()
+            if any(refs.values()):  # what it answers, quotes or reposts is content too
+                canonical["refs"] = {k: v for k, v in refs.items() if v}
             target = ResolvedTarget(
                 label=label,
                 index=i,
@@ -775,11 +809,14 @@ class _Checker:
                     identity.digest([where, n, part]) for n, part in enumerate(parts, start=2)
                 ),
                 extras=extras,
+                **refs,
             )
             self.post.targets.append(target)
             if parts:
                 self._check_thread(target, loc, over)
-            if target.platform:
+            if fm.repost is not None:
+                pass  # a repost has no text or media of its own: nothing to measure
+            elif target.platform:
                 self._check_limits(target, loc, over, media_loc, scheduled)
             elif not direct:
                 self.problem(

@@ -404,6 +404,22 @@ class Record:
         keep = (*keep, "earlier")
         self.data["targets"][label] = {k: v for k, v in previous.items() if k in keep}
 
+    def part(self, label: str, n: int) -> dict[str, Any] | None:
+        """The record of part `n` of a target's thread (2 = the first reply)."""
+        parts = self.target(label).get("parts") or []
+        return parts[n - 2] if 0 <= n - 2 < len(parts) and isinstance(parts[n - 2], dict) else None
+
+    def set_part(self, label: str, n: int, values: Mapping[str, Any]) -> None:
+        """Merge `values` into part `n`'s record (a None value removes the key)."""
+        parts = [dict(p) for p in self.target(label).get("parts") or []]
+        while len(parts) < n - 1:
+            parts.append({})
+        merged = {**parts[n - 2], **values}
+        order = {k: i for i, k in enumerate(TARGET_ORDER)}
+        kept = {k: v for k, v in merged.items() if v is not None}
+        parts[n - 2] = dict(sorted(kept.items(), key=lambda kv: order.get(kv[0], len(order))))
+        self.set_target(label, {"parts": parts})
+
     def forget(self, labels: list[str]) -> None:
         """Drop the records of targets no longer in the post that never went out."""
         for label in labels:

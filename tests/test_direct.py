@@ -58,6 +58,7 @@ def wrap(owner, attr):
     setattr(owner, attr, wrapper)
 
 wrap(BlueskyAccount, "create_post")
+wrap(BlueskyAccount, "create_repost")
 wrap(writeback, "update_file")
 sys.exit(main(sys.argv[1:]))
 """

@@ -66,6 +66,8 @@ def direct_problems(t: ResolvedTarget) -> list[str]:
     from publisher.backends.bluesky_pds import BlueskyError, check_post
 
     # Schedules and URL/video media are refused earlier, by validation (post.py).
+    if t.repost:
+        return []  # a repost has nothing of its own to check
     problems = []
     try:
         check_post(t.text, _images(t), list(t.extras.langs) or None, labels=t.extras.labels)
@@ -113,6 +115,10 @@ class BlueskyBackend:
             method = "com.atproto.repo.createRecord"
             if step.kind is StepKind.DELETE:  # unpublish: the comment, gates, then the post
                 method = "com.atproto.repo.deleteRecord"
+            elif step.kind is StepKind.PART:
+                method = f"com.atproto.repo.createRecord (part {step.part}, a reply)"
+            elif t is not None and t.repost:
+                method = "com.atproto.repo.createRecord (app.bsky.feed.repost)"
             elif step.key:  # a recorded record key: read back first, created only if absent
                 method = "com.atproto.repo.getRecord + createRecord"
             out.append(Request(method, pds or "", target=tp.label, record_key=step.key))
@@ -127,6 +133,11 @@ class BlueskyBackend:
             with self._slots:
                 if step.kind is StepKind.DELETE:
                     status, values = self.unpublish(record, tp)
+                elif step.kind is StepKind.PART:
+                    done = self.part(record, tp, step.part)
+                    if done is None:
+                        continue  # waits for the part before it (said when that failed)
+                    status, values = done
                 else:
                     status, values = self.publish(record, tp)
             reporter.outcome(tp, status, **values)
@@ -178,6 +189,12 @@ class BlueskyBackend:
         except BlueskyError as exc:  # nothing was sent: nothing to record
             return "error", {"error": str(exc)}
         notes: list[str] = []
+        if t.repost:
+            try:
+                uri = self._repost(book, t, account)
+            except BlueskyError as exc:
+                return self._failed(book, t, exc)
+            return "published", {"uri": uri, "note": f"reposted {t.repost}"}
         try:
             uri, cid, adopted = self._post(book, t, account, notes)
             if book.target(t.label).get("gates"):
@@ -193,12 +210,14 @@ class BlueskyBackend:
         return "published", values
 
     def unpublish(self, book: Record, tp: TargetPlan) -> tuple[str, dict[str, Any]]:
-        """Take a direct post back: its first comment, gates and the post itself are
-        deleted, with ``unpublishing`` on disk first (deletes are idempotent: a rerun
+        """Take a direct post back: its thread's later parts (last first), its first
+        comment, gates and the post itself (or the repost) are deleted, with
+        ``unpublishing`` on disk first (deletes are idempotent: a rerun
         after a crash deletes again and finishes)."""
         from publisher.backends.bluesky_pds import (
             POST_COLLECTION,
             POSTGATE_COLLECTION,
+            REPOST_COLLECTION,
             THREADGATE_COLLECTION,
             BlueskyError,
         )
@@ -220,10 +239,13 @@ class BlueskyBackend:
                 }
             book.set_target(t.label, {"status": "unpublishing", "at": _now()})
             book.save()  # on disk before the first delete: a rerun finishes the job
-            deletes = [(THREADGATE_COLLECTION, rkey), (POSTGATE_COLLECTION, rkey)]
+            parts = [p["rkey"] for p in rec.get("parts") or [] if p.get("rkey")]
+            deletes = [(POST_COLLECTION, k) for k in reversed(parts)]
+            deletes += [(THREADGATE_COLLECTION, rkey), (POSTGATE_COLLECTION, rkey)]
             if crkey:
                 deletes.insert(0, (POST_COLLECTION, crkey))
-            for collection, key in [*deletes, (POST_COLLECTION, rkey)]:
+            own = REPOST_COLLECTION if t.repost else POST_COLLECTION
+            for collection, key in [*deletes, (own, rkey)]:
                 account.delete_record(collection, key)
         except BlueskyError as exc:
             return "error", {"error": f"{exc}; the next run deletes again"}
@@ -252,6 +274,13 @@ class BlueskyBackend:
             self._record_post(book, t, account, uri, cid)
             return uri, cid, True
         external = _card(t, notes)  # read before the key is written: nothing to undo
+        # What it answers or quotes, resolved before the key is written (a post that is
+        # gone is a failure with nothing sent); the reply's root is kept for its thread.
+        reply_to, quote = _reply_to(t), None
+        if t.reply_to:
+            reply_to = _reply_refs(account, t.reply_to)
+        if t.quote:
+            quote = account.resolve_post(t.quote)
         if not unfinished:
             rkey = new_tid()  # a new post, or a deliberate repost
             book.archive(t.label)
@@ -272,6 +301,8 @@ class BlueskyBackend:
                 "attempt": book.attempt(t.label) + 1,
                 "gates": "pending" if t.extras.gates else None,  # due once the post exists
                 "at": _now(),
+                # a thread under a reply shares the conversation's root
+                "replyRoot": f"{reply_to[2]} {reply_to[3]}" if reply_to and t.parts else None,
             },
         )
         book.save()  # the key is on disk before the record exists
@@ -279,13 +310,114 @@ class BlueskyBackend:
             t.text,
             rkey=rkey,
             images=_images(t),
-            reply_to=_reply_to(t),
+            reply_to=reply_to,
+            quote=quote,
             langs=list(t.extras.langs) or None,
             labels=t.extras.labels,
             external=external,
         )
         self._record_post(book, t, account, uri, cid)
         return uri, cid, False
+
+    # -- threads and reposts ---------------------------------------------------------
+
+    def part(self, book: Record, tp: TargetPlan, n: int) -> tuple[str, dict[str, Any]] | None:
+        """Part `n` of the target's thread, a reply to part n-1 (the root is part 1, or
+        the conversation's root when part 1 answers another post). Its record key is on
+        disk before the record exists; a rerun adopts it (getRecord). None when the
+        part before it is not out (its own outcome said why)."""
+        from publisher.backends.bluesky_pds import BlueskyError, new_tid
+
+        t = tp.target
+        assert t is not None and t.account is not None
+        if self.sandbox:
+            return None
+        rec = book.target(t.label)
+        parent = rec if n == 2 else book.part(t.label, n - 1)
+        if not parent or not parent.get("uri") or parent.get("status") != "published":
+            if n == 2 and rec.get("status") == "published":
+                return "waiting", {"note": f"part {n} waits for part {n - 1}"}
+            return None
+        root_uri, root_cid = rec["uri"], rec.get("cid", "")
+        if rec.get("replyRoot"):
+            root_uri, root_cid = rec["replyRoot"].split(" ", 1)
+        try:
+            account = self.account(t.account)
+            account.login()
+            prev = book.part(t.label, n)
+            rkey = prev.get("rkey") if prev and prev.get("status") == "pending" else None
+            found = account.get_post(rkey, repo=rec.get("did")) if rkey else None
+            if found is None:
+                if rkey is None:
+                    rkey = new_tid()
+                    book.set_part(
+                        t.label,
+                        n,
+                        {
+                            "status": "pending",
+                            "hash": t.part_hashes[n - 2],
+                            "rkey": rkey,
+                            "attempt": int((prev or {}).get("attempt", 0)) + 1,
+                            "at": _now(),
+                        },
+                    )
+                    book.save()  # the part's key is on disk before the record exists
+                uri, cid = account.create_post(
+                    t.parts[n - 2],
+                    rkey=rkey,
+                    reply_to=(parent["uri"], parent.get("cid", ""), root_uri, root_cid),
+                    langs=list(t.extras.langs) or None,
+                    labels=t.extras.labels,
+                )
+            else:
+                uri, cid = found["uri"], found["cid"]
+        except BlueskyError as exc:
+            book.set_part(
+                t.label,
+                n,
+                {"status": "failed", "error": {"code": exc.code, "message": str(exc)}},
+            )
+            book.save()
+            return "failed", {"error": f"part {n}: {exc}"}
+        book.set_part(t.label, n, {"status": "published", "uri": uri, "cid": cid, "at": None})
+        book.save()
+        return "published", {"uri": uri, "note": f"part {n}"}
+
+    def _repost(self, book: Record, t: ResolvedTarget, account: BlueskyAccount) -> str:
+        """`repost: URL`: an `app.bsky.feed.repost` record, recorded like a post; its
+        record key is on disk before it exists, and a rerun adopts it."""
+        from publisher.backends.bluesky_pds import REPOST_COLLECTION, new_tid
+
+        assert t.repost is not None
+        rec = book.target(t.label)
+        rkey = rec.get("rkey") if rec.get("status") in ("pending", "failed") else None
+        found = account.get_record(REPOST_COLLECTION, rkey, repo=rec.get("did")) if rkey else None
+        if found is None:
+            subject = account.resolve_post(t.repost)  # gone: a failure, nothing written
+            if rkey is None:
+                rkey = new_tid()
+                book.set_target(
+                    t.label,
+                    {
+                        "platform": "bluesky",
+                        "status": "pending",
+                        "hash": t.hash,
+                        "did": account.did,
+                        "rkey": rkey,
+                        "attempt": book.attempt(t.label) + 1,
+                        "at": _now(),
+                    },
+                )
+                book.save()  # the key is on disk before the repost exists
+            uri, cid = account.create_repost(subject[0], subject[1], rkey)
+        else:
+            uri, cid = found["uri"], found["cid"]
+        book.set_target(
+            t.label,
+            {"status": "published", "uri": uri, "cid": cid, "rkey": rkey, "error": None},
+        )
+        book.save()
+        return uri
 
     def _record_post(
         self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
@@ -441,6 +573,18 @@ def _card(t: ResolvedTarget, notes: list[str]) -> Any:
         notes.append(f"no link card: {exc}")
         return None
     return external
+
+
+def _reply_refs(account: BlueskyAccount, url: str) -> tuple[str, str, str, str]:
+    """(parent uri, cid, root uri, cid) of a reply to the post at `url`: the root is the
+    parent's own root when the parent is itself a reply."""
+    from publisher.backends.bluesky_pds import parse_post_uri
+
+    uri, cid = account.resolve_post(url)
+    did, rkey = parse_post_uri(uri)
+    found = account.get_record("app.bsky.feed.post", rkey, repo=did)
+    root = ((found or {}).get("value") or {}).get("reply", {}).get("root") or {}
+    return uri, cid, str(root.get("uri") or uri), str(root.get("cid") or cid)
 
 
 def _images(t: ResolvedTarget) -> list[tuple[bytes, str, str]]:

@@ -791,12 +791,16 @@ class BlueskyAccount:
 
     def list_posts(self, limit: int = 100) -> list[dict[str, Any]]:
         """Up to ``limit`` post records of this account, newest first."""
+        return self.list_records(POST_COLLECTION, limit)
+
+    def list_records(self, collection: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Up to ``limit`` records of ``collection`` in this account's repository."""
         posts: list[dict[str, Any]] = []
         cursor: str | None = None
         while len(posts) < limit:
             params: dict[str, Any] = {
                 "repo": self.did,
-                "collection": POST_COLLECTION,
+                "collection": collection,
                 "limit": min(100, limit - len(posts)),
             }
             if cursor:

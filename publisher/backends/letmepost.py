@@ -92,7 +92,7 @@ class LetmepostBackend:
         t = tp.target
         assert t is not None
         rec = book.target(tp.label)
-        parent = _part_record(rec, step.part - 1)
+        parent = rec if step.part == 2 and rec.get("uri") else book.part(tp.label, step.part - 1)
         target = {k: v for k, v in t.api_target({}).items() if k in ("accountId", "platform")}
         target["text"] = t.parts[step.part - 2]
         options = reply_options(t.platform, parent, rec)
@@ -111,7 +111,7 @@ class LetmepostBackend:
         t = tp.target
         assert t is not None and step.key is not None
         rec = book.target(tp.label)
-        parent = _part_record(rec, step.part - 1)
+        parent = rec if step.part == 2 and rec.get("uri") else book.part(tp.label, step.part - 1)
         if parent is None or parent.get("status") not in ("published", "publishing"):
             if step.part == 2:  # said once per thread; a later part waits silently
                 reporter.outcome(
@@ -124,7 +124,7 @@ class LetmepostBackend:
         body = self._part_body(step, book)
         digest = t.part_hashes[step.part - 2]
         base = {"key": step.key, "attempt": step.attempt, "at": now_iso(), "hash": digest}
-        _set_part(book, tp.label, step.part, {**base, "status": "pending"})
+        book.set_part(tp.label, step.part, {**base, "status": "pending"})
         book.save()  # the part's key is on disk before its request leaves
         try:
             resp = self._client().create_post(body, step.key)
@@ -135,9 +135,7 @@ class LetmepostBackend:
                 )
                 return
             status = "rejected" if exc.code in REJECTED_CODES else "failed"
-            _set_part(
-                book, tp.label, step.part, {**base, "status": status, "error": exc.as_record()}
-            )
+            book.set_part(tp.label, step.part, {**base, "status": status, "error": exc.as_record()})
             book.save()
             reporter.outcome(tp, status, error=f"part {step.part}: {_hint(exc)}")
             return
@@ -155,7 +153,7 @@ class LetmepostBackend:
             if isinstance(err, dict)
             else None,
         }
-        _set_part(book, tp.label, step.part, values)
+        book.set_part(tp.label, step.part, values)
         book.save()
         if status not in ("published", "publishing"):
             reporter.outcome(tp, status, error=f"part {step.part}: {err}")
@@ -435,24 +433,6 @@ def _quota_message(exc: ApiError) -> str:
         f"the monthly quota is used up ({exc.message}); the run stopped. "
         "Raise the plan's quota or wait for the reset, then run again"
     )
-
-
-def _part_record(rec: dict[str, Any], n: int) -> dict[str, Any] | None:
-    """The record of part `n` of a target's thread (part 1 is the target's own)."""
-    if n == 1:
-        return rec if rec.get("uri") else None
-    parts = rec.get("parts") or []
-    return parts[n - 2] if n - 2 < len(parts) and isinstance(parts[n - 2], dict) else None
-
-
-def _set_part(book: Record, label: str, n: int, values: dict[str, Any]) -> None:
-    rec = book.target(label)
-    parts = [dict(p) for p in rec.get("parts") or []]
-    while len(parts) < n - 1:
-        parts.append({})
-    merged = {**parts[n - 2], **values}
-    parts[n - 2] = {k: v for k, v in merged.items() if v is not None}
-    book.set_target(label, {"parts": parts})
 
 
 def post_id_of(uri: str | None) -> str | None:
