@@ -15,7 +15,7 @@ from publisher.plan import CREATES, Plan, make_plan
 from publisher.post import Post
 from publisher.run import Run
 
-__all__ = ["committed_records", "plan_with_history"]
+__all__ = ["committed_records", "deleted_queued", "plan_with_history"]
 
 
 def committed_records(plan: Plan) -> dict[str, list[dict[str, Any]]]:
@@ -50,3 +50,22 @@ def plan_with_history(
     plan = plan if plan is not None else make_plan(posts, run, **options)
     history = committed_records(plan)
     return make_plan(posts, run, **options, history=history) if history else plan
+
+
+def deleted_queued(root: Any, posts: str, run: Run) -> list[tuple[str, Any]]:
+    """(path, queued targets) of post files git says were deleted (in the work tree or
+    the history of HEAD): what `make_plan(deleted=...)` cancels."""
+    from publisher import record
+    from publisher.document import DocumentError, parse_document
+    from publisher.github.git import deleted_posts
+
+    out = []
+    for path, raw in deleted_posts(root, posts):
+        try:
+            block = record.block_of(parse_document(raw, path).data)
+        except DocumentError:
+            continue
+        queued = record.queued_targets(block, run)
+        if queued:
+            out.append((path, queued))
+    return out

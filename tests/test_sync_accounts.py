@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import tomllib
@@ -68,3 +69,31 @@ def test_sync_cancels_the_queued_post_of_a_deleted_file(tmp_path, sandbox):
     status = {row["text"]: row["status"] for row in sandbox.posts()}
     assert status == {"Will be deleted.": "canceled", "Stays queued.": "queued"}
     assert record(repo / "posts/kept.md")["targets"]["bluesky"]["status"] == "queued"
+
+
+def test_publish_and_its_dry_run_cancel_a_deleted_files_queued_post_too(tmp_path, sandbox):
+    """Cancel-on-delete is a step of the plan: sync, publish and the Action alike."""
+    repo = make_repo(
+        tmp_path,
+        {"gone.md": post("[bluesky]", "Deleted later.", scheduledAt="2031-02-01T10:00:00Z")},
+    )
+    env = cli_env(sandbox.url, sandbox.live_key)
+    git(repo, "init", "-q", "-b", "main")
+    assert run_cli(["publish"], repo, env).returncode == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "posts")
+    git(repo, "rm", "-q", "posts/gone.md")
+    git(repo, "commit", "-qm", "drop it")
+    (repo / "posts").mkdir(exist_ok=True)
+    (repo / "posts/new.md").write_text(post("[bluesky]", "A new one."))
+    dry = json.loads(run_cli(["publish", "--dry-run", "--json"], repo, env).stdout)
+    assert [(r["method"], r["file"]) for r in dry["requests"]] == [
+        ("POST", "posts/new.md"),
+        ("DELETE", "posts/gone.md"),
+    ]
+    done = run_cli(["publish"], repo, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    status = {row["text"]: row["status"] for row in sandbox.posts()}
+    assert status == {"Deleted later.": "canceled", "A new one.": "published"}
+    again = run_cli(["publish"], repo, env)  # an old deletion says nothing more
+    assert again.returncode == 0 and "nothing to publish" in again.stdout

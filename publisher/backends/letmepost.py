@@ -10,7 +10,7 @@
 - UPDATE: `PATCH /v1/posts/{id}` for a queued post, or cancel and re-create it when
   what changed is beyond a PATCH (`fixedHash`).
 - CANCEL: `DELETE /v1/posts/{id}`; for a deleted file there is no record left to
-  write, and a 409 (no longer queued) means it went out already.
+  write: the post is fetched first and cancelled only while it is still queued.
 - REFRESH: `GET /v1/posts/{id}` for a queued post whose time has passed.
 """
 
@@ -168,11 +168,16 @@ class LetmepostBackend:
         return self.client
 
     def _cancel_deleted(self, post_id: str, tp: TargetPlan, reporter: Reporter) -> None:
+        """A deleted file's queued post: cancelled while still queued. One that went out
+        (or was cancelled) long ago is passed over silently: deletions are read from
+        the whole history, and an old one must not say something on every run."""
+        client = self._client()
         try:
-            self._client().delete_post(post_id)
+            if client.get_post(post_id).get("status") != "queued":
+                return
+            client.delete_post(post_id)
         except ApiError as exc:
-            if exc.status == 409:  # no longer queued: it went out, nothing left to cancel
-                reporter.outcome(tp, "gone out")
+            if exc.status in (404, 409):  # gone, or no longer queued meanwhile
                 return
             reporter.outcome(tp, "error", error=f"could not cancel the queued post: {exc}")
             return

@@ -14,18 +14,20 @@ def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     run = run_from(args, config)
     if args.dry_run:
-        return _dry_run(args, run, load_posts(args.paths, config))
+        return _dry_run(args, config, run, load_posts(args.paths, config))
     with run_lock(config.root, notify=lambda line: print(f"publisher: {line}", file=sys.stderr)):
         return _publish(args, config, run)
 
 
 def _publish(args: argparse.Namespace, config: Any, run: Any) -> int:
-    from publisher.history import committed_records
+    from publisher.history import committed_records, deleted_queued
     from publisher.plan import make_plan
     from publisher.report import print_problems
 
     posts = load_posts(args.paths, config)  # read under the lock: no stale plan
     options: dict[str, Any] = {"repost": args.repost, "retry_failed": args.retry_failed}
+    if not args.paths:  # the whole repository: deleted files' queued posts are cancelled
+        options["deleted"] = deleted_queued(config.root, config.posts, run)
     plan = make_plan(posts, run, **options)
     options["history"] = committed_records(plan)  # one git call for the whole run
     plan = make_plan(posts, run, **options) if options["history"] else plan
@@ -96,16 +98,19 @@ def finish(plan: Any, result: Any, *, json_output: bool) -> int:
     return 1 if bad else 0
 
 
-def _dry_run(args: argparse.Namespace, run: Any, posts: list[Any]) -> int:
+def _dry_run(args: argparse.Namespace, config: Any, run: Any, posts: list[Any]) -> int:
     """Print the exact requests of the plan's steps (method, path, Idempotency-Key,
     body), as `publish` would send them, without sending anything."""
     from publisher.backends import open_backends
-    from publisher.history import plan_with_history
+    from publisher.history import deleted_queued, plan_with_history
     from publisher.record import Record
     from publisher.report import print_problems
 
     env = run.env
-    plan = plan_with_history(posts, run, repost=args.repost, retry_failed=args.retry_failed)
+    options: dict[str, Any] = {"repost": args.repost, "retry_failed": args.retry_failed}
+    if not args.paths:  # as `publish` plans it: deleted files' queued posts are cancelled
+        options["deleted"] = deleted_queued(config.root, config.posts, run)
+    plan = plan_with_history(posts, run, **options)
     print_problems([p for p in posts if not p.valid], out=sys.stderr)
     backends = open_backends(run, client=None, environ={})
     requests = []

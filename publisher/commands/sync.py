@@ -24,11 +24,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _sync(args: argparse.Namespace, config: Any) -> int:
     from publisher.commands.publish import execute, finish
+    from publisher.history import deleted_queued
     from publisher.plan import make_plan
 
     posts = load_posts(args.paths, config)
     run = run_from(args, config)
-    plan = make_plan(posts, run, queued_only=True, deleted=deleted_blocks(config, run))
+    deleted = deleted_queued(config.root, config.posts, run)
+    plan = make_plan(posts, run, queued_only=True, deleted=deleted)
     with run.connect(need_key=plan.needs_letmepost) as api:
         result = execute(plan, api, json_output=args.json)
     cancelled = sum(1 for o in result.outcomes if o.status == "canceled" and o.path in gone(plan))
@@ -39,19 +41,3 @@ def _sync(args: argparse.Namespace, config: Any) -> int:
 
 def gone(plan: Any) -> set[str]:
     return {d.path for d in plan.deleted}
-
-
-def deleted_blocks(config: Any, run: Any) -> list[tuple[str, Any]]:
-    """(path, queued targets) of post files git says were deleted."""
-    from publisher import record
-    from publisher.document import DocumentError, parse_document
-    from publisher.github.git import deleted_posts
-
-    out = []
-    for path, raw in deleted_posts(config.root, config.posts):
-        try:
-            block = record.block_of(parse_document(raw, path).data)
-        except DocumentError:
-            continue
-        out.append((path, record.queued_targets(block, run)))
-    return out
