@@ -113,6 +113,20 @@ def test_the_page_follows_every_save_and_marks_an_over_limit_target(tmp_path, sa
         assert "over" not in (threads.get_attribute("class") or "").split()
         assert long.locator(".badge").inner_text() == "invalid"
 
+        # A thread shows each later part with its meter; a reply says what it answers.
+        save(
+            repo / "posts/thread.md",
+            "---\ntargets: [bluesky]\nreplyTo: at://did:plc:abc/app.bsky.feed.post/3k\n---\n"
+            "Part one.\n---\nPart two, a reply.\n",
+        )
+        card = page.locator('section[data-path="posts/thread.md"] article.card')
+        card.locator(".part").wait_for()
+        assert (
+            card.locator(".part .meter-line").inner_text().lower() == "part 2/2: 18/300 graphemes"
+        )
+        assert card.locator(".part .text").inner_text() == "Part two, a reply."
+        assert "replies to at://did:plc:abc" in card.locator(".refs").inner_text()
+
         # A post that settles is published; its card links to the published post.
         save(repo / "posts/ship.md", post("[bluesky]", "Shipping from watch."))
         ship = page.locator('section[data-path="posts/ship.md"]')
