@@ -203,7 +203,7 @@ class PostFrontmatter(_Strict):
     media: list[MediaSpec] | None = None
     profileId: Uuid | None = None
     draft: bool = Field(False, description="Never published; watch still previews it.")
-    release: dict[str, int] | None = Field(
+    release: dict[str, Annotated[int, Field(ge=1)]] | None = Field(
         None,
         description="Targets whose blocked attempt may be sent again after you checked "
         "the platform: {target: attempt}, as the blocked message says.",

@@ -343,7 +343,7 @@ def make_plan(
             f.targets = [_resolvable(tp, f.post, accounts) for tp in f.targets]
             f.state = _file_state(f.targets, f.post.record is not None) if f.targets else f.state
     if queued_only:
-        files = [f for f in (_queued_only(f, run) for f in files) if f.targets]
+        files = [f for f in (_queued_only(f, run, now) for f in files) if f.targets]
     by_hash: dict[str, list[FilePlan]] = defaultdict(list)
     for f in files:
         if f.post.hash and f.state != "draft":
@@ -390,13 +390,13 @@ def _resolvable(tp: TargetPlan, post: Post, accounts: Sequence[Mapping[str, Any]
     return TargetPlan(tp.label, tp.platform, Action.BLOCKED, why, t)
 
 
-def _queued_only(f: FilePlan, run: Run) -> FilePlan:
+def _queued_only(f: FilePlan, run: Run, now: dt.datetime) -> FilePlan:
     records = recorded_targets(f.post, run)
 
     def refreshed(t: TargetPlan) -> TargetPlan:
         tp = TargetPlan(t.label, t.platform, Action.SYNC, "queued", t.target)
         if t.target is not None and t.target.parts:  # a scheduled thread: the rest after it
-            tp = _plan_parts(tp, t.target, records.get(t.label), f.post, repost=False)
+            tp = _plan_parts(tp, t.target, records.get(t.label), f.post, repost=False, now=now)
         return tp
 
     targets = [
@@ -690,11 +690,20 @@ def _plan_target(
     t: ResolvedTarget, rec: Any, post: Post, now: dt.datetime, repost: bool, retry_failed: bool
 ) -> TargetPlan:
     tp = _plan_first(t, rec, post, now, repost, retry_failed)
-    return _plan_parts(tp, t, rec, post, repost) if t.parts else tp
+    if not t.parts:
+        return tp
+    return _plan_parts(tp, t, rec, post, repost, now=now, retry_failed=retry_failed)
 
 
 def _plan_parts(
-    tp: TargetPlan, t: ResolvedTarget, rec: Any, post: Post, repost: bool
+    tp: TargetPlan,
+    t: ResolvedTarget,
+    rec: Any,
+    post: Post,
+    repost: bool,
+    *,
+    now: dt.datetime,
+    retry_failed: bool = False,
 ) -> TargetPlan:
     """A thread's later parts: which this run sends, as replies, once part 1 is out.
     Parts added to the end of a published thread go out alone; an edited published
@@ -714,6 +723,11 @@ def _plan_parts(
     edited: list[int] = []
     for n, digest in enumerate(t.part_hashes, start=2):
         prec = recorded[n - 2] if n - 2 < len(recorded) else None
+        blocked = _part_blocked(t, n, prec, digest, post, now, retry_failed)
+        if blocked:
+            # A part that may be out already (or was refused) stops the thread there:
+            # the parts after it would reply to the wrong post.
+            return replace(tp, action=Action.BLOCKED, reason=blocked, parts=tuple(send))
         if prec is None or prec.status in ("pending", "failed", "rejected", "canceled"):
             send.append(n)
         elif prec.hash != digest:
@@ -738,6 +752,45 @@ def _plan_parts(
             tp, action=Action.CONTINUE, reason=f"{what} to post as replies", parts=tuple(send)
         )
     return replace(tp, parts=tuple(send))
+
+
+def _part_blocked(
+    t: ResolvedTarget,
+    n: int,
+    prec: Any,
+    digest: str,
+    post: Post,
+    now: dt.datetime,
+    retry_failed: bool,
+) -> str | None:
+    """Why part `n` must wait for a person (the same rules as a target's): an answer
+    lost while the part changed, a request older than the server's key memory, a
+    refusal the part has not been fixed for. None when it may go (or is done)."""
+    if prec is None or prec.status not in ("pending", "failed", "rejected"):
+        return None
+    label = f"{t.label}#part{n}"
+    if retry_failed or post.release.get(label) == int(prec.attempt):
+        return None
+    hint = (
+        f"add `release: {{{label}: {int(prec.attempt)}}}` to the frontmatter (the Action "
+        "honours it), or run with --retry-failed"
+    )
+    if prec.status == "pending":
+        if not t.direct and _older_than(prec.at, KEY_WINDOW, now):
+            return (
+                f"part {n}: a request sent at {prec.at} got no answer, and the server forgets "
+                f"keys after 24 h: it may be published already. Check the platform, then {hint}"
+            )
+        return None
+    code = prec.error.code if prec.error else "unknown"
+    if code == "outcome_unknown":
+        return (
+            f"part {n}: an earlier request may have published it (its answer was lost, and "
+            f"the part changed since): check the platform, then {hint}"
+        )
+    if prec.hash != digest or code in RETRYABLE_CODES or code in UNSTORED_CODES or t.direct:
+        return None  # changed since, or worth another try (a direct part adopts its key)
+    return f"part {n}: {prec.status} with {code}: fix the part, or {hint}"
 
 
 def _plan_first(

@@ -569,7 +569,7 @@ class _Checker:
         self._targets(fm)
         labels = {t.label for t in post.targets}
         for label in post.release:
-            if post.targets and label not in labels:
+            if post.targets and label.split("#part", 1)[0] not in labels:
                 self.problem(
                     ("release", label),
                     "release.unknown_target",

@@ -481,15 +481,38 @@ def _moment(value: Any) -> dt.datetime:
 
 
 def _pick_target(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
-    """The better of two records of one target: the one with a uri, else the newer."""
+    """The better of two records of one target: the one with a uri, else the newer;
+    for the same post, its thread parts and earlier URIs are united (a part one side
+    recorded is never lost)."""
     if bool(ours.get("uri")) != bool(theirs.get("uri")):
         return ours if ours.get("uri") else theirs
     if ours.get("uri") and (ours.get("uri"), ours.get("status")) == (
         theirs.get("uri"),
         theirs.get("status"),
     ):
-        return theirs  # the same result: keep the remote's bytes
+        parts = _merge_parts(ours.get("parts") or [], theirs.get("parts") or [])
+        earlier = [*(theirs.get("earlier") or [])]
+        earlier += [u for u in ours.get("earlier") or [] if u not in earlier]
+        if parts == (theirs.get("parts") or []) and earlier == (theirs.get("earlier") or []):
+            return theirs  # the same result: keep the remote's bytes
+        merged = {**theirs, "parts": parts} if parts else dict(theirs)
+        if earlier:
+            merged["earlier"] = earlier
+        return merged
     return ours if _moment(ours.get("at")) > _moment(theirs.get("at")) else theirs
+
+
+def _merge_parts(ours: list[Any], theirs: list[Any]) -> list[Any]:
+    """Part by part, the record with a uri (else the remote's)."""
+    out = []
+    for i in range(max(len(ours), len(theirs))):
+        mine = ours[i] if i < len(ours) and isinstance(ours[i], dict) else None
+        remote = theirs[i] if i < len(theirs) and isinstance(theirs[i], dict) else None
+        if remote is None or (mine is not None and mine.get("uri") and not remote.get("uri")):
+            out.append(mine if mine is not None else {})
+        else:
+            out.append(remote)
+    return out
 
 
 def merge_records(

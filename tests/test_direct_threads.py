@@ -203,3 +203,46 @@ def test_unpublish_takes_back_every_part_of_a_direct_thread(
     assert done.returncode == 0, done.stdout + done.stderr
     assert records_with(account, f"Take back {tag}") == []
     assert record(path)["targets"]["me"]["status"] == "unpublished"
+
+
+def test_a_direct_part_whose_create_failed_after_the_pds_stored_it_is_adopted_not_reposted(
+    tmp_path: Path, pds: LocalPds, account: BlueskyAccount, tag: str, monkeypatch
+) -> None:
+    """Found in review: a timeout after the PDS wrote part 2 was recorded `failed`, and the
+    next run posted part 2 again under a new record key."""
+    from publisher.backends import bluesky_pds
+    from publisher.backends.bluesky_pds import BlueskyError
+
+    original = bluesky_pds.BlueskyAccount.create_post
+    calls = {"n": 0}
+
+    def flaky(self, text, **kwargs):  # stores, then "times out" once, on part 2
+        out = original(self, text, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise BlueskyError("network", "read timed out (the PDS may have stored it)")
+        return out
+
+    parts = [f"Flaky part {tag} one.", f"Flaky part {tag} two."]
+    repo = make_repo(tmp_path, {"t.md": md("\n---\n".join(parts))}, config(pds))
+    from publisher.apply import Runner
+    from publisher.config import load_config
+    from publisher.plan import make_plan
+    from publisher.post import load_post
+    from publisher.run import Env, Run
+    from tests.test_direct import PASSWORD_ENV
+
+    def run_once() -> None:
+        post_ = load_post(repo / "posts/t.md", load_config(repo))
+        plan = make_plan([post_], Run(Env.LIVE, "-"))
+        Runner(Run(Env.LIVE, "-"), environ={PASSWORD_ENV: pds.password}).run(plan)
+
+    monkeypatch.setattr(bluesky_pds.BlueskyAccount, "create_post", flaky)
+    run_once()
+    assert record(repo / "posts/t.md")["targets"]["me"]["parts"][0]["status"] == "failed"
+    monkeypatch.setattr(bluesky_pds.BlueskyAccount, "create_post", original)
+    run_once()
+    found = records_with(account, f"Flaky part {tag}")
+    assert sorted(r["value"]["text"] for r in found) == sorted(parts)  # part 2 once
+    part = record(repo / "posts/t.md")["targets"]["me"]["parts"][0]
+    assert part["status"] == "published" and "error" not in part

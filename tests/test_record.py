@@ -219,3 +219,16 @@ def test_sync_of_a_queued_post_that_is_still_queued_writes_nothing(tmp_path: Pat
     before = path.read_bytes()
     assert run_cli(["sync"], repo, env).returncode == 0
     assert path.read_bytes() == before
+
+
+def test_the_merge_after_a_rebase_keeps_a_thread_part_only_one_side_recorded() -> None:
+    """Found in review: the remote's bytes won for "the same result", dropping part 3."""
+    base = {"status": "published", "uri": "https://x.com/i/status/1", "hash": "h"}
+    p2 = {"status": "published", "hash": "a", "uri": "https://x.com/i/status/2"}
+    p3 = {"status": "published", "hash": "b", "uri": "https://x.com/i/status/3"}
+    ours = {"env": "live", "targets": {"x": {**base, "parts": [p2, p3]}}}
+    theirs = {"env": "live", "targets": {"x": {**base, "parts": [p2]}}, "updatedAt": "t"}
+    merged = record.merge_records(ours, theirs)
+    assert merged is not None and merged["targets"]["x"]["parts"] == [p2, p3]
+    same = record.merge_records({"env": "live", "targets": {"x": {**base, "parts": [p2]}}}, theirs)
+    assert same is theirs  # nothing new on our side: the remote's own bytes

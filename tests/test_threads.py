@@ -253,3 +253,66 @@ def test_watch_shows_a_thread_part_by_part_with_a_meter_each(tmp_path, sandbox):
         watcher.wait_for(r"^posts/r\.md: x \(twitter\) replies to https://x\.com/i/status/7")
     finally:
         watcher.close()
+
+
+def test_a_lost_part_answer_then_an_edit_is_blocked_not_posted_twice(tmp_path, sandbox):
+    """Found in review: a part sent (answer lost), then edited, got a 409 body_mismatch
+    recorded as an ordinary failure, and the next run posted it again."""
+    from publisher import identity
+    from publisher.config import load_config
+    from publisher.post import load_post
+    from publisher.writeback import set_published
+
+    repo = make_repo(tmp_path, {"t.md": thread("Part one.", "Part two, first.", targets="[x]")})
+    path = repo / "posts/t.md"
+    env = cli_env(sandbox.url, sandbox.live_key)
+    assert run_cli(["publish"], repo, env).returncode == 0
+    # the state a crash right after part 2's request left: pending under its real key
+    block = record(path)
+    post_hash = load_post(path, load_config(repo)).hash
+    key = identity.idempotency_key("live", post_hash, ["x#part2"], 1)
+    block["targets"]["x"]["parts"] = [{"status": "pending", "key": key, "attempt": 1}]
+    path.write_bytes(set_published(path.read_bytes(), block, path=str(path)))
+    path.write_text(path.read_text().replace("Part two, first.", "Part two, edited."))
+
+    second = run_cli(["publish"], repo, env)
+    assert second.returncode == 1  # said, and blocked
+    third = run_cli(["publish"], repo, env)
+    assert third.returncode == 1 and "release: {x#part2: 1}" in third.stdout
+    texts = [r["text"] for r in sandbox.posts()]
+    assert texts.count("Part two, first.") == 1 and "Part two, edited." not in texts
+
+    # checked the platform: release it in the file
+    path.write_text(path.read_text().replace("targets: [x]", "release: {x#part2: 1}\ntargets: [x]"))
+    fourth = run_cli(["publish"], repo, env)
+    assert fourth.returncode == 0, fourth.stdout + fourth.stderr
+    assert [r["text"] for r in sandbox.posts()].count("Part two, edited.") == 1
+
+
+def test_a_refused_part_is_not_sent_again_until_it_changes(tmp_path, sandbox):
+    from publisher.writeback import set_published
+
+    repo = make_repo(tmp_path, {"t.md": thread("One.", "Two.", targets="[threads]")})
+    path = repo / "posts/t.md"
+    env = cli_env(sandbox.url, sandbox.live_key)
+    assert run_cli(["publish"], repo, env).returncode == 0
+    block = record(path)
+    part = block["targets"]["threads"]["parts"][0]
+    block["targets"]["threads"]["parts"] = [
+        {
+            "status": "rejected",
+            "hash": part["hash"],
+            "key": "pub1-l-refused",
+            "attempt": 1,
+            "error": {"code": "platform_rejected", "message": "no"},
+        }
+    ]
+    path.write_bytes(set_published(path.read_bytes(), block, path=str(path)))
+    rows = len(sandbox.posts())
+    for _ in range(2):
+        again = run_cli(["publish"], repo, env)
+        assert again.returncode == 1 and "part 2: rejected with platform_rejected" in again.stdout
+    assert len(sandbox.posts()) == rows  # a definite refusal is not retried as it is
+    forced = run_cli(["publish", "--retry-failed"], repo, env)
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert len(sandbox.posts()) == rows + 1

@@ -345,7 +345,10 @@ class BlueskyBackend:
             account = self.account(t.account)
             account.login()
             prev = book.part(t.label, n)
-            rkey = prev.get("rkey") if prev and prev.get("status") == "pending" else None
+            # a recorded key whose answer was lost (pending) or whose create failed
+            # (maybe after the PDS stored it): read back, adopted if it exists
+            unfinished = prev and prev.get("status") in ("pending", "failed")
+            rkey = prev.get("rkey") if unfinished else None
             found = account.get_post(rkey, repo=rec.get("did")) if rkey else None
             if found is None:
                 if rkey is None:
@@ -379,7 +382,9 @@ class BlueskyBackend:
             )
             book.save()
             return "failed", {"error": f"part {n}: {exc}"}
-        book.set_part(t.label, n, {"status": "published", "uri": uri, "cid": cid, "at": None})
+        book.set_part(
+            t.label, n, {"status": "published", "uri": uri, "cid": cid, "at": None, "error": None}
+        )
         book.save()
         return "published", {"uri": uri, "note": f"part {n}"}
 

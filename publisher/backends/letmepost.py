@@ -134,10 +134,11 @@ class LetmepostBackend:
                     tp, "error", error=f"part {step.part}: {exc}; the next run resends it"
                 )
                 return
-            status = "rejected" if exc.code in REJECTED_CODES else "failed"
-            book.set_part(tp.label, step.part, {**base, "status": status, "error": exc.as_record()})
+            status, error = _refusal(exc)
+            book.set_part(tp.label, step.part, {**base, "status": status, "error": error})
             book.save()
-            reporter.outcome(tp, status, error=f"part {step.part}: {_hint(exc)}")
+            shown = error["message"] if error["code"] == OUTCOME_UNKNOWN else _hint(exc)
+            reporter.outcome(tp, status, error=f"part {step.part}: {shown}")
             return
         results = (resp.data or {}).get("results") or [{}]
         r = results[0]
@@ -153,7 +154,7 @@ class LetmepostBackend:
             if isinstance(err, dict)
             else None,
         }
-        book.set_part(tp.label, step.part, values)
+        book.set_part(tp.label, step.part, values)  # a None value (no error) drops the key
         book.save()
         if status not in ("published", "publishing"):
             reporter.outcome(tp, status, error=f"part {step.part}: {err}")
@@ -251,20 +252,7 @@ class LetmepostBackend:
                         tp, "error", error=f"{exc}; the next run resends the same request"
                     )
                 return
-            status = "rejected" if exc.code in REJECTED_CODES else "failed"
-            error = exc.as_record()
-            if exc.rule == "idempotency_key.body_mismatch":
-                status, error = (
-                    "failed",
-                    {
-                        "code": OUTCOME_UNKNOWN,
-                        "rule": exc.rule,
-                        "message": "an earlier request for this post reached the server under "
-                        "this key, and its answer was lost; the post changed since. It may be "
-                        "published already: check the platform, then run with --retry-failed to "
-                        "post the current version",
-                    },
-                )
+            status, error = _refusal(exc)
             for t in targets:
                 book.set_target(
                     t.label,
@@ -422,6 +410,22 @@ class LetmepostBackend:
         if self._delete_queued(book, reporter, tp):
             reporter.checkpoint()
             self._publish(book, reporter, [tp])
+
+
+def _refusal(exc: ApiError) -> tuple[str, dict[str, Any]]:
+    """The status and error to record for a definite refusal. A `body_mismatch` means
+    an earlier request under this key reached the server and its answer was lost,
+    and the post changed since: it may be out already, so it is never guessed."""
+    if exc.rule == "idempotency_key.body_mismatch":
+        return "failed", {
+            "code": OUTCOME_UNKNOWN,
+            "rule": exc.rule,
+            "message": "an earlier request for this post reached the server under this key, "
+            "and its answer was lost; the post changed since. It may be published already: "
+            "check the platform, then release it (the message says how) or run with "
+            "--retry-failed to post the current version",
+        }
+    return ("rejected" if exc.code in REJECTED_CODES else "failed"), exc.as_record()
 
 
 def _hint(exc: ApiError) -> str:
