@@ -147,29 +147,19 @@ class PartRecord(BaseModel):
         return self
 
 
-class TargetRecord(BaseModel):
-    """What one target got. Unknown keys are kept, so older and newer versions agree."""
+class TargetRecord(PartRecord):
+    """What one target got (what a part has, and more). Unknown keys are kept, so older
+    and newer versions agree."""
 
-    model_config = ConfigDict(extra="allow")
     platform: str | None = None
     account: str | None = None
-    status: TargetStatus
-    hash: str | None = None
-    key: str | None = None
-    attempt: int = Field(1, ge=0)
-    postId: str | None = None
-    uri: str | None = None
-    cid: str | None = None
     url: str | None = None
     firstCommentUri: str | None = None
     firstCommentCid: str | None = None
     did: str | None = None
-    rkey: str | None = None
     commentRkey: str | None = None
     scheduledAt: str | None = None
-    at: str | None = None
     warnings: list[str] | None = None
-    error: TargetError | None = None
     earlier: list[str] | None = None  # URIs of the posts made before a repost
     parts: list[PartRecord] | None = None  # a thread's later parts, in order (part 2 first)
     gates: str | None = None  # direct Bluesky: `pending` while its threadgate/postgate are due

@@ -289,23 +289,13 @@ class BlueskyBackend:
             stale.update(
                 dict.fromkeys(("firstCommentUri", "firstCommentCid", "commentRkey", "gates"))
             )
-        book.set_target(
-            t.label,
-            {
-                **stale,
-                "platform": "bluesky",
-                "status": "pending",
-                "hash": t.hash,
-                "did": account.did,
-                "rkey": rkey,
-                "attempt": book.attempt(t.label) + 1,
-                "gates": "pending" if t.extras.gates else None,  # due once the post exists
-                "at": _now(),
-                # a thread under a reply shares the conversation's root
-                "replyRoot": f"{reply_to[2]} {reply_to[3]}" if reply_to and t.parts else None,
-            },
-        )
-        book.save()  # the key is on disk before the record exists
+        fields = {
+            **stale,
+            "gates": "pending" if t.extras.gates else None,  # due once the post exists
+            # a thread under a reply shares the conversation's root
+            "replyRoot": f"{reply_to[2]} {reply_to[3]}" if reply_to and t.parts else None,
+        }
+        _announce(book, t, account, rkey, **fields)  # on disk before the record exists
         uri, cid = account.create_post(
             t.text,
             rkey=rkey,
@@ -401,19 +391,7 @@ class BlueskyBackend:
             subject = account.resolve_post(t.repost)  # gone: a failure, nothing written
             if rkey is None:
                 rkey = new_tid()
-                book.set_target(
-                    t.label,
-                    {
-                        "platform": "bluesky",
-                        "status": "pending",
-                        "hash": t.hash,
-                        "did": account.did,
-                        "rkey": rkey,
-                        "attempt": book.attempt(t.label) + 1,
-                        "at": _now(),
-                    },
-                )
-                book.save()  # the key is on disk before the repost exists
+                _announce(book, t, account, rkey)  # on disk before the repost exists
             uri, cid = account.create_repost(subject[0], subject[1], rkey)
         else:
             uri, cid = found["uri"], found["cid"]
@@ -578,6 +556,27 @@ def _card(t: ResolvedTarget, notes: list[str]) -> Any:
         notes.append(f"no link card: {exc}")
         return None
     return external
+
+
+def _announce(
+    book: Record, t: ResolvedTarget, account: BlueskyAccount, rkey: str, **extra: Any
+) -> None:
+    """Write the record key a create goes under, as `pending`, before the create: a
+    rerun reads it back (getRecord) and adopts what exists."""
+    book.set_target(
+        t.label,
+        {
+            **extra,
+            "platform": "bluesky",
+            "status": "pending",
+            "hash": t.hash,
+            "did": account.did,
+            "rkey": rkey,
+            "attempt": book.attempt(t.label) + 1,
+            "at": _now(),
+        },
+    )
+    book.save()
 
 
 def _reply_refs(account: BlueskyAccount, url: str) -> tuple[str, str, str, str]:
