@@ -19,6 +19,7 @@ ordinary on Windows, and the write-back keeps them.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -145,12 +146,26 @@ class Document:
         return lines.get((), (1, 1))
 
 
-def load_document(path: Path, display: str | None = None) -> Document:
-    """Read and parse one post file. Raises `DocumentError` for anything unusable."""
+class LinkedFile(Exception):
+    """`load_document(follow_links=False)` met a symbolic link: the caller decides."""
+
+
+def load_document(path: Path, display: str | None = None, *, follow_links: bool = True) -> Document:
+    """Read and parse one post file. Raises `DocumentError` for anything unusable, and
+    with ``follow_links=False`` `LinkedFile` when the file is a symbolic link (opened
+    with O_NOFOLLOW: no extra system call for a plain file)."""
     name = display or str(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+    if not follow_links:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
         # O_NONBLOCK: a FIFO or device named like a post must not hang the run.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            fd = os.open(path, flags)
+        except OSError as exc:
+            if not follow_links and (exc.errno == errno.ELOOP or os.path.islink(path)):
+                raise LinkedFile(path) from None
+            raise
         with open(fd, "rb") as handle:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):

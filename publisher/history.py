@@ -31,7 +31,7 @@ def committed_records(plan: Plan) -> dict[str, list[dict[str, Any]]]:
             for tp in f.targets
         )
     ]
-    if not unrecorded:
+    if not unrecorded or not _in_git(unrecorded[0].path.parent):
         return {}
     from publisher.github.git import committed_versions
     from publisher.record import committed_blocks
@@ -69,3 +69,11 @@ def deleted_queued(root: Any, posts: str, run: Run) -> list[tuple[str, Any]]:
         if queued:
             out.append((path, queued))
     return out
+
+
+def _in_git(folder: Any) -> bool:
+    """Whether a `.git` is above `folder` (a few stats; git itself is asked only then)."""
+    from pathlib import Path
+
+    here = Path(folder).absolute()
+    return any((p / ".git").exists() for p in (here, *here.parents))

@@ -689,6 +689,7 @@ def _renamed(p: TargetPlan, former: dict[str, Any]) -> TargetPlan:
 def _plan_target(
     t: ResolvedTarget, rec: Any, post: Post, now: dt.datetime, repost: bool, retry_failed: bool
 ) -> TargetPlan:
+    """A target's action (`_plan_first`), and for a thread, which parts go."""
     tp = _plan_first(t, rec, post, now, repost, retry_failed)
     if not t.parts:
         return tp

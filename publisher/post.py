@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from publisher import identity
 from publisher.config import PLATFORM_NAMES, Account, Config
-from publisher.document import Document, DocumentError, Loc, load_document
+from publisher.document import Document, DocumentError, LinkedFile, Loc, load_document
 from publisher.files import RealPaths
 from publisher.hints import did_you_mean
 from publisher.model import (
@@ -419,8 +419,15 @@ def load_post(
     snapshot = snapshot or _Snapshot()
     root = snapshot.paths.resolve(str(config.root)).rstrip(os.sep) + os.sep
     real = snapshot.paths.resolve(os.path.dirname(path) or ".") + os.sep  # once per folder
-    if real.startswith(root) and os.path.islink(path):
-        real = os.path.realpath(path)
+    doc: Document | None = None
+    if real.startswith(root):
+        try:  # a plain file is read at once; a link is followed only to see where it goes
+            doc = load_document(path, rel, follow_links=False)
+        except LinkedFile:
+            real = os.path.realpath(path)
+        except DocumentError as exc:
+            post.problems.append(Problem(rel, exc.line, exc.col, exc.code, exc.message))
+            return post
     if not real.startswith(root):
         # A link (or a linked folder) out of the repository: its record would be
         # written outside it, where git does not see it.
@@ -436,11 +443,12 @@ def load_post(
             )
         )
         return post
-    try:
-        doc = load_document(path, rel)
-    except DocumentError as exc:
-        post.problems.append(Problem(rel, exc.line, exc.col, exc.code, exc.message))
-        return post
+    if doc is None:  # a link that stays inside the repository
+        try:
+            doc = load_document(path, rel)
+        except DocumentError as exc:
+            post.problems.append(Problem(rel, exc.line, exc.col, exc.code, exc.message))
+            return post
     post.doc = doc
     _Checker(post, doc, config, now or dt.datetime.now(dt.UTC), snapshot).run()
     return post
@@ -476,6 +484,9 @@ def load_posts(
             gc.enable()
 
 
+_EXTRA_KEYS = ("langs", "labels", "replies", "quotes", "card")
+
+
 class _Checker:
     def __init__(
         self,
@@ -492,6 +503,7 @@ class _Checker:
         # and whether `targets` itself was invalid (so neither it nor the defaults apply).
         self._target_index: list[int] | None = None
         self._targets_checked = False
+        self._fm_extras: bool | None = None  # whether the post sets any Bluesky extra
         self._reported: set[tuple[Any, ...]] = set()  # each problem once
 
     def problem(self, loc: Loc, code: str, message: str, severity: str = "error") -> None:
@@ -567,7 +579,7 @@ class _Checker:
                 )
         post.unpublish = fm.unpublish  # -- Bluesky extras
         self._targets(fm)
-        labels = {t.label for t in post.targets}
+        labels = {t.label for t in post.targets} if post.release else set()
         for label in post.release:
             if post.targets and label.split("#part", 1)[0] not in labels:
                 self.problem(
@@ -807,7 +819,9 @@ class _Checker:
                 parts=parts,
                 part_hashes=tuple(
                     identity.digest([where, n, part]) for n, part in enumerate(parts, start=2)
-                ),
+                )
+                if parts
+                else (),
                 extras=extras,
                 **refs,
             )
@@ -854,8 +868,17 @@ class _Checker:
         """A target's Bluesky extras (per target, else the post's; `langs` else the
         config's), each value checked at its line. On a letmepost target, what is set
         is a warning there: the API has no field for it, so it is not sent."""
+        keys = _EXTRA_KEYS
+        if self._fm_extras is None:  # once per post
+            self._fm_extras = any(getattr(fm, k) is not None for k in keys)
+        if (
+            not self._fm_extras
+            and not (direct and self.config.langs)
+            and (over is None or all(getattr(over, k) is None for k in keys))
+        ):
+            return NO_EXTRAS  # the common case: nothing set
         values: dict[str, Any] = {}
-        for key in ("langs", "labels", "replies", "quotes", "card"):
+        for key in keys:
             value, where = getattr(fm, key), (key,)
             if over is not None and getattr(over, key) is not None:
                 value, where = getattr(over, key), (*loc, key)
@@ -1117,6 +1140,8 @@ class _Checker:
         """`replyTo` / `quote` for one target: the options letmepost takes (an X reply
         or quote by status id), or what a direct Bluesky account resolves when it posts;
         a target on another platform than the URL's is refused at its line."""
+        if fm.replyTo is None and fm.quote is None:
+            return options
         merged = dict(options) if options else {}
         for key in ("replyTo", "quote"):
             url = getattr(fm, key)

@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from publisher.rules.platforms import REGISTRY
+
 if TYPE_CHECKING:
     from publisher.run import Run
 
@@ -108,9 +110,14 @@ def _usable_key(value: str) -> bool:
     return 0 < len(value) <= 255 and value.isascii() and value.isprintable() and " " not in value
 
 
+_RESENDABLE = frozenset({"pending", "failed", "rejected"})
+
+
 def _check_resumable(rec: Any, names: tuple[str, ...], what: str) -> None:
     """A hand edit must not make a record unsendable: its keys as publisher writes
     them, and a `pending` one with the key its request went under."""
+    if rec.status not in _RESENDABLE:
+        return  # settled: its keys are never sent again
     for name in names:
         value = getattr(rec, name)
         if value is not None and not _usable_key(value):
@@ -153,7 +160,7 @@ class TargetRecord(PartRecord):
 
     platform: str | None = None
     account: str | None = None
-    url: str | None = None
+    url: str | None = None  # written by 0.1; `web_url(uri)` gives it
     firstCommentUri: str | None = None
     firstCommentCid: str | None = None
     did: str | None = None
@@ -183,13 +190,9 @@ class PublishedRecord(BaseModel):
 
     @model_validator(mode="after")
     def _defaults_from_labels(self) -> PublishedRecord:
-        from publisher.rules.platforms import REGISTRY
-
         for label, rec in self.targets.items():  # what the compact shape leaves out
             if rec.platform is None and label in REGISTRY:
                 rec.platform = label
-            if rec.url is None:
-                rec.url = web_url(rec.uri)
             if rec.at is None:
                 rec.at = self.updatedAt
         return self
@@ -314,7 +317,6 @@ def queued_targets(block: Mapping[str, Any] | None, run: Run) -> list[tuple[str,
     if not counts(block, run):
         return []
     assert block is not None
-    from publisher.rules.platforms import REGISTRY
 
     return [
         (

@@ -22,6 +22,7 @@ import regex
 
 from publisher.plan import FilePlan
 from publisher.post import Post, Problem
+from publisher.record import web_url
 from publisher.report import ACTION_WORDS
 from publisher.rules import limits
 
@@ -359,7 +360,7 @@ def _result(rec: Any) -> dict[str, Any] | None:
         return None
     return {
         "status": rec.status,
-        "url": rec.url,
+        "url": rec.url or web_url(rec.uri),
         "uri": rec.uri,
         "at": rec.at,
         "error": rec.error.message if rec.error else None,
