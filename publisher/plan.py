@@ -282,12 +282,6 @@ class Plan:
             for tp in f.targets
         )
 
-    @property
-    def steps(self) -> list[tuple[str, Step]]:
-        """Every step of the run with its file's path, in the order of the files."""
-        out = [(f.path, step) for f in self.files for step in f.steps]
-        return out + [(d.path, step) for d in self.deleted for step in d.steps]
-
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = defaultdict(int)
         for f in self.files:

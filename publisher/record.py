@@ -88,7 +88,6 @@ class Status(StrEnum):
 
 
 LIVE_STATUSES = frozenset({Status.PUBLISHED, Status.PUBLISHING})  # out on the platform
-SENT_STATUSES = LIVE_STATUSES | {Status.QUEUED, Status.PENDING}  # out, or may be
 
 TargetStatus = Literal[
     "pending", "queued", "validated", "publishing", "published", "failed", "rejected", "canceled",
@@ -360,10 +359,6 @@ class Record:
                 **{k: v for k, v in previous.items() if k not in DERIVED_KEYS},
                 "targets": {k: compact_target(k, v) for k, v in data["targets"].items()},
             }
-
-    @property
-    def env(self) -> str:
-        return str(self.run.env)
 
     @property
     def media(self) -> dict[str, str]:

@@ -101,11 +101,6 @@ class Run:
             return False
         return self.api is None or is_local_api(record_api) == is_local_api(self.api)
 
-    def describe(self) -> str:
-        """One line for people: ``sandbox (test key, https://api.letmepost.dev)``."""
-        where = "embedded, nothing leaves this machine" if self.embedded else self.api
-        return f"{self.env} ({self.key_kind}, {where})"
-
     @contextlib.contextmanager
     def connect(self, *, need_key: bool = True, verbose: bool = False) -> Iterator[Connection]:
         """Open what the run talks to: the embedded sandbox (started here, stopped on
