@@ -124,6 +124,11 @@ def find_root(start: Path) -> Path:
     [tool.publisher], or .git; else `start`. The folders are those of the path as
     written (a linked folder inside a repository belongs to that repository, wherever
     the link points); the answer is resolved."""
+    return repository_of(start) or Path(os.path.abspath(start)).resolve()
+
+
+def repository_of(start: Path) -> Path | None:
+    """The root `find_root` finds, or None when no folder above `start` is one."""
     start = Path(os.path.abspath(start))
     for folder in (start, *start.parents):
         if (folder / CONFIG_FILE).is_file():
@@ -133,7 +138,7 @@ def find_root(start: Path) -> Path:
             return folder.resolve()
         if (folder / ".git").exists():
             return folder.resolve()
-    return start.resolve()
+    return None
 
 
 def load_config(root: Path | None = None, path: Path | None = None) -> Config:

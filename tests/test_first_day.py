@@ -1,0 +1,50 @@
+"""A new user's first day, walked as they walked it (issue 20, points 7-17): the real
+CLI as a subprocess, in real git repositories, against the sandbox over real HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import cli_env, make_repo, post, record, run_cli
+from tests.test_init import git
+
+OFFLINE = cli_env("http://127.0.0.1:9", None)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = make_repo(tmp_path / "repo", {"a.md": post("[bluesky]", "Hello")})
+    git(root, "init", "-q", "-b", "main")
+    return root
+
+
+# 7. A file outside the repository given on the command line
+
+
+def test_a_file_outside_any_repository_is_refused_not_published_nor_written(
+    tmp_path, repo, sandbox
+):
+    stray = tmp_path / "elsewhere" / "stray.md"
+    stray.parent.mkdir()
+    stray.write_text(post("[bluesky]", "Not in the repo"))
+    before = stray.read_bytes()
+    for command in (["publish"], ["publish", "--sandbox"], ["validate"], ["sync"]):
+        done = run_cli([*command, str(stray)], repo, cli_env(sandbox.url, sandbox.live_key))
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "not inside a repository" in done.stderr and str(stray) in done.stderr
+    assert stray.read_bytes() == before
+    assert sandbox.posts() == []
+
+
+def test_a_file_of_another_folder_is_refused_under_this_config(tmp_path, repo, sandbox):
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q")
+    stray = other / "stray.md"
+    stray.write_text(post("[bluesky]", "Another repository"))
+    env = cli_env(sandbox.url, sandbox.live_key)
+    done = run_cli(["--config", "publisher.toml", "publish", str(stray)], repo, env)
+    assert done.returncode == 2 and "outside the repository" in done.stderr
+    assert record(stray) == {} and sandbox.posts() == []
