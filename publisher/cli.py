@@ -82,7 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sandbox", action="store_true")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("accounts", help="list connected accounts and print an alias block")
+    p = sub.add_parser(
+        "accounts", help="list connected accounts; print the aliases to append to publisher.toml"
+    )
     p.add_argument("--sandbox", action="store_true")
     p.add_argument("--json", action="store_true")
 

@@ -48,3 +48,26 @@ def test_a_file_of_another_folder_is_refused_under_this_config(tmp_path, repo, s
     done = run_cli(["--config", "publisher.toml", "publish", str(stray)], repo, env)
     assert done.returncode == 2 and "outside the repository" in done.stderr
     assert record(stray) == {} and sandbox.posts() == []
+
+
+# 8. `publisher accounts >> publisher.toml`, the README's recipe
+
+
+def test_accounts_appended_to_what_init_wrote_leaves_a_working_config(tmp_path, sandbox):
+    root = tmp_path / "fresh"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    env = {
+        **cli_env(sandbox.url, None),
+        "PUBLISHER_ACTION_URL": str(tmp_path / "no-such-repo"),
+    }
+    assert run_cli(["init"], root, env).returncode == 0
+    listed = run_cli(["accounts"], root, {**env, "LETMEPOST_API_KEY": sandbox.live_key})
+    assert listed.returncode == 0, listed.stderr
+    assert "PLATFORM" in listed.stderr and "PLATFORM" not in listed.stdout
+    with (root / "publisher.toml").open("a") as config:
+        config.write(listed.stdout)
+    checked = run_cli(["validate"], root, env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    shown = run_cli(["accounts"], root, {**env, "LETMEPOST_API_KEY": sandbox.live_key})
+    assert shown.returncode == 0 and shown.stdout == "", shown.stdout
