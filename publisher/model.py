@@ -210,8 +210,9 @@ class PostFrontmatter(_Strict):
     )
     onEdit: Literal["keep", "repost"] | None = Field(
         None,
-        description="An edit after publishing: `keep` (the default: nothing is sent) or "
-        "`repost` (the changed targets are posted once more). Default from publisher.toml.",
+        description="An edit after publishing: `keep` (the default: nothing is sent, and "
+        "written in the file it also silences the notice: the edit is known) or `repost` "
+        "(the changed targets are posted once more). Default from publisher.toml.",
     )
     # -- Bluesky extras (langs, labels, replies, quotes, card, unpublish)
     langs: Langs | None = None

@@ -731,13 +731,13 @@ def _plan_parts(
             else:
                 edited.append(n)
     if not send:
-        if edited and tp.action == Action.NONE:
+        if edited and tp.action == Action.NONE and not post.edit_acknowledged:
             which = ", ".join(map(str, edited))
             return replace(
                 tp,
                 action=Action.KEEP,
                 reason=f"part {which} edited after publishing: not reposted (set `onEdit: "
-                "repost` to post it again)",
+                "repost` to post it again, or `onEdit: keep` to keep it without this notice)",
             )
         return tp
     if tp.action == Action.NONE:
@@ -824,10 +824,13 @@ def _plan_first(
             return plan(Action.REPOST, "edited after publishing; --repost posts it again")
         if post.on_edit == "repost":
             return plan(Action.REPOST, "edited after publishing; onEdit: repost posts it again")
+        if post.edit_acknowledged:  # `onEdit: keep` in the file: known, no notice
+            return plan(Action.NONE, "published; edited since, kept (onEdit: keep)")
         return plan(
             Action.KEEP,
             "edited after publishing: not reposted (platforms cannot edit a post; the edit "
-            "stays in git). Set `onEdit: repost` in the file to post it again",
+            "stays in git). Set `onEdit: repost` in the file to post it again, or "
+            "`onEdit: keep` to keep it without this notice",
         )
     if status == "queued":
         due = post.scheduled_at is not None and post.scheduled_at <= now

@@ -278,6 +278,8 @@ class Post:
     publish_now: bool | None = None
     profile_id: str | None = None
     on_edit: str = "keep"  # keep | repost: what an edit after publishing does
+    # `onEdit: keep` written in the file: the edit is known, kept without a notice
+    edit_acknowledged: bool = False
     reply_to: str | None = None  # `replyTo:` the post this answers (a URL)
     quote: str | None = None  # `quote:` the post this quotes
     release: dict[str, int] = field(default_factory=dict)  # target -> blocked attempt
@@ -560,6 +562,7 @@ class _Checker:
         post.publish_now = fm.publishNow
         post.profile_id = fm.profileId or self.config.profile
         post.on_edit = fm.onEdit or self.config.on_edit
+        post.edit_acknowledged = fm.onEdit == "keep"
         post.release = dict(fm.release or {})
         post.reply_to, post.quote = fm.replyTo, fm.quote
         if fm.repost is not None:

@@ -71,3 +71,25 @@ def test_accounts_appended_to_what_init_wrote_leaves_a_working_config(tmp_path, 
     assert checked.returncode == 0, checked.stdout + checked.stderr
     shown = run_cli(["accounts"], root, {**env, "LETMEPOST_API_KEY": sandbox.live_key})
     assert shown.returncode == 0 and shown.stdout == "", shown.stdout
+
+
+# 9. An edit after publishing: kept, with a notice that can be acknowledged
+
+
+def test_the_kept_notice_repeats_until_acknowledged_in_the_file(repo, sandbox):
+    env = cli_env(sandbox.url, sandbox.live_key)
+    path = repo / "posts/a.md"
+    assert run_cli(["publish"], repo, env).returncode == 0
+    path.write_text(path.read_text().replace("Hello", "Hello, edited"))
+    for _ in range(2):  # every run says it, and exits 0
+        done = run_cli(["publish"], repo, env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "not reposted" in done.stdout and "onEdit: keep" in done.stdout
+    text = path.read_text()
+    path.write_text(text.replace("targets: [bluesky]\n", "targets: [bluesky]\nonEdit: keep\n", 1))
+    done = run_cli(["publish"], repo, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "not reposted" not in done.stdout + done.stderr and "kept" not in done.stdout
+    shown = run_cli(["plan"], repo, env)
+    assert "edited since, kept (onEdit: keep)" in shown.stdout
+    assert [p["text"] for p in sandbox.posts()] == ["Hello"]
