@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.sandbox import make_png
 from tests.helpers import cli_env, make_repo, post, record, run_cli
 from tests.test_init import git
 
@@ -93,3 +94,31 @@ def test_the_kept_notice_repeats_until_acknowledged_in_the_file(repo, sandbox):
     shown = run_cli(["plan"], repo, env)
     assert "edited since, kept (onEdit: keep)" in shown.stdout
     assert [p["text"] for p in sandbox.posts()] == ["Hello"]
+
+
+# 10. The README's example in a fresh `init`, and the hint for `x`
+
+
+def _fresh(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    root = tmp_path / "fresh"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    env = {**OFFLINE, "PUBLISHER_ACTION_URL": str(tmp_path / "no-such-repo")}
+    assert run_cli(["init"], root, env).returncode == 0
+    return root, env
+
+
+def test_the_readme_example_validates_in_a_fresh_init_and_x_suggests_twitter(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    example = readme.split("## A post\n", 1)[1].split("```markdown\n", 1)[1].split("```", 1)[0]
+    root, env = _fresh(tmp_path)
+    (root / "posts/example.md").write_text(example)
+    (root / "posts/img").mkdir()
+    (root / "posts/img/launch.png").write_bytes(make_png())
+    done = run_cli(["validate", "posts/example.md"], root, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    (root / "posts/x.md").write_text("---\ntargets: [x]\n---\nHello\n")
+    done = run_cli(["validate", "posts/x.md"], root, env)
+    assert done.returncode == 1
+    assert "posts/x.md:2:" in done.stdout and 'did you mean "twitter"' in done.stdout
