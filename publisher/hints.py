@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-
 #: What people call a platform, by the name publisher knows it as.
 PLATFORM_NICKNAMES = {
     "x": "twitter",
