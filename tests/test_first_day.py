@@ -122,3 +122,20 @@ def test_the_readme_example_validates_in_a_fresh_init_and_x_suggests_twitter(tmp
     done = run_cli(["validate", "posts/x.md"], root, env)
     assert done.returncode == 1
     assert "posts/x.md:2:" in done.stdout and 'did you mean "twitter"' in done.stdout
+
+
+# 11. An impossible date
+
+
+def test_an_impossible_date_is_a_plain_error_at_its_line_beside_the_other_problems(repo):
+    (repo / "posts/a.md").write_text(
+        "---\ntargets: [bluesky]\nscheduledAt: 2027-02-30T09:00:00+01:00\n"
+        "scheduleAt: 2027-02-01T09:00:00Z\n---\n" + "x" * 301 + "\n"
+    )
+    done = run_cli(["validate"], repo, OFFLINE)
+    assert done.returncode == 1
+    out = done.stdout
+    assert "posts/a.md:3:" in out and "not a real date and time" in out
+    assert "timestamp" not in out and "yaml" not in out.lower()
+    assert "posts/a.md:4:" in out and 'did you mean "scheduledAt"' in out  # not hidden
+    assert "bluesky.text.length" in out or "300" in out
