@@ -478,7 +478,11 @@ class _Builder:
                 )
             try:
                 return construct(self.loader, node)
-            except ValueError if tag == _TIMESTAMP else ():
+            except ValueError:
+                if tag != _TIMESTAMP:
+                    raise self._fail(
+                        node, "yaml.value", f"{node.value!r} is not a valid {_short(tag)}"
+                    ) from None
                 # `2027-02-30` looks like a date but is none: kept as the text written,
                 # so the post's checks say so at its line, beside the file's other problems
                 return node.value
