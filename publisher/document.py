@@ -488,7 +488,6 @@ class _Builder:
                 return node.value
             except (
                 yaml.YAMLError,
-                ValueError,
                 OverflowError,
                 AttributeError,
                 TypeError,
