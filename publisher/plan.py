@@ -900,9 +900,13 @@ def _unpublish_target(t: ResolvedTarget, rec: Any) -> TargetPlan:
             Action.RESUME, "unpublish: its answer was lost; resent under its key to learn it first"
         )
     if status in (Status.PUBLISHED, Status.PUBLISHING):
+        from publisher.record import web_url
+
+        link = web_url(rec.uri, t.platform) if rec is not None else None
         return plan(
             Action.UNPUBLISH,
-            "unpublish: published through letmepost: delete it on the platform: the API cannot",
+            "unpublish: published through letmepost, which cannot delete it: delete it on "
+            "the platform" + (f": {link}" if link else ""),
         )
     return plan(Action.NONE, "unpublish: never published")
 

@@ -123,8 +123,11 @@ def result_table(plan: Plan, result: Any) -> str:
         else "nothing to publish: every post is up to date"
     )
     failed = len(result.failed)
-    ok = sum(1 for o in result.outcomes if not o.failed)
+    by_hand = sum(1 for o in result.outcomes if o.status == "not deleted")  # nothing written
+    ok = sum(1 for o in result.outcomes if not o.failed) - by_hand
     parts = [plural(ok, "target result") + " recorded", f"{failed} failed"]
+    if by_hand:
+        parts.append(f"{by_hand} to delete by hand")
     if held["blocked"] or held["refuse"]:
         parts.append(f"{held['blocked'] + held['refuse']} blocked")
     if held["keep"]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from publisher.record import web_url
 from tests.fixtures.sandbox import make_png
 from tests.helpers import cli_env, make_repo, post, record, run_cli
 from tests.test_init import git
@@ -139,3 +140,25 @@ def test_an_impossible_date_is_a_plain_error_at_its_line_beside_the_other_proble
     assert "timestamp" not in out and "yaml" not in out.lower()
     assert "posts/a.md:4:" in out and 'did you mean "scheduledAt"' in out  # not hidden
     assert "bluesky.text.length" in out or "300" in out
+
+
+# 12. `unpublish` of a post sent through letmepost
+
+
+def test_unpublish_through_letmepost_gives_the_links_and_records_nothing(repo, sandbox):
+    env = cli_env(sandbox.url, sandbox.live_key)
+    path = repo / "posts/a.md"
+    path.write_text("---\ntargets: [bluesky, twitter]\n---\nPart one\n---\nPart two\n")
+    assert run_cli(["publish"], repo, env).returncode == 0
+    targets = record(path)["targets"]
+    path.write_text(path.read_text().replace("---\n", "---\nunpublish: true\n", 1))
+    before = path.read_bytes()
+    shown = run_cli(["plan"], repo, env)
+    assert targets["twitter"]["uri"] in shown.stdout
+    done = run_cli(["publish"], repo, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for label in ("bluesky", "twitter"):  # web links: the post, and its thread's part
+        for uri in (targets[label]["uri"], targets[label]["parts"][0]["uri"]):
+            assert web_url(uri, label) in done.stdout and web_url(uri, label).startswith("https:")
+    assert "0 target results recorded" in done.stdout and "2 to delete by hand" in done.stdout
+    assert path.read_bytes() == before

@@ -69,10 +69,16 @@ class LetmepostBackend:
             return
         (tp,) = step.targets
         if step.kind is StepKind.DELETE:  # unpublish: nothing to send, the run says so
+            # with the links to delete by hand (the post, then its thread's parts)
+            rec = record.target(tp.label)
+            uris = [rec.get("uri"), *((p or {}).get("uri") for p in rec.get("parts") or [])]
+            links = [u for u in (web_url(x, tp.platform) for x in uris) if u]
             reporter.outcome(
                 tp,
                 "not deleted",
-                note="published through letmepost: delete it on the platform: the API cannot",
+                url=links[0] if links else None,
+                note="published through letmepost, which cannot delete it: delete it on the "
+                "platform" + (f" (also {', '.join(links[1:])})" if links[1:] else ""),
             )
             return
         reporter.checkpoint()
