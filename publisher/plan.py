@@ -868,6 +868,8 @@ def _plan_first(
         # Refused before the server's idempotency layer (a wrong or revoked key, a
         # missing scope): nothing was stored under the key, so once the secret is
         # fixed the same request goes again, under the same key.
+        if code == "not_sent":
+            return plan(Action.RESUME, "not sent earlier (the API was unreachable): sent now")
         return plan(Action.RESUME, f"refused earlier with {code}: sent again under its key")
     if code in RETRYABLE_CODES or retry_failed or released:
         return plan(Action.RETRY, f"failed with {code}" + ("; released" if released else ""))
@@ -917,7 +919,7 @@ SENT_TO_PDS = frozenset({"pending", "published", "publishing", "failed", "unpubl
 
 #: Error codes the API answers before its idempotency layer: never stored under the
 #: key (letmepost-api.md section 2), so the same request can simply be sent again.
-UNSTORED_CODES = frozenset({"unauthenticated", "unauthorized"})
+UNSTORED_CODES = frozenset({"unauthenticated", "unauthorized", "not_sent"})
 
 
 def _never_went_out(rec: Any) -> bool:

@@ -162,3 +162,35 @@ def test_unpublish_through_letmepost_gives_the_links_and_records_nothing(repo, s
             assert web_url(uri, label) in done.stdout and web_url(uri, label).startswith("https:")
     assert "0 target results recorded" in done.stdout and "2 to delete by hand" in done.stdout
     assert path.read_bytes() == before
+
+
+# 13. Offline: nothing was sent, and the record says so
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_api_records_not_sent_and_the_next_run_sends_once(repo, sandbox):
+    (repo / "posts/b.md").write_text("---\ntargets: [bluesky]\n---\nPart one\n---\nPart two\n")
+    offline = cli_env(f"http://127.0.0.1:{_closed_port()}", sandbox.live_key)
+    done = run_cli(["publish"], repo, offline)
+    assert done.returncode == 1
+    assert "nothing was sent" in done.stdout and "stopped" in done.stderr
+    assert "Traceback" not in done.stderr and sandbox.live_key not in done.stdout + done.stderr
+    for name in ("a.md", "b.md"):
+        for target in record(repo / "posts" / name).get("targets", {}).values():
+            assert target["status"] != "pending"  # known: not sent
+            assert target["error"]["code"] == "not_sent"
+    shown = run_cli(["plan"], repo, offline)
+    assert "not sent earlier" in shown.stdout
+
+    online = cli_env(sandbox.url, sandbox.live_key)
+    again = run_cli(["publish"], repo, online)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert sorted(p["text"] for p in sandbox.posts()) == ["Hello", "Part one", "Part two"]
+    assert record(repo / "posts/b.md")["targets"]["bluesky"]["parts"][0]["status"] == "published"
