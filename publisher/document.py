@@ -74,7 +74,7 @@ class _FastLoader(_Loader):  # type: ignore[misc, valid-type]
 
 _IMPLICIT = _Loader.yaml_implicit_resolvers
 if None in _IMPLICIT or _Loader.yaml_path_resolvers:  # pragma: no cover - a PyYAML change
-    _FastLoader = _Loader  # type: ignore[misc]
+    _FastLoader = _Loader  # type: ignore[misc, assignment]
 _ODD_BREAK = re.compile("[\r\x85\u2028\u2029]")
 _OPEN = re.compile(r"^(---|\+\+\+)[ \t]*$")
 # A line closing YAML frontmatter (spaces after it are fine, as `str.rstrip` allows).

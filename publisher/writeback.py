@@ -289,7 +289,7 @@ def _analyse(text: str, path: str | None) -> list[_Entry]:
                     ev.start_mark,
                     path,
                 )
-            if ev.start_mark.column != 0:
+            if ev.start_mark is not None and ev.start_mark.column != 0:
                 raise _refuse_mark(
                     "frontmatter keys are indented: top-level keys must start in column 1",
                     ev.start_mark,
@@ -309,9 +309,10 @@ def _analyse(text: str, path: str | None) -> list[_Entry]:
         entry = entries[-1]
         if isinstance(ev, yaml.CollectionStartEvent):
             flows.append(bool(ev.flow_style))
-            entry.last = max(entry.last, ev.start_mark.line)
+            if ev.start_mark is not None:
+                entry.last = max(entry.last, ev.start_mark.line)
         elif isinstance(ev, yaml.CollectionEndEvent):
-            if flows.pop():
+            if flows.pop() and ev.end_mark is not None:
                 entry.last = max(entry.last, ev.end_mark.line)
         else:
             entry.last = max(entry.last, _last_line(ev))

@@ -223,7 +223,7 @@ def fit_image(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img: Image.Image = Image.open(io.BytesIO(data))
             width, height = img.size
             if width * height > MAX_PIXELS:
                 raise CardError(f"{width}x{height} pixels is too many to decode")

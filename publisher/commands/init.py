@@ -323,6 +323,8 @@ def _fetch_accounts(config: Any) -> list[dict[str, Any]] | None:
     from publisher.run import resolve_run
 
     with resolve_run(config).connect() as api:
+        if api.client is None:  # pragma: no cover - connect(need_key=True) gives a client
+            return None
         try:
             return list(api.client.accounts())
         except (ApiError, NetworkError) as exc:
