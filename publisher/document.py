@@ -29,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from publisher.errors import PublisherError
+
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 MAX_NODES = 20_000
@@ -86,7 +88,7 @@ _FRONTMATTER_KEY = re.compile(
 Loc = tuple[str | int, ...]
 
 
-class DocumentError(Exception):
+class DocumentError(PublisherError):
     """A post file that cannot be read as a post, with the place to fix it."""
 
     def __init__(self, path: str, line: int, col: int, code: str, message: str) -> None:

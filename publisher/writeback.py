@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from publisher.errors import PublisherError
 from publisher.files import RealPaths
 
 __all__ = [
@@ -52,7 +53,7 @@ _ONE_LINE = re.compile("[\n\r\x85\u2028\u2029\t]")
 _TEMP_NAME = re.compile(r"\.(.+)\.[0-9a-f]{12}\.tmp")
 
 
-class WritebackError(Exception):
+class WritebackError(PublisherError):
     """The ``published`` block could not be written safely; the file was not changed.
 
     ``path`` and ``line`` (1-based, in the file) locate the problem when known. The

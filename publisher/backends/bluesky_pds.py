@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
+from publisher.errors import PublisherError
 from publisher.rules import platforms as _platforms
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ FACET_MENTION = "app.bsky.richtext.facet#mention"
 FACET_TAG = "app.bsky.richtext.facet#tag"
 
 
-class BlueskyError(Exception):
+class BlueskyError(PublisherError):
     """Any failure of the Bluesky backend.
 
     ``code`` is stable and machine-readable (``login_failed``, ``network``,

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+from publisher.errors import PublisherError
+
 if TYPE_CHECKING:
     import httpx
 
@@ -64,7 +66,7 @@ _PIL_MIMES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEB
 T = TypeVar("T")
 
 
-class CardError(Exception):
+class CardError(PublisherError):
     """Why a page or its image gave no card (the text is a warning for the user)."""
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from publisher import __version__
 from publisher.commands.common import UsageError
+from publisher.errors import PublisherError
 
 #: The repository this action and package are released from. `uses:` names it.
 ACTION_REPOSITORY = "publisher-dev/publisher"
@@ -331,7 +332,7 @@ def _fetch_accounts(config: Any) -> list[dict[str, Any]] | None:
             raise _AccountsError(str(exc)) from None
 
 
-class _AccountsError(Exception):
+class _AccountsError(PublisherError):
     pass
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from publisher.errors import PublisherError
+
 if TYPE_CHECKING:
     import httpx
 
@@ -35,7 +37,7 @@ COMMENT_MARKER = "<!-- publisher-preview -->"
 _OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
-class GitHubError(Exception):
+class GitHubError(PublisherError):
     """A problem with the Actions environment or a GitHub API call (never holds a token)."""
 
 

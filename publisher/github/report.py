@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from publisher.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from publisher.github.actions import AnnotationLevel, annotation
 from publisher.github.select import Selection
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "SENT", "Report"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SENT = frozenset({"published", "publishing"})
 
 
