@@ -133,7 +133,7 @@ def time_ci(root: Path, base: str, runs: int) -> float:
         times.append(time.perf_counter() - start)
         if done.returncode != 0:
             raise SystemExit(f"publisher ci failed:\n{done.stdout.decode()}{done.stderr.decode()}")
-        if b"1 target results recorded" not in done.stdout:
+        if b"1 target result recorded" not in done.stdout:
             raise SystemExit(f"expected one post published:\n{done.stdout.decode()}")
     return statistics.median(times)
 
