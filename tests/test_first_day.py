@@ -194,3 +194,52 @@ def test_unreachable_api_records_not_sent_and_the_next_run_sends_once(repo, sand
     assert again.returncode == 0, again.stdout + again.stderr
     assert sorted(p["text"] for p in sandbox.posts()) == ["Hello", "Part one", "Part two"]
     assert record(repo / "posts/b.md")["targets"]["bluesky"]["parts"][0]["status"] == "published"
+
+
+# 14. `--config` anywhere, helpful sub-command help, a thread's parts in `plan`
+
+
+def test_config_works_before_and_after_the_command(tmp_path):
+    root = make_repo(tmp_path / "r", {"a.md": post("[mine]", "Hi")}, config='posts = "posts"\n')
+    (tmp_path / "other.toml").write_text('posts = "posts"\n[accounts]\nmine = "bluesky"\n')
+    assert run_cli(["validate"], root, OFFLINE).returncode == 1  # `mine` is unknown here
+    for args in (
+        ["--config", "other.toml", "validate", "r/posts"],
+        ["validate", "--config", "other.toml", "r/posts"],
+        ["validate", "r/posts", "--config", "other.toml"],
+    ):
+        done = run_cli(args, tmp_path, OFFLINE)
+        assert done.returncode == 0, (args, done.stdout + done.stderr)
+
+
+def test_every_command_has_a_description_and_names_its_environment(repo):
+    top = run_cli(["--help"], repo, OFFLINE).stdout
+    commands = [
+        "init", "new", "schedule", "validate", "plan", "publish", "sync", "accounts",
+        "verify", "watch", "adopt", "ci", "schema", "completion",
+    ]  # fmt: skip
+    for name in commands:
+        assert f"    {name}" in top
+        shown = run_cli([name, "--help"], repo, OFFLINE)
+        assert shown.returncode == 0, name
+        _usage, _, rest = shown.stdout.partition("\n\n")
+        assert rest.split("\n", 1)[0].strip(), f"{name}: no description"
+        assert "environment" in shown.stdout, name
+        assert "--config" in shown.stdout, name
+    publish = run_cli(["publish", "--help"], repo, OFFLINE).stdout
+    assert "LETMEPOST_API_KEY" in publish and "LETMEPOST_API_URL" in publish
+    assert "PUBLISHER_APPVIEW_URL" in run_cli(["verify", "--help"], repo, OFFLINE).stdout
+
+
+def test_plan_shows_a_five_part_thread_part_by_part(repo):
+    parts = ["One 🧵", "Two", "Three", "Four", "Five, the end."]
+    (repo / "posts/t.md").write_text("---\ntargets: [bluesky]\n---\n" + "\n---\n".join(parts))
+    shown = run_cli(["plan", "posts/t.md"], repo, OFFLINE)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if "bluesky: publish (new)" in line)
+    assert "part 1/5: publish" in lines[at + 1] and '"One 🧵"' in lines[at + 1]
+    for n in range(2, 6):
+        assert f"part {n}/5: reply to part {n - 1}" in lines[at + n]
+        assert f'"{parts[n - 1]}"' in lines[at + n]
+    assert "1 target posts and 4 thread replies to send" in shown.stdout
