@@ -729,6 +729,15 @@ class _Checker:
         from_config = fm.targets is None
         index = self._target_index or list(range(len(specs)))
         if not specs:
+            if self.post.draft:  # a draft in progress: a reminder, never a failed run
+                self.problem(
+                    ("draft",),
+                    "targets.required",
+                    "a draft without targets: add `targets: [...]` (or default `targets` in "
+                    "publisher.toml) before removing `draft: true`",
+                    severity="warning",
+                )
+                return
             self.problem(
                 (),
                 "targets.required",

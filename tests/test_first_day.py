@@ -10,6 +10,8 @@ import pytest
 from publisher.record import web_url
 from tests.fixtures.sandbox import make_png
 from tests.helpers import cli_env, make_repo, post, record, run_cli
+from tests.test_ci import TWO, Harness
+from tests.test_ci import gh as gh  # the Action harness fixture
 from tests.test_init import git
 
 OFFLINE = cli_env("http://127.0.0.1:9", None)
@@ -243,3 +245,28 @@ def test_plan_shows_a_five_part_thread_part_by_part(repo):
         assert f"part {n}/5: reply to part {n - 1}" in lines[at + n]
         assert f'"{parts[n - 1]}"' in lines[at + n]
     assert "1 target posts and 4 thread replies to send" in shown.stdout
+
+
+# 16. A draft without targets does not fail publish, nor the Action
+
+
+def test_a_draft_without_targets_is_a_warning_not_a_failed_run(repo, sandbox):
+    (repo / "posts/wip.md").write_text("---\ndraft: true\nmeta: {title: WIP}\n---\nSomeday\n")
+    env = cli_env(sandbox.url, sandbox.live_key)
+    done = run_cli(["publish"], repo, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [p["text"] for p in sandbox.posts()] == ["Hello"]
+    checked = run_cli(["validate"], repo, OFFLINE)
+    assert checked.returncode == 0
+    assert "posts/wip.md:2:1: warning: targets.required" in checked.stdout
+    assert run_cli(["validate", "--strict"], repo, OFFLINE).returncode == 1
+    # once it is no draft, no targets is an error again
+    (repo / "posts/wip.md").write_text("---\nmeta: {title: WIP}\n---\nSomeday\n")
+    assert run_cli(["publish"], repo, env).returncode == 1
+
+
+def test_the_action_stays_green_with_a_draft_without_targets(gh: Harness) -> None:
+    before, after = gh.seed({"posts/wip.md": "---\ndraft: true\n---\nSomeday\n", **TWO})
+    run = gh.run(gh.clone("ws", at=after), "push", gh.push_event(before, after))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outputs["failed"] == "0"
