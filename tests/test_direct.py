@@ -247,8 +247,8 @@ def test_one_login_for_a_run_of_many_posts(
     from publisher.config import load_config
     from publisher.files import find_posts
     from publisher.plan import make_plan
-    from publisher.post import load_post
     from publisher.run import Env, Run
+    from publisher.validate import load_post
 
     logins: list[str] = []
     original = Client.login

@@ -228,8 +228,8 @@ def test_a_direct_part_whose_create_failed_after_the_pds_stored_it_is_adopted_no
     from publisher.apply import Runner
     from publisher.config import load_config
     from publisher.plan import make_plan
-    from publisher.post import load_post
     from publisher.run import Env, Run
+    from publisher.validate import load_post
     from tests.test_direct import PASSWORD_ENV
 
     def run_once() -> None:

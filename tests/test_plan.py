@@ -15,8 +15,9 @@ import pytest
 
 from publisher.config import Account, Config
 from publisher.plan import Plan, make_plan
-from publisher.post import Post, load_post
+from publisher.post import Post
 from publisher.run import Env, Run
+from publisher.validate import load_post
 from publisher.writeback import set_published
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from publisher.config import load_config
 from publisher.plan import make_plan
-from publisher.post import load_post
 from publisher.preview.model import build_preview, problem_targets
 from publisher.run import Run
+from publisher.validate import load_post
 from tests.helpers import make_repo
 
 

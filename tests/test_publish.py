@@ -79,8 +79,8 @@ def _run_library(repo, sandbox, attempts: int, timeout: float = 30.0):
     from publisher.config import load_config
     from publisher.files import find_posts
     from publisher.plan import make_plan
-    from publisher.post import load_post
     from publisher.run import Env, Run
+    from publisher.validate import load_post
 
     config = load_config(repo)
     posts = [load_post(p, config) for p in find_posts([repo / "posts"])]
@@ -467,8 +467,8 @@ def test_requests_on_the_wire_never_exceed_the_concurrency(tmp_path, sandbox):
     from publisher.config import load_config
     from publisher.files import find_posts
     from publisher.plan import make_plan
-    from publisher.post import load_posts
     from publisher.run import Env, Run
+    from publisher.validate import load_posts
 
     class Watching(httpx.HTTPTransport):  # real HTTP, counted on the way
         def __init__(self) -> None:

@@ -39,7 +39,7 @@ def run_from(args: argparse.Namespace, config: Config) -> Any:
 
 def load_posts(paths: list[Path], config: Config) -> list[Any]:
     from publisher.files import find_posts
-    from publisher.post import load_posts as load_many
+    from publisher.validate import load_posts as load_many
 
     roots = paths or [config.posts_dir]
     for path in roots:

@@ -203,7 +203,7 @@ class Job:
         connection, targets named by a platform alone are checked against the
         connected accounts (read once)."""
         from publisher.plan import make_plan
-        from publisher.post import load_post
+        from publisher.validate import load_post
 
         root = self.repo_root or self.config.root
         deleted = [

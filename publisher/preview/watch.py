@@ -219,7 +219,7 @@ class Watcher:
         """(Re)load one post; show it when it changed. ``force`` reloads unchanged bytes
         too (its media files may have changed)."""
         from publisher.plan import make_plan
-        from publisher.post import load_post
+        from publisher.validate import load_post
 
         try:
             raw = path.read_bytes()
