@@ -85,7 +85,7 @@ def make_posts(folder: Path, n: int) -> None:
 
 def publish(folder: Path, url: str, key: str) -> tuple[float, dict[str, int], int, float]:
     from publisher.apply import Runner
-    from publisher.backends.letmepost_api import LetmepostClient
+    from publisher.clients.letmepost import LetmepostClient
     from publisher.config import load_config
     from publisher.files import find_posts
     from publisher.plan import make_plan

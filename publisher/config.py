@@ -226,7 +226,7 @@ def _from_table(table: dict[str, Any], root: Path, source: Path) -> Config:
 def _langs(value: Any, where: str) -> tuple[str, ...]:
     if value == []:
         return ()
-    from publisher.backends.bluesky_pds import MAX_LANGS, is_lang
+    from publisher.rules.bluesky import MAX_LANGS, is_lang
 
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f'{where}: `langs` must be a list of language tags, like ["en"]')

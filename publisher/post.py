@@ -120,7 +120,6 @@ class MediaFile:
 # -- Bluesky extras (langs, labels, replies, quotes, card, unpublish)
 REPLY_CHOICES = ("everyone", "nobody", "following", "followers", "mentioned")
 REPLY_RULES = ("following", "followers", "mentioned")  # what a list may combine
-SELF_LABELS = ("graphic-media", "nudity", "porn", "sexual")  # = bluesky_pds.SELF_LABELS
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from publisher.errors import UsageError
 
 if TYPE_CHECKING:
-    from publisher.backends.letmepost_api import LetmepostClient
+    from publisher.clients.letmepost import LetmepostClient
     from publisher.config import Config
 
 __all__ = ["SANDBOX_API", "Connection", "Env", "Run", "is_local_api", "resolve_run"]
@@ -106,7 +106,7 @@ class Run:
         """Open what the run talks to: the embedded sandbox (started here, stopped on
         exit) or a client for the API. Without a key the connection has no client;
         `need_key` makes that a `UsageError` instead."""
-        from publisher.backends.letmepost_api import LetmepostClient
+        from publisher.clients.letmepost import LetmepostClient
 
         log = (lambda line: print(f"  {line}", file=sys.stderr)) if verbose else None
         if self.embedded:
@@ -148,7 +148,7 @@ class Connection:
         """The connected accounts (`GET /v1/accounts`), read once per run; None without
         a client or when the API cannot say (the request then resolves them itself)."""
         if self._accounts is None and self.client is not None:
-            from publisher.backends.letmepost_api import ApiError, NetworkError
+            from publisher.clients.letmepost import ApiError, NetworkError
 
             try:
                 self._accounts = list(self.client.accounts())

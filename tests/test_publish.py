@@ -75,7 +75,7 @@ def test_dropped_connection_after_the_server_stored_the_post(tmp_path, sandbox):
 def _run_library(repo, sandbox, attempts: int, timeout: float = 30.0):
     """One publish run through the library, with a client giving up after `attempts`."""
     from publisher.apply import Runner
-    from publisher.backends.letmepost_api import LetmepostClient, RetryPolicy
+    from publisher.clients.letmepost import LetmepostClient, RetryPolicy
     from publisher.config import load_config
     from publisher.files import find_posts
     from publisher.plan import make_plan
@@ -463,7 +463,7 @@ def test_requests_on_the_wire_never_exceed_the_concurrency(tmp_path, sandbox):
     import httpx
 
     from publisher.apply import Runner
-    from publisher.backends.letmepost_api import LetmepostClient
+    from publisher.clients.letmepost import LetmepostClient
     from publisher.config import load_config
     from publisher.files import find_posts
     from publisher.plan import make_plan

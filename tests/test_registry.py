@@ -6,7 +6,7 @@ from __future__ import annotations
 import typing
 from pathlib import Path
 
-from publisher.backends import bluesky_pds as bluesky
+from publisher.clients import atproto as bluesky
 from publisher.config import PLATFORM_NAMES, load_config
 from publisher.model import TargetSpec
 from publisher.rules import limits, platforms

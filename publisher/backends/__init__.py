@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from publisher.backends.base import Backend, Reporter, Request, StopRun
 
 if TYPE_CHECKING:
-    from publisher.backends.letmepost_api import LetmepostClient
+    from publisher.clients.letmepost import LetmepostClient
     from publisher.run import Run
 
 __all__ = ["Backend", "Reporter", "Request", "StopRun", "open_backends"]

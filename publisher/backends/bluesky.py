@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from publisher.backends.base import Reporter, Request
 
 if TYPE_CHECKING:
-    from publisher.backends.bluesky_pds import BlueskyAccount
+    from publisher.clients.atproto import BlueskyAccount
     from publisher.config import Account
     from publisher.plan import Step, TargetPlan
     from publisher.post import ResolvedTarget
@@ -63,7 +63,7 @@ _RECORDED_CODES = {"server_error": "platform_unavailable"}
 def direct_problems(t: ResolvedTarget) -> list[str]:
     """What keeps a direct Bluesky target from being published, found without any
     request (empty when it can go). Reads the target's image files."""
-    from publisher.backends.bluesky_pds import BlueskyError, check_post
+    from publisher.clients.atproto import BlueskyError, check_post
 
     # Schedules and URL/video media are refused earlier, by validation (post.py).
     if t.repost:
@@ -144,7 +144,7 @@ class BlueskyBackend:
 
     def account(self, acct: Account) -> BlueskyAccount:
         """The (shared) account object for a configured direct account."""
-        from publisher.backends.bluesky_pds import BlueskyAccount, BlueskyError
+        from publisher.clients.atproto import BlueskyAccount, BlueskyError
 
         assert acct.handle and acct.pds
         key = (acct.pds, acct.handle.lower())
@@ -171,7 +171,7 @@ class BlueskyBackend:
 
         Every step is written to the file before the next request.
         """
-        from publisher.backends.bluesky_pds import BlueskyError
+        from publisher.clients.atproto import BlueskyError
 
         t = tp.target
         assert t is not None and t.account is not None
@@ -214,7 +214,7 @@ class BlueskyBackend:
         comment, gates and the post itself (or the repost) are deleted, with
         ``unpublishing`` on disk first (deletes are idempotent: a rerun
         after a crash deletes again and finishes)."""
-        from publisher.backends.bluesky_pds import (
+        from publisher.clients.atproto import (
             POST_COLLECTION,
             POSTGATE_COLLECTION,
             REPOST_COLLECTION,
@@ -263,7 +263,7 @@ class BlueskyBackend:
     ) -> tuple[str, str, bool]:
         """The main record: adopted when a recorded key already exists, else created
         under a key that is on disk first. Returns (uri, cid, adopted)."""
-        from publisher.backends.bluesky_pds import new_tid
+        from publisher.clients.atproto import new_tid
 
         rec = book.target(t.label)
         recorded = rec.get("rkey")
@@ -316,7 +316,7 @@ class BlueskyBackend:
         the conversation's root when part 1 answers another post). Its record key is on
         disk before the record exists; a rerun adopts it (getRecord). None when the
         part before it is not out (its own outcome said why)."""
-        from publisher.backends.bluesky_pds import BlueskyError, new_tid
+        from publisher.clients.atproto import BlueskyError, new_tid
 
         t = tp.target
         assert t is not None and t.account is not None
@@ -381,7 +381,7 @@ class BlueskyBackend:
     def _repost(self, book: Record, t: ResolvedTarget, account: BlueskyAccount) -> str:
         """`repost: URL`: an `app.bsky.feed.repost` record, recorded like a post; its
         record key is on disk before it exists, and a rerun adopts it."""
-        from publisher.backends.bluesky_pds import REPOST_COLLECTION, new_tid
+        from publisher.clients.atproto import REPOST_COLLECTION, new_tid
 
         assert t.repost is not None
         rec = book.target(t.label)
@@ -405,7 +405,7 @@ class BlueskyBackend:
     def _record_post(
         self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
     ) -> None:
-        from publisher.backends.bluesky_pds import parse_post_uri, web_url
+        from publisher.clients.atproto import parse_post_uri, web_url
 
         did, rkey = parse_post_uri(uri)
         book.set_target(
@@ -433,7 +433,7 @@ class BlueskyBackend:
         """The threadgate and postgate under the post's record key. After a crash (the
         post was adopted) each is read back first and created only when absent; a key
         that turns out taken (``record_exists``) is one that exists: never a second."""
-        from publisher.backends.bluesky_pds import (
+        from publisher.clients.atproto import (
             POSTGATE_COLLECTION,
             THREADGATE_COLLECTION,
             BlueskyError,
@@ -470,7 +470,7 @@ class BlueskyBackend:
     def _comment(
         self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
     ) -> None:
-        from publisher.backends.bluesky_pds import new_tid
+        from publisher.clients.atproto import new_tid
 
         assert t.first_comment is not None
         rec = book.target(t.label)
@@ -535,8 +535,8 @@ def _card(t: ResolvedTarget, notes: list[str]) -> Any:
     keeps a card from being made is a note for the outcome, never a failure."""
     if t.media or t.extras.card is False:
         return None
-    from publisher.backends.bluesky_pds import BlueskyError, check_post
-    from publisher.backends.linkcard import fetch_card, pick_link
+    from publisher.clients.atproto import BlueskyError, check_post
+    from publisher.clients.linkcard import fetch_card, pick_link
 
     try:
         link = pick_link(t.text, card=t.extras.card, has_media=False)
@@ -582,7 +582,7 @@ def _announce(
 def _reply_refs(account: BlueskyAccount, url: str) -> tuple[str, str, str, str]:
     """(parent uri, cid, root uri, cid) of a reply to the post at `url`: the root is the
     parent's own root when the parent is itself a reply."""
-    from publisher.backends.bluesky_pds import parse_post_uri
+    from publisher.clients.atproto import parse_post_uri
 
     uri, cid = account.resolve_post(url)
     did, rkey = parse_post_uri(uri)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from publisher import identity
 from publisher.backends.base import Reporter, Request
-from publisher.backends.letmepost_api import ApiError, LetmepostClient, NetworkError, QuotaExceeded
+from publisher.clients.letmepost import ApiError, LetmepostClient, NetworkError, QuotaExceeded
 from publisher.plan import Step, StepKind, TargetPlan
 from publisher.record import Record, iso_z, now_iso, web_url
 

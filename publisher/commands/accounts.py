@@ -86,7 +86,7 @@ def alias_block(accounts: list[dict[str, Any]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from publisher.backends.letmepost_api import ApiError, NetworkError
+    from publisher.clients.letmepost import ApiError, NetworkError
     from publisher.report import dump_json, table
 
     config = config_from(args)

@@ -166,7 +166,7 @@ class Job:
     @classmethod
     def from_environ(cls, config_path: Path | None, environ: Mapping[str, str], log: Log) -> Job:
         """Inputs, event and configuration (``path`` replaces the posts folder)."""
-        from publisher.github.git import work_tree_root
+        from publisher.git import work_tree_root
         from publisher.run import resolve_run
 
         inputs = Inputs.from_environ(environ)
@@ -281,7 +281,7 @@ class Job:
     def save(self, report: Report, written: list[str], branch: str | None) -> None:
         """Commit the written-back files as github-actions[bot] and push them (rebase
         and retry; a conflict in a post is resolved by merging its records)."""
-        from publisher.github.git import GitError, commit_files, push_with_retry
+        from publisher.git import GitError, commit_files, push_with_retry
         from publisher.github.render import commit_message
 
         root = self.repo_root or self.config.root

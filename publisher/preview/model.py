@@ -371,7 +371,7 @@ def _card(t: Any) -> dict[str, Any] | None:
     """The link card a direct Bluesky target will show: its URL (no network here)."""
     if not t.direct or t.media:
         return None
-    from publisher.backends.linkcard import pick_link
+    from publisher.clients.linkcard import pick_link
 
     try:
         link = pick_link(t.text, card=t.extras.card, has_media=False)

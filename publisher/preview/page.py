@@ -69,7 +69,7 @@ class PreviewHub:
         ).start()
 
     def _fetch_card(self, rel: str, url: str) -> None:
-        from publisher.backends.linkcard import fetch_card
+        from publisher.clients.linkcard import fetch_card
 
         got, warnings = fetch_card(url, with_image=False)
         found = (

@@ -56,7 +56,7 @@ DELETE_GRACE = 0.3
 
 Commit = Callable[[Path, Sequence[Path], str], str | None]
 """``commit(root, files, message) -> short sha or None`` (nothing changed); raises on
-failure, with a message fit to show. The command passes `publisher.github.git.commit_local`:
+failure, with a message fit to show. The command passes `publisher.git.commit_local`:
 the loop itself runs no git."""
 
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from publisher.document import Loc
 from publisher.hints import did_you_mean
-from publisher.post import NO_EXTRAS, REPLY_CHOICES, REPLY_RULES, SELF_LABELS, BlueskyExtras
+from publisher.post import NO_EXTRAS, REPLY_CHOICES, REPLY_RULES, BlueskyExtras
+from publisher.rules.bluesky import MAX_LANGS, SELF_LABELS, is_lang
 
 if TYPE_CHECKING:
     from publisher.validate.base import Checker
@@ -64,8 +65,6 @@ def _extra(c: Checker, key: str, value: Any, where: Loc, with_media: bool) -> An
     """One extra's value as `BlueskyExtras` holds it; None (and an error at its
     line) when it is not usable."""
     if key == "langs":
-        from publisher.backends.bluesky_pds import MAX_LANGS, is_lang
-
         for j, lang in enumerate(value):
             if not is_lang(lang):
                 c.problem(

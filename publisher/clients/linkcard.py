@@ -32,7 +32,7 @@ from publisher.errors import PublisherError
 if TYPE_CHECKING:
     import httpx
 
-    from publisher.backends.bluesky_pds import External
+    from publisher.clients.atproto import External
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -85,7 +85,7 @@ class Card:
 
     def external(self) -> External:
         """The card as ``bluesky.External``, for ``BlueskyAccount.create_post(external=)``."""
-        from publisher.backends.bluesky_pds import External
+        from publisher.clients.atproto import External
 
         return External(self.url, self.title, self.description, self.image, self.image_mime)
 
@@ -129,7 +129,7 @@ def pick_link(
     if has_media:
         return None
     if facets is None:
-        from publisher.backends.bluesky_pds import build_facets
+        from publisher.clients.atproto import build_facets
 
         facets = build_facets(text, lambda _handle: None)
     for facet in facets:
