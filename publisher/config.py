@@ -54,6 +54,10 @@ _KEYS = {
 ON_EDIT = ("keep", "repost")
 
 
+# The variable holding a direct Bluesky account's app password, unless it names another.
+DEFAULT_PASSWORD_ENV = "BLUESKY_APP_PASSWORD"
+
+
 class ConfigError(UsageError):
     """The configuration is unusable (exit code 2)."""
 
@@ -278,7 +282,7 @@ def _account_of(alias: str, value: Any, where: str) -> Account:
             if extra:
                 raise ConfigError(f"{where}: accounts.{alias}: unknown setting {extra[0]!r}")
             handle, pds = value["bluesky"], value.get("pds", "https://bsky.social")
-            env = value.get("password_env", "BLUESKY_APP_PASSWORD")
+            env = value.get("password_env", DEFAULT_PASSWORD_ENV)
             if not isinstance(handle, str) or not re.match(
                 r"^[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$", handle.lstrip("@")
             ):

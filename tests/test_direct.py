@@ -263,7 +263,7 @@ def test_one_login_for_a_run_of_many_posts(
     repo = make_repo(tmp_path, posts, config(pds))
     cfg = load_config(repo)
     plan = make_plan([load_post(p, cfg) for p in find_posts([repo / "posts"])], Run(Env.LIVE, "-"))
-    result = Runner(Run(Env.LIVE, "-"), environ={PASSWORD_ENV: pds.password}).run(plan)
+    result = Runner(Run(Env.LIVE, "-", app_passwords={PASSWORD_ENV: pds.password})).run(plan)
     clear_sessions()
     assert [o.status for o in result.outcomes] == ["published"] * 4
     assert logins == [pds.handle]

@@ -235,7 +235,7 @@ def test_a_direct_part_whose_create_failed_after_the_pds_stored_it_is_adopted_no
     def run_once() -> None:
         post_ = load_post(repo / "posts/t.md", load_config(repo))
         plan = make_plan([post_], Run(Env.LIVE, "-"))
-        Runner(Run(Env.LIVE, "-"), environ={PASSWORD_ENV: pds.password}).run(plan)
+        Runner(Run(Env.LIVE, "-", app_passwords={PASSWORD_ENV: pds.password})).run(plan)
 
     monkeypatch.setattr(atproto.BlueskyAccount, "create_post", flaky)
     run_once()

@@ -40,10 +40,11 @@ moment to publish it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from publisher.backends.base import Reporter, Request
+from publisher.config import DEFAULT_PASSWORD_ENV
 
 if TYPE_CHECKING:
     from publisher.clients.atproto import BlueskyAccount
@@ -53,9 +54,8 @@ if TYPE_CHECKING:
     from publisher.record import Record
     from publisher.run import Run
 
-__all__ = ["DEFAULT_PASSWORD_ENV", "BlueskyBackend", "direct_problems"]
+__all__ = ["BlueskyBackend", "direct_problems"]
 
-DEFAULT_PASSWORD_ENV = "BLUESKY_APP_PASSWORD"
 # BlueskyError codes as recorded in the file, so that the plan knows which to retry.
 _RECORDED_CODES = {"server_error": "platform_unavailable"}
 
@@ -85,8 +85,8 @@ class BlueskyBackend:
     post of the run and kept in memory only.
 
     ``factory`` builds the account object for a configured ``Account`` (tests use it to
-    wrap the real one); by default it is a ``BlueskyAccount`` whose app password comes
-    from the variable the config names.
+    wrap the real one); by default it is a ``BlueskyAccount`` whose app password is the
+    run's (`Run.app_passwords`, read from the variable the config names).
     """
 
     name = "bluesky"
@@ -94,12 +94,11 @@ class BlueskyBackend:
     def __init__(
         self,
         run: Run,
-        environ: Mapping[str, str],
         *,
         factory: Callable[[Account], BlueskyAccount] | None = None,
         slots: int = 4,
     ) -> None:
-        self.sandbox, self.environ = run.sandbox, environ
+        self.sandbox, self.passwords = run.sandbox, run.app_passwords
         self._factory = factory
         self._accounts: dict[tuple[str, str], BlueskyAccount] = {}
         self._lock = threading.Lock()
@@ -154,7 +153,7 @@ class BlueskyBackend:
                     self._accounts[key] = self._factory(acct)
                 else:
                     env_name = acct.password_env or DEFAULT_PASSWORD_ENV
-                    password = self.environ.get(env_name)
+                    password = self.passwords.get(env_name)
                     if not password:
                         raise BlueskyError(
                             "login_failed",

@@ -273,7 +273,7 @@ class Job:
         deleted files are cancelled (steps of the plan too)."""
         from publisher.apply import Runner
 
-        result = Runner(api.run, client=api.client, environ=self.environ).run(report.plan)
+        result = Runner(api.run, client=api.client).run(report.plan)
         report.outcomes = list(result.outcomes)
         report.stopped = result.stopped
         report.written = list(result.written)
