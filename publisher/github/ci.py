@@ -45,7 +45,7 @@ from publisher.github.actions import (
     upsert_pr_comment,
     write_outputs,
 )
-from publisher.github.report import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Report
+from publisher.github.outcome import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Report
 from publisher.github.select import Selection, select_posts
 
 __all__ = ["Inputs", "choose_mode", "main", "parse_bool"]

@@ -6,5 +6,5 @@
 - `page`: the live preview page (`PreviewHub`, `serve`) and its assets.
 - `terminal`: the watch loop's terminal views (plain lines, a live rich view).
 
-Nothing is imported here: `import publisher.preview.model` stays cheap.
+Nothing is imported here: `import publisher.preview.views` stays cheap.
 """

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from publisher.preview.model import PostPreview
+from publisher.preview.views import PostPreview
 from publisher.rules import limits
 
 __all__ = ["PreviewHub", "PreviewServer", "page_html", "serve"]

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Protocol
 from publisher.config import Config
 from publisher.files import find_posts, is_post_file
 from publisher.lock import LockWaitCancelled, run_lock
-from publisher.preview.model import PostPreview, build_preview
+from publisher.preview.views import PostPreview, build_preview
 from publisher.run import Run
 
 if TYPE_CHECKING:
