@@ -50,6 +50,7 @@ _KEYS = {
     "accounts",
     "allow_repost",
     "langs",
+    "fetch_allow",
 }
 ON_EDIT = ("keep", "repost")
 
@@ -86,6 +87,7 @@ class Config:
     on_edit: str = "keep"  # what an edit after publishing does: keep | repost
     accounts: dict[str, Account] = field(default_factory=dict)
     langs: tuple[str, ...] = ()  # default `langs` of direct Bluesky posts
+    fetch_allow: tuple[str, ...] = ()  # hosts / CIDRs link cards may fetch from (netfetch)
 
     @property
     def posts_dir(self) -> Path:
@@ -220,7 +222,22 @@ def _from_table(table: dict[str, Any], root: Path, source: Path) -> Config:
         on_edit=_on_edit(typed("on_edit", str, "keep"), where),
         accounts=accounts,
         langs=_langs(table.get("langs", []), where),
+        fetch_allow=_fetch_allow(table.get("fetch_allow", []), where),
     )
+
+
+def _fetch_allow(value: Any, where: str) -> tuple[str, ...]:
+    from publisher.netfetch import parse_allow
+
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f'{where}: `fetch_allow` must be a list of hosts or CIDRs, like ["127.0.0.1"]'
+        )
+    try:
+        parse_allow(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: `fetch_allow`: {exc}") from None
+    return tuple(v.strip() for v in value if v.strip())
 
 
 def _langs(value: Any, where: str) -> tuple[str, ...]:

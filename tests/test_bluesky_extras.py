@@ -31,6 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.pds
 
 
+@pytest.fixture(autouse=True)
+def _fetch_from_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages are served on 127.0.0.1, which link cards refuse unless allowed."""
+    monkeypatch.setenv("PUBLISHER_FETCH_ALLOW", "127.0.0.1")
+
+
 @pytest.fixture
 def account(pds: LocalPds) -> BlueskyAccount:
     return BlueskyAccount(pds.handle, pds.url, pds.password)

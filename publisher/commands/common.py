@@ -15,7 +15,15 @@ __all__ = ["UsageError", "config_from", "load_posts", "run_from"]
 def config_from(args: argparse.Namespace) -> Config:
     """`--config`, else the configuration of the repository the given paths are in
     (so `publisher validate ~/posts-repo/posts/a.md` works from anywhere), else the
-    one found from the current folder."""
+    one found from the current folder. Its `fetch_allow` joins the fetch allowlist."""
+    from publisher.netfetch import allow_also
+
+    config = _config_from(args)
+    allow_also(config.fetch_allow)
+    return config
+
+
+def _config_from(args: argparse.Namespace) -> Config:
     if getattr(args, "config", None):
         return load_config(path=args.config)
     paths = [p for p in getattr(args, "paths", None) or [] if p.exists()]

@@ -171,6 +171,9 @@ class Job:
         inputs = Inputs.from_environ(environ)
         actions = ActionsEnv.from_environ(environ)
         config = load_config(path=config_path) if config_path else load_config()
+        from publisher.netfetch import allow_also
+
+        allow_also(config.fetch_allow)
         if inputs.path is not None:
             posts = PurePosixPath(inputs.path.replace("\\", "/"))
             if posts.is_absolute() or ".." in posts.parts:
