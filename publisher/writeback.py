@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from publisher.files import RealPaths
+from publisher.redaction import redact
 
 __all__ = [
     "WritebackError",
@@ -96,7 +97,7 @@ def _plain(value: Any, where: str) -> Any:
     if isinstance(value, enum.Enum):
         return _plain(value.value, where)
     if isinstance(value, str):
-        return str.__str__(value)
+        return redact(str.__str__(value))  # no secret is ever written into a post file
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):

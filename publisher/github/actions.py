@@ -318,11 +318,14 @@ def format_outputs(mapping: Mapping[str, Any]) -> str:
     ``name<<ghadelimiter_<uuid>`` heredoc whose delimiter is checked not to occur in
     the value; anything else (lists, dicts, numbers, booleans) as one-line JSON.
     """
+    from publisher.redaction import redact
+
     lines: list[str] = []
     for name, value in mapping.items():
         if not _OUTPUT_NAME.match(name):
             raise ValueError(f"invalid output name: {name!r}")
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        text = redact(text)
         if "\n" not in text and "\r" not in text:
             lines.append(f"{name}={text}\n")
             continue
@@ -348,6 +351,9 @@ def append_summary(
     If the text would push the file past the limit, it is cut at a line boundary and
     a note saying so is appended instead. Returns True when it was truncated.
     """
+    from publisher.redaction import redact
+
+    markdown = redact(markdown)
     if not markdown.endswith("\n"):
         markdown += "\n"
     data = markdown.encode("utf-8")
@@ -411,6 +417,9 @@ def upsert_pr_comment(
 
     if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repo):
         raise ValueError(f"not an owner/name repository: {repo!r}")
+    from publisher.redaction import redact
+
+    body = redact(body)
     text = body if body.lstrip().startswith(marker) else f"{marker}\n{body}"
     base = api_url.rstrip("/")
     headers = {

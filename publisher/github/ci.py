@@ -68,10 +68,13 @@ def main(
     """Run ``publisher ci``; returns the exit code."""
     environ = os.environ if environ is None else environ
     log = Log(out or sys.stdout)
+    from publisher.redaction import from_environ
+
+    from_environ(environ)
     for name in ("LETMEPOST_API_KEY", "GITHUB_TOKEN"):
         secret = environ.get(name, "").strip()
         if secret:
-            log.command(add_mask(secret))  # before anything else is printed
+            log.mask(secret)  # before anything else is printed
     try:
         job = Job.from_environ(config_path, environ, log)
         mode, why = choose_mode(job.inputs.mode, job.actions)
@@ -407,10 +410,21 @@ class Log:
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
+    def mask(self, secret: str) -> None:
+        """``::add-mask::`` the secret: the one line that names it (the runner hides it
+        in the log from then on)."""
+        from publisher.redaction import write_raw
+
+        write_raw(self.out, add_mask(secret) + "\n")
+
     def command(self, line: str) -> None:
-        print(line, file=self.out, flush=True)
+        from publisher.redaction import redact
+
+        print(redact(line), file=self.out, flush=True)
 
     def untrusted(self, text: str) -> None:
         """Print text that may come from a post: no line of it can run a command."""
+        from publisher.redaction import redact
+
         if text:
-            print(stop_commands(text), file=self.out, flush=True)
+            print(stop_commands(redact(text)), file=self.out, flush=True)

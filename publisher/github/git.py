@@ -267,7 +267,9 @@ def commit_files(repo_dir: Path | str, files: Sequence[str], message: str) -> st
         return None
     if status != 1:
         raise GitError(f"git diff failed: {_message(err)}")
-    text = message.strip() + "\n"
+    from publisher.redaction import redact
+
+    text = redact(message.strip()) + "\n"
     _check(
         repo,
         "commit",
@@ -575,7 +577,9 @@ def commit_local(root: Path, files: Sequence[Path], message: str) -> str | None:
         raise CommitError(_first_line(done.stderr) or "git add failed")
     if git("diff", "--cached", "--quiet", "--", *paths).returncode == 0:
         return None
-    done = git("commit", "--quiet", "-m", message, "--only", "--", *paths)
+    from publisher.redaction import redact
+
+    done = git("commit", "--quiet", "-m", redact(message), "--only", "--", *paths)
     if done.returncode != 0:
         raise CommitError(_first_line(done.stderr or done.stdout) or "git commit failed")
     return git("rev-parse", "--short", "HEAD").stdout.strip() or None
