@@ -101,24 +101,55 @@ class Config:
 
 
 def check_url(url: str, name: str) -> None:
-    """Raise ConfigError unless `url` is a usable http(s) base URL."""
-    from urllib.parse import urlsplit
+    """Raise ConfigError unless `url` is a usable http(s) base URL.
+
+    A credential in any part of it (``user:pass@``, a query, a fragment, a path segment
+    that looks like a key, a key given as the whole URL) is refused, and the URL is
+    never echoed: the API URL is recorded in every post file and pushed."""
+    import re
+    from urllib.parse import unquote, urlsplit
+
+    from publisher.redaction import secrets
 
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         parts = None
+    why = (
+        f"{name} must not carry credentials: the key comes from LETMEPOST_API_KEY only, "
+        "and the URL is recorded in every post file (the value is not shown)"
+    )
     if "@" in url.split("://", 1)[-1].split("/", 1)[0] or (
         parts is not None and (parts.username is not None or parts.password is not None)
     ):
-        # Never echo it: the part before the @ is a credential (often the API key).
-        raise ConfigError(
-            f"{name} must not carry credentials (user:password@ in the URL): the key comes "
-            "from LETMEPOST_API_KEY only, and the URL is recorded in every post file"
-        )
+        raise ConfigError(why.replace("credentials", "credentials (user:password@)"))
+    plain = unquote(url)
+    if re.search(r"lmp_(?:live|test)_", plain, re.IGNORECASE) or any(
+        s in plain for s in secrets() if len(s) >= 8
+    ):
+        raise ConfigError(why.replace("credentials", "an API key"))
+    if parts is not None and (parts.query or parts.fragment or "?" in url or "#" in url):
+        raise ConfigError(why.replace("credentials", "a query or a fragment (?... or #...)"))
+    if parts is not None and any(_looks_secret(seg) for seg in parts.path.split("/")):
+        raise ConfigError(why.replace("credentials", "what looks like a token in its path"))
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{name} must be an http(s) URL, not {url!r}")
+        raise ConfigError(
+            f"{name} must be an http(s) URL such as {DEFAULT_API_URL} "
+            "(the value is not shown: it may be a key)"
+        )
+
+
+def _looks_secret(segment: str) -> bool:
+    """A path segment of 24+ letters and digits mixing both: a token, not a path."""
+    import re
+
+    return (
+        len(segment) >= 24
+        and re.fullmatch(r"[A-Za-z0-9_\-.~+=]+", segment) is not None
+        and any(c.isdigit() for c in segment)
+        and any(c.isalpha() for c in segment)
+    )
 
 
 def find_root(start: Path) -> Path:

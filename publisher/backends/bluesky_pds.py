@@ -382,6 +382,9 @@ class BlueskyAccount:
         password_env: str = "BLUESKY_APP_PASSWORD",
         timeout: float = 30.0,
     ) -> None:
+        from publisher.redaction import add_secret
+
+        add_secret(password)  # never printed, written or raised, whole or in part
         self._handle = handle.removeprefix("@").lower()
         self._pds_url = pds_url.rstrip("/")
         self.__password = password

@@ -157,7 +157,10 @@ class LetmepostBackend:
         book.set_part(tp.label, step.part, values)  # a None value (no error) drops the key
         book.save()
         if status not in ("published", "publishing"):
-            reporter.outcome(tp, status, error=f"part {step.part}: {err}")
+            said = (
+                f"{err.get('code')}: {err.get('message', '')}" if isinstance(err, dict) else status
+            )
+            reporter.outcome(tp, status, error=f"part {step.part}: {said}")
             return
         reporter.outcome(
             tp, status, uri=r.get("uri"), url=web_url(r.get("uri")), note=f"part {step.part}"

@@ -17,9 +17,11 @@ def config_from(args: argparse.Namespace) -> Config:
     (so `publisher validate ~/posts-repo/posts/a.md` works from anywhere), else the
     one found from the current folder. Its `fetch_allow` joins the fetch allowlist."""
     from publisher.netfetch import allow_also
+    from publisher.redaction import from_environ
 
     config = _config_from(args)
     allow_also(config.fetch_allow)
+    from_environ(names=[a.password_env for a in config.accounts.values() if a.password_env])
     return config
 
 

@@ -177,6 +177,9 @@ class Job:
         from publisher.netfetch import allow_also
 
         allow_also(config.fetch_allow)
+        from publisher.redaction import from_environ
+
+        from_environ(environ, [a.password_env for a in config.accounts.values() if a.password_env])
         if inputs.path is not None:
             posts = PurePosixPath(inputs.path.replace("\\", "/"))
             if posts.is_absolute() or ".." in posts.parts:
