@@ -33,7 +33,7 @@ from publisher.model import (
     UUID_PATTERN,
     PostFrontmatter,
 )
-from publisher.record import PublishedRecord
+from publisher.record import PublishedRecord, release_problem
 from publisher.rules import limits
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -546,6 +546,7 @@ class _Checker:
             if fm is None:
                 return
         if fm.published is not None:
+            self._writable()
             try:
                 post.record = PublishedRecord.model_validate(fm.published)
             except ValidationError as exc:
@@ -580,7 +581,11 @@ class _Checker:
         post.unpublish = fm.unpublish  # -- Bluesky extras
         self._targets(fm)
         labels = {t.label for t in post.targets} if post.release else set()
-        for label in post.release:
+        for label, attempt in post.release.items():
+            problem = release_problem(label, attempt)
+            if problem is not None:
+                self.problem(("release", label), "release.invalid", problem)
+                continue
             if post.targets and label.split("#part", 1)[0] not in labels:
                 self.problem(
                     ("release", label),
@@ -589,6 +594,30 @@ class _Checker:
                 )
         if post.valid and post.targets:
             post.hash = identity.post_hash({t.label: t.hash for t in post.targets})
+
+    def _writable(self) -> None:
+        """A file with a `published` block must be one publish can write back to: what
+        `apply` checks before sending (`writeback.check_writable`: no YAML anchors, a
+        block-style mapping, ...) is an error here already, at its line. Only files
+        whose frontmatter could hold such a thing are parsed again."""
+        text = self.doc.frontmatter
+        if "&" not in text and "*" not in text and "{" not in text[:1]:
+            return
+        from publisher.writeback import WritebackError, check_writable
+
+        try:
+            check_writable(self.doc.raw, path=self.post.rel)
+        except WritebackError as exc:
+            self.post.problems.append(
+                Problem(
+                    self.post.rel,
+                    exc.line or 1,
+                    1,
+                    "published.unwritable",
+                    f"{exc.reason}; publish could not record its results here",
+                    "error",
+                )
+            )
 
     # -- pydantic errors as file:line problems --------------------------------------
 
