@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path, PurePosixPath
@@ -79,8 +79,10 @@ def main(
         job = Job.from_environ(config_path, environ, log)
         mode, why = choose_mode(job.inputs.mode, job.actions)
         if mode == "publish":
-            return publish(job, why)
-        return preview(job, why) if mode == "preview" else validate(job, why)
+            code = publish(job, why)
+        else:
+            code = preview(job, why) if mode == "preview" else validate(job, why)
+        return EXIT_USAGE if job.unwritable else code  # said once, where it happened
     except (UsageError, ConfigError, GitHubError) as exc:
         log.command(annotation("error", str(exc), title="publisher: configuration"))
         return EXIT_USAGE
@@ -145,8 +147,13 @@ def publish(job: Job, why: str) -> int:
     job.finish(report, publish_summary(report))
     if job.inputs.commit and report.written:
         job.save(report, sorted(report.written), branch)
-    if job.actions.summary_path is not None:
-        append_summary(job.actions.summary_path, git_summary(report))
+    summary_path = job.actions.summary_path
+    if summary_path is not None:
+        job.runner_file(
+            "GITHUB_STEP_SUMMARY",
+            summary_path,
+            lambda: append_summary(summary_path, git_summary(report)),
+        )
     return report.exit_code()
 
 
@@ -164,6 +171,25 @@ class Job:
     log: Log
     environ: Mapping[str, str]
     run: Any = field(default=None)  # publisher.run.Run
+    #: The runner's files that could not be written (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY):
+    #: each said once as an error; the run goes on (results are still committed) and
+    #: exits 2.
+    unwritable: list[str] = field(default_factory=list)
+
+    def runner_file(self, name: str, path: Path, write: Callable[[], object]) -> None:
+        """``write()`` to one of the runner's files; an OSError is one clear line."""
+        try:
+            write()
+        except OSError as exc:
+            if name not in self.unwritable:
+                self.unwritable.append(name)
+                self.log.command(
+                    annotation(
+                        "error",
+                        f"cannot write {name} ({path}): {exc.strerror or exc}",
+                        title="publisher: the runner's files",
+                    )
+                )
 
     @classmethod
     def from_environ(cls, config_path: Path | None, environ: Mapping[str, str], log: Log) -> Job:
@@ -235,10 +261,13 @@ class Job:
         """Annotations, outputs, the summary: all written before any git work."""
         for line in report.annotations():
             self.log.command(line)
-        if self.actions.output_path is not None:
-            write_outputs(self.actions.output_path, report.outputs())
-        if self.actions.summary_path is not None:
-            append_summary(self.actions.summary_path, summary)
+        out, summary_path = self.actions.output_path, self.actions.summary_path
+        if out is not None:
+            self.runner_file("GITHUB_OUTPUT", out, lambda: write_outputs(out, report.outputs()))
+        if summary_path is not None:
+            self.runner_file(
+                "GITHUB_STEP_SUMMARY", summary_path, lambda: append_summary(summary_path, summary)
+            )
 
     def comment(self, body: str) -> None:
         """One PR comment, updated in place; a fork or a refusal is a notice, not a failure."""
