@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from publisher.errors import UsageError
+from publisher.errors import PublisherError, UsageError
 
 
 def lock_path(root: Path) -> Path:
@@ -29,7 +29,7 @@ class UnwritableCheckout(UsageError):
     """The repository cannot be written (a read-only checkout or disk): nothing is sent."""
 
 
-class LockWaitCancelled(Exception):
+class LockWaitCancelled(PublisherError):
     """`should_stop` said stop while waiting for another run."""
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from publisher.errors import UsageError
+from publisher.errors import PublisherError, UsageError
 from publisher.files import RealPaths
 from publisher.redaction import redact
 
@@ -54,7 +54,7 @@ _ONE_LINE = re.compile("[\n\r\x85\u2028\u2029\t]")
 _TEMP_NAME = re.compile(r"\.(.+)\.[0-9a-f]{12}\.tmp")
 
 
-class WritebackError(Exception):
+class WritebackError(PublisherError):
     """The ``published`` block could not be written safely; the file was not changed.
 
     ``path`` and ``line`` (1-based, in the file) locate the problem when known. The
@@ -291,7 +291,7 @@ def _analyse(text: str, path: str | None) -> list[_Entry]:
                     ev.start_mark,
                     path,
                 )
-            if ev.start_mark.column != 0:
+            if ev.start_mark is not None and ev.start_mark.column != 0:
                 raise _refuse_mark(
                     "frontmatter keys are indented: top-level keys must start in column 1",
                     ev.start_mark,
@@ -311,9 +311,10 @@ def _analyse(text: str, path: str | None) -> list[_Entry]:
         entry = entries[-1]
         if isinstance(ev, yaml.CollectionStartEvent):
             flows.append(bool(ev.flow_style))
-            entry.last = max(entry.last, ev.start_mark.line)
+            if ev.start_mark is not None:
+                entry.last = max(entry.last, ev.start_mark.line)
         elif isinstance(ev, yaml.CollectionEndEvent):
-            if flows.pop():
+            if flows.pop() and ev.end_mark is not None:
                 entry.last = max(entry.last, ev.end_mark.line)
         else:
             entry.last = max(entry.last, _last_line(ev))
@@ -568,6 +569,8 @@ def remove_stale_temps(posts: Iterable[Path]) -> list[Path]:
 
 class UnwritableFolder(WritebackError, UsageError):
     """A posts folder that cannot take a write-back (read-only, full, no permission)."""
+
+    exit_code = UsageError.exit_code
 
 
 def check_folders_writable(posts: Iterable[Path]) -> None:

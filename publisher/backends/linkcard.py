@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from publisher.errors import PublisherError
+
 if TYPE_CHECKING:
     from publisher.backends.bluesky_pds import External
 
@@ -61,7 +63,7 @@ _JPEG_QUALITIES = (85, 75, 65, 50, 40)
 _PIL_MIMES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 
 
-class CardError(Exception):
+class CardError(PublisherError):
     """Why a page or its image gave no card (the text is a warning for the user)."""
 
 
@@ -214,7 +216,7 @@ def fit_image(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img: Image.Image = Image.open(io.BytesIO(data))
             width, height = img.size
             if width * height > MAX_PIXELS:
                 raise CardError(f"{width}x{height} pixels is too many to decode")
