@@ -346,17 +346,53 @@ class _MediaCache:
         self._seen: dict[tuple[Path, int, int], tuple[str, int, str | None]] = {}
 
     def read(self, path: Path) -> tuple[str, int, str | None]:
-        """(sha256 hex, size, sniffed mime) of the file at `path`."""
-        st = path.stat()
-        if not stat.S_ISREG(st.st_mode):
-            raise FileNotFoundError(path)  # a folder, a device...: not a media file
-        key = (path, st.st_size, st.st_mtime_ns)
-        hit = self._seen.get(key)
-        if hit is None:
-            data = path.read_bytes()
-            hit = (hashlib.sha256(data).hexdigest(), len(data), limits.sniff_mime(data[:64]))
-            self._seen[key] = hit
+        """(sha256 hex, size, sniffed mime) of the file at `path`: sized first (a file
+        over `MAX_MEDIA_BYTES` is `MediaTooLarge`, never read), then hashed in chunks
+        (memory stays at one chunk, whatever the size)."""
+        with open(path, "rb") as fh:  # one open: the size and the bytes are one file's
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise FileNotFoundError(path)  # a folder, a device...: not a media file
+            if st.st_size > MAX_MEDIA_BYTES:
+                raise MediaTooLarge(st.st_size)
+            key = (path, st.st_size, st.st_mtime_ns)
+            hit = self._seen.get(key)
+            if hit is None:
+                digest, size, head = hashlib.sha256(), 0, b""
+                while chunk := fh.read(min(_CHUNK, MAX_MEDIA_BYTES + 1 - size)):
+                    if not head:
+                        head = chunk[:64]
+                    digest.update(chunk)
+                    size += len(chunk)
+                    if size > MAX_MEDIA_BYTES:  # it grew while we read
+                        raise MediaTooLarge(size)
+                hit = (digest.hexdigest(), size, limits.sniff_mime(head))
+                self._seen[key] = hit
         return hit
+
+
+#: The largest local media file any upload takes (letmepost's POST /v1/media refuses
+#: more than 200 MB with 413; a direct Bluesky video is at most 100 MB).
+MAX_MEDIA_BYTES = 200 * 1024 * 1024
+_CHUNK = 1 << 20
+
+
+class MediaTooLarge(OSError):
+    """A media file over `MAX_MEDIA_BYTES`: refused by its size, before a byte is read."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size:,} bytes")
+        self.size = size
+
+
+def read_media(path: Path, size: int) -> bytes:
+    """The bytes of a media file checked at `size` when the post was read: at most that
+    many are read, and a file that changed size since is an OSError."""
+    with open(path, "rb") as fh:
+        data = fh.read(size + 1)
+    if len(data) != size:
+        raise OSError(f"{path.name} changed since it was checked ({size:,} bytes then)")
+    return data
 
 
 _MEDIA = _MediaCache()
@@ -1118,6 +1154,14 @@ class _Checker:
             except FileNotFoundError:
                 self.problem(
                     path_loc, "media.path.missing", f"media file {spec.path} does not exist"
+                )
+                continue
+            except MediaTooLarge as exc:
+                self.problem(
+                    path_loc,
+                    "media.too_large",
+                    f"{spec.path} is {exc.size:,} bytes; no upload takes more than "
+                    f"{MAX_MEDIA_BYTES:,} (it was not read)",
                 )
                 continue
             except OSError as exc:

@@ -198,7 +198,9 @@ class LetmepostBackend:
                 if m.path is None or m.sha256 is None or m.sha256 in book.media:
                     continue
                 reporter.checkpoint()
-                data = m.path.read_bytes()
+                from publisher.post import read_media
+
+                data = read_media(m.path, m.size or 0)  # bounded: the size checked
                 uploaded = self._client().upload_media(
                     m.path.name, data, m.mime or "application/octet-stream"
                 )
@@ -229,7 +231,7 @@ class LetmepostBackend:
         targets = [tp.target for tp in sends if tp.target is not None]
         try:
             self._upload_media(book, reporter, targets)
-        except (ApiError, NetworkError) as exc:
+        except (ApiError, NetworkError, OSError) as exc:
             for tp in sends:
                 reporter.outcome(tp, "error", error=f"media upload failed: {exc}")
             if isinstance(exc, QuotaExceeded):
