@@ -156,6 +156,8 @@ def describe(exc: ValidationError) -> str:
     first = exc.errors(include_url=False)[0]
     where = _where(tuple(first.get("loc", ())))
     msg = first.get("msg", "invalid")
+    if first.get("type") in ("model_type", "model_attributes_type", "dict_type"):
+        msg = "Input should be an object"
     value = first.get("input")
     shown = ""
     if isinstance(value, str | int | float | bool) or value is None:

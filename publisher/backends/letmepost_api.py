@@ -30,6 +30,8 @@ from typing import Any
 from publisher.errors import PublisherError
 
 USER_AGENT = "publisher (+https://github.com/publisher-dev/publisher)"
+#: The most of an answer that is read (every answer letmepost gives is far smaller).
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
 
 
 class ApiError(PublisherError):
@@ -264,9 +266,7 @@ class LetmepostClient:
             self.stats["requests"] += 1
             try:
                 with self._in_flight or contextlib.nullcontext():
-                    resp = self._http.request(
-                        method, path, content=body, headers=headers, params=params, files=files
-                    )
+                    resp = self._send(method, path, body, headers, params, files)
             except httpx.HTTPError as exc:  # transport errors, timeouts, dropped connections
                 last = NetworkError(
                     redact(f"{method} {path}: {type(exc).__name__}: {exc}", self._key)
@@ -304,6 +304,54 @@ class LetmepostClient:
         if isinstance(last, ApiError):
             raise last
         raise last
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        params: Mapping[str, Any] | None,
+        files: Mapping[str, Any] | None,
+    ) -> Any:
+        """One request; its answer read as a stream and capped at `MAX_ANSWER_BYTES`
+        (decoded: a compressed bomb stays small). A 2xx answer over the cap is an
+        `AnswerError`; an error answer is kept up to the cap."""
+        import httpx
+
+        request = self._http.build_request(
+            method, path, content=body, headers=headers, params=params, files=files
+        )
+        resp = self._http.send(request, stream=True)
+        try:
+            length = resp.headers.get("content-length", "")
+            over = length.isdigit() and int(length) > MAX_ANSWER_BYTES
+            data = bytearray()
+            if not over:
+                for chunk in resp.iter_bytes():
+                    data += chunk
+                    if len(data) > MAX_ANSWER_BYTES:
+                        over = True
+                        break
+        finally:
+            resp.close()
+        if over and resp.status_code < 400:
+            raise AnswerError(
+                f"{self.base_url} ({method} {path}) answered {resp.status_code} with more than "
+                f"{MAX_ANSWER_BYTES:,} bytes: not read"
+            )
+        kept = [
+            (k, v)
+            for k, v in resp.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]  # the bytes are decoded already
+        return httpx.Response(
+            resp.status_code,
+            headers=kept,
+            content=bytes(data[:MAX_ANSWER_BYTES]),
+            request=request,
+            extensions={"reason_phrase": resp.reason_phrase.encode("ascii", "replace")},
+        )
 
     def _note(self, line: str) -> None:
         if self._log:
