@@ -95,7 +95,7 @@ def publish_summary(report: Report) -> str:
         )
         icon = _ICONS.get(o.status, "")
         rows.append([md(report.where(o.path)), md(o.target), f"{icon} {md(o.status)}", detail])
-    for f, t in [*report.kept, *report.refused]:
+    for f, t in [*report.kept, *report.new_blocks]:
         rows.append(
             [md(report.where(f.path)), md(t.label), f"{_ICONS[t.action]} {t.action}", md(t.reason)]
         )
@@ -126,7 +126,28 @@ def publish_summary(report: Report) -> str:
     )
     if report.stopped:
         text.append(f"\n**Stopped:** {md(report.stopped)}")
-    return "\n".join(text) + "\n" + _problems_md(report)
+    return "\n".join(text) + "\n" + _waiting_md(report) + _problems_md(report)
+
+
+def _waiting_md(report: Report) -> str:
+    """Every target that waits for a person, on every run: the ones an earlier run
+    reported (they no longer fail the run) and the ones this run found."""
+    if not report.refused:
+        return ""
+    known = report.waiting
+    lines = [
+        f"- ⛔ {md(report.where(f.path))} · {md(t.label)}: {md(t.reason)}"
+        + (" _(reported by an earlier run)_" if (f, t) in known else "")
+        for f, t in report.refused
+    ]
+    head = f"\n### Waiting for a person ({len(lines)})\n\n"
+    note = (
+        "\nNothing is sent for these until the post is fixed or released; a block already "
+        "reported by an earlier run does not fail this one.\n"
+        if known
+        else ""
+    )
+    return head + "\n".join(lines) + "\n" + note
 
 
 def git_summary(report: Report) -> str:
@@ -217,7 +238,7 @@ def preview_markdown(report: Report) -> str:
     for d in report.selection.deleted:
         labels = ", ".join(q[0] for q in d.queued)
         out += [f"### {md(d.path)} — deleted", "", f"Would cancel the queued {md(labels)}.", ""]
-    return "\n".join(out).rstrip() + "\n"
+    return "\n".join(out).rstrip() + "\n" + _waiting_md(report)
 
 
 def _steps_of(report: Report, rel: str) -> list[Any]:

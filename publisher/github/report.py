@@ -44,6 +44,17 @@ class Report:
         ]
 
     @property
+    def waiting(self) -> list[tuple[Any, Any]]:
+        """Blocked or refused targets in files this event did not change: an earlier run
+        reported them (and failed); they are listed, and fail no run again."""
+        return [(f, t) for f, t in self.refused if not self.selection.changed_by_event(f.post.path)]
+
+    @property
+    def new_blocks(self) -> list[tuple[Any, Any]]:
+        """Blocked or refused targets this event's change made (or a full scan found)."""
+        return [(f, t) for f, t in self.refused if self.selection.changed_by_event(f.post.path)]
+
+    @property
     def kept(self) -> list[tuple[Any, Any]]:
         """Targets edited after publishing and kept as published (onEdit: keep)."""
         return [(f, t) for f in self.plan.files for t in f.targets if t.action == "keep"]
@@ -54,8 +65,9 @@ class Report:
 
     @property
     def failed(self) -> int:
-        """Invalid posts, failed targets and refused targets."""
-        return len(self.plan.invalid) + len(self.failed_outcomes) + len(self.refused)
+        """Invalid posts, failed targets and the refused or blocked targets this event
+        made (a known block, `waiting`, does not count: it failed the run that found it)."""
+        return len(self.plan.invalid) + len(self.failed_outcomes) + len(self.new_blocks)
 
     def exit_code(self) -> int:
         bad = self.failed or self.stopped or self.git_error
@@ -167,15 +179,17 @@ class Report:
                     title=f"publisher: {t.label} edited after publishing",
                 )
             )
+        waiting = self.waiting
         for f, t in self.refused:
-            line = _target_line(f.post, t)
+            known = (f, t) in waiting
             lines.append(
                 annotation(
-                    "error",
-                    f"{t.label}: {t.reason}",
+                    "warning" if known else "error",
+                    f"{t.label}: {t.reason}"
+                    + (" (reported by an earlier run; waiting for a person)" if known else ""),
                     file=self.where(f.path),
-                    line=line,
-                    title=f"publisher: {t.label} {t.action}",
+                    line=_target_line(f.post, t),
+                    title=f"publisher: {t.label} {'waiting' if known else t.action}",
                 )
             )
         return lines
