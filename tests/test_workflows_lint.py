@@ -121,3 +121,34 @@ def test_publish_example_is_safe_to_copy() -> None:
     preview = publish["jobs"]["preview"]
     assert "write" not in {v for k, v in preview["permissions"].items() if k != "pull-requests"}
     assert "secrets." not in json.dumps(preview)  # a fork's run gets no secret; it needs none
+
+
+def test_the_pre_commit_hook_checks_posts_only(tmp_path: Path) -> None:
+    """pre-commit passes a file to the hook when `files` matches it (`re.search`): in a
+    repository with a README and docs, only the posts reach `publisher validate`,
+    and the hook passes."""
+    import subprocess
+    import sys
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    files = re.compile(hook["files"])
+    repo = tmp_path / "repo"
+    layout = {
+        "README.md": "# My posts\n\nNot a post.\n",
+        "docs/guide.md": "Some guide.\n",
+        "posts/2026-12-06-hello.md": "---\ntargets: [bluesky]\n---\nHello.\n",
+        "posts/notes.markdown": "---\ntargets: [bluesky]\n---\nAnother.\n",
+        "publisher.toml": 'posts = "posts"\n',
+    }
+    for name, text in layout.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text, encoding="utf-8")
+    passed = sorted(name for name in layout if files.search(name))
+    assert passed == ["posts/2026-12-06-hello.md", "posts/notes.markdown"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    command = [sys.executable, "-m", "publisher", *hook["entry"].split()[1:]]
+    hooked = subprocess.run([*command, *passed], cwd=repo, capture_output=True, text=True)
+    assert hooked.returncode == 0, hooked.stdout + hooked.stderr
+    # What the hook used to do, matching every Markdown file: the README fails it.
+    unfiltered = subprocess.run([*command, "README.md"], cwd=repo, capture_output=True, text=True)
+    assert unfiltered.returncode != 0
