@@ -214,3 +214,38 @@ def test_a_pull_request_preview_lists_a_known_block_without_failing(gh: Harness)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "### Waiting for a person (2)" in run.summary
     assert "posts/b.md" in run.summary
+
+
+# ------------------------------------------------------ tried in the sandbox, then live
+
+
+def test_posts_tried_in_the_sandbox_are_named_before_they_go_out_for_real(gh: Harness) -> None:
+    """A sandbox run commits its results (they look finished); the next live preview
+    and publish say that these posts go out for real."""
+    before, after = gh.seed({"posts/a.md": post("[bluesky]", "Tried first.")})
+    tried = gh.run(
+        gh.clone("ws", at=after),
+        "push",
+        gh.push_event(before, after),
+        key=None,
+        PUBLISHER_SANDBOX="true",
+    )
+    assert tried.returncode == 0, tried.stdout + tried.stderr
+    assert gh.remote_record("posts/a.md")["env"] == "sandbox"
+    base = gh.git(gh.remote, "rev-parse", "main")
+    sha, ws = on_branch(gh, "topic", {"posts/b.md": post("[x]", "New.")})
+    preview = gh.run(ws, "pull_request", gh.pr_event(base, sha), key=None)
+    assert preview.returncode == 0, preview.stdout
+    assert "**Tried in the sandbox only:** posts/a.md" in preview.summary
+    assert "merging publishes them for real" in preview.summary
+    warnings = [c for c in executed_commands(preview.stdout) if c.startswith("::warning ")]
+    assert any("file=posts/a.md" in c and "sandbox results only" in c for c in warnings)
+
+    human = gh.clone("human")
+    head = gh.git(human, "rev-parse", "HEAD")
+    sha = gh.commit(human, {"posts/b.md": post("[x]", "New.")}, "b")
+    gh.push(human)
+    live = gh.run(gh.clone("live"), "push", gh.push_event(head, sha))
+    assert live.returncode == 0, live.stdout
+    assert "**Tried in the sandbox only:** posts/a.md" in live.summary
+    assert gh.remote_record("posts/a.md")["env"] == "live"

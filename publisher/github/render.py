@@ -118,6 +118,7 @@ def publish_summary(report: Report) -> str:
         "",
         f"**{ok} published, {queued} queued, {report.failed} failed**",
         "",
+        _sandbox_md(report, "this run published them"),
     ]
     text.append(
         _table(["Post", "Target", "Status", "Link / error"], rows)
@@ -127,6 +128,19 @@ def publish_summary(report: Report) -> str:
     if report.stopped:
         text.append(f"\n**Stopped:** {md(report.stopped)}")
     return "\n".join(text) + "\n" + _waiting_md(report) + _problems_md(report)
+
+
+def _sandbox_md(report: Report, verb: str) -> str:
+    """Posts that look finished (a `published` block) but were only tried in the
+    sandbox: the live run publishes them for real."""
+    files = report.sandbox_only
+    if not files:
+        return ""
+    names = ", ".join(md(report.where(f.path)) for f in files)
+    return (
+        f"> ⚠️ **Tried in the sandbox only:** {names}. Their `published` block holds "
+        f"sandbox results, which do not count for real accounts: {verb} for real.\n\n"
+    )
 
 
 def _waiting_md(report: Report) -> str:
@@ -198,6 +212,7 @@ def preview_markdown(report: Report) -> str:
         "",
         f"{md(report.reason)} · {len(report.plan.files)} posts · nothing was sent",
         "",
+        _sandbox_md(report, "merging publishes them"),
     ]
     if not report.plan.files and not report.selection.deleted:
         out.append("No post is changed or waiting to be published.")

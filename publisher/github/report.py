@@ -55,6 +55,21 @@ class Report:
         return [(f, t) for f, t in self.refused if self.selection.changed_by_event(f.post.path)]
 
     @property
+    def sandbox_only(self) -> list[Any]:
+        """Files whose `published` block holds only sandbox results (tried with
+        `--sandbox` or `sandbox: true`, then committed) and that this live run publishes
+        for real: they look finished, and are not."""
+        if self.env == "sandbox":
+            return []
+        return [
+            f
+            for f in self.plan.files
+            if f.post.record is not None
+            and f.post.record.env == "sandbox"
+            and any(t.action == "publish" for t in f.targets)
+        ]
+
+    @property
     def kept(self) -> list[tuple[Any, Any]]:
         """Targets edited after publishing and kept as published (onEdit: keep)."""
         return [(f, t) for f in self.plan.files for t in f.targets if t.action == "keep"]
@@ -177,6 +192,16 @@ class Report:
                     file=self.where(f.path),
                     line=_target_line(f.post, t),
                     title=f"publisher: {t.label} edited after publishing",
+                )
+            )
+        for f in self.sandbox_only:
+            lines.append(
+                annotation(
+                    "warning",
+                    "its published block holds sandbox results only: this live run publishes "
+                    "it for real",
+                    file=self.where(f.path),
+                    title="publisher: tried in the sandbox only",
                 )
             )
         waiting = self.waiting
