@@ -286,3 +286,26 @@ def test_the_pre_commit_hook_checks_posts_only(tmp_path: Path) -> None:
     # What the hook used to do, matching every Markdown file: the README fails it.
     unfiltered = subprocess.run([*command, "README.md"], cwd=repo, capture_output=True, text=True)
     assert unfiltered.returncode != 0
+
+
+def test_the_lock_the_action_installs_from_matches_pyproject() -> None:
+    """action.yml installs exactly what uv.lock holds (`uv export --frozen`): a
+    dependency added to pyproject.toml without `uv lock` would be missing at run time.
+    The lock records the requirements it was made from; they must be pyproject's."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    (root,) = [p for p in lock["package"] if p["name"] == project["name"]]
+
+    def key(name: str, specifier: str) -> tuple[str, str]:
+        return name.lower().replace("_", "-"), ",".join(sorted(specifier.split(",")))
+
+    declared = [*project["dependencies"]]
+    for extra in project["optional-dependencies"].values():
+        declared += extra
+    wanted = {key(r.name, str(r.specifier)) for r in map(Requirement, declared)}
+    locked = {key(d["name"], d.get("specifier", "")) for d in root["metadata"]["requires-dist"]}
+    assert wanted == locked, "pyproject.toml and uv.lock differ: run `uv lock`"
