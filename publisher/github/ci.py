@@ -9,9 +9,11 @@ Actions environment, chooses a mode and tells the story of the event:
   publish`` does; queued posts whose file the push deleted are canceled; the
   written-back files are committed as github-actions[bot] and pushed (rebase and
   retry, merging ``published`` records on a conflict).
-- ``preview`` (a pull request, or a run asked to publish anywhere but on the
-  default branch: publisher publishes from the default branch only): the same plan, computed with no key and no network
-  write, shown per post and target in the job summary and one PR comment.
+- ``preview`` (a pull request, or a run asked to publish anywhere but on the default
+  branch: publisher publishes from the default branch only): the same plan, computed
+  with no key and no network write, shown per post and target in the job summary and
+  one PR comment. A block in a file the event did not change was reported by an
+  earlier run: it is listed as waiting and fails no run (`Report.waiting`).
 - ``validate`` (anything else): annotations and a summary.
 
 Post text is untrusted: it reaches the log only inside ``::stop-commands::``, the
