@@ -212,7 +212,7 @@ def config_text(posts: str, accounts: list[dict[str, Any]] | None) -> tuple[str,
             + "\n# Posts that name no `targets:` go to these.\n"
             + 'targets = ["bluesky"]\n\n'
             + "# Aliases for your connected letmepost accounts: set LETMEPOST_API_KEY and run\n"
-            + "# `publisher accounts`, then paste the block it prints here. For example:\n"
+            + "# `publisher accounts >> publisher.toml` to append them. For example:\n"
             + "# [accounts]\n"
             + '# bluesky-main = { id = "<account uuid>", platform = "bluesky" }\n'
             + '# x = "twitter"  # a platform name: the one connected account there\n\n'
