@@ -47,14 +47,14 @@ def _resource_string(module: str, name: str) -> bytes:
 
 def _import_port() -> None:
     if "pkg_resources" in sys.modules:
-        import twitter_text  # type: ignore[import-untyped]
+        import twitter_text
 
         return
     stand_in = types.ModuleType("pkg_resources")
     stand_in.resource_string = _resource_string  # type: ignore[attr-defined]
     sys.modules["pkg_resources"] = stand_in
     try:
-        import twitter_text  # type: ignore[import-untyped]  # noqa: F401
+        import twitter_text  # noqa: F401
     finally:
         if sys.modules.get("pkg_resources") is stand_in:
             del sys.modules["pkg_resources"]
@@ -62,9 +62,9 @@ def _import_port() -> None:
 
 _import_port()
 
-from twitter_text.config import config as _configs  # type: ignore[import-untyped]  # noqa: E402
-from twitter_text.extract_urls import extract_urls_with_indices  # type: ignore[import-untyped]  # noqa: E402
-from twitter_text.regexp.emoji import emoji as _EMOJI  # type: ignore[import-untyped]  # noqa: E402
+from twitter_text.config import config as _configs  # noqa: E402
+from twitter_text.extract_urls import extract_urls_with_indices  # noqa: E402
+from twitter_text.regexp.emoji import emoji as _EMOJI  # noqa: E402
 from twitter_text.regexp.emoji import emoji_list as _EMOJI_LIST  # noqa: E402
 
 __all__ = ["V2", "V3", "weighted_length"]
