@@ -256,6 +256,8 @@ class Post:
     publish_now: bool | None = None
     profile_id: str | None = None
     on_edit: str = "keep"  # keep | repost: what an edit after publishing does
+    # `onEdit: keep` written in the file: the edit is known, kept without a notice
+    edit_acknowledged: bool = False
     reply_to: str | None = None  # `replyTo:` the post this answers (a URL)
     quote: str | None = None  # `quote:` the post this quotes
     release: dict[str, int] = field(default_factory=dict)  # target -> blocked attempt

@@ -25,7 +25,7 @@ from publisher.config import Config
 from publisher.document import Document, DocumentError, LinkedFile, load_document
 from publisher.model import PostFrontmatter
 from publisher.post import Post, Problem, display_path, post_ref
-from publisher.record import PublishedRecord
+from publisher.record import PublishedRecord, release_problem
 from publisher.validate.base import Checker
 from publisher.validate.frontmatter import check_schedule, report_validation
 from publisher.validate.media_cache import Snapshot
@@ -132,11 +132,13 @@ def check_post(c: Checker) -> None:
     if fm is None:
         return
     if fm.published is not None:
+        _check_writable(c)
         _read_record(c, fm.published)
     check_schedule(c, fm)
     post.publish_now = fm.publishNow
     post.profile_id = fm.profileId or c.config.profile
     post.on_edit = fm.onEdit or c.config.on_edit
+    post.edit_acknowledged = fm.onEdit == "keep"
     post.release = dict(fm.release or {})
     post.reply_to, post.quote = fm.replyTo, fm.quote
     if fm.repost is not None:
@@ -146,6 +148,31 @@ def check_post(c: Checker) -> None:
     _check_release(c)
     if post.valid and post.targets:
         post.hash = identity.post_hash({t.label: t.hash for t in post.targets})
+
+
+def _check_writable(c: Checker) -> None:
+    """A file with a `published` block must be one publish can write back to: what
+    `apply` checks before sending (`writeback.check_writable`: no YAML anchors, a
+    block-style mapping, ...) is an error here already, at its line. Only files
+    whose frontmatter could hold such a thing are parsed again."""
+    text = c.doc.frontmatter
+    if "&" not in text and "*" not in text and "{" not in text[:1]:
+        return
+    from publisher.writeback import WritebackError, check_writable
+
+    try:
+        check_writable(c.doc.raw, path=c.post.rel)
+    except WritebackError as exc:
+        c.post.problems.append(
+            Problem(
+                c.post.rel,
+                exc.line or 1,
+                1,
+                "published.unwritable",
+                f"{exc.reason}; publish could not record its results here",
+                "error",
+            )
+        )
 
 
 def _read_record(c: Checker, published: object) -> None:
@@ -181,7 +208,11 @@ def _check_repost(c: Checker, fm: PostFrontmatter) -> None:
 def _check_release(c: Checker) -> None:
     post = c.post
     labels = {t.label for t in post.targets} if post.release else set()
-    for label in post.release:
+    for label, attempt in post.release.items():
+        problem = release_problem(label, attempt)
+        if problem is not None:
+            c.problem(("release", label), "release.invalid", problem)
+            continue
         if post.targets and label.split("#part", 1)[0] not in labels:
             c.problem(
                 ("release", label),

@@ -113,11 +113,15 @@ def check_schedule(c: Checker, fm: Any) -> None:
     else:
         try:
             moment = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
+        except ValueError as exc:
+            # `2027-02-30`: a date's shape, but no such day (or hour) in the calendar
+            why = str(exc) if "out of range" in str(exc) or "must be in" in str(exc) else ""
             c.problem(
                 ("scheduledAt",),
                 "scheduledAt.format",
-                f"scheduledAt {value!r} is not an ISO-8601 date and time "
+                f"scheduledAt {value!r} is not a real date and time ({why})"
+                if why
+                else f"scheduledAt {value!r} is not an ISO-8601 date and time "
                 "(like 2026-12-01T09:00:00+01:00)",
             )
             return

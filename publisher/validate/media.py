@@ -7,16 +7,17 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from publisher.document import Loc
+from publisher.files import MAX_MEDIA_BYTES, MediaTooLarge
 from publisher.post import MediaFile
 from publisher.rules import limits
 
 if TYPE_CHECKING:
     from publisher.validate.base import Checker
 
-__all__ = ["read_media"]
+__all__ = ["check_media"]
 
 
-def read_media(c: Checker, specs: list[Any], loc: Loc) -> list[MediaFile]:
+def check_media(c: Checker, specs: list[Any], loc: Loc) -> list[MediaFile]:
     out: list[MediaFile] = []
     if not specs:
         return out
@@ -71,6 +72,14 @@ def read_media(c: Checker, specs: list[Any], loc: Loc) -> list[MediaFile]:
             target, (sha, size, mime) = c.snapshot.media(real)
         except FileNotFoundError:
             c.problem(path_loc, "media.path.missing", f"media file {spec.path} does not exist")
+            continue
+        except MediaTooLarge as exc:
+            c.problem(
+                path_loc,
+                "media.too_large",
+                f"{spec.path} is {exc.size:,} bytes; no upload takes more than "
+                f"{MAX_MEDIA_BYTES:,} (it was not read)",
+            )
             continue
         except OSError as exc:
             c.problem(path_loc, "media.path.unreadable", f"cannot read {spec.path}: {exc.strerror}")

@@ -4,14 +4,18 @@ media files read once (`Snapshot`), and targets written as strings."""
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 from pathlib import Path
 
 from publisher.config import Account
-from publisher.files import RealPaths
+from publisher.files import MAX_MEDIA_BYTES, MediaTooLarge, RealPaths
 from publisher.rules import limits
 
 __all__ = ["Snapshot", "Who"]
+
+
+_CHUNK = 1 << 20
 
 
 class _MediaCache:
@@ -23,16 +27,28 @@ class _MediaCache:
         self._seen: dict[tuple[Path, int, int], tuple[str, int, str | None]] = {}
 
     def read(self, path: Path) -> tuple[str, int, str | None]:
-        """(sha256 hex, size, sniffed mime) of the file at `path`."""
-        st = path.stat()
-        if not stat.S_ISREG(st.st_mode):
-            raise FileNotFoundError(path)  # a folder, a device...: not a media file
-        key = (path, st.st_size, st.st_mtime_ns)
-        hit = self._seen.get(key)
-        if hit is None:
-            data = path.read_bytes()
-            hit = (hashlib.sha256(data).hexdigest(), len(data), limits.sniff_mime(data[:64]))
-            self._seen[key] = hit
+        """(sha256 hex, size, sniffed mime) of the file at `path`: sized first (a file
+        over `MAX_MEDIA_BYTES` is `MediaTooLarge`, never read), then hashed in chunks
+        (memory stays at one chunk, whatever the size)."""
+        with open(path, "rb") as fh:  # one open: the size and the bytes are one file's
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise FileNotFoundError(path)  # a folder, a device...: not a media file
+            if st.st_size > MAX_MEDIA_BYTES:
+                raise MediaTooLarge(st.st_size)
+            key = (path, st.st_size, st.st_mtime_ns)
+            hit = self._seen.get(key)
+            if hit is None:
+                digest, size, head = hashlib.sha256(), 0, b""
+                while chunk := fh.read(min(_CHUNK, MAX_MEDIA_BYTES + 1 - size)):
+                    if not head:
+                        head = chunk[:64]
+                    digest.update(chunk)
+                    size += len(chunk)
+                    if size > MAX_MEDIA_BYTES:  # it grew while we read
+                        raise MediaTooLarge(size)
+                hit = (digest.hexdigest(), size, limits.sniff_mime(head))
+                self._seen[key] = hit
         return hit
 
 

@@ -15,7 +15,7 @@ from publisher.hints import did_you_mean
 from publisher.post import ResolvedTarget
 from publisher.validate.bluesky import bluesky_extras
 from publisher.validate.content import check_direct, check_limits, check_refs, check_thread
-from publisher.validate.media import read_media
+from publisher.validate.media import check_media
 from publisher.validate.media_cache import Who
 
 if TYPE_CHECKING:
@@ -49,6 +49,15 @@ def check_targets(c: Checker, fm: Any) -> None:
     from_config = fm.targets is None
     index = c.target_index or list(range(len(specs)))
     if not specs:
+        if c.post.draft:  # a draft in progress: a reminder, never a failed run
+            c.problem(
+                ("draft",),
+                "targets.required",
+                "a draft without targets: add `targets: [...]` (or default `targets` in "
+                "publisher.toml) before removing `draft: true`",
+                severity="warning",
+            )
+            return
         c.problem(
             (),
             "targets.required",
@@ -103,7 +112,7 @@ def _target(
     media = c.media_read.get(media_loc)
     if media is None:
         specs = over.media if over and over.media is not None else (fm.media or [])
-        media = c.media_read[media_loc] = read_media(c, specs, media_loc)
+        media = c.media_read[media_loc] = check_media(c, specs, media_loc)
     first_comment = _first_comment(fm, over)
     direct = account is not None and account.direct
     options, refs = _refs(c, fm, over, platform, direct, loc, own_text)
