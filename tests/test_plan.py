@@ -66,6 +66,8 @@ def record_as_written(
                 "0b6a-uuid",
                 f"at://did:plc:abc/app.bsky.feed.post/{t.label}",
             )
+        if statuses[t.label] == "queued":  # a queued post is known by its id
+            rec["postId"] = f"0b6a-uuid-{t.label}"
         if statuses[t.label] in ("failed", "rejected"):
             rec["error"] = {
                 "code": error or "platform_unavailable",
