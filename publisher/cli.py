@@ -302,6 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from publisher.sandbox.cli import run
 
         return run(argv[1:])
+    from publisher.redaction import install
+
+    install()  # from here on, what is printed passes the one redaction filter
     parser = _parser()
     args = parser.parse_args(argv)
     if not args.command:

@@ -50,8 +50,13 @@ _KEYS = {
     "accounts",
     "allow_repost",
     "langs",
+    "fetch_allow",
 }
 ON_EDIT = ("keep", "repost")
+
+
+# The variable holding a direct Bluesky account's app password, unless it names another.
+DEFAULT_PASSWORD_ENV = "BLUESKY_APP_PASSWORD"
 
 
 class ConfigError(UsageError):
@@ -86,6 +91,7 @@ class Config:
     on_edit: str = "keep"  # what an edit after publishing does: keep | repost
     accounts: dict[str, Account] = field(default_factory=dict)
     langs: tuple[str, ...] = ()  # default `langs` of direct Bluesky posts
+    fetch_allow: tuple[str, ...] = ()  # hosts / CIDRs link cards may fetch from (netfetch)
 
     @property
     def posts_dir(self) -> Path:
@@ -99,24 +105,55 @@ class Config:
 
 
 def check_url(url: str, name: str) -> None:
-    """Raise ConfigError unless `url` is a usable http(s) base URL."""
-    from urllib.parse import urlsplit
+    """Raise ConfigError unless `url` is a usable http(s) base URL.
+
+    A credential in any part of it (``user:pass@``, a query, a fragment, a path segment
+    that looks like a key, a key given as the whole URL) is refused, and the URL is
+    never echoed: the API URL is recorded in every post file and pushed."""
+    import re
+    from urllib.parse import unquote, urlsplit
+
+    from publisher.redaction import secrets
 
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         parts = None
+    why = (
+        f"{name} must not carry credentials: the key comes from LETMEPOST_API_KEY only, "
+        "and the URL is recorded in every post file (the value is not shown)"
+    )
     if "@" in url.split("://", 1)[-1].split("/", 1)[0] or (
         parts is not None and (parts.username is not None or parts.password is not None)
     ):
-        # Never echo it: the part before the @ is a credential (often the API key).
-        raise ConfigError(
-            f"{name} must not carry credentials (user:password@ in the URL): the key comes "
-            "from LETMEPOST_API_KEY only, and the URL is recorded in every post file"
-        )
+        raise ConfigError(why.replace("credentials", "credentials (user:password@)"))
+    plain = unquote(url)
+    if re.search(r"lmp_(?:live|test)_", plain, re.IGNORECASE) or any(
+        s in plain for s in secrets() if len(s) >= 8
+    ):
+        raise ConfigError(why.replace("credentials", "an API key"))
+    if parts is not None and (parts.query or parts.fragment or "?" in url or "#" in url):
+        raise ConfigError(why.replace("credentials", "a query or a fragment (?... or #...)"))
+    if parts is not None and any(_looks_secret(seg) for seg in parts.path.split("/")):
+        raise ConfigError(why.replace("credentials", "what looks like a token in its path"))
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{name} must be an http(s) URL, not {url!r}")
+        raise ConfigError(
+            f"{name} must be an http(s) URL such as {DEFAULT_API_URL} "
+            "(the value is not shown: it may be a key)"
+        )
+
+
+def _looks_secret(segment: str) -> bool:
+    """A path segment of 24+ letters and digits mixing both: a token, not a path."""
+    import re
+
+    return (
+        len(segment) >= 24
+        and re.fullmatch(r"[A-Za-z0-9_\-.~+=]+", segment) is not None
+        and any(c.isdigit() for c in segment)
+        and any(c.isalpha() for c in segment)
+    )
 
 
 def find_root(start: Path) -> Path:
@@ -225,13 +262,28 @@ def _from_table(table: dict[str, Any], root: Path, source: Path) -> Config:
         on_edit=_on_edit(typed("on_edit", str, "keep"), where),
         accounts=accounts,
         langs=_langs(table.get("langs", []), where),
+        fetch_allow=_fetch_allow(table.get("fetch_allow", []), where),
     )
+
+
+def _fetch_allow(value: Any, where: str) -> tuple[str, ...]:
+    from publisher.clients.fetch import parse_allow
+
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f'{where}: `fetch_allow` must be a list of hosts or CIDRs, like ["127.0.0.1"]'
+        )
+    try:
+        parse_allow(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: `fetch_allow`: {exc}") from None
+    return tuple(v.strip() for v in value if v.strip())
 
 
 def _langs(value: Any, where: str) -> tuple[str, ...]:
     if value == []:
         return ()
-    from publisher.backends.bluesky_pds import MAX_LANGS, is_lang
+    from publisher.rules.bluesky import MAX_LANGS, is_lang
 
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f'{where}: `langs` must be a list of language tags, like ["en"]')
@@ -283,7 +335,7 @@ def _account_of(alias: str, value: Any, where: str) -> Account:
             if extra:
                 raise ConfigError(f"{where}: accounts.{alias}: unknown setting {extra[0]!r}")
             handle, pds = value["bluesky"], value.get("pds", "https://bsky.social")
-            env = value.get("password_env", "BLUESKY_APP_PASSWORD")
+            env = value.get("password_env", DEFAULT_PASSWORD_ENV)
             if not isinstance(handle, str) or not re.match(
                 r"^[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$", handle.lstrip("@")
             ):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from publisher.backends.bluesky_pds import (
+from publisher.clients.atproto import (
     POST_COLLECTION,
     POSTGATE_COLLECTION,
     THREADGATE_COLLECTION,
@@ -30,6 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 pytestmark = pytest.mark.pds
+
+
+@pytest.fixture(autouse=True)
+def _fetch_from_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages are served on 127.0.0.1, which link cards refuse unless allowed."""
+    monkeypatch.setenv("PUBLISHER_FETCH_ALLOW", "127.0.0.1")
 
 
 @pytest.fixture
@@ -203,7 +209,7 @@ def test_langs_and_labels_on_the_record(
 
 KILL_DRIVER = """\
 import os, signal, sys
-from publisher.backends.bluesky_pds import BlueskyAccount
+from publisher.clients.atproto import BlueskyAccount
 from publisher.cli import main
 
 WANT = os.environ["KILL_ON"]

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import respx
 
-from publisher.backends.letmepost_api import (
+from publisher.clients.letmepost import (
     CONNECT_ATTEMPTS,
     ApiError,
     LetmepostClient,
@@ -22,6 +22,8 @@ from publisher.backends.letmepost_api import (
 
 URL = "https://api.example.test"
 KEY = "lmp_live_" + "k" * 32
+
+OK = {"results": [{"status": "published", "platform": "bluesky"}]}  # a readable answer
 
 
 def envelope(
@@ -55,7 +57,7 @@ def client(sleeps: list[float]):
 
 @respx.mock
 def test_sends_key_only_in_the_authorization_header_and_the_body_bytes_as_given(client):
-    route = respx.post(f"{URL}/v1/posts").respond(200, json={"results": []})
+    route = respx.post(f"{URL}/v1/posts").respond(200, json=OK)
     body = b'{"targets":[{"platform":"bluesky","text":"hi"}]}'
     client.create_post(body, "pub1-l-abc")
     request = route.calls.last.request
@@ -82,10 +84,10 @@ def test_5xx_is_retried_with_jittered_backoff_until_it_succeeds(client, sleeps):
         side_effect=[
             envelope("internal_error", status=503),
             envelope("internal_error", status=500),
-            httpx.Response(200, json={"ok": 1}),
+            httpx.Response(200, json=OK),
         ]
     )
-    assert client.create_post(b"{}", "k").data == {"ok": 1}
+    assert client.create_post(b"{}", "k").data["results"][0]["status"] == "published"
     assert route.call_count == 3
     assert len(sleeps) == 2 and 0 <= sleeps[0] <= 0.5 and 0 <= sleeps[1] <= 1.0
 
@@ -147,7 +149,7 @@ def test_409_in_progress_is_retried_but_body_mismatch_is_not(client):
     route = respx.post(f"{URL}/v1/posts").mock(
         side_effect=[
             envelope("idempotency_conflict", rule="idempotency_key.in_progress", status=409),
-            httpx.Response(200, json={"ok": 1}, headers={"Idempotency-Replayed": "true"}),
+            httpx.Response(200, json=OK, headers={"Idempotency-Replayed": "true"}),
         ]
     )
     resp = client.create_post(b"{}", "k")
@@ -171,7 +173,7 @@ def test_429_waits_for_retry_after(client, sleeps):
                 json={"error": {"code": "rate_limited", "message": "slow"}},
                 headers={"Retry-After": "7"},
             ),
-            httpx.Response(200, json={}),
+            httpx.Response(200, json=OK),
         ]
     )
     client.create_post(b"{}", "k")
@@ -239,9 +241,9 @@ def rate_limited(
 def test_429_waits_what_retry_after_says_not_the_window_reset(client, sleeps):
     """The reported bug: Retry-After: 2 with RateLimit-Reset: 50 waited 52 s."""
     route = respx.post(f"{URL}/v1/posts").mock(
-        side_effect=[rate_limited("2"), httpx.Response(200, json={"ok": 1})]
+        side_effect=[rate_limited("2"), httpx.Response(200, json=OK)]
     )
-    assert client.create_post(b"{}", "k").data == {"ok": 1}
+    assert client.create_post(b"{}", "k").data["results"][0]["status"] == "published"
     assert route.call_count == 2
     assert 2 <= sum(sleeps) <= 2.05, sleeps
     assert client.pacer.waited == pytest.approx(sum(sleeps))
@@ -268,7 +270,7 @@ def test_429_retry_after_also_beats_an_earlier_exhausted_window(client, sleeps):
 @respx.mock
 def test_429_without_retry_after_waits_for_the_window(client, sleeps):
     respx.post(f"{URL}/v1/posts").mock(
-        side_effect=[rate_limited(None, remaining="0", reset="20"), httpx.Response(200, json={})]
+        side_effect=[rate_limited(None, remaining="0", reset="20"), httpx.Response(200, json=OK)]
     )
     client.create_post(b"{}", "k")
     assert 20 <= sum(sleeps) <= 20 + 0.5 + 0.1, sleeps  # the window, plus at most one backoff
@@ -329,13 +331,13 @@ def test_answers_during_a_hold_do_not_extend_it():
     ],
 )
 def test_retry_after_parsing(value, expected):
-    from publisher.backends.letmepost_api import _retry_after
+    from publisher.clients.letmepost import _retry_after
 
     assert _retry_after({"retry-after": value}, 120.0) == expected
 
 
 def test_retry_after_as_an_http_date():
-    from publisher.backends.letmepost_api import _retry_after
+    from publisher.clients.letmepost import _retry_after
 
     wall = 1_700_000_000.0  # 2023-11-14T22:13:20Z
     headers = {"retry-after": "Tue, 14 Nov 2023 22:13:25 GMT"}

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from publisher import identity
 from publisher.backends.base import Reporter, Request
-from publisher.backends.letmepost_api import (
+from publisher.clients.letmepost import (
     ApiError,
     LetmepostClient,
     NetworkError,
@@ -179,7 +179,10 @@ class LetmepostBackend:
         book.set_part(tp.label, step.part, values)  # a None value (no error) drops the key
         book.save()
         if status not in ("published", "publishing"):
-            reporter.outcome(tp, status, error=f"part {step.part}: {err}")
+            said = (
+                f"{err.get('code')}: {err.get('message', '')}" if isinstance(err, dict) else status
+            )
+            reporter.outcome(tp, status, error=f"part {step.part}: {said}")
             return
         reporter.outcome(
             tp, status, uri=r.get("uri"), url=web_url(r.get("uri")), note=f"part {step.part}"
@@ -217,7 +220,9 @@ class LetmepostBackend:
                 if m.path is None or m.sha256 is None or m.sha256 in book.media:
                     continue
                 reporter.checkpoint()
-                data = m.path.read_bytes()
+                from publisher.files import read_media
+
+                data = read_media(m.path, m.size or 0)  # bounded: the size checked
                 uploaded = self._client().upload_media(
                     m.path.name, data, m.mime or "application/octet-stream"
                 )
@@ -248,7 +253,7 @@ class LetmepostBackend:
         targets = [tp.target for tp in sends if tp.target is not None]
         try:
             self._upload_media(book, reporter, targets)
-        except (ApiError, NetworkError) as exc:
+        except (ApiError, NetworkError, OSError) as exc:
             for tp in sends:
                 reporter.outcome(tp, "error", error=f"media upload failed: {exc}")
             if isinstance(exc, QuotaExceeded):

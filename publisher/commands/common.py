@@ -17,7 +17,18 @@ def config_from(args: argparse.Namespace) -> Config:
     (so `publisher validate ~/posts-repo/posts/a.md` works from anywhere), else the
     one found from the current folder. A path outside that repository (or in no
     repository at all) is refused: publisher never reads a post it would not record
-    in the repository, and never writes outside it."""
+    in the repository, and never writes outside it. Its `fetch_allow` joins the fetch
+    allowlist, and its accounts' app passwords join what is redacted."""
+    from publisher.clients.fetch import allow_also
+    from publisher.redaction import from_environ
+
+    config = _config_from(args)
+    allow_also(config.fetch_allow)
+    from_environ(names=[a.password_env for a in config.accounts.values() if a.password_env])
+    return config
+
+
+def _config_from(args: argparse.Namespace) -> Config:
     paths = [p for p in getattr(args, "paths", None) or [] if p.exists()]
     if getattr(args, "config", None):
         config = load_config(path=args.config)
@@ -70,7 +81,7 @@ def run_from(args: argparse.Namespace, config: Config) -> Any:
 
 def load_posts(paths: list[Path], config: Config) -> list[Any]:
     from publisher.files import find_posts
-    from publisher.post import load_posts as load_many
+    from publisher.validate import load_posts as load_many
 
     roots = paths or [config.posts_dir]
     for path in roots:
