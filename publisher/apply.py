@@ -185,7 +185,8 @@ class Runner:
                         reporter.outcome(tp, "forgotten")
                     continue
                 if step.kind is StepKind.RESTORE:  # a lost record, back from git history
-                    for label in step.labels:
+                    for label in step.labels:  # what history knows replaces what is lost
+                        record.forget([label])
                         record.set_target(label, fp.restored[label])
                     record.save()
                     for tp in step.targets:

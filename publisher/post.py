@@ -284,6 +284,8 @@ class Post:
     unpublish: bool = False  # -- Bluesky extras: `unpublish: true` takes the post back
     record: Any = None  # PublishedRecord | None
     hash: str | None = None
+    #: what makes this file one post (`identity.post_identity`): `id:` or its path
+    identity: str = ""
 
     @property
     def errors(self) -> list[Problem]:
@@ -415,7 +417,7 @@ def load_post(
 
     `load_posts` passes one `snapshot` to all its posts, since they share folders and media."""
     rel = display_path(path, config.root)
-    post = Post(path=path, rel=rel)
+    post = Post(path=path, rel=rel, identity=identity.post_identity(rel))
     snapshot = snapshot or _Snapshot()
     root = snapshot.paths.resolve(str(config.root)).rstrip(os.sep) + os.sep
     real = snapshot.paths.resolve(os.path.dirname(path) or ".") + os.sep  # once per folder
@@ -587,8 +589,12 @@ class _Checker:
                     "release.unknown_target",
                     f"release names {label!r}, which is not one of this post's targets",
                 )
+        post.identity = identity.post_identity(post.rel, fm.id)
         if post.valid and post.targets:
-            post.hash = identity.post_hash({t.label: t.hash for t in post.targets})
+            post.hash = identity.post_hash(
+                {t.label: t.hash for t in post.targets},
+                {t.label: t.part_hashes for t in post.targets if t.part_hashes},
+            )
 
     # -- pydantic errors as file:line problems --------------------------------------
 

@@ -460,11 +460,14 @@ def _user_git(
 
 
 def committed_versions(
-    root: Path, files: Sequence[Path], *, per_file: int = 30
+    root: Path, files: Sequence[Path], *, refs: Sequence[str] = (), per_file: int = 30
 ) -> dict[Path, list[bytes]]:
-    """The committed versions of `files` (newest first, at most `per_file` each), read
-    with one ``git log`` and one ``git cat-file --batch`` for the whole run (never a
-    process per file). Files outside a git work
+    """The committed versions of `files` (newest first, at most `per_file` each) on
+    every ref the clone has (``--all``: branches, tags, remote-tracking refs) and on
+    `refs` (a push event's ``before``: fetched by its id when the clone lacks it, as
+    after a force push), renames followed: a file renamed in the commit that lost its
+    block is read under its earlier names too. One ``git log`` and one ``git cat-file
+    --batch`` for the whole run (never a process per file). Files outside a git work
     tree, or git failing, give no versions: callers go on without history.
 
     What a lost `published` block (a bad merge) is restored from before a target is
@@ -481,34 +484,46 @@ def committed_versions(
             continue
     if not rel:
         return {}
+    revs = [r for r in refs if r and r != ZERO_SHA and _safe_rev(r)]
+    revs = [r for r in revs if _have_commit(repo, r)]
+    folder = os.path.commonpath([os.path.dirname(p) or "." for p in rel]) or "."
     try:
         log = _user_git(
             repo,
             "-c",
             "core.quotepath=off",
             "log",
+            "--all",
+            *revs,
             "--format=@%H",
-            "--name-only",
-            "--no-renames",
+            "--name-status",
+            "-M",
             "--max-count=5000",
             "-z",
             "--",
-            *rel,
+            folder,
             timeout=120,
         )
     except (OSError, subprocess.SubprocessError):
         return {}
     if log.returncode != 0:
         return {}
-    wanted: list[tuple[str, str]] = []  # (commit, path), newest first per path
-    counts: dict[str, int] = {}
-    commit = ""
-    for token in str(log.stdout).replace("\n", "\0").split("\0"):
-        if token.startswith("@"):
-            commit = token[1:]
-        elif token in rel and commit and counts.get(token, 0) < per_file:
-            counts[token] = counts.get(token, 0) + 1
-            wanted.append((commit, token))
+    touched = _touched(str(log.stdout))
+    wanted: list[tuple[str, str]] = []  # (commit, path), newest first per file
+    owner: dict[tuple[str, str], str] = {}
+    for current in rel:
+        names = {current}
+        count = 0
+        for commit, changes in touched:
+            for status, old, new in changes:
+                if new in names and status == "R" and old:
+                    names.add(old)  # older versions live under the earlier name
+            for status, _, new in changes:
+                seen = (commit, new) in owner
+                if new in names and status != "D" and count < per_file and not seen:
+                    owner[(commit, new)] = current
+                    wanted.append((commit, new))
+                    count += 1
     if not wanted:
         return {}
     request = "".join(f"{c}:{p}\n" for c, p in wanted).encode()
@@ -525,7 +540,7 @@ def committed_versions(
         return {}
     out: dict[Path, list[bytes]] = {}
     data, at = done.stdout, 0
-    for _, path in wanted:
+    for key in wanted:
         end = data.find(b"\n", at)
         if end < 0:
             break
@@ -534,9 +549,48 @@ def committed_versions(
         if len(header) != 3 or header[1] != b"blob":
             continue  # "<name> missing": the path did not exist in that commit
         size = int(header[2])
-        out.setdefault(rel[path], []).append(data[at : at + size])
+        out.setdefault(rel[owner[key]], []).append(data[at : at + size])
         at += size + 1
     return out
+
+
+def _touched(log: str) -> list[tuple[str, list[tuple[str, str | None, str]]]]:
+    """``git log --format=@%H --name-status -z`` -> [(commit, [(status, old, new)])],
+    newest first (a rename or copy has both names; other changes only `new`)."""
+    out: list[tuple[str, list[tuple[str, str | None, str]]]] = []
+    tokens = iter(log.split("\0"))
+    for raw in tokens:
+        token = raw.strip("\n")
+        if not token:
+            continue
+        if token.startswith("@"):
+            out.append((token[1:], []))
+            continue
+        if not out:
+            continue
+        status = token[0]
+        if status in "RC":
+            old, new = next(tokens, ""), next(tokens, "")
+            out[-1][1].append((status, old, new))
+        else:
+            out[-1][1].append((status, None, next(tokens, "")))
+    return out
+
+
+def _safe_rev(rev: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in rev) and 7 <= len(rev) <= 64
+
+
+def _have_commit(repo: Path, rev: str) -> bool:
+    """Whether commit `rev` is in the clone, fetched from origin by its id when not
+    (a force push's ``before``: GitHub serves commits no ref names)."""
+    try:
+        if _user_git(repo, "cat-file", "-e", f"{rev}^{{commit}}", timeout=30).returncode == 0:
+            return True
+        _user_git(repo, "fetch", "-q", "--no-tags", "origin", rev, timeout=60)
+        return _user_git(repo, "cat-file", "-e", f"{rev}^{{commit}}", timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 def user_git_output(root: Path, *args: str, timeout: float = 30) -> str | None:
