@@ -190,7 +190,8 @@ class Runner:
                         record.set_target(label, fp.restored[label])
                     record.save()
                     for tp in step.targets:
-                        reporter.outcome(tp, "restored", note="from git history")
+                        where = fp.restored_from.get(tp.label, "git history")
+                        reporter.outcome(tp, "restored", note=f"from {where}")
                     continue
                 self.backends[step.backend].run(step, record, reporter)
         except StopRun:

@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
 
-    p = sub.add_parser("plan", help="show what publishing would do (no network)")
+    p = sub.add_parser("plan", help="show what publishing would do (no network unless --refresh)")
     paths(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--sandbox", action="store_true", help="plan a sandbox run")
@@ -59,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--retry-failed", action="store_true", help="retry targets that failed with any error"
+    )
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ask the server too (the letmepost post log) what went out already, as "
+        "publish does; without it, plan reads only files and git",
     )
 
     p = sub.add_parser("publish", help="publish new and changed posts; record results in each file")
@@ -163,19 +169,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from publisher.commands.common import config_from, load_posts, run_from
-    from publisher.plan import make_plan
     from publisher.report import dump_json, plan_table, print_problems
 
     config = config_from(args)
     run = run_from(args, config)
     posts = load_posts(args.paths, config)
-    plan = make_plan(posts, run, repost=args.repost, retry_failed=args.retry_failed)
-    if plan.work:  # a lost record is restored, not re-posted: plan says so too
-        from publisher.history import plan_with_history
+    # a lost record is restored, not re-posted: plan says so too (git history; with
+    # --refresh the server is asked as well, as publish does)
+    from publisher.reconcile import Reconciler
 
-        plan = plan_with_history(
-            posts, run, plan, repost=args.repost, retry_failed=args.retry_failed
-        )
+    reconciler = Reconciler(posts, run, repost=args.repost, retry_failed=args.retry_failed)
+    plan = reconciler.plan()
+    if args.refresh and plan.work:
+        with run.connect(need_key=plan.needs_letmepost) as api:
+            plan = reconciler.plan(api)
     if args.json:
         dump_json(plan.as_dict())
     else:

@@ -195,8 +195,10 @@ class FilePlan:
     targets: list[TargetPlan] = field(default_factory=list)
     duplicate_of: list[str] = field(default_factory=list)
     run: Run | None = field(default=None, repr=False, compare=False)
-    #: target records found in git history for targets whose record was lost
+    #: target records found in git history (or on the server: `reconcile`) for targets
+    #: whose record was lost, and where each was found
     restored: dict[str, dict[str, Any]] = field(default_factory=dict)
+    restored_from: dict[str, str] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -632,7 +634,9 @@ def _plan_file(
                 )
             )
     fp = FilePlan(post, _file_state(plans, bool(records)), plans)
-    fp.restored = {label: raw for label, (_, raw) in restored.items()}
+    for label, (_, raw) in restored.items():
+        fp.restored_from[label] = raw.get("_from", "git history")
+        fp.restored[label] = {k: v for k, v in raw.items() if k != "_from"}
     return fp
 
 
@@ -713,7 +717,8 @@ def _restored(p: TargetPlan, restored: Mapping[str, Any]) -> TargetPlan:
     if p.label not in restored:
         return p
     action = Action.RESTORE if p.action == Action.NONE else p.action
-    reason = f"its record was lost and is restored from git history; {p.reason}"
+    where = restored[p.label][1].get("_from", "git history")
+    reason = f"its record was lost and is restored from {where}; {p.reason}"
     return TargetPlan(p.label, p.platform, action, reason, p.target)
 
 

@@ -467,10 +467,12 @@ def committed_versions(
     """The committed versions of `files` (newest first, at most `per_file` each) on
     every ref the clone has (``--all``: branches, tags, remote-tracking refs) and on
     `refs` (a push event's ``before``: fetched by its id when the clone lacks it, as
-    after a force push), renames followed: a file renamed in the commit that lost its
-    block is read under its earlier names too. One ``git log`` and one ``git cat-file
-    --batch`` for the whole run (never a process per file). Files outside a git work
-    tree, or git failing, give no versions: callers go on without history.
+    after a force push), renames followed: a file is read under its earlier names
+    too, also when the commit that renamed it dropped its `published` block (git
+    sees a deletion and an addition there; publisher pairs them when the rest of
+    the file is the same, or nearly). One ``git log`` and one ``git cat-file
+    --batch`` for the whole run (never a process per file). Files outside a git
+    work tree, or git failing, give no versions: callers go on without history.
 
     What a lost `published` block (a bad merge) is restored from before a target is
     ever sent as new."""
@@ -498,7 +500,8 @@ def committed_versions(
             "--all",
             *revs,
             "--format=@%H",
-            "--name-status",
+            "--raw",
+            "--no-abbrev",
             "-M",
             "--max-count=5000",
             "-z",
@@ -511,72 +514,148 @@ def committed_versions(
     if log.returncode != 0:
         return {}
     touched = _touched(str(log.stdout))
-    wanted: list[tuple[str, str]] = []  # (commit, path), newest first per file
-    owner: dict[tuple[str, str], str] = {}
-    for current in rel:
-        names = {current}
-        count = 0
-        for commit, changes in touched:
-            for status, old, new in changes:
-                if new in names and status == "R" and old:
-                    names.add(old)  # older versions live under the earlier name
-            for status, _, new in changes:
-                seen = (commit, new) in owner
-                if new in names and status != "D" and count < per_file and not seen:
-                    owner[(commit, new)] = current
-                    wanted.append((commit, new))
-                    count += 1
-    if not wanted:
-        return {}
-    request = "".join(f"{c}:{p}\n" for c, p in wanted).encode()
     try:
-        done = subprocess.run(
-            ["git", "-C", str(repo), "cat-file", "--batch"],
-            input=request,
-            capture_output=True,
-            env={**os.environ, **_BASE_ENV},
-            timeout=120,
-            check=False,
-        )
+        blobs = _Blobs(repo)
     except (OSError, subprocess.SubprocessError):
         return {}
     out: dict[Path, list[bytes]] = {}
-    data, at = done.stdout, 0
-    for key in wanted:
-        end = data.find(b"\n", at)
-        if end < 0:
-            break
-        header = data[at:end].split()
-        at = end + 1
-        if len(header) != 3 or header[1] != b"blob":
-            continue  # "<name> missing": the path did not exist in that commit
-        size = int(header[2])
-        out.setdefault(rel[owner[key]], []).append(data[at : at + size])
-        at += size + 1
+    try:
+        for current in rel:
+            names = {current}
+            versions: list[bytes] = []
+            seen: set[str] = set()
+            for changes in touched:
+                for change in changes:
+                    if change.new in names and change.status == "R" and change.old:
+                        names.add(change.old)  # older versions live under the earlier name
+                    elif change.new in names and change.status == "A":
+                        old = _paired(blobs, change, changes)
+                        if old is not None:
+                            names.add(old)
+                for change in changes:
+                    if change.new not in names or change.status == "D":
+                        continue
+                    if len(versions) >= per_file or change.blob in seen:
+                        continue
+                    seen.add(change.blob)
+                    data = blobs.get(change.blob)
+                    if data is not None:
+                        versions.append(data)
+            if versions:
+                out[rel[current]] = versions
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return out
+    finally:
+        blobs.close()
     return out
 
 
-def _touched(log: str) -> list[tuple[str, list[tuple[str, str | None, str]]]]:
-    """``git log --format=@%H --name-status -z`` -> [(commit, [(status, old, new)])],
-    newest first (a rename or copy has both names; other changes only `new`)."""
-    out: list[tuple[str, list[tuple[str, str | None, str]]]] = []
+class _Change:
+    """One file's change in one commit of ``git log --raw``."""
+
+    __slots__ = ("blob", "new", "old", "old_blob", "status")
+
+    def __init__(self, status: str, old: str | None, new: str, blob: str, old_blob: str):
+        self.status, self.old, self.new = status, old, new
+        self.blob, self.old_blob = blob, old_blob
+
+
+def _touched(log: str) -> list[list[_Change]]:
+    """``git log --format=@%H --raw --no-abbrev -z`` -> each commit's changes, newest
+    first (a rename or copy has both names; a deletion its path as `new`)."""
+    out: list[list[_Change]] = []
     tokens = iter(log.split("\0"))
     for raw in tokens:
         token = raw.strip("\n")
         if not token:
             continue
         if token.startswith("@"):
-            out.append((token[1:], []))
+            out.append([])
             continue
-        if not out:
+        if not out or not token.startswith(":"):
             continue
-        status = token[0]
+        fields = token[1:].split()
+        if len(fields) < 5:
+            continue
+        old_blob, blob, status = fields[2], fields[3], fields[4][0]
         if status in "RC":
             old, new = next(tokens, ""), next(tokens, "")
-            out[-1][1].append((status, old, new))
+            out[-1].append(_Change(status, old, new, blob, old_blob))
         else:
-            out[-1][1].append((status, None, next(tokens, "")))
+            out[-1].append(_Change(status, None, next(tokens, ""), blob, old_blob))
     return out
+
+
+def _paired(blobs: _Blobs, added: _Change, changes: list[_Change]) -> str | None:
+    """The file deleted in the same commit that `added` is, renamed: the same file but
+    for its `published` block (a rename that lost the block in the same commit, which
+    git cannot tell from a new file: the block is most of a short post)."""
+    gone = [c for c in changes if c.status == "D"]
+    if not gone:
+        return None
+    new = blobs.get(added.blob)
+    if new is None:
+        return None
+    mine = _sans_block(new)
+    from publisher.identity import similar
+
+    for c in gone:
+        old = blobs.get(c.old_blob)
+        if old is not None and similar(_sans_block(old), mine):
+            return c.new
+    return None
+
+
+def _sans_block(raw: bytes) -> str:
+    """A post file's text without its `published` block."""
+    out, skipping = [], False
+    for line in raw.decode("utf-8", "replace").splitlines():
+        if line.startswith("published:"):
+            skipping = True
+            continue
+        if skipping and (line.startswith((" ", "\t")) or not line.strip()):
+            continue
+        skipping = False
+        out.append(line)
+    return "\n".join(out)
+
+
+class _Blobs:
+    """One ``git cat-file --batch`` for the run, asked one object at a time."""
+
+    def __init__(self, repo: Path) -> None:
+        self.proc = subprocess.Popen(
+            ["git", "-C", str(repo), "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **_BASE_ENV},
+        )
+        self.cache: dict[str, bytes | None] = {}
+
+    def get(self, blob: str) -> bytes | None:
+        if not blob or set(blob) == {"0"}:
+            return None
+        if blob in self.cache:
+            return self.cache[blob]
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(blob.encode() + b"\n")
+        self.proc.stdin.flush()
+        header = self.proc.stdout.readline().split()
+        data: bytes | None = None
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            data = self.proc.stdout.read(size + 1)[:size]
+        self.cache[blob] = data
+        return data
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            self.proc.kill()
 
 
 def _safe_rev(rev: str) -> bool:
