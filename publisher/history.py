@@ -21,22 +21,27 @@ __all__ = ["committed_records", "deleted_queued", "plan_with_history"]
 ASKS_HISTORY = CREATES | {Action.CONTINUE}
 
 
-def committed_records(plan: Plan, refs: Sequence[str] = ()) -> dict[str, list[dict[str, Any]]]:
+def committed_records(
+    plan: Plan, refs: Sequence[str] = (), born: dict[str, int] | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """Per post path, the `published` blocks of its committed versions (newest first,
     on every ref of the clone and on `refs`: a push event's ``before``; renames
     followed), for the files of `plan` with a target about to be sent as new (or
     retried, or a thread continued): what `make_plan(history=...)` restores lost
-    records from. Empty outside git."""
+    records from. Empty outside git. `born` gets each file's first commit time."""
     unrecorded = [f.post for f in plan.files if any(tp.action in ASKS_HISTORY for tp in f.targets)]
     if not unrecorded or not _in_git(unrecorded[0].path.parent):
         return {}
     from publisher.github.git import committed_versions
     from publisher.record import committed_blocks
 
+    times: dict[Any, int] = {}
     versions = committed_versions(
-        unrecorded[0].path.parent, [p.path for p in unrecorded], refs=refs
+        unrecorded[0].path.parent, [p.path for p in unrecorded], refs=refs, born=times
     )
     by_path = {p.path: p.rel for p in unrecorded}
+    if born is not None:
+        born.update({by_path[path]: when for path, when in times.items()})
     return committed_blocks({by_path[path]: raws for path, raws in versions.items()})
 
 

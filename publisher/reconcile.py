@@ -9,10 +9,11 @@ target found there is adopted (its record written, nothing sent), never posted a
 2. The server:
    - letmepost: the account's post log, ``GET /v1/posts`` for a time window
      (`WINDOW`), read once per run for every file (at most `PAGES` pages), matched
-     by platform, account and words. Only posts no file records, and each for one
-     target only: a post two files could claim is claimed by neither (they are
-     blocked, with what was found). This is what still knows a post once the
-     server has forgotten its Idempotency-Key (24 h).
+     by platform, account and words; for files git knows, and only posts made
+     after the file's first commit (a new file saying what an old one said is a
+     new post), that no file records and that one target only could claim (else
+     neither does: each goes its own way). This is what still knows a post once
+     the server has forgotten its Idempotency-Key (24 h).
    - direct Bluesky: the record at the target's derived record key
      (`identity.record_key`): `free_key`, asked by the backend right before it
      creates (the request that would create is the one that asks), and adopted when
@@ -44,6 +45,8 @@ __all__ = ["PAGES", "WINDOW", "Reconciler", "free_key", "same_post"]
 WINDOW = dt.timedelta(days=30)
 #: At most this many pages of 200 posts per run.
 PAGES = 10
+#: How far a server's clock and git's may disagree (seconds).
+SKEW = 300
 #: Post statuses that mean it is (or will be) out.
 _OUT = frozenset({"published", "publishing", "queued", "validated"})
 
@@ -57,6 +60,7 @@ class Reconciler:
         self.posts, self.run, self.refs, self.options = list(posts), run, tuple(refs), options
         self._history: dict[str, list[dict[str, Any]]] | None = None
         self._server: dict[str, list[dict[str, Any]]] | None = None
+        self._born: dict[str, int] = {}  # post path -> its file's first commit time
         self.asked: list[str] = []  # what was asked, for the run's story
 
     def plan(self, api: Connection | None = None, *, accounts: bool = True) -> Plan:
@@ -69,7 +73,7 @@ class Reconciler:
         if self._history is None:
             from publisher.history import committed_records
 
-            self._history = committed_records(plan, self.refs)
+            self._history = committed_records(plan, self.refs, self._born)
             self.asked.append("git history")
         history = self._history
         if history:
@@ -105,6 +109,7 @@ class Reconciler:
             and tp.target is not None
             and tp.backend == "letmepost"
             and not _recorded_out(f, tp.label)
+            and f.post.rel in self._born  # a file git does not know has no lost post
         ]
         if not wanted:
             return {}
@@ -117,8 +122,12 @@ class Reconciler:
         taken = _recorded_ids(self.posts)
         claims: dict[str, list[tuple[FilePlan, Any]]] = {}
         for f, tp in wanted:
+            # no post of a file is older than the file (a margin for clocks apart)
+            since = dt.datetime.fromtimestamp(self._born[f.post.rel] - SKEW, dt.UTC)
             for row in rows:
-                if row.get("id") not in taken and _matches(row, tp.target):
+                if row.get("id") in taken or _created(row) < since:
+                    continue
+                if _matches(row, tp.target):
                     claims.setdefault(str(row["id"]), []).append((f, tp))
         out: dict[str, list[dict[str, Any]]] = {}
         for row_id, who in claims.items():
@@ -136,6 +145,15 @@ class Reconciler:
             out.setdefault(f.post.rel, []).append(block)
             taken.add(row_id)
         return out
+
+
+def _created(row: Mapping[str, Any]) -> dt.datetime:
+    from publisher.record import iso_z
+
+    when = iso_z(row.get("createdAt"))
+    if when is None:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
 
 
 def _asks(plan: Plan) -> bool:

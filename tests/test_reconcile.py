@@ -7,6 +7,7 @@ real HTTP."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -103,8 +104,9 @@ def test_a_post_two_files_could_claim_is_claimed_by_neither(tmp_path, sandbox):
     sandbox.advance_clock(DAY_AND_MORE)
     publish(repo, env)
     assert [t for _, t in rows_of(sandbox)].count("Same words.") == 3
-    assert record(repo / "posts/a.md")["targets"]["x"]["postId"] != (
-        record(repo / "posts/b.md")["targets"]["x"]["postId"]
+    assert (
+        record(repo / "posts/a.md")["targets"]["x"]["postId"]
+        != (record(repo / "posts/b.md")["targets"]["x"]["postId"])
     )
 
 
@@ -215,3 +217,22 @@ def test_a_record_found_nowhere_is_posted_once(tmp_path, sandbox):
     repo = make_repo(tmp_path, {"a.md": post("[x]", "Brand new.")})
     publish(repo, cli_env(sandbox.url, sandbox.live_key))
     assert rows_of(sandbox) == [("twitter", "Brand new.")]
+
+
+def test_a_new_file_saying_what_an_old_post_said_is_posted(tmp_path, sandbox, monkeypatch):
+    """A weekly notice: last week's post is in the log, with the same words, but it is
+    older than this week's file: this is a new post, not a lost one."""
+    repo = _repo(tmp_path, {"week1.md": post("[x]", "Office hours are open today.")})
+    env = cli_env(sandbox.url, sandbox.live_key)
+    publish(repo, env)
+    git(repo, "commit", "-qam", "publisher: results")
+    (repo / "posts/week1.md").unlink()  # archived elsewhere: its record goes with it
+    git(repo, "commit", "-qam", "archive last week")
+    sandbox.advance_clock(7 * 24 * 3600)  # a week later, for the server and for git
+    week = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", week.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    (repo / "posts/week2.md").write_text(post("[x]", "Office hours are open today."))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "next week")
+    publish(repo, env)
+    assert rows_of(sandbox) == [("twitter", "Office hours are open today.")] * 2

@@ -5,8 +5,10 @@ The protocol, per target:
 
 1. check everything that can be checked locally (text, images, first comment); a
    target that fails here is reported and nothing is written or sent;
-2. choose the record key (a TID) and write it to the file's `published` block as
-   ``status: pending`` (with the account's ``did``) — before anything is created;
+2. derive the record key (a TID from the post's identity, the target and the part:
+   `reconcile.free_key`; a record already there that is this post, made by a run
+   that recorded it nowhere, is adopted) and write it to the file's `published` block
+   as ``status: pending`` (with the account's ``did``) — before anything is created;
 3. create the record with that key (``com.atproto.repo.createRecord``) and record its
    URI and CID;
 4. who may reply and quote: a threadgate and a postgate under the post's own record
@@ -29,7 +31,8 @@ again), then records ``status: unpublished`` with ``unpublishedAt``.
 
 A re-run finds the pending key, reads the record back (``com.atproto.repo.getRecord``)
 and adopts it if it exists, instead of posting again (and the PDS refuses a second
-record under the same key anyway). Unlike an Idempotency-Key, this holds for any length
+record under the same key anyway: a create refused so, by a second runner that lost
+the race, adopts the winner's record). Unlike an Idempotency-Key, this holds for any length
 of time: the key lives in the file, not in a server's memory.
 
 A direct target never runs against the sandbox (it would post for real), and refuses

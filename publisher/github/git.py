@@ -462,7 +462,12 @@ def _user_git(
 
 
 def committed_versions(
-    root: Path, files: Sequence[Path], *, refs: Sequence[str] = (), per_file: int = 30
+    root: Path,
+    files: Sequence[Path],
+    *,
+    refs: Sequence[str] = (),
+    per_file: int = 30,
+    born: dict[Path, int] | None = None,
 ) -> dict[Path, list[bytes]]:
     """The committed versions of `files` (newest first, at most `per_file` each) on
     every ref the clone has (``--all``: branches, tags, remote-tracking refs) and on
@@ -475,7 +480,8 @@ def committed_versions(
     work tree, or git failing, give no versions: callers go on without history.
 
     What a lost `published` block (a bad merge) is restored from before a target is
-    ever sent as new."""
+    ever sent as new. `born`, when given, gets each file's first commit time (Unix
+    seconds, under any of its names): no post of it can be older."""
     top = user_git_output(root, "rev-parse", "--show-toplevel")
     if not top or not files:
         return {}
@@ -499,7 +505,7 @@ def committed_versions(
             "log",
             "--all",
             *revs,
-            "--format=@%H",
+            "--format=@%H %ct",
             "--raw",
             "--no-abbrev",
             "-M",
@@ -519,30 +525,34 @@ def committed_versions(
     except (OSError, subprocess.SubprocessError):
         return {}
     out: dict[Path, list[bytes]] = {}
+    owner = {name: name for name in rel}  # a name one of the files had -> that file
+    seen: set[tuple[str, str]] = set()
     try:
-        for current in rel:
-            names = {current}
-            versions: list[bytes] = []
-            seen: set[str] = set()
-            for changes in touched:
-                for change in changes:
-                    if change.new in names and change.status == "R" and change.old:
-                        names.add(change.old)  # older versions live under the earlier name
-                    elif change.new in names and change.status == "A":
-                        old = _paired(blobs, change, changes)
-                        if old is not None:
-                            names.add(old)
-                for change in changes:
-                    if change.new not in names or change.status == "D":
-                        continue
-                    if len(versions) >= per_file or change.blob in seen:
-                        continue
-                    seen.add(change.blob)
-                    data = blobs.get(change.blob)
-                    if data is not None:
-                        versions.append(data)
-            if versions:
-                out[rel[current]] = versions
+        for when, changes in touched:  # one pass, newest first
+            for change in changes:
+                mine = owner.get(change.new)
+                if mine is None:
+                    continue
+                if change.status == "R" and change.old:
+                    owner.setdefault(change.old, mine)  # older versions under that name
+                elif change.status == "A":
+                    old = _paired(blobs, change, changes)
+                    if old is not None:
+                        owner.setdefault(old, mine)
+            for change in changes:
+                mine = owner.get(change.new)
+                if mine is None or change.status == "D":
+                    continue
+                if born is not None:
+                    born[rel[mine]] = min(born.get(rel[mine], when), when)
+                versions = out.setdefault(rel[mine], [])
+                if len(versions) >= per_file or (mine, change.blob) in seen:
+                    continue
+                seen.add((mine, change.blob))
+                data = blobs.get(change.blob)
+                if data is not None:
+                    versions.append(data)
+        out = {path: versions for path, versions in out.items() if versions}
     except (OSError, subprocess.SubprocessError, ValueError):
         return out
     finally:
@@ -560,17 +570,19 @@ class _Change:
         self.blob, self.old_blob = blob, old_blob
 
 
-def _touched(log: str) -> list[list[_Change]]:
-    """``git log --format=@%H --raw --no-abbrev -z`` -> each commit's changes, newest
-    first (a rename or copy has both names; a deletion its path as `new`)."""
-    out: list[list[_Change]] = []
+def _touched(log: str) -> list[tuple[int, list[_Change]]]:
+    """``git log --format='@%H %ct' --raw --no-abbrev -z`` -> each commit's time and
+    changes, newest first (a rename or copy has both names; a deletion its path as
+    `new`)."""
+    out: list[tuple[int, list[_Change]]] = []
     tokens = iter(log.split("\0"))
     for raw in tokens:
         token = raw.strip("\n")
         if not token:
             continue
         if token.startswith("@"):
-            out.append([])
+            stamp = token.split()[-1]
+            out.append((int(stamp) if stamp.isdigit() else 0, []))
             continue
         if not out or not token.startswith(":"):
             continue
@@ -580,9 +592,9 @@ def _touched(log: str) -> list[list[_Change]]:
         old_blob, blob, status = fields[2], fields[3], fields[4][0]
         if status in "RC":
             old, new = next(tokens, ""), next(tokens, "")
-            out[-1].append(_Change(status, old, new, blob, old_blob))
+            out[-1][1].append(_Change(status, old, new, blob, old_blob))
         else:
-            out[-1].append(_Change(status, None, next(tokens, ""), blob, old_blob))
+            out[-1][1].append(_Change(status, None, next(tokens, ""), blob, old_blob))
     return out
 
 
