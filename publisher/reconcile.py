@@ -7,13 +7,15 @@ target found there is adopted (its record written, nothing sent), never posted a
    its id when a force push left it out of the clone), renames followed. One ``git
    log`` and one ``git cat-file --batch`` per run.
 2. The server:
-   - letmepost: the account's post log, ``GET /v1/posts`` for a time window
-     (`WINDOW`), read once per run for every file (at most `PAGES` pages), matched
-     by platform, account and words; for files git knows, and only posts made
-     after the file's first commit (a new file saying what an old one said is a
-     new post), that no file records and that one target only could claim (else
-     neither does: each goes its own way). This is what still knows a post once
-     the server has forgotten its Idempotency-Key (24 h).
+   - letmepost: the account's post log, ``GET /v1/posts?after=`` the first commit of
+     the oldest file looked for (at most `WINDOW` back), read once per run for every
+     file (at most `PAGES` pages of 200), matched by platform, account and words (or
+     nearly: a typo fixed since is adopted with a hash of its own words, so `onEdit`
+     decides). Only for files git knows, only posts made after the file's first
+     commit (a new file saying what an old one said is a new post), that no file
+     records, and that one target alone could claim (else neither does: each goes
+     its own way). This is what still knows a post once the server has forgotten
+     its Idempotency-Key (24 h).
    - direct Bluesky: the record at the target's derived record key
      (`identity.record_key`): `free_key`, asked by the backend right before it
      creates (the request that would create is the one that asks), and adopted when
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PAGES", "WINDOW", "Reconciler", "free_key", "same_post"]
 
-#: How far back the letmepost post log is read.
+#: How far back the letmepost post log is read at most.
 WINDOW = dt.timedelta(days=30)
 #: At most this many pages of 200 posts per run.
 PAGES = 10
@@ -113,37 +115,48 @@ class Reconciler:
         ]
         if not wanted:
             return {}
-        targets = [tp.target for _, tp in wanted if tp.target is not None]
-        texts = [t.text for t in targets] if not any(t.parts for t in targets) else []
-        rows = _post_log(api, texts)
+        # the window: since the oldest of these files was first committed (no post of
+        # a file is older), at most `WINDOW` back
+        oldest = min(self._born[f.post.rel] for f, _ in wanted) - SKEW
+        after = max(dt.datetime.now(dt.UTC) - WINDOW, dt.datetime.fromtimestamp(oldest, dt.UTC))
+        rows = _post_log(api, after)
         self.asked.append(f"letmepost post log ({len(rows)} posts)")
         if not rows:
             return {}
         taken = _recorded_ids(self.posts)
-        claims: dict[str, list[tuple[FilePlan, Any]]] = {}
-        for f, tp in wanted:
-            # no post of a file is older than the file (a margin for clocks apart)
-            since = dt.datetime.fromtimestamp(self._born[f.post.rel] - SKEW, dt.UTC)
-            for row in rows:
-                if row.get("id") in taken or _created(row) < since:
-                    continue
-                if _matches(row, tp.target):
-                    claims.setdefault(str(row["id"]), []).append((f, tp))
         out: dict[str, list[dict[str, Any]]] = {}
-        for row_id, who in claims.items():
-            if len({(f.path, tp.label) for f, tp in who}) != 1:
-                continue  # two targets could claim it: neither does (each goes its own way)
-            f, tp = who[0]
-            row = next(r for r in rows if str(r.get("id")) == row_id)
-            rec = _adopted(row, tp.target, rows, taken | {row_id})
-            block = {
-                "env": str(self.run.env),
-                "api": self.run.api,
-                "updatedAt": rec.get("at"),
-                "targets": {tp.label: {**rec, "_from": "the letmepost post log"}},
-            }
-            out.setdefault(f.post.rel, []).append(block)
-            taken.add(row_id)
+        done: set[tuple[str, str]] = set()
+        for exact in (True, False):  # the same words first; then a typo fixed since
+            claims: dict[str, list[tuple[FilePlan, Any]]] = {}
+            for f, tp in wanted:
+                if (f.path, tp.label) in done:
+                    continue
+                # no post of a file is older than the file (a margin for clocks apart)
+                since = dt.datetime.fromtimestamp(self._born[f.post.rel] - SKEW, dt.UTC)
+                for row in rows:
+                    rid = str(row.get("id"))
+                    if rid in taken or _created(row) < since:
+                        continue
+                    if _matches(row, tp.target, exact):
+                        claims.setdefault(rid, []).append((f, tp))
+            mine: dict[tuple[str, str], list[str]] = {}
+            for rid, who in claims.items():
+                if len({(f.path, tp.label) for f, tp in who}) != 1:
+                    continue  # two targets could claim it: neither does
+                mine.setdefault((who[0][0].path, who[0][1].label), []).append(rid)
+            for (path, label), rids in mine.items():
+                f, tp = next((f, tp) for f, tp in wanted if (f.path, tp.label) == (path, label))
+                row = min((r for r in rows if str(r.get("id")) in rids), key=_created)
+                taken.add(str(row.get("id")))
+                rec = _adopted(row, tp.target, rows, taken)  # takes its parts too
+                block = {
+                    "env": str(self.run.env),
+                    "api": self.run.api,
+                    "updatedAt": rec.get("at"),
+                    "targets": {tp.label: {**rec, "_from": "the letmepost post log"}},
+                }
+                out.setdefault(f.post.rel, []).append(block)
+                done.add((path, label))
         return out
 
 
@@ -178,19 +191,12 @@ def _recorded_ids(posts: Sequence[Post]) -> set[str]:
     return out
 
 
-def _post_log(api: Connection, texts: list[str]) -> list[dict[str, Any]]:
-    """The account's posts of the last `WINDOW` (one listing, paged): narrowed by
-    its words when only one text is looked for (`texts`: none for a thread, whose
-    later parts are looked for too)."""
+def _post_log(api: Connection, after: dt.datetime) -> list[dict[str, Any]]:
+    """The account's posts since `after`: one listing, paged (at most `PAGES`)."""
     from publisher.backends.letmepost_api import ApiError, NetworkError
 
     assert api.client is not None
-    after = (dt.datetime.now(dt.UTC) - WINDOW).strftime("%Y-%m-%dT%H:%M:%SZ")
-    params: dict[str, Any] = {"after": after, "limit": 200}
-    distinct = {identity.normalize_text(t) for t in texts}
-    if len(distinct) == 1:
-        (only,) = distinct
-        params["q"] = only[:200]
+    params: dict[str, Any] = {"after": after.strftime("%Y-%m-%dT%H:%M:%SZ"), "limit": 200}
     rows: list[dict[str, Any]] = []
     try:
         for _ in range(PAGES):
@@ -205,14 +211,25 @@ def _post_log(api: Connection, texts: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def _matches(row: Mapping[str, Any], t: Any) -> bool:
-    """Whether a logged post is target `t` as it is now: same platform (and account
-    when the target names one), the same words, out (or queued)."""
+def _matches(row: Mapping[str, Any], t: Any, exact: bool) -> bool:
+    """Whether a logged post is target `t`: same platform (and account when the
+    target names one), out (or queued), the same words (`exact`) or nearly."""
     if row.get("status") not in _OUT or row.get("platform") != t.platform:
         return False
     if t.account_id and row.get("accountId") != t.account_id:
         return False
-    return identity.normalize_text(str(row.get("text") or "")) == t.text
+    said = str(row.get("text") or "")
+    if exact:
+        return identity.normalize_text(said) == t.text
+    return identity.similar(said, t.text)
+
+
+def _hash(said: str, text: str, digest: str) -> str:
+    """The hash to record for an adopted post: `digest` when it says `text`, else one
+    of its own words (the file was edited since: `onEdit` decides)."""
+    if identity.normalize_text(said) == identity.normalize_text(text):
+        return digest
+    return identity.digest({"adopted": identity.normalize_text(said)})
 
 
 def _adopted(
@@ -226,7 +243,7 @@ def _adopted(
         "platform": row.get("platform"),
         "account": row.get("accountId"),
         "status": row.get("status"),
-        "hash": t.hash,
+        "hash": _hash(str(row.get("text") or ""), t.text, t.hash),
         "postId": row.get("id"),
         "uri": row.get("platformUri"),
         "cid": row.get("platformCid"),
@@ -246,7 +263,7 @@ def _adopted(
                 and r.get("platform") == row.get("platform")
                 and r.get("accountId") == row.get("accountId")
                 and r.get("status") in _OUT
-                and identity.normalize_text(str(r.get("text") or "")) == text
+                and identity.similar(str(r.get("text") or ""), text)
             ),
             None,
         )
@@ -257,7 +274,7 @@ def _adopted(
         parts.append(
             {
                 "status": match.get("status"),
-                "hash": digest,
+                "hash": _hash(str(match.get("text") or ""), text, digest),
                 "postId": match.get("id"),
                 "uri": match.get("platformUri"),
                 "cid": match.get("platformCid"),

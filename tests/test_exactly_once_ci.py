@@ -185,3 +185,82 @@ def test_a_typo_fixed_and_force_pushed_over_the_bots_commit_posts_nothing(gh, pd
     rec = gh.remote_record("posts/a.md")["targets"]  # the record is back on the branch
     assert rec["me"]["status"] == rec["x"]["status"] == "published"
     assert "not reposted" in run.stdout or "edited" in run.stdout, run.stdout
+
+
+def test_a_refused_commit_back_then_a_typo_fixed_posts_nothing_again(gh, pds, account, tag):
+    """The record never landed, and the author fixes a typo in the next push: the
+    post found at its record key and in the post log is this one, edited: adopted
+    (and, as any edit after publishing, not reposted)."""
+    hook = gh.remote / "hooks" / "pre-receive"
+    hook.write_text(REFUSE_BOT)
+    hook.chmod(0o755)
+    before, first = gh.seed(
+        {"publisher.toml": config(pds), "posts/a.md": md(f"We shiped the new release {tag}")}
+    )
+    human = gh.root / "seed"
+    run = ci(gh, pds, gh.clone("ws1", at=first), before, first)
+    assert "results not pushed" in run.stdout, run.stdout
+    fixed = gh.commit(human, {"posts/a.md": md(f"We shipped the new release {tag}")}, "typo")
+    gh.push(human)
+    hook.unlink()
+    run = ci(gh, pds, gh.clone("ws2", at=fixed), first, fixed)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert bluesky_posts(account, tag) == [f"We shiped the new release {tag}"]
+    assert sandbox_posts(gh, tag) == [f"We shiped the new release {tag}"]
+    rec = gh.remote_record("posts/a.md")["targets"]
+    assert rec["me"]["status"] == rec["x"]["status"] == "published"
+    again = ci(gh, pds, gh.clone("ws3", at=gh.git(gh.remote, "rev-parse", "main")), fixed, fixed)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(bluesky_posts(account, tag)) == 1 and len(sandbox_posts(gh, tag)) == 1
+
+
+# -- kill -9, and the block lost with it ---------------------------------------------------
+
+
+def test_killed_after_the_create_with_its_block_lost_adopts_on_the_rerun(
+    tmp_path, pds, account, tag
+):
+    """kill -9 right after the PDS stored the post, before the file recorded it; then
+    the file is checked out again (its pending key gone too): the rerun derives the
+    same key, finds the post there and adopts it."""
+    import subprocess
+    import sys
+
+    from tests.helpers import make_repo, record, run_cli
+    from tests.test_direct import KILL_DRIVER
+    from tests.test_history import git
+
+    repo = make_repo(
+        tmp_path / "repo",
+        {"a.md": f"---\ntargets: [me]\n---\nKilled {tag}\n"},
+        config(pds).replace('\n[accounts]\nx = "twitter"\n', "\n"),
+    )
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a post")
+    env = {
+        **{k: v for k, v in __import__("os").environ.items() if not k.startswith("LETMEPOST_")},
+        PASSWORD_ENV: pds.password,
+        "KILL_ON": "after create_post",
+        "KILL_AT": "1",
+    }
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_DRIVER, "publish"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    assert bluesky_posts(account, tag) == [f"Killed {tag}"]
+    git(repo, "checkout", "--", "posts/a.md")  # the pending key is lost too
+    assert record(repo / "posts/a.md") == {}
+    env = {k: v for k, v in env.items() if not k.startswith("KILL_")}
+    done = run_cli(["publish"], repo, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "adopted" in done.stdout, done.stdout
+    assert bluesky_posts(account, tag) == [f"Killed {tag}"]  # 0 duplicates
+    rec = record(repo / "posts/a.md")["targets"]["me"]  # 0 unrecorded
+    (post,) = [r for r in account.list_posts(limit=5000) if tag in r["value"]["text"]]
+    assert rec["status"] == "published" and rec["uri"] == post["uri"]
