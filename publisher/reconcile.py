@@ -36,7 +36,7 @@ from publisher import identity
 from publisher.plan import Action, FilePlan, Plan, make_plan
 
 if TYPE_CHECKING:
-    from publisher.backends.bluesky_pds import BlueskyAccount
+    from publisher.clients.atproto import BlueskyAccount
     from publisher.post import Post, ResolvedTarget
     from publisher.record import Record
     from publisher.run import Connection, Run
@@ -193,7 +193,7 @@ def _recorded_ids(posts: Sequence[Post]) -> set[str]:
 
 def _post_log(api: Connection, after: dt.datetime) -> list[dict[str, Any]]:
     """The account's posts since `after`: one listing, paged (at most `PAGES`)."""
-    from publisher.backends.letmepost_api import ApiError, NetworkError
+    from publisher.clients.letmepost import ApiError, NetworkError
 
     assert api.client is not None
     params: dict[str, Any] = {"after": after.strftime("%Y-%m-%dT%H:%M:%SZ"), "limit": 200}
@@ -327,7 +327,7 @@ def free_key(
     recorded it nowhere), to adopt. Generations the target made before (its `uri`,
     its `earlier` URIs, its parts') are passed over without a request; a record of
     something else (a file deleted, its path used again) moves on to the next."""
-    from publisher.backends.bluesky_pds import BlueskyError, parse_post_uri
+    from publisher.clients.atproto import BlueskyError, parse_post_uri
 
     rec = book.target(t.label)
     known: set[str] = set()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from publisher import identity
-from publisher.backends.bluesky_pds import BlueskyAccount, BlueskyError, parse_post_uri
+from publisher.clients.atproto import BlueskyAccount, BlueskyError, parse_post_uri
 from tests.fixtures.pds import LocalPds
 from tests.test_ci import Harness
 
