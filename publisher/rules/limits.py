@@ -685,8 +685,8 @@ def _bluesky_bytes(text: str, field: str, rule: str, out: list[Finding]) -> None
 def _check_twitter(content: Content, text: str, out: list[Finding]) -> None:
     _text_non_empty("twitter", text, "twitter.text.non_empty", out)
     _x_text_max(text, out)
-    bad = sorted({f"U+{ord(c):04X}" for c in text if c in _X_INVALID})
-    if bad:
+    if not _X_INVALID.isdisjoint(text):
+        bad = sorted(f"U+{ord(c):04X}" for c in _X_INVALID.intersection(text))
         out.append(
             Finding(
                 "twitter.text.invalid_characters",
