@@ -95,10 +95,14 @@ class LetmepostBackend:
         parent = rec if step.part == 2 and rec.get("uri") else book.part(tp.label, step.part - 1)
         target = {k: v for k, v in t.api_target({}).items() if k in ("accountId", "platform")}
         target["text"] = t.parts[step.part - 2]
-        options = reply_options(t.platform, parent, rec)
+        # A target given as an account UUID names no platform: the API said which it is
+        # (recorded from part 1's answer). `options` is a union discriminated on
+        # `options.platform`: without it the server refuses the part (400).
+        platform = t.platform or rec.get("platform")
+        options = reply_options(platform, parent, rec)
         if options is None:
-            options = {"platform": t.platform, "replyTo": f"<part {step.part - 1}>"}
-        if t.options and t.options.get("platform") == t.platform:
+            options = {"platform": platform, "replyTo": f"<part {step.part - 1}>"}
+        if t.options and t.options.get("platform") == platform:
             options = {**dict(t.options), **options}
         target["options"] = options
         body: dict[str, Any] = {"targets": [target]}
@@ -386,7 +390,11 @@ class LetmepostBackend:
             patch: dict[str, Any] = {"text": t.text, "scheduledAt": post.scheduled_iso}
             api_target = t.api_target(book.media)
             patch["media"] = api_target.get("media", [])
-            self._client().patch_post(rec["postId"], identity.body_bytes(patch))
+            client = self._client()
+            answer = client.patch_post(rec["postId"], identity.body_bytes(patch))
+            unapplied = patch_unapplied(patch, answer)
+            if unapplied == ["answer"]:  # an answer that does not show the post: read it
+                unapplied = patch_unapplied(patch, client.get_post(rec["postId"]))
         except ApiError as exc:
             if exc.status == 409:
                 self._refresh(book, reporter, tp)
@@ -397,6 +405,13 @@ class LetmepostBackend:
             return
         except NetworkError as exc:
             reporter.outcome(tp, "error", error=str(exc))
+            return
+        if unapplied:
+            # The server answered 200 and kept the old text or media (the open-source
+            # server at d28bf71 reads `scheduledAt` only): the edit is not applied, so
+            # it is never recorded as such. The queued post is cancelled and the post
+            # created anew, as for an edit beyond a PATCH.
+            self._recreate(book, reporter, tp)
             return
         book.set_target(
             tp.label, {"hash": t.hash, "scheduledAt": post.scheduled_iso, "at": now_iso()}
@@ -475,3 +490,36 @@ def reply_options(
             "replyRootCid": root.get("cid") or post_id_of(root["uri"]),
         }
     return None
+
+
+def _media_refs(items: Any) -> list[tuple[Any, ...]] | None:
+    """What identifies each media item of a request or of the server's `mediaRefs`
+    (kind, id or URL, alt text), in order; None when it cannot be read."""
+    if not isinstance(items, list):
+        return None
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            return None
+        out.append(
+            (item.get("kind"), item.get("mediaId") or item.get("url"), item.get("altText") or None)
+        )
+    return out
+
+
+def patch_unapplied(patch: dict[str, Any], answer: Any) -> list[str]:
+    """The fields of `patch` that the post in `answer` (a PATCH or GET answer) does not
+    show as asked: [] when every one was applied, ["answer"] when the answer does not
+    show the post at all. Compared by value, never by the order of keys."""
+    if not isinstance(answer, dict) or "text" not in answer:
+        return ["answer"]
+    unapplied = []
+    if "text" in patch and answer.get("text") != patch["text"]:
+        unapplied.append("text")
+    if "media" in patch and _media_refs(answer.get("mediaRefs") or []) != _media_refs(
+        patch["media"]
+    ):
+        unapplied.append("media")
+    if patch.get("scheduledAt") and iso_z(answer.get("scheduledAt")) != patch["scheduledAt"]:
+        unapplied.append("scheduledAt")
+    return unapplied

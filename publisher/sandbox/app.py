@@ -672,6 +672,11 @@ class SandboxApp:
                 "scheduledAt": r["scheduled_at"],
                 "uri": r["uri"],
                 "cid": r["cid"],
+                "media": json.loads(r["media"]) if r["media"] else [],
+                "firstComment": (json.loads(r["first_comment"]) or {}).get("text")
+                if r["first_comment"]
+                else None,
+                "firstCommentUri": r["first_comment_uri"],
                 "errorCode": r["error_code"],
                 "createdAt": r["created_at"],
             }
