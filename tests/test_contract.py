@@ -53,6 +53,7 @@ class Server:
     pds: Any = None  # the real server's PDS (LocalPds)
     sandbox: Any = None  # the sandbox's handle
     dids: dict[str, str] = field(default_factory=dict)
+    fork: bool = False  # the sandbox playing the fork at d28bf71
 
     @property
     def real(self) -> bool:
@@ -62,7 +63,7 @@ class Server:
     def patch_edits_text(self) -> bool:
         """Whether `PATCH /v1/posts/{id}` applies text and media (the newest server
         does; the fork at d28bf71 reads `scheduledAt` only and answers 200)."""
-        return not self.real
+        return not (self.real or self.fork)
 
     def config(self, extra: str = "") -> str:
         return (
@@ -166,8 +167,9 @@ class Server:
             time.sleep(0.5)
 
 
-@pytest.fixture(scope="session")
-def contract_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def _contract_sandbox(
+    tmp_path_factory: pytest.TempPathFactory, version: str = "newest"
+) -> Iterator[Any]:
     """A sandbox with the real server's accounts (profiles, platforms)."""
     from publisher.sandbox import SandboxConfig, start_sandbox
     from publisher.sandbox.config import normalize_accounts
@@ -181,23 +183,45 @@ def contract_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         ]
     )
     db = tmp_path_factory.mktemp("contract") / "sandbox.db"
-    handle = start_sandbox(db, config=SandboxConfig(rate_limit=None, accounts=accounts))
+    config = SandboxConfig(rate_limit=None, accounts=accounts, server_version=version)
+    handle = start_sandbox(db, config=config)
     try:
         yield handle
     finally:
         handle.stop()
 
 
+@pytest.fixture(scope="session")
+def contract_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    yield from _contract_sandbox(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def contract_sandbox_fork(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The sandbox playing the fork at d28bf71 (`--server-version fork-d28bf71`)."""
+    yield from _contract_sandbox(tmp_path_factory, "fork-d28bf71")
+
+
 @pytest.fixture(params=["sandbox", "fork-d28bf71"])
 def server(request: pytest.FixtureRequest) -> Server:
-    if request.param == "sandbox":
+    if request.param in ("sandbox", "sandbox-fork-d28bf71"):
         from publisher.sandbox.config import DEFAULT_PROFILE_ID
 
-        sb = request.getfixturevalue("contract_sandbox")
+        fork = request.param != "sandbox"
+        sb = request.getfixturevalue("contract_sandbox_fork" if fork else "contract_sandbox")
         sb.reset()
         sb.set_faults(twitter=UNREACHABLE, threads=UNREACHABLE)
         return Server(
-            "sandbox", sb.url, sb.live_key, DEFAULT_PROFILE_ID, ALICE, BOB, X, THREADS, sandbox=sb
+            request.param,
+            sb.url,
+            sb.live_key,
+            DEFAULT_PROFILE_ID,
+            ALICE,
+            BOB,
+            X,
+            THREADS,
+            sandbox=sb,
+            fork=fork,
         )
     real = request.getfixturevalue("letmepost_server")
     return Server(
@@ -331,6 +355,9 @@ def _edit(repo: Path, old: str, new: str) -> None:
     path.write_text(path.read_text().replace(old, new, 1))
 
 
+@pytest.mark.parametrize(
+    "server", ["sandbox", "sandbox-fork-d28bf71", "fork-d28bf71"], indirect=True
+)
 def test_scheduled_then_edited_in_text_time_and_media_then_canceled(
     tmp_path: Path, server: Server
 ) -> None:

@@ -217,11 +217,20 @@ class SandboxApp:
             Route("/v1/posts/{id}", v1(self.get_post, "posts:read"), methods=["GET"]),
             Route("/v1/posts/{id}", v1(self.patch_post, "posts:write"), methods=["PATCH"]),
             Route("/v1/posts/{id}", v1(self.delete_post, "posts:write"), methods=["DELETE"]),
-            Route("/v1/posts/{id}/retry", v1(self.retry_post, "posts:write"), methods=["POST"]),
+            *(
+                []
+                if self.fork
+                else [
+                    Route(
+                        "/v1/posts/{id}/retry", v1(self.retry_post, "posts:write"), methods=["POST"]
+                    )
+                ]
+            ),
             Route("/v1/accounts", v1(self.list_accounts, "posts:read"), methods=["GET"]),
             Route("/v1/accounts/{id}", v1(self.get_account, "posts:read"), methods=["GET"]),
             Route("/v1/media", v1(self.upload_media, "posts:write"), methods=["POST"]),
             Route("/v1/media", v1(self.list_media, "posts:read"), methods=["GET"]),
+            Route("/health", self.health, methods=["GET"]),
             Route("/_sandbox/info", self.sb_info, methods=["GET"]),
             Route("/_sandbox/posts", self.sb_posts, methods=["GET"]),
             Route("/_sandbox/idempotency", self.sb_idempotency, methods=["GET"]),
@@ -234,7 +243,11 @@ class SandboxApp:
 
         async def plain_404(request: Request, exc: Exception) -> Response:
             # Unmatched routes get the framework's plain-text 404, not the JSON envelope.
-            return PlainTextResponse("404 Not Found", status_code=404)
+            return PlainTextResponse(
+                "404 Not Found",
+                status_code=404,
+                headers={"X-Request-Id": str(uuid.uuid4()), "X-RateLimit-Limit": "5000"},
+            )
 
         return Starlette(
             routes=routes,
@@ -252,11 +265,13 @@ class SandboxApp:
             raise ApiError(
                 401,
                 "unauthenticated",
-                "Missing or malformed API key: send 'Authorization: Bearer lmp_…'",
+                "Authentication required.",
+                remediation="Send `Authorization: Bearer lmp_live_…` (programmatic) or sign in "
+                "to the dashboard (cookie-based session).",
             )
         key = self._keys.get(key_hash(token))
         if key is None:
-            raise ApiError(401, "unauthenticated", "Unknown or revoked API key")
+            raise ApiError(401, "unauthenticated", "API key is invalid or revoked.")
         return key
 
     async def _v1(
@@ -286,11 +301,15 @@ class SandboxApp:
         request = _capped(request, body_limit)
         try:
             key = self._auth(request)
-            if scope not in key["scopes"].split(","):
+            if not self.fork and scope not in key["scopes"].split(","):  # fork: never checked
                 raise ApiError(
                     403, "unauthorized", f"API key lacks scope {scope}", rule="api_key.scope"
                 )
-            allowed, rl_headers = self.rate.consume(key["id"], self.clock.now())
+            # The fork limits POSTs only (GET, PATCH and DELETE have no limiter there).
+            limited = not self.fork or method == "POST"
+            allowed, rl_headers = (
+                self.rate.consume(key["id"], self.clock.now()) if limited else (True, {})
+            )
             headers.update(rl_headers)
             if not allowed:
                 raise ApiError(
@@ -324,7 +343,11 @@ class SandboxApp:
                 )
                 if outcome == "replay":
                     headers["Idempotency-Replayed"] = "true"
-                    return Response(stored[1], stored[0], headers, media_type="application/json")
+                    replayed = _jsonb_order(stored[1]) if self.fork else stored[1]
+                    return Response(replayed, stored[0], headers, media_type="application/json")
+                if outcome == "in_progress" and self.fork:
+                    # The fork has no in-progress claim: the second request runs too.
+                    outcome = "expired"
                 if outcome == "mismatch":
                     raise ApiError(
                         409,
@@ -370,9 +393,21 @@ class SandboxApp:
             return _DropConnection()
         return Response(body, status, headers, media_type="application/json")
 
-    @staticmethod
-    def _sandbox_key(key: dict[str, Any]) -> bool:
-        return key["env"] == "test"
+    def _sandbox_key(self, key: dict[str, Any]) -> bool:
+        # The fork has no sandbox mode: an lmp_test_ key publishes like a live key.
+        return key["env"] == "test" and not self.fork
+
+    @property
+    def fork(self) -> bool:
+        return self.config.server_version == "fork-d28bf71"
+
+    async def health(self, request: Request) -> Response:
+        return Response(
+            _json({"status": "ok"}),
+            200,
+            {"X-Request-Id": str(uuid.uuid4()), "X-RateLimit-Limit": "5000"},
+            media_type="application/json",
+        )
 
     def _visible_post(self, post_id: str, key: dict[str, Any]) -> dict[str, Any]:
         row = self.store.post(post_id)
@@ -471,7 +506,9 @@ class SandboxApp:
         return await _parse_json(raw)
 
     async def patch_post(self, request: Request, key: dict[str, Any]) -> tuple[int, Any]:
-        changes = schema.parse_patch_body(await self._json_body(request))
+        changes = schema.parse_patch_body(
+            await self._json_body(request), self.config.server_version
+        )
         row = self._visible_post(request.path_params["id"], key)
         self._editable(row, "edited")
         now = self.clock.now()
@@ -784,6 +821,23 @@ class SandboxApp:
         if found is None:
             raise HTTPException(404)
         return Response(found[1], 200, media_type=found[0])
+
+
+def _jsonb_order(body: bytes) -> bytes:
+    """A stored answer as Postgres's jsonb gives it back: object keys shorter first, then
+    in byte order (the fork stores replays as jsonb)."""
+
+    def order(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: order(value[k]) for k in sorted(value, key=lambda k: (len(k), k))}
+        if isinstance(value, list):
+            return [order(v) for v in value]
+        return value
+
+    try:
+        return _json(order(json.loads(body)))
+    except ValueError:
+        return body
 
 
 async def _control_json(request: Request) -> Any:

@@ -232,17 +232,7 @@ class Engine:
                     first.message,
                     rule=first.rule,
                     platform=row["platform"],
-                    platform_response={
-                        "findings": [
-                            {
-                                "platform": row["platform"],
-                                "rule": f.rule,
-                                "message": f.message,
-                                "field": f.field,
-                            }
-                            for f in errors
-                        ]
-                    },
+                    remediation="Change the post to fit the platform's rule, then send it again.",
                 )
             row["_warnings"] = [{"code": w.rule, "message": w.message} for w in warnings]
         if scheduled_at is not None:
