@@ -306,7 +306,7 @@ class SandboxApp:
                     403, "unauthorized", f"API key lacks scope {scope}", rule="api_key.scope"
                 )
             # The fork limits POSTs only (GET, PATCH and DELETE have no limiter there).
-            limited = not self.fork or method == "POST"
+            limited = not self.fork or method == "POST" or path.startswith("/v1/accounts")
             allowed, rl_headers = (
                 self.rate.consume(key["id"], self.clock.now()) if limited else (True, {})
             )
@@ -333,14 +333,16 @@ class SandboxApp:
                 if not idem_key or len(idem_key) > 255:
                     raise validation(
                         "idempotency_key.length",
-                        "Idempotency-Key must be 1 to 255 characters long"
-                        + (" (it is empty)" if not idem_key else ""),
+                        "Idempotency-Key must be 255 characters or fewer."
+                        if idem_key
+                        else "Idempotency-Key must not be empty.",
                     )
-                headers["Idempotency-Key"] = idem_key
                 raw = await request.body()
                 outcome, stored = self.store.idem_begin(
                     ORG_ID, idem_key, hashlib.sha256(raw).hexdigest(), self.clock.now()
                 )
+                if outcome != "mismatch":  # the server does not echo a key it refuses
+                    headers["Idempotency-Key"] = idem_key
                 if outcome == "replay":
                     headers["Idempotency-Replayed"] = "true"
                     replayed = _jsonb_order(stored[1]) if self.fork else stored[1]
@@ -352,7 +354,7 @@ class SandboxApp:
                     raise ApiError(
                         409,
                         "idempotency_conflict",
-                        "This Idempotency-Key was used with a different body",
+                        "Idempotency-Key reused with a different request body.",
                         rule="idempotency_key.body_mismatch",
                         remediation="Use a new Idempotency-Key for a different request.",
                     )
@@ -478,25 +480,38 @@ class SandboxApp:
         )
         accounts = self.engine.accounts
         return 200, {
-            "data": [post_view(r, accounts.get(r["account_id"])) for r in rows],
+            "data": [
+                self._view(post_view(r, accounts.get(r["account_id"])), "attempts") for r in rows
+            ],
             "nextCursor": next_cursor,
         }
 
     async def get_post(self, request: Request, key: dict[str, Any]) -> tuple[int, Any]:
         row = self._visible_post(request.path_params["id"], key)
-        return 200, post_view(row, self.engine.accounts.get(row["account_id"]))
+        return 200, self._view(post_view(row, self.engine.accounts.get(row["account_id"])))
+
+    def _view(self, view: dict[str, Any], *drop: str) -> dict[str, Any]:
+        """A post as this server version shows it (the fork has no `sandbox` flag)."""
+        if self.fork:
+            for name in ("sandbox", *drop):
+                view.pop(name, None)
+        return view
 
     def _editable(self, row: dict[str, Any], action: str) -> None:
         if row["status"] != "queued":
             raise validation(
                 "post.status",
-                f"Only queued posts can be {action} (this one is {row['status']})",
+                f'Cannot modify a post in status "{row["status"]}". Only queued scheduled '
+                "posts can be rescheduled or canceled.",
                 409,
             )
         due = parse_iso_z(row["scheduled_at"]) if row["scheduled_at"] else None
         if due is None or due <= self.clock.now():
             raise validation(
-                "post.scheduledAt.window", f"The post is due; it can no longer be {action}", 409
+                "post.scheduledAt.window",
+                "This post is already firing or has no scheduledAt. The window for changes "
+                "has closed.",
+                409,
             )
 
     async def _json_body(self, request: Request, *, optional: bool = False) -> Any:
@@ -540,7 +555,9 @@ class SandboxApp:
                     )
         if not self.store.update_post(row["id"], fields, status_in=("queued",)):
             raise validation("post.status", "The post is no longer queued", 409)
-        return 200, post_view(self.store.post(row["id"]) or candidate, account)
+        return 200, self._view(
+            post_view(self.store.post(row["id"]) or candidate, account), "attempts"
+        )
 
     async def delete_post(self, request: Request, key: dict[str, Any]) -> tuple[int, Any]:
         row = self._visible_post(request.path_params["id"], key)

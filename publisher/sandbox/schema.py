@@ -61,7 +61,7 @@ def load_json(raw: bytes) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(
-            400, "validation_failed", "Request body is not valid JSON", rule="body.json"
+            400, "validation_failed", "Request body must be JSON.", rule="body.json"
         ) from None
 
 
@@ -328,7 +328,11 @@ def parse_patch_body(body: Any, version: str = "newest") -> dict[str, Any]:
             out["scheduledAt"] = parse_iso_z(body["scheduledAt"])
             if out["scheduledAt"] is None:
                 issues.add(["scheduledAt"], "Invalid datetime", "invalid_string")
-        issues.raise_if_any()
+        try:
+            issues.raise_if_any()
+        except ApiError as exc:
+            exc.remediation = None  # the fork's PATCH says none
+            raise
         return out
     if body.get("scheduledAt") is not None:
         ts = parse_iso_z(body["scheduledAt"])
