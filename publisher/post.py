@@ -498,6 +498,7 @@ class _Checker:
     ) -> None:
         self.post, self.doc, self.config, self.now = post, doc, config, now
         self.snapshot = snapshot
+        self.enabled_platforms = config.enabled_platforms()
         self._media_read: dict[Loc, list[MediaFile]] = {}
         # After a validation error: the original index of each target still checked,
         # and whether `targets` itself was invalid (so neither it nor the defaults apply).
@@ -826,6 +827,22 @@ class _Checker:
                 **refs,
             )
             self.post.targets.append(target)
+            enabled = self.enabled_platforms
+            if not direct and platform and enabled is not None and platform not in enabled:
+                self.problem(
+                    loc,
+                    "platform_not_enabled",
+                    f"{platform} is not enabled on "
+                    + (
+                        "the hosted letmepost service: this target will be refused "
+                        "(platform_not_enabled). A self-hosted server that has it: list it "
+                        "in `platforms` in publisher.toml"
+                        if self.config.platforms is None
+                        else "your letmepost server (`platforms` in publisher.toml): this "
+                        "target will be refused"
+                    ),
+                    "warning",
+                )
             if parts:
                 self._check_thread(target, loc, over)
             if fm.repost is not None:
