@@ -321,6 +321,12 @@ _BSKY_POST = re.compile(
 )
 
 
+def _bluesky_reply(url: str | None, platform: str | None) -> bool:
+    """Whether `replyTo: url` is a Bluesky post a target on `platform` answers."""
+    ref = post_ref(url) if url else None
+    return ref is not None and ref[0] == "bluesky" and platform in (None, "bluesky")
+
+
 def post_ref(url: str) -> tuple[str, str] | None:
     """(platform, reference) of a post URL: (``twitter``, status id) for an x.com or
     twitter.com status, (``bluesky``, the URL) for a bsky.app post URL or an at:// URI;
@@ -771,6 +777,17 @@ class _Checker:
                 options = self._refs(fm, platform, direct, loc, options)
                 if direct:
                     refs = {"reply_to": fm.replyTo, "quote": fm.quote}
+                elif _bluesky_reply(fm.replyTo, platform):
+                    # Through letmepost: the parent's and root's uri + cid are read at
+                    # publish time (backends.letmepost.resolve_bluesky_reply).
+                    refs = {"reply_to": fm.replyTo}
+                    if fm.scheduledAt is not None:
+                        self.problem(
+                            loc,
+                            "scheduledAt.no_bluesky_reply",
+                            "a scheduled post cannot be a Bluesky reply through letmepost; "
+                            "publish it now or drop `replyTo`",
+                        )
             if fm.repost is not None:
                 refs["repost"] = fm.repost
                 if not direct:
@@ -1193,16 +1210,8 @@ class _Checker:
                     "letmepost cannot quote on Bluesky: quote through a direct Bluesky "
                     'account (`[accounts.me] bluesky = "you.bsky.social"`)',
                 )
-            elif not direct:
-                # A reply needs the parent's uri and cid, read from the author's
-                # repository: publisher does that through a direct account's PDS.
-                self.problem(
-                    loc,
-                    "replyTo.bluesky_letmepost",
-                    "answering a Bluesky post through letmepost needs its uri and cid, which "
-                    "publisher reads through a direct Bluesky account: reply from one "
-                    '(`[accounts.me] bluesky = "you.bsky.social"`)',
-                )
+            # A Bluesky reply through letmepost: its uri and cid (and the thread's root)
+            # are read when it is published; the target carries the reference.
         return merged or options
 
     def _check_thread(self, target: ResolvedTarget, loc: Loc, over: Any) -> None:

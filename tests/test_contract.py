@@ -110,6 +110,7 @@ class Server:
                             "uri": rec["uri"],
                             "text": value.get("text"),
                             "parent": ((value.get("reply") or {}).get("parent") or {}).get("uri"),
+                            "root": ((value.get("reply") or {}).get("root") or {}).get("uri"),
                             "images": len(embed.get("images") or []),
                         }
                     )
@@ -129,6 +130,7 @@ class Server:
                     "uri": row["uri"],
                     "text": row["text"],
                     "parent": opts.get("replyToUri"),
+                    "root": opts.get("replyRootUri"),
                     "images": len(row.get("media") or []),
                 }
             )
@@ -138,10 +140,17 @@ class Server:
                         "uri": row["firstCommentUri"],
                         "text": row["firstComment"],
                         "parent": row["uri"],
+                        "root": row["uri"],
                         "images": 0,
                     }
                 )
         return out
+
+    @property
+    def appview(self) -> str:
+        """Where Bluesky posts are read back (getRecord): the PDS the real server
+        publishes to; the sandbox, which shows its emulated posts the same way."""
+        return self.pds.url if self.sandbox is None else self.sandbox.url
 
     def texts_out(self, text: str, account: str = "alice") -> list[dict[str, Any]]:
         return [p for p in self.bluesky_out(account) if p["text"] == text]
@@ -445,14 +454,54 @@ def test_verify_reads_back_what_went_out(tmp_path: Path, server: Server) -> None
     text = unique("Check me.")
     repo = make_repo(tmp_path, {"v.md": md("[bsky]", text)}, server.config())
     assert publish(server, repo).returncode == 0
-    env = server.env(PUBLISHER_APPVIEW_URL=server.pds.url if server.pds else "http://127.0.0.1:9")
+    env = server.env(PUBLISHER_APPVIEW_URL=server.appview)
     done = run_cli(["verify", "--json"], repo, env)
+    assert done.returncode == 0, done.stdout + done.stderr
     (check,) = json.loads(done.stdout)["checks"]
-    if server.real:  # a real record on the local PDS, read back through it
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert check["state"] == "ok"
-    else:  # the sandbox publishes nothing anywhere: its at:// URIs name no real DID
-        assert check["state"] in ("not checked", "error")
+    assert check["state"] == "ok"
+    # The post deleted upstream is drift (the real one on the PDS; the sandbox's is not
+    # deletable: a record that names another post is asked for instead).
+    path = repo / "posts/v.md"
+    uri = record(path)["targets"]["bsky"]["uri"]
+    path.write_text(path.read_text().replace(uri, uri[:-4] + "2222"))
+    done = run_cli(["verify", "--json"], repo, env)
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["checks"][0]["state"] == "deleted"
+
+
+def test_a_bluesky_reply_through_letmepost_names_its_parent_and_root(
+    tmp_path: Path, server: Server
+) -> None:
+    """`replyTo:` a Bluesky post on a letmepost Bluesky target: publisher reads the
+    parent's and the thread root's uri + cid (through PUBLISHER_APPVIEW_URL) when it
+    publishes, and sends them; on the real server the replies land on the PDS."""
+    parent_text, reply_text, deeper_text = unique("Parent."), unique("Reply."), unique("Deeper.")
+    repo = make_repo(tmp_path, {"p.md": md("[bsky]", parent_text)}, server.config())
+    env = server.env(PUBLISHER_APPVIEW_URL=server.appview)
+    assert run_cli(["publish"], repo, env).returncode == 0
+    parent_uri = record(repo / "posts/p.md")["targets"]["bsky"]["uri"]
+
+    (repo / "posts/r.md").write_text(md("[bsky]", reply_text, replyTo=parent_uri))
+    done = run_cli(["publish", "posts/r.md"], repo, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (reply,) = server.texts_out(reply_text)
+    assert reply["parent"] == parent_uri and reply["root"] == parent_uri
+    assert record(repo / "posts/r.md")["targets"]["bsky"]["uri"] == reply["uri"]
+
+    did, _, rkey = reply["uri"].removeprefix("at://").partition("/app.bsky.feed.post/")
+    web = f"https://bsky.app/profile/{did}/post/{rkey}"
+    (repo / "posts/d.md").write_text(md("[bsky]", deeper_text, replyTo=web))
+    done = run_cli(["publish", "posts/d.md"], repo, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (deeper,) = server.texts_out(deeper_text)
+    assert deeper["parent"] == reply["uri"] and deeper["root"] == parent_uri
+
+    # A parent that cannot be found: nothing is sent, the run says why.
+    missing = parent_uri[:-4] + "2222"
+    (repo / "posts/m.md").write_text(md("[bsky]", unique("Orphan."), replyTo=missing))
+    done = run_cli(["publish", "posts/m.md"], repo, env)
+    assert done.returncode == 1 and "no such post" in done.stdout + done.stderr
+    assert record(repo / "posts/m.md") == {}
 
 
 def test_kill_9_mid_run_then_rerun_publishes_each_post_once(tmp_path: Path, server: Server) -> None:

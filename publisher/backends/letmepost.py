@@ -16,11 +16,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from publisher import identity
 from publisher.backends.base import Reporter, Request
 from publisher.backends.letmepost_api import ApiError, LetmepostClient, NetworkError, QuotaExceeded
+from publisher.errors import PublisherError
 from publisher.plan import Step, StepKind, TargetPlan
 from publisher.record import Record, iso_z, now_iso, web_url
 
@@ -236,7 +238,16 @@ class LetmepostBackend:
             if isinstance(exc, QuotaExceeded):
                 reporter.stop(_quota_message(exc))
             return
-        body = identity.body_bytes(post.body(targets, book.media))
+        payload = post.body(targets, book.media)
+        try:  # Bluesky replies: the parent and root as they are now (read, not guessed)
+            for t, item in zip(targets, payload["targets"], strict=True):
+                if t.reply_to and not t.direct:
+                    item["options"] = resolve_bluesky_reply(t.reply_to)
+        except PublisherError as exc:
+            for tp in sends:
+                reporter.outcome(tp, "error", error=f"replyTo {t.reply_to}: {exc}")
+            return
+        body = identity.body_bytes(payload)
         base = {"key": key, "attempt": attempt, "at": now_iso()}
         for t in targets:  # on disk before the request leaves: a rerun reuses this key
             book.replace_target(t.label)
@@ -523,3 +534,54 @@ def patch_unapplied(patch: dict[str, Any], answer: Any) -> list[str]:
     if patch.get("scheduledAt") and iso_z(answer.get("scheduledAt")) != patch["scheduledAt"]:
         unapplied.append("scheduledAt")
     return unapplied
+
+
+def resolve_bluesky_reply(ref: str, environ: Any = None) -> dict[str, Any]:
+    """The `options` of a Bluesky reply through letmepost to the post `ref` (a bsky.app
+    URL or an at:// URI): the parent's uri and cid, and its thread's root (the parent's
+    own root when it is a reply, else the parent), read with no login through
+    ``$PUBLISHER_APPVIEW_URL`` when set (an AppView, or a PDS), else from the PDS the
+    author's DID document names (``$PUBLISHER_PLC_URL``, default plc.directory).
+
+    ``BlueskyError`` (``invalid_post_ref``, ``unknown_handle``, ``post_not_found``, or
+    the PDS could not be asked)."""
+    from publisher.backends.bluesky_pds import (
+        DEFAULT_PLC,
+        POST_COLLECTION,
+        BlueskyError,
+        parse_post_ref,
+        read_handle,
+        read_post,
+        resolve_pds,
+    )
+
+    environ = os.environ if environ is None else environ
+    try:
+        actor, rkey = parse_post_ref(ref)
+    except ValueError as exc:
+        raise BlueskyError("invalid_post_ref", str(exc)) from None
+    appview = (environ.get("PUBLISHER_APPVIEW_URL") or "").strip().rstrip("/") or None
+    plc = environ.get("PUBLISHER_PLC_URL") or DEFAULT_PLC
+    did = actor
+    if not did.startswith("did:"):
+        found = read_handle(actor, appview or "https://public.api.bsky.app")
+        if found is None:
+            raise BlueskyError("unknown_handle", f"no Bluesky account has handle @{actor}")
+        did = found
+    host = appview or resolve_pds(did, plc_url=plc)
+    if host is None:
+        raise BlueskyError("post_not_found", f"{did} is not a known account")
+    record = read_post(f"at://{did}/{POST_COLLECTION}/{rkey}", host)
+    if record is None or not record.get("cid"):
+        raise BlueskyError("post_not_found", "there is no such post")
+    value = record.get("value") if isinstance(record.get("value"), dict) else {}
+    root = (value.get("reply") or {}).get("root") if isinstance(value, dict) else None
+    if not (isinstance(root, dict) and root.get("uri") and root.get("cid")):
+        root = {"uri": record["uri"], "cid": record["cid"]}
+    return {
+        "platform": "bluesky",
+        "replyToUri": record["uri"],
+        "replyToCid": record["cid"],
+        "replyRootUri": root["uri"],
+        "replyRootCid": root["cid"],
+    }

@@ -231,6 +231,7 @@ class SandboxApp:
             Route("/v1/media", v1(self.upload_media, "posts:write"), methods=["POST"]),
             Route("/v1/media", v1(self.list_media, "posts:read"), methods=["GET"]),
             Route("/health", self.health, methods=["GET"]),
+            Route("/xrpc/com.atproto.repo.getRecord", self.xrpc_get_record, methods=["GET"]),
             Route("/_sandbox/info", self.sb_info, methods=["GET"]),
             Route("/_sandbox/posts", self.sb_posts, methods=["GET"]),
             Route("/_sandbox/idempotency", self.sb_idempotency, methods=["GET"]),
@@ -402,6 +403,43 @@ class SandboxApp:
     @property
     def fork(self) -> bool:
         return self.config.server_version == "fork-d28bf71"
+
+    async def xrpc_get_record(self, request: Request) -> Response:
+        """The emulated Bluesky posts of live keys (and their first comments) as a PDS or
+        an AppView shows them (``com.atproto.repo.getRecord``, no login), so what reads
+        Bluesky (``verify``, a reply's parent and root) can be pointed at the sandbox
+        (``PUBLISHER_APPVIEW_URL``). Not part of the letmepost API."""
+        qp = request.query_params
+        uri = f"at://{qp.get('repo', '')}/{qp.get('collection', '')}/{qp.get('rkey', '')}"
+        rows = self.store.query(
+            "SELECT * FROM posts WHERE platform = 'bluesky' AND sandbox = 0 "
+            "AND status IN ('published', 'publishing') AND (uri = ? OR first_comment_uri = ?)",
+            (uri, uri),
+        )
+        if not rows:
+            message = f"Could not locate record: {uri}"
+            return _plain_json({"error": "RecordNotFound", "message": message}, 400)
+        row = dict(rows[0])
+        created = row["created_at"]
+        if row["uri"] == uri:
+            value: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": row["text"]}
+            opts = json.loads(row["options"]) if row["options"] else {}
+            if opts.get("replyToUri"):
+                parent = {"uri": opts["replyToUri"], "cid": opts.get("replyToCid")}
+                root = {"uri": opts.get("replyRootUri"), "cid": opts.get("replyRootCid")}
+                value["reply"] = {"parent": parent, "root": root if root["uri"] else parent}
+            cid = row["cid"]
+        else:  # the first comment: a reply to the post
+            comment = json.loads(row["first_comment"]) if row["first_comment"] else {}
+            parent = {"uri": row["uri"], "cid": row["cid"]}
+            value = {
+                "$type": "app.bsky.feed.post",
+                "text": comment.get("text"),
+                "reply": {"parent": parent, "root": parent},
+            }
+            cid = row["first_comment_cid"]
+        value["createdAt"] = created
+        return _plain_json({"uri": uri, "cid": cid, "value": value})
 
     async def health(self, request: Request) -> Response:
         return Response(
