@@ -22,9 +22,8 @@ collects what the backends report into a `RunResult`.
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,7 +35,7 @@ from publisher.record import Record
 from publisher.run import Run
 
 if TYPE_CHECKING:
-    from publisher.backends.letmepost_api import LetmepostClient
+    from publisher.clients.letmepost import LetmepostClient
 
 REJECTED_CODES = frozenset({"preflight_failed", "platform_auth_failed", "platform_rejected"})
 OUTCOME_UNKNOWN = "outcome_unknown"  # a lost answer, and the post edited since: never guess
@@ -59,7 +58,7 @@ class Outcome:
 
     @property
     def failed(self) -> bool:
-        return self.status in ("failed", "rejected", "error")
+        return self.status in ("failed", "rejected", "error", "not sent")
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -96,10 +95,9 @@ class Runner:
         *,
         client: LetmepostClient | None = None,
         bluesky: Callable[[Any], Any] | None = None,
-        environ: Mapping[str, str] = os.environ,
         on_file_done: Callable[[FilePlan], None] | None = None,
     ) -> None:
-        self.invocation, self.client, self.environ = run, client, environ
+        self.invocation, self.client = run, client
         self._bluesky = bluesky
         self.result = RunResult()
         self.stop = threading.Event()
@@ -114,6 +112,10 @@ class Runner:
         work: list[FilePlan | DeletedFile] = [*plan.work, *plan.deleted]
         if not work:
             return self.result
+        from publisher.writeback import check_folders_writable
+
+        # A folder that cannot take a write-back: one line, exit 2, nothing sent.
+        check_folders_writable(f.post.path for f in plan.work)
         # `concurrency` requests on the wire at once. Files get twice as many threads:
         # while one writes a record to disk (fsynced), another keeps its request slot busy.
         concurrency = max(1, concurrency)
@@ -122,7 +124,6 @@ class Runner:
         self.backends = open_backends(
             self.invocation,
             client=self.client,
-            environ=self.environ,
             bluesky=self._bluesky,
             slots=concurrency,
         )
@@ -195,17 +196,15 @@ class Runner:
         except StopRun:
             pass
         except (WritebackError, OSError) as exc:
-            # The file changed under us (or the disk failed) after a response: say loudly
-            # what the API returned, so the result is not lost with the write.
-            got = {
-                label: rec.get("uri") or rec.get("status")
-                for label, rec in record.targets().items()
-            }
+            # The file changed under us (or the disk failed): say loudly what the server
+            # answered, so the result is not lost with the write; and say so when nothing
+            # was answered (a `pending` record is only the announcement of a request).
+            from publisher.writeback import unrecorded_answers
+
+            said = unrecorded_answers({tp.label: record.target(tp.label) for tp in pending})
             for tp in pending:
                 reporter.outcome(
-                    tp,
-                    "error",
-                    error=f"could not record results in the file ({exc}); the API returned: {got}",
+                    tp, "error", error=f"could not record results in the file ({exc}); {said}"
                 )
         except Exception as exc:  # a bug must not take the other files down with it
             for tp in pending:

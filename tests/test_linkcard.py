@@ -19,7 +19,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from publisher.backends.linkcard import (
+from publisher.clients.linkcard import (
     MAX_THUMB_BYTES,
     Card,
     CardResult,
@@ -44,7 +44,8 @@ class _Server(ThreadingHTTPServer):
 class Site:
     """A tiny threaded HTTP server: ``site.route(path, handler)``, ``site.url(path)``."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.routes: dict[str, Handler] = {}
         self.hits: dict[str, int] = {}
         self.sent: dict[str, int] = {}
@@ -66,12 +67,12 @@ class Site:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = _Server(("127.0.0.1", 0), H)
+        self.server = _Server((host, 0), H)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        return f"http://{self.host}:{self.server.server_address[1]}{path}"
 
     def route(self, path: str, handler: Handler) -> str:
         self.routes[path] = handler
@@ -103,6 +104,12 @@ def send(h: BaseHTTPRequestHandler, body: bytes, ctype: str, **headers: str) -> 
         h.send_header(name.replace("_", "-"), value)
     h.end_headers()
     h.wfile.write(body)
+
+
+@pytest.fixture(autouse=True)
+def _fetch_from_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages are served on 127.0.0.1, which link cards refuse unless allowed."""
+    monkeypatch.setenv("PUBLISHER_FETCH_ALLOW", "127.0.0.1")
 
 
 @pytest.fixture(scope="module")
@@ -399,7 +406,7 @@ def test_transparent_image_is_flattened_on_white() -> None:
 
 
 def test_image_that_cannot_fit() -> None:
-    from publisher.backends.linkcard import CardError
+    from publisher.clients.linkcard import CardError
 
     with pytest.raises(CardError, match="cannot be made smaller"):
         fit_image(png(500, 500, noise=True), limit=100)
@@ -425,7 +432,7 @@ def test_pick_link(text: str, kwargs: dict[str, Any], expected: str | None) -> N
 
 
 def test_pick_link_uses_given_facets() -> None:
-    from publisher.backends.bluesky_pds import build_facets
+    from publisher.clients.atproto import build_facets
 
     text = "@bob.test #tag https://c.example/"
     facets = build_facets(text, lambda h: "did:plc:bob")
@@ -447,7 +454,7 @@ def test_importing_linkcard_is_light() -> None:
     import sys
 
     code = (
-        "import sys, publisher.backends.linkcard;"
+        "import sys, publisher.clients.linkcard;"
         "heavy = {'PIL', 'httpx', 'regex', 'atproto_client'} & set(sys.modules);"
         "print(sorted(heavy))"
     )
@@ -460,7 +467,7 @@ def test_importing_linkcard_is_light() -> None:
 
 @pytest.mark.pds
 def test_fetched_card_posted_with_its_thumbnail(site: Site, pds: Any, noise_png: bytes) -> None:
-    from publisher.backends.bluesky_pds import BlueskyAccount, new_tid
+    from publisher.clients.atproto import BlueskyAccount, new_tid
 
     site.route("/pds/noise.png", lambda h: send(h, noise_png, "image/png"))
     url = site.page("/pds/page", og_page(image="noise.png"))

@@ -13,10 +13,10 @@ import pytest
 
 from publisher.config import load_config
 from publisher.plan import make_plan
-from publisher.post import load_post
-from publisher.preview.model import build_preview
 from publisher.preview.page import PreviewHub, serve
+from publisher.preview.views import build_preview
 from publisher.run import Run
+from publisher.validate import load_post
 from tests.helpers import make_repo
 from tests.test_linkcard import Site, og_page
 
@@ -30,6 +30,12 @@ x = "twitter"
 bluesky = "alice.test"
 pds = "http://127.0.0.1:9"
 """
+
+
+@pytest.fixture(autouse=True)
+def _fetch_from_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages are served on 127.0.0.1, which link cards refuse unless allowed."""
+    monkeypatch.setenv("PUBLISHER_FETCH_ALLOW", "127.0.0.1")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import time
 from collections import deque
 from typing import Any, TextIO
 
-from publisher.preview.model import PostPreview, segments
+from publisher.preview.views import PostPreview, segments
 
 __all__ = ["HubListener", "LiveView", "PlainView", "render_post"]
 
@@ -161,6 +161,9 @@ class HubListener:
 
     def removed(self, rel: str) -> None:
         self.hub.remove(rel)
+
+    def scanned(self) -> None:
+        self.hub.mark_scanned()
 
     def event(self, rel: str | None, message: str, *, error: bool = False) -> None:
         """Events reach the page through the posts' previews (their recorded results)."""

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from publisher.errors import PublisherError
 from publisher.rules import platforms as _platforms
+from publisher.rules.bluesky import MAX_LANGS, SELF_LABELS, is_lang
 
 if TYPE_CHECKING:
     from atproto_client import Client
@@ -88,10 +89,7 @@ def _known(value: _T | None, name: str) -> _T:
 MAX_IMAGES = _known(_MEDIA_LIMITS.max_images, "max_images")
 MAX_IMAGE_BYTES = _known(_MEDIA_LIMITS.image_max, "image_max")
 MAX_ALT_GRAPHEMES = _known(_MEDIA_LIMITS.alt_max, "alt_max")
-MAX_LANGS = 3
 IMAGE_MIMES = _known(_MEDIA_LIMITS.image_mimes, "image_mimes")
-# The self-labels Bluesky's app offers (com.atproto.label.defs#selfLabels values).
-SELF_LABELS = frozenset({"sexual", "nudity", "porn", "graphic-media"})
 MAX_CARD_TITLE = 300
 MAX_CARD_DESCRIPTION = 1000
 # Who may reply (app.bsky.feed.threadgate): "everyone" means no gate, "nobody" an
@@ -357,6 +355,13 @@ def clear_sessions() -> None:
         _sessions.clear()
 
 
+def _read(model: str, data: Any, what: str, server: str) -> Any:
+    """``data`` checked by `bluesky_answers.<model>` (imported on first use)."""
+    from publisher.clients import atproto_answers as bluesky_answers
+
+    return bluesky_answers.read(getattr(bluesky_answers, model), data, what, server)
+
+
 def _xrpc_error(exc: Any) -> tuple[int | None, str, str]:
     """(status, error name, message) of an atproto request exception."""
     response = getattr(exc, "response", None)
@@ -393,6 +398,9 @@ class BlueskyAccount:
         password_env: str = "BLUESKY_APP_PASSWORD",
         timeout: float = 30.0,
     ) -> None:
+        from publisher.redaction import add_secret
+
+        add_secret(password)  # never printed, written or raised, whole or in part
         self._handle = handle.removeprefix("@").lower()
         self._pds_url = pds_url.rstrip("/")
         self.__password = password
@@ -453,6 +461,13 @@ class BlueskyAccount:
                 f"{what}: cannot reach {self._pds_url} ({type(exc).__name__}: {exc})",
                 retryable=True,
             ) from exc
+        except (ax.AtProtocolError, ValueError) as exc:  # an answer the SDK cannot parse
+            raise BlueskyError(
+                "bad_answer",
+                f"{what}: {self._pds_url} answered with something publisher cannot read "
+                f"({type(exc).__name__})",
+                retryable=True,
+            ) from None
 
     def _login(self) -> _Session:
         if self._session is None:
@@ -534,7 +549,9 @@ class BlueskyAccount:
                 if exc.code != "rejected":
                     raise
                 out = {}
-            self._resolved[handle] = out.get("did") or None
+            self._resolved[handle] = (
+                _read("HandleAnswer", out, f"resolve @{handle}", self._pds_url).did if out else None
+            )
         return self._resolved[handle]
 
     def upload_image(self, data: bytes, mime: str) -> dict[str, Any]:
@@ -546,7 +563,9 @@ class BlueskyAccount:
             content=data,
             input_encoding=mime,
         )
-        return out["blob"]
+        _read("BlobAnswer", out, "upload image", self._pds_url)
+        blob: dict[str, Any] = out["blob"]
+        return blob
 
     def create_post(
         self,
@@ -740,7 +759,8 @@ class BlueskyAccount:
                     status=exc.status,
                 ) from exc
             raise
-        return out["uri"], out["cid"]
+        ref = _read("StrongRef", out, f"create {what} {rkey}", self._pds_url)
+        return ref.uri, ref.cid
 
     def _exists(self, collection: str, rkey: str) -> bool:
         try:
@@ -758,8 +778,11 @@ class BlueskyAccount:
         ever the server's own answer.
         """
         params = {"repo": repo or self.did, "collection": collection, "rkey": rkey}
+        what = f"read {collection}/{rkey}"
         try:
-            return self._query("com.atproto.repo.getRecord", params, f"read {collection}/{rkey}")
+            out = self._query("com.atproto.repo.getRecord", params, what)
+            _read("RecordAnswer", out, what, self._pds_url)
+            return out
         except BlueskyError as exc:
             if exc.status == 400 and isinstance(exc.__cause__, Exception):
                 _, name, _ = _xrpc_error(exc.__cause__)
@@ -817,6 +840,7 @@ class BlueskyAccount:
             if cursor:
                 params["cursor"] = cursor
             out = self._query("com.atproto.repo.listRecords", params, "list posts")
+            _read("ListAnswer", out, "list records", self._pds_url)
             posts.extend(out.get("records", []))
             cursor = out.get("cursor")
             if not cursor or not out.get("records"):
@@ -837,6 +861,7 @@ class BlueskyAccount:
 # --------------------------------------------------------------------------- public reads
 
 DEFAULT_PLC = "https://plc.directory"
+MAX_ANSWER_BYTES = 8 * 1024 * 1024  # of a public read (a record, a DID document)
 
 
 def _get_json(url: str, params: dict[str, str] | None, what: str, timeout: float) -> Any:
@@ -844,7 +869,17 @@ def _get_json(url: str, params: dict[str, str] | None, what: str, timeout: float
     import httpx
 
     try:
-        r = httpx.get(url, params=params, timeout=timeout, follow_redirects=True)
+        with httpx.stream(
+            "GET", url, params=params, timeout=timeout, follow_redirects=True
+        ) as streamed:
+            data = bytearray()
+            for chunk in streamed.iter_bytes():
+                data += chunk
+                if len(data) > MAX_ANSWER_BYTES:  # sized before it is decoded
+                    raise BlueskyError(
+                        "bad_answer", f"{what}: {url} answered more than {MAX_ANSWER_BYTES:,} bytes"
+                    )
+        r = httpx.Response(streamed.status_code, content=bytes(data))
     except httpx.HTTPError as exc:
         raise BlueskyError(
             "network", f"{what}: cannot reach {url} ({type(exc).__name__}: {exc})", retryable=True
@@ -885,7 +920,11 @@ def read_post(uri: str, pds_url: str, *, timeout: float = 30.0) -> dict[str, Any
     params = {"repo": did, "collection": POST_COLLECTION, "rkey": rkey}
     url = f"{pds_url.rstrip('/')}/xrpc/com.atproto.repo.getRecord"
     out = _get_json(url, params, f"read {uri}", timeout)
-    return out if isinstance(out, dict) else None
+    if out is None:
+        return None
+    _read("RecordAnswer", out, f"read {uri}", pds_url)
+    record: dict[str, Any] = out
+    return record
 
 
 def read_handle(handle: str, host: str, *, timeout: float = 10.0) -> str | None:
@@ -937,14 +976,6 @@ def _check_image(data: bytes, mime: str, label: str) -> None:
             "image_too_large",
             f"{label}: {len(data):,} bytes; Bluesky accepts at most {MAX_IMAGE_BYTES:,}",
         )
-
-
-_LANG_RE = re.compile(r"(?a:[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*|[ix]-[A-Za-z0-9-]+)")
-
-
-def is_lang(value: str) -> bool:
-    """Whether ``value`` is a language tag as Bluesky takes them (BCP-47-ish)."""
-    return isinstance(value, str) and _LANG_RE.fullmatch(value) is not None
 
 
 def _check_rkey(rkey: str) -> None:
