@@ -205,3 +205,21 @@ def test_two_requests_at_once_under_one_key(version: Version) -> None:
         assert sorted(statuses) == [200, 409] and len(rows) == 1
     else:
         assert statuses == [200, 200] and len(rows) == 2
+
+
+def test_publisher_records_a_replayed_answer_whatever_its_key_order(tmp_path, version) -> None:
+    """The answer is lost after the server stored the post (the sandbox drops the
+    connection); the retry under the same key gets the stored answer: on the fork with
+    its keys in jsonb order. publisher records the same post either way."""
+    from tests.helpers import cli_env, make_repo, record, run_cli
+
+    if version.where == "real":
+        pytest.skip("the real server cannot drop an answer: the sandbox plays it")
+    version.sandbox.set_faults(drop_after_store=1)
+    text = f"Lost answer {uuid.uuid4().hex[:8]}"
+    repo = make_repo(tmp_path, {"a.md": f"---\ntargets: [bluesky]\n---\n{text}\n"})
+    done = run_cli(["publish"], repo, cli_env(version.url, version.live_key))
+    assert done.returncode == 0, done.stdout + done.stderr
+    (row,) = [p for p in version.sandbox.posts() if p["text"] == text]
+    rec = record(repo / "posts/a.md")["targets"]["bluesky"]
+    assert (rec["postId"], rec["uri"], rec["status"]) == (row["id"], row["uri"], "published")
