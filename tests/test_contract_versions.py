@@ -223,3 +223,40 @@ def test_publisher_records_a_replayed_answer_whatever_its_key_order(tmp_path, ve
     (row,) = [p for p in version.sandbox.posts() if p["text"] == text]
     rec = record(repo / "posts/a.md")["targets"]["bluesky"]
     assert (rec["postId"], rec["uri"], rec["status"]) == (row["id"], row["uri"], "published")
+
+
+def test_a_request_that_timed_out_is_not_sent_again_beside_itself(tmp_path, version) -> None:
+    """The client gives up waiting while the server still works on the post. On the
+    fork (no in-progress claim) a retry under the same key would run beside the first
+    request: a second post. publisher does not retry a keyed request that timed out:
+    the key stays pending, the next run resends it and gets the stored answer."""
+    import time
+
+    from publisher.apply import Runner
+    from publisher.clients.letmepost import LetmepostClient, RetryPolicy
+    from publisher.config import load_config
+    from publisher.files import find_posts
+    from publisher.plan import make_plan
+    from publisher.run import Env, Run
+    from publisher.validate import load_post
+    from tests.helpers import cli_env, make_repo, record, run_cli
+
+    if version.where == "real":
+        pytest.skip("the real server's timing cannot be held: the sandbox plays it")
+    text = f"Slow server {uuid.uuid4().hex[:8]}"
+    repo = make_repo(tmp_path, {"a.md": f"---\ntargets: [bluesky]\n---\n{text}\n"})
+    version.sandbox.set_faults(latency_ms={"ms": 1500, "count": 1})
+    config = load_config(repo)
+    posts = [load_post(p, config) for p in find_posts([repo / "posts"])]
+    run = Run(Env.LIVE, version.url)
+    retry = RetryPolicy(attempts=4, base=0.05)
+    with LetmepostClient(version.url, version.live_key, retry=retry, timeout=0.5) as client:
+        first = Runner(run, client=client).run(make_plan(posts, run))
+        assert client.stats["requests"] == 1  # not retried beside itself
+    assert [o.status for o in first.outcomes] == ["error"]
+    assert record(repo / "posts/a.md")["targets"]["bluesky"]["status"] == "pending"
+    time.sleep(1.5)  # the first request finishes on the server meanwhile
+    done = run_cli(["publish"], repo, cli_env(version.url, version.live_key))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len([p for p in version.sandbox.posts() if p["text"] == text]) == 1
+    assert record(repo / "posts/a.md")["targets"]["bluesky"]["status"] == "published"
