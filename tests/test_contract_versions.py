@@ -260,3 +260,51 @@ def test_a_request_that_timed_out_is_not_sent_again_beside_itself(tmp_path, vers
     assert done.returncode == 0, done.stdout + done.stderr
     assert len([p for p in version.sandbox.posts() if p["text"] == text]) == 1
     assert record(repo / "posts/a.md")["targets"]["bluesky"]["status"] == "published"
+
+
+def test_publisher_sandbox_server_version_plays_the_fork(tmp_path) -> None:
+    """`publisher sandbox --server-version fork-d28bf71`: what a self-hosting user starts
+    to try their setup against the older server."""
+    import re
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "publisher", "sandbox", "--port", "0", "--db", "sb.db"),
+            *("--server-version", "fork-d28bf71"),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C" in line:
+                break
+        out = "".join(lines)
+        assert "plays: fork-d28bf71" in out
+        assert "publishes like the live key" in out
+        url = re.search(r"on (http://\S+)", out).group(1)  # type: ignore[union-attr]
+        key = re.search(r"(lmp_test_\S+)", out).group(1)  # type: ignore[union-attr]
+        r = httpx.post(
+            f"{url}/v1/posts/{uuid.uuid4()}/retry",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
+        assert r.status_code == 404 and "error" not in r.text  # no such route there
+        bad = subprocess.run(
+            [sys.executable, "-m", "publisher", "sandbox", "--server-version", "v9"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert bad.returncode == 2 and "fork-d28bf71" in bad.stderr
+    finally:
+        proc.terminate()
+        proc.wait(15)
