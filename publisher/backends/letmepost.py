@@ -241,7 +241,7 @@ class LetmepostBackend:
         labels = [tp.label for tp in sends]
         attempt = 1 + max(book.attempt(label) for label in labels)
         assert post.hash is not None
-        key = identity.idempotency_key(self.env, post.hash, labels, attempt)
+        key = identity.idempotency_key(self.env, post.hash, labels, attempt, post.identity)
         self._send(book, reporter, sends, key, attempt)
 
     def _send(

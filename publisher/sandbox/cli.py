@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:
     """Parse ``argv``, serve until SIGINT/SIGTERM, return the exit code (0 on a clean stop)."""
     try:
         args = _parser().parse_args(argv)
