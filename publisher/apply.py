@@ -59,7 +59,7 @@ class Outcome:
 
     @property
     def failed(self) -> bool:
-        return self.status in ("failed", "rejected", "error")
+        return self.status in ("failed", "rejected", "error", "not sent")
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}

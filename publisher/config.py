@@ -157,6 +157,11 @@ def find_root(start: Path) -> Path:
     [tool.publisher], or .git; else `start`. The folders are those of the path as
     written (a linked folder inside a repository belongs to that repository, wherever
     the link points); the answer is resolved."""
+    return repository_of(start) or Path(os.path.abspath(start)).resolve()
+
+
+def repository_of(start: Path) -> Path | None:
+    """The root `find_root` finds, or None when no folder above `start` is one."""
     start = Path(os.path.abspath(start))
     for folder in (start, *start.parents):
         if (folder / CONFIG_FILE).is_file():
@@ -166,7 +171,7 @@ def find_root(start: Path) -> Path:
             return folder.resolve()
         if (folder / ".git").exists():
             return folder.resolve()
-    return start.resolve()
+    return None
 
 
 def load_config(root: Path | None = None, path: Path | None = None) -> Config:
@@ -377,3 +382,104 @@ def _account_of(alias: str, value: Any, where: str) -> Account:
     raise ConfigError(
         f"{where}: accounts.{alias}: expected an account UUID, a platform name, or a table with `bluesky`"
     )
+
+
+def config_schema() -> dict[str, Any]:
+    """JSON Schema of publisher.toml (and of `[tool.publisher]` in pyproject.toml), for
+    editors (Taplo / Even Better TOML read a `#:schema URL` line) and `publisher schema
+    config`. `load_config` stays the judge: it says what is wrong, at which key."""
+    from publisher.model import schema_id
+
+    uuid = {"type": "string", "pattern": _UUID.pattern, "description": "a letmepost account UUID"}
+    platform = {"enum": list(PLATFORM_NAMES)}
+    letmepost_account = {
+        "type": "object",
+        "description": "A letmepost account: its UUID (from `publisher accounts`) and platform.",
+        "properties": {"id": uuid, "platform": platform},
+        "required": ["id"],
+        "additionalProperties": False,
+    }
+    direct_account = {
+        "type": "object",
+        "description": "A Bluesky account published to directly, without letmepost.",
+        "properties": {
+            "bluesky": {
+                "type": "string",
+                "pattern": r"^@?[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$",
+                "description": "the handle, like alice.bsky.social",
+            },
+            "pds": {
+                "type": "string",
+                "pattern": "^https?://",
+                "default": "https://bsky.social",
+                "description": "the account's PDS",
+            },
+            "password_env": {
+                "type": "string",
+                "pattern": _ENV_NAME.pattern,
+                "default": "BLUESKY_APP_PASSWORD",
+                "description": "the NAME of the environment variable holding the app password",
+            },
+        },
+        "required": ["bluesky"],
+        "additionalProperties": False,
+    }
+    account = {
+        "description": "An alias: an account UUID, a platform name (the one connected "
+        "account there), a letmepost account table, or a direct Bluesky account.",
+        "anyOf": [uuid, platform, letmepost_account, direct_account],
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": schema_id("config.schema.json"),
+        "title": "publisher.toml",
+        "description": "publisher's configuration: publisher.toml at the repository root, "
+        "or [tool.publisher] in pyproject.toml. The API key never goes here.",
+        "type": "object",
+        "properties": {
+            "posts": {
+                "type": "string",
+                "default": "posts",
+                "description": "the posts folder, inside the repository",
+            },
+            "api_url": {
+                "type": "string",
+                "pattern": "^https?://",
+                "default": DEFAULT_API_URL,
+                "description": "the letmepost API (LETMEPOST_API_URL overrides it)",
+            },
+            "profile": {**uuid, "description": "the default letmepost profileId"},
+            "targets": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
+                "maxItems": 25,
+                "uniqueItems": True,
+                "description": "default targets of posts that name none: aliases, "
+                "platform names or account UUIDs",
+            },
+            "require_alt": {
+                "type": "boolean",
+                "default": True,
+                "description": "alt text required on every image and video",
+            },
+            "on_edit": {
+                "enum": list(ON_EDIT),
+                "default": "keep",
+                "description": "an edit after publishing: keep (nothing sent) or repost",
+            },
+            "allow_repost": {"type": "boolean"},
+            "langs": {
+                "type": "array",
+                "items": {"type": "string"},
+                "maxItems": 3,
+                "description": 'default languages of direct Bluesky posts, like ["en"]',
+            },
+            "accounts": {
+                "type": "object",
+                "description": "aliases for accounts: `publisher accounts >> publisher.toml` "
+                "adds those of your letmepost key",
+                "additionalProperties": account,
+            },
+        },
+        "additionalProperties": False,
+    }

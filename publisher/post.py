@@ -278,6 +278,8 @@ class Post:
     publish_now: bool | None = None
     profile_id: str | None = None
     on_edit: str = "keep"  # keep | repost: what an edit after publishing does
+    # `onEdit: keep` written in the file: the edit is known, kept without a notice
+    edit_acknowledged: bool = False
     reply_to: str | None = None  # `replyTo:` the post this answers (a URL)
     quote: str | None = None  # `quote:` the post this quotes
     release: dict[str, int] = field(default_factory=dict)  # target -> blocked attempt
@@ -597,6 +599,7 @@ class _Checker:
         post.publish_now = fm.publishNow
         post.profile_id = fm.profileId or self.config.profile
         post.on_edit = fm.onEdit or self.config.on_edit
+        post.edit_acknowledged = fm.onEdit == "keep"
         post.release = dict(fm.release or {})
         post.reply_to, post.quote = fm.replyTo, fm.quote
         if fm.repost is not None:
@@ -733,11 +736,15 @@ class _Checker:
         else:
             try:
                 moment = dt.datetime.fromisoformat(value.strip())
-            except ValueError:
+            except ValueError as exc:
+                # `2027-02-30`: a date's shape, but no such day (or hour) in the calendar
+                why = str(exc) if "out of range" in str(exc) or "must be in" in str(exc) else ""
                 self.problem(
                     ("scheduledAt",),
                     "scheduledAt.format",
-                    f"scheduledAt {value!r} is not an ISO-8601 date and time "
+                    f"scheduledAt {value!r} is not a real date and time ({why})"
+                    if why
+                    else f"scheduledAt {value!r} is not an ISO-8601 date and time "
                     "(like 2026-12-01T09:00:00+01:00)",
                 )
                 return
@@ -787,6 +794,15 @@ class _Checker:
         from_config = fm.targets is None
         index = self._target_index or list(range(len(specs)))
         if not specs:
+            if self.post.draft:  # a draft in progress: a reminder, never a failed run
+                self.problem(
+                    ("draft",),
+                    "targets.required",
+                    "a draft without targets: add `targets: [...]` (or default `targets` in "
+                    "publisher.toml) before removing `draft: true`",
+                    severity="warning",
+                )
+                return
             self.problem(
                 (),
                 "targets.required",

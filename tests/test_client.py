@@ -3,14 +3,18 @@ tested against the sandbox server in test_publish.py)."""
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 import respx
 
 from publisher.backends.letmepost_api import (
+    CONNECT_ATTEMPTS,
     ApiError,
     LetmepostClient,
     NetworkError,
+    NotSent,
     Pacer,
     QuotaExceeded,
     RetryPolicy,
@@ -98,11 +102,46 @@ def test_retries_are_bounded(client):
 
 @respx.mock
 def test_network_errors_are_retried_then_reported_without_the_key(client):
-    route = respx.post(f"{URL}/v1/posts").mock(side_effect=httpx.ConnectError(f"refused {KEY}"))
+    route = respx.post(f"{URL}/v1/posts").mock(side_effect=httpx.ReadTimeout(f"slow {KEY}"))
     with pytest.raises(NetworkError) as info:
         client.create_post(b"{}", "k")
     assert route.call_count == 4
     assert KEY not in str(info.value)
+    assert not isinstance(info.value, NotSent)  # the request may have reached the server
+
+
+@respx.mock
+def test_a_refused_connection_is_tried_a_few_times_and_is_known_not_sent(client):
+    route = respx.post(f"{URL}/v1/posts").mock(side_effect=httpx.ConnectError(f"refused {KEY}"))
+    with pytest.raises(NotSent) as info:
+        client.create_post(b"{}", "k")
+    assert route.call_count == CONNECT_ATTEMPTS < client.retry.attempts
+    assert "nothing was sent" in str(info.value) and KEY not in str(info.value)
+
+
+@respx.mock
+def test_a_name_that_does_not_resolve_is_not_retried(client, sleeps):
+    def unresolved(request):
+        try:
+            raise socket.gaierror(-2, "Name or service not known")
+        except socket.gaierror as exc:
+            raise httpx.ConnectError("[Errno -2] Name or service not known") from exc
+
+    route = respx.post(f"{URL}/v1/posts").mock(side_effect=unresolved)
+    with pytest.raises(NotSent) as info:
+        client.create_post(b"{}", "k")
+    assert route.call_count == 1 and sleeps == []
+    assert "api.example.test does not resolve" in str(info.value)
+
+
+@respx.mock
+def test_a_refusal_after_an_attempt_that_may_have_landed_is_not_not_sent(client):
+    route = respx.post(f"{URL}/v1/posts").mock(
+        side_effect=[httpx.ReadTimeout("slow"), *[httpx.ConnectError("refused")] * 3]
+    )
+    with pytest.raises(NetworkError) as info:
+        client.create_post(b"{}", "k")
+    assert not isinstance(info.value, NotSent) and route.call_count == 4
 
 
 @respx.mock

@@ -6,6 +6,12 @@ timeouts, 5xx, 409 ``idempotency_key.in_progress`` and 429 ``rate_limited`` (aft
 4xx answers for 24 h under the same Idempotency-Key (a retry would only get the same
 answer back); ``quota_exceeded`` raises `QuotaExceeded` so the run can stop.
 
+A connection that cannot be made (the name does not resolve, the connection is refused
+or times out) fails before a byte of the request leaves: it raises `NotSent` (nothing
+was sent, so nothing was stored under the key), a name that does not resolve at once,
+a refused connection after `CONNECT_ATTEMPTS`. Only when no attempt got further: once
+one may have reached the server, it is a `NetworkError` (the outcome is unknown).
+
 Requests are paced with the ``RateLimit-Remaining`` / ``RateLimit-Reset`` headers, so
 a large batch waits for the window instead of running into 429s. A 429's
 ``Retry-After`` is the server's last word: every thread waits that long (not for a
@@ -81,6 +87,34 @@ class AnswerError(NetworkError):
     """An answer publisher cannot read (not JSON, a field of the wrong type, a status
     outside the API's enum, a result missing). Like no answer at all: a request that
     may have created something keeps its key, and the next run resends it."""
+
+
+class NotSent(NetworkError):
+    """Every attempt failed before a byte of the request left (the API's name does not
+    resolve, the connection was refused or timed out): nothing was sent, so nothing can
+    have been stored under the request's key."""
+
+
+#: Attempts at connecting when the connection is refused or times out (a name that does
+#: not resolve is not retried: offline, the answer will not change in seconds).
+CONNECT_ATTEMPTS = 3
+
+
+def _unresolved(exc: BaseException) -> bool:
+    """Whether a connect error is a name that did not resolve (socket.gaierror)."""
+    import socket
+
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).lower()
+    return any(
+        s in text for s in ("name or service not known", "nodename nor servname", "name resolution")
+    )
 
 
 @dataclass
@@ -259,6 +293,8 @@ class LetmepostClient:
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         last: Exception | None = None
+        maybe_sent = False  # an attempt got past connecting: the server may have it
+        refused = 0
         for attempt in range(self.retry.attempts):
             if attempt:
                 self.stats["retries"] += 1
@@ -267,7 +303,24 @@ class LetmepostClient:
             try:
                 with self._in_flight or contextlib.nullcontext():
                     resp = self._send(method, path, body, headers, params, files)
-            except httpx.HTTPError as exc:  # transport errors, timeouts, dropped connections
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # before a byte of the request left: nothing was sent
+                host = self._http.base_url.host
+                if _unresolved(exc):
+                    why = f"the name {host} does not resolve (offline?)"
+                else:
+                    why = f"cannot connect to {host} ({type(exc).__name__}: {exc})"
+                last = (NetworkError if maybe_sent else NotSent)(
+                    redact(f"{method} {path}: {why}; nothing was sent", self._key)
+                )
+                self._note(f"{method} {path} -> not connected ({type(exc).__name__})")
+                refused += 1
+                if _unresolved(exc) or refused >= CONNECT_ATTEMPTS:
+                    break
+                self._sleep(self.retry.backoff(attempt))
+                continue
+            except httpx.HTTPError as exc:  # timeouts, dropped connections: maybe sent
+                maybe_sent = True
                 last = NetworkError(
                     redact(f"{method} {path}: {type(exc).__name__}: {exc}", self._key)
                 )
@@ -281,6 +334,7 @@ class LetmepostClient:
                 if resp.status_code == 429
                 else None
             )
+            maybe_sent = True
             if retry_after is None:
                 self.pacer.update(resp.headers)
             replayed = resp.headers.get("idempotency-replayed", "").lower() == "true"
@@ -301,8 +355,8 @@ class LetmepostClient:
                 continue
             self._sleep(self.retry.backoff(attempt))
         assert last is not None
-        if isinstance(last, ApiError):
-            raise last
+        if isinstance(last, NotSent) and maybe_sent:  # an earlier attempt may have landed
+            raise NetworkError(str(last))
         raise last
 
     def _send(

@@ -177,6 +177,24 @@ class ActionsEnv:
         )
 
     @property
+    def on_default_branch(self) -> bool:
+        """True when this run is on the repository's default branch, the one branch
+        publisher publishes from: a push to it (not its deletion), a manual run or any
+        other event on it, or a schedule (GitHub runs schedules on the default branch
+        only, and their payload names no repository). False for a pull request, a tag,
+        another branch, or when the default branch cannot be told."""
+        if self.pull_request is not None or self.event_name.startswith("pull_request"):
+            return False
+        if self.push is not None and self.push.deleted:
+            return False
+        branch = self.branch
+        if branch is None:
+            return False
+        if self.default_branch is not None:
+            return branch == self.default_branch
+        return self.event_name == "schedule"
+
+    @property
     def run_url(self) -> str | None:
         """Link to this workflow run, when the run is known."""
         if not (self.repository and self.run_id):

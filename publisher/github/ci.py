@@ -9,8 +9,11 @@ Actions environment, chooses a mode and tells the story of the event:
   publish`` does; queued posts whose file the push deleted are canceled; the
   written-back files are committed as github-actions[bot] and pushed (rebase and
   retry, merging ``published`` records on a conflict).
-- ``preview`` (a pull request): the same plan, computed with no key and no network
-  write, shown per post and target in the job summary and one PR comment.
+- ``preview`` (a pull request, or a run asked to publish anywhere but on the default
+  branch: publisher publishes from the default branch only): the same plan, computed
+  with no key and no network write, shown per post and target in the job summary and
+  one PR comment. A block in a file the event did not change was reported by an
+  earlier run: it is listed as waiting and fails no run (`Report.waiting`).
 - ``validate`` (anything else): annotations and a summary.
 
 Post text is untrusted: it reaches the log only inside ``::stop-commands::``, the
@@ -79,6 +82,9 @@ def main(
     try:
         job = Job.from_environ(config_path, environ, log)
         mode, why = choose_mode(job.inputs.mode, job.actions)
+        if mode == "publish" and not job.actions.on_default_branch:
+            mode, why = "preview", off_default_branch(job.actions)
+            log.command(annotation("notice", why, title="publisher: nothing published"))
         if mode == "publish":
             code = publish(job, why)
         else:
@@ -115,7 +121,7 @@ def preview(job: Job, why: str) -> int:
     body = preview_markdown(report)
     job.finish(report, body)
     job.comment(body)
-    return EXIT_FAILED if report.plan.invalid or report.refused else EXIT_OK
+    return EXIT_FAILED if report.plan.invalid or report.new_blocks else EXIT_OK
 
 
 def publish(job: Job, why: str) -> int:
@@ -435,6 +441,22 @@ def choose_mode(requested: str, env: ActionsEnv) -> tuple[str, str]:
     if env.event_name == "push":
         what = f"push to {env.branch or env.ref or 'a ref'}, not the default branch"
     return "validate", what
+
+
+def off_default_branch(env: ActionsEnv) -> str:
+    """Why a run asked to publish previews instead: publisher publishes from the
+    default branch only, so a manual run on a feature branch cannot publish its
+    unreviewed posts."""
+    where = env.branch or env.ref or "no branch"
+    if env.default_branch:
+        return (
+            f"{where} is not the default branch {env.default_branch}: previewing instead "
+            "of publishing (publisher publishes only from the default branch)"
+        )
+    return (
+        f"cannot tell whether {where} is the default branch (the {env.event_name or 'unknown'} "
+        "event names none): previewing instead of publishing"
+    )
 
 
 class Log:

@@ -70,6 +70,7 @@ class ChangeSet:
     deleted: list[str] = field(default_factory=list)
     full_scan: bool = False
     reason: str = ""
+    other: list[str] = field(default_factory=list)  # every other path the change touched
 
 
 @dataclass
@@ -227,12 +228,15 @@ def changed_posts(
             else:
                 if _is_post(new, folder):
                     result.changed.append(new)
+                else:
+                    result.other.append(new)
                 if status == "R" and _is_post(old, folder):
                     result.deleted.append(old)
             continue
         path = fields[i + 1]
         i += 2
         if not _is_post(path, folder):
+            result.other.append(path)
             continue
         if status == "D":
             result.deleted.append(path)
