@@ -167,7 +167,7 @@ def repository_of(start: Path) -> Path | None:
         if (folder / CONFIG_FILE).is_file():
             return folder.resolve()
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and b"[tool.publisher" in _head(pyproject):
+        if pyproject.is_file() and b"[tool.publisher" in head_bytes(pyproject):
             return folder.resolve()
         if (folder / ".git").exists():
             return folder.resolve()
@@ -200,7 +200,7 @@ def load_config(root: Path | None = None, path: Path | None = None) -> Config:
 MAX_CONFIG_BYTES = 1024 * 1024
 
 
-def _head(path: Path) -> bytes:
+def head_bytes(path: Path) -> bytes:
     """The first MAX_CONFIG_BYTES of a file (b"" when it cannot be read)."""
     try:
         with open(path, "rb") as fh:

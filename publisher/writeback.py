@@ -607,6 +607,15 @@ def unrecorded_answers(targets: Mapping[str, Mapping[str, Any]]) -> str:
     return "the server answered " + ", ".join(said)
 
 
+def read_post_bytes(path: Path) -> bytes:
+    """A post file's bytes, sized first: no larger than a post may be (`TooLarge`, an
+    OSError, otherwise)."""
+    from publisher.document import MAX_BYTES
+    from publisher.files import read_bounded
+
+    return read_bounded(path, MAX_BYTES)
+
+
 def update_file(path: Path, record: Mapping[str, Any] | None) -> bytes:
     """Read ``path``, set (or with ``None`` remove) its ``published`` block, write it back.
 
@@ -615,7 +624,7 @@ def update_file(path: Path, record: Mapping[str, Any] | None) -> bytes:
     """
     name = str(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = read_post_bytes(Path(path))
     except OSError as exc:
         raise WritebackError(f"cannot read the file: {exc.strerror or exc}", path=name) from exc
     new = set_published(raw, record, path=name)

@@ -406,12 +406,12 @@ class _AccountsError(PublisherError):
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from publisher.config import CONFIG_FILE, load_config
+    from publisher.config import CONFIG_FILE, head_bytes, load_config
 
     root = git_root(Path.cwd())
     has_config = (root / CONFIG_FILE).is_file() or (
         (root / "pyproject.toml").is_file()
-        and b"[tool.publisher" in (root / "pyproject.toml").read_bytes()
+        and b"[tool.publisher" in head_bytes(root / "pyproject.toml")
     )
     config = load_config(root)  # an existing configuration is used as it is
     posts = config.posts
