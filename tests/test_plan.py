@@ -65,6 +65,8 @@ def record_as_written(
                 "0b6a-uuid",
                 f"at://did:plc:abc/app.bsky.feed.post/{t.label}",
             )
+        if statuses[t.label] == "queued":  # letmepost answered with the queued post's id
+            rec["postId"] = f"0b6a-uuid-{t.label}"
         if statuses[t.label] in ("failed", "rejected"):
             rec["error"] = {
                 "code": error or "platform_unavailable",
