@@ -342,3 +342,22 @@ def test_the_scanner_sees_a_piece_of_the_key() -> None:
         assert_no_secret("a file", f"api: {KEY[9:30]}")
     with pytest.raises(AssertionError):
         assert_no_secret("a file", f"pw: {PASSWORD[3:12]}")
+
+
+def test_init_writes_no_echoed_key_into_the_files_it_creates(
+    tmp_path: Path, hostile: Hostile
+) -> None:
+    repo = tmp_path / "fresh"
+    repo.mkdir()
+    import subprocess as sp
+
+    sp.run(["git", "init", "-q", str(repo)], check=True)
+    done = run_cli(["init"], repo, env_for(hostile.url))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_no_secret("init stdout", done.stdout)
+    assert_no_secret("init stderr", done.stderr)
+    config = (repo / "publisher.toml").read_text()
+    assert "acc-x" in config and "***" in config  # written, the echoed key masked
+    for path in repo.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            assert_no_secret(str(path), path.read_text(errors="replace"))
