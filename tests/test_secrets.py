@@ -250,7 +250,7 @@ def test_every_command_output_and_file_is_free_of_the_key(tmp_path: Path, hostil
     assert e["status"] == "pending"  # a status outside the enum is never written
     assert "results[0].status" in published
     accounts = outputs[11].stdout
-    assert "acc-x" in accounts
+    assert "acc-b" in accounts and "***" in accounts  # listed, the echoed key masked
     g = outputs[6].stdout + outputs[6].stderr
     assert "bad password ***" in g or "***" in g
 
