@@ -62,7 +62,7 @@ def platform_of(url: str) -> str | None:
     return HOSTS.get(host)
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from publisher.commands.common import inside
     from publisher.lock import run_lock
 
@@ -78,10 +78,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _adopt(args: argparse.Namespace, config: Any) -> int:
-    from publisher.post import load_post
     from publisher.record import Record, Status, web_url
     from publisher.report import print_problems
     from publisher.run import Env, Run
+    from publisher.validate import load_post
 
     post = load_post(args.path, config)
     if not post.targets:
@@ -228,7 +228,7 @@ def _read(url: str, t: Any, config: Any) -> Found:
 
 
 def _read_bluesky(url: str, t: Any, config: Any) -> Found:
-    from publisher.backends.bluesky_pds import (
+    from publisher.clients.atproto import (
         POST_COLLECTION,
         BlueskyError,
         parse_post_ref,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from publisher.preview.model import PostPreview
+from publisher.preview.views import PostPreview
 from publisher.rules import limits
 
 __all__ = ["PreviewHub", "PreviewServer", "page_html", "serve"]
@@ -71,7 +71,7 @@ class PreviewHub:
         ).start()
 
     def _fetch_card(self, rel: str, url: str) -> None:
-        from publisher.backends.linkcard import fetch_card
+        from publisher.clients.linkcard import fetch_card
 
         got, warnings = fetch_card(url, with_image=False)
         found = (
@@ -258,7 +258,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"not found\n", "text/plain; charset=utf-8")
             return
         with handle:  # sized first, then streamed: never the whole file in memory
-            from publisher.post import MAX_MEDIA_BYTES
+            from publisher.files import MAX_MEDIA_BYTES
 
             size = os.fstat(handle.fileno()).st_size
             if size > MAX_MEDIA_BYTES:
