@@ -180,14 +180,13 @@ class Runner:
             for step in fp.steps:
                 if step.kind is StepKind.FORGET:  # no request: the record itself
                     record.forget(step.labels)
-                    record.save()
                     for tp in step.targets:
                         reporter.outcome(tp, "forgotten")
                     continue
                 if step.kind is StepKind.RESTORE:  # a lost record, back from git history
-                    for label in step.labels:
-                        record.set_target(label, fp.restored[label])
-                    record.save()
+                    with record.batch():
+                        for label in step.labels:
+                            record.restored(label, fp.restored[label])
                     for tp in step.targets:
                         reporter.outcome(tp, "restored", note="from git history")
                     continue

@@ -23,6 +23,7 @@ ACTION_WORDS = {
     "refuse": "REFUSED",
     "blocked": "blocked",
     "keep": "kept",
+    "continue": "continue thread",
 }
 
 
@@ -86,15 +87,17 @@ def plan_table(plan: Plan) -> str:
                     f"{where}: {what}",
                 ]
             )
+            for n, change in t.changes:  # a thread edited after publishing, part by part
+                goes = "posted again" if n in t.parts else "not sent"
+                if change == "removed":
+                    goes = "stays on the platform" + (", recorded under earlier" if t.parts else "")
+                rows.append(["", "", f"  part {n}: {change} · {goes}"])
     text = table(rows, ["FILE", "STATE", "TARGETS"]) if rows else "no posts found"
     for group in plan.duplicates:
         text += "\n\nidentical content: " + ", ".join(group)
     counts = ", ".join(f"{n} {state}" for state, n in sorted(plan.counts().items()))
-    sends = sum(
-        len([t for t in f.targets if t.action in ("publish", "retry", "repost")])
-        for f in plan.files
-    )
-    text += f"\n\n{len(plan.files)} files ({counts}); {sends} target posts to send ({plan.env})"
+    sends = sum(t.posts for f in plan.files for t in f.targets)
+    text += f"\n\n{len(plan.files)} files ({counts}); {plural(sends, 'post')} to send ({plan.env})"
     return text
 
 

@@ -237,7 +237,7 @@ class Watcher:
             return  # saved without a change (or our own write, already shown)
         post = load_post(path, self.config)
         fp = make_plan([post], self.invocation).files[0]
-        content = post.hash if post.valid else None
+        content = _content(post) if post.valid else None
         changed = content is None or content != tracked.content
         if changed:
             tracked.stable_since = self.clock()
@@ -353,3 +353,12 @@ def _show(path: Path, root: Path) -> str:
 
 
 __all__ = ["Commit", "Listener", "Tracked", "Watcher"]
+
+
+def _content(post: Post) -> str | None:
+    """What "unchanged" and "already tried" are judged by: the post's hash and every
+    thread part's (a part appended while watch runs is a change to publish)."""
+    from publisher import identity
+
+    parts = [list(t.part_hashes) for t in post.targets if t.part_hashes]
+    return identity.digest([post.hash, parts]) if parts else post.hash
