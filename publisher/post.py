@@ -187,7 +187,7 @@ class BlueskyExtras:
 NO_EXTRAS = BlueskyExtras()
 
 
-def part_hash(scope: str | None, n: int, text: str) -> str:
+def part_hash(scope: Any, n: int, text: str) -> str:
     """The hash of a thread's part `n` (2 = the first reply) for one account."""
     return identity.digest([scope, n, text])
 
@@ -210,7 +210,7 @@ class ResolvedTarget:
     #: a thread: the texts of parts 2..n (part 1 is `text`), and the hash of each
     parts: tuple[str, ...] = ()
     part_hashes: tuple[str, ...] = ()
-    part_scope: str | None = None  # what a part's hash is taken within (`part_hash`)
+    part_scope: Any = None  # what a part's hash is taken within (`part_hash`)
     extras: BlueskyExtras = field(default_factory=lambda: NO_EXTRAS)  # -- Bluesky extras
     #: what a direct Bluesky account resolves when it posts: the post to answer, quote
     #: or repost (a URL); letmepost targets carry theirs in `options`
@@ -891,7 +891,8 @@ class _Checker:
             return NO_EXTRAS  # the common case: nothing set
         values: dict[str, Any] = {}
         for key in keys:
-            value, where = getattr(fm, key), (key,)
+            value = getattr(fm, key)
+            where: tuple[str | int, ...] = (key,)
             if over is not None and getattr(over, key) is not None:
                 value, where = getattr(over, key), (*loc, key)
             if value is None:
@@ -1030,8 +1031,7 @@ class _Checker:
             self.problem(loc, "targets.account.uuid", f"{name!r} is not a valid account UUID")
             return None
         else:
-            known = list(aliases) + list(PLATFORM_NAMES)
-            hint = did_you_mean(name, known)
+            hint = did_you_mean(name, [*aliases, *PLATFORM_NAMES])
             listed = ", ".join(sorted(aliases)) or "none yet (add them to publisher.toml)"
             self.problem(
                 loc,
@@ -1294,9 +1294,10 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> tuple[Loc, Any]:
     for step in loc:
         if step in UNION_TAGS:
             continue
-        if (isinstance(current, dict) and isinstance(step, str) and step in current) or (
-            isinstance(current, list) and isinstance(step, int) and 0 <= step < len(current)
-        ):
+        # two branches, so the type checker sees which index type each container takes
+        if isinstance(current, dict) and isinstance(step, str) and step in current:  # noqa: SIM114
+            current = current[step]
+        elif isinstance(current, list) and isinstance(step, int) and 0 <= step < len(current):
             current = current[step]
         elif isinstance(step, str) and step.startswith("function-"):
             continue  # a validator's wrapper, not a step into the data

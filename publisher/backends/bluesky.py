@@ -278,8 +278,9 @@ class BlueskyBackend:
         from publisher.backends.bluesky_pds import new_tid
 
         rec = book.target(t.label)
-        rkey = rec.get("rkey")
-        unfinished = rkey and rec.get("status") in ("pending", "failed")
+        recorded = rec.get("rkey")
+        unfinished = isinstance(recorded, str) and rec.get("status") in ("pending", "failed")
+        rkey = recorded if unfinished and isinstance(recorded, str) else new_tid()
         found = account.get_post(rkey, repo=rec.get("did")) if unfinished else None
         if found is not None:  # created by an earlier run that did not record (all of) it
             uri, cid = found["uri"], found["cid"]
@@ -293,20 +294,17 @@ class BlueskyBackend:
             reply_to = _reply_refs(account, t.reply_to)
         if t.quote:
             quote = account.resolve_post(t.quote)
-        if not unfinished:
-            rkey = new_tid()  # a new post, or a deliberate repost (the old one: `earlier`)
-        assert rkey is not None
-        sent = book.pending(  # on disk before the record exists
+        book.pending(  # on disk before the record exists
             t.label,
             Sending(book.attempt(t.label) + 1, t.hash, rkey=rkey, did=account.did, platform=_BSKY),
-            fresh=not unfinished,
+            fresh=not unfinished,  # a new post, or a deliberate repost (the old one: `earlier`)
             gates=bool(t.extras.gates),  # due once the post exists
             # a thread under a reply shares the conversation's root
             reply_root=f"{reply_to[2]} {reply_to[3]}" if reply_to and t.parts else None,
         )
         uri, cid = account.create_post(
             t.text,
-            rkey=sent.rkey,
+            rkey=rkey,
             images=_images(t),
             reply_to=reply_to,
             quote=quote,
@@ -345,14 +343,15 @@ class BlueskyBackend:
             prev = book.part(t.label, n)
             # a recorded key whose answer was lost (pending) or whose create failed
             # (maybe after the PDS stored it): read back, adopted if it exists
-            unfinished = prev and prev.get("status") in ("pending", "failed")
-            rkey = prev.get("rkey") if unfinished else None
+            unfinished = prev is not None and prev.get("status") in ("pending", "failed")
+            rkey = prev.get("rkey") if prev is not None and unfinished else None
             found = account.get_post(rkey, repo=rec.get("did")) if rkey else None
             if found is None:
                 if rkey is None:  # the part's key is on disk before the record exists
                     attempt = int((prev or {}).get("attempt", 0)) + 1
                     sending = Sending(attempt, t.part_hashes[n - 2], rkey=new_tid())
                     rkey = book.pending(t.label, sending, part=n).rkey
+                assert rkey is not None
                 uri, cid = account.create_post(
                     t.parts[n - 2],
                     rkey=rkey,

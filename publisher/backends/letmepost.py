@@ -135,6 +135,7 @@ class LetmepostBackend:
             fresh=not resend,
         )
         try:
+            assert sent.key is not None
             resp = self._client().create_post(body, sent.key)
         except (NetworkError, ApiError) as exc:
             if isinstance(exc, NetworkError) or exc.retryable:
@@ -192,7 +193,7 @@ class LetmepostBackend:
     ) -> None:
         for t in targets:
             for m in t.media:
-                if m.path is None or m.sha256 in book.media:
+                if m.path is None or m.sha256 is None or m.sha256 in book.media:
                     continue
                 reporter.checkpoint()
                 data = m.path.read_bytes()
