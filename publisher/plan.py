@@ -105,6 +105,9 @@ class TargetPlan:
     parts: tuple[int, ...] = ()  # the thread parts (2 = the first reply) this run sends
     #: how the thread's parts differ from what is published, part by part: (part, what)
     changes: tuple[tuple[int, str], ...] = ()
+    #: of `parts`, those resent under their recorded key (an answer lost): adopted, or
+    #: posted then if the first request never arrived
+    resent: tuple[int, ...] = ()
 
     @property
     def backend(self) -> str:
@@ -113,7 +116,7 @@ class TargetPlan:
     @property
     def posts(self) -> int:
         """How many posts carrying it out makes (part 1 and the thread's parts)."""
-        return (1 if self.action in CREATES else 0) + len(self.parts)
+        return (1 if self.action in CREATES else 0) + len(self.parts) - len(self.resent)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -124,6 +127,8 @@ class TargetPlan:
         }
         if self.parts:
             out["sendsParts"] = list(self.parts)
+        if self.resent:
+            out["resendsParts"] = list(self.resent)
         if self.changes:
             out["parts"] = [
                 {"part": n, "change": what, "sent": n in self.parts} for n, what in self.changes
@@ -777,7 +782,7 @@ def _plan_parts(
         return tp
     recorded = list(rec.parts or []) if rec is not None else []
     pending = [n for n, p in enumerate(recorded, start=2) if p.status == "pending"]
-    if pending and rec.status in _LIVE_PART and tp.action not in (Action.RESUME, Action.SYNC):
+    if pending and rec.status in _LIVE_PART and tp.action in CREATES:
         return _resolve_pending(tp, t, recorded, pending, post, now, retry_failed)
     if tp.action in CREATES:  # a new thread (or posted once more): every part after it
         if post.scheduled_at is not None:
@@ -800,6 +805,8 @@ def _plan_parts(
         None,
     )
     if diverge is not None:
+        if pending:  # first learn what became of it; the edit is planned after that
+            return _resolve_pending(tp, t, recorded, pending, post, now, retry_failed)
         return _edited_thread(tp, t, live, diverge, post, repost, part_one)
     send: list[int] = []
     for n, digest in enumerate(t.part_hashes, start=2):
@@ -817,10 +824,19 @@ def _plan_parts(
         new = sum(1 for n in send if n - 2 >= len(recorded))
         what = f"{new} new part{'s' if new != 1 else ''}" if new else "unfinished parts"
         reason = f"{what} to post as replies"
+        lost = [n for n in send if n in pending]
+        if lost:
+            which = ", ".join(map(str, lost))
+            reason = (
+                f"part {which}: a request was started but its result was not recorded: "
+                "resent under its key first" + (f"; {what} to post as replies" if new else "")
+            )
         if part_one is not None:
             reason = f"part 1 {part_one}; {reason}"
-        return replace(tp, action=Action.CONTINUE, reason=reason, parts=tuple(send))
-    return replace(tp, parts=tuple(send))
+        return replace(
+            tp, action=Action.CONTINUE, reason=reason, parts=tuple(send), resent=tuple(lost)
+        )
+    return replace(tp, parts=tuple(send), resent=tuple(n for n in send if n in pending))
 
 
 def _resolve_pending(
@@ -855,7 +871,9 @@ def _resolve_pending(
     )
     if tp.action == Action.KEEP:
         reason += "; the thread's other changes are planned once it is recorded (run again)"
-    return replace(tp, action=Action.CONTINUE, reason=reason, parts=tuple(pending))
+    return replace(
+        tp, action=Action.CONTINUE, reason=reason, parts=tuple(pending), resent=tuple(pending)
+    )
 
 
 def _edited_thread(

@@ -22,7 +22,9 @@ wrong type, or a `pending` target without a usable key is an error at its line
 retry.
 
 - `TargetRecord`, `PublishedRecord`: the typed, read-only view a `Post` carries.
-- `Record`: one file's block as a run changes it (`target`, `set_target`, `save`).
+- `Record`: one file's block as a run changes it, through its transitions
+  (`pending`, `answered`, `failed`, `queued`, `kept`, `superseded`, ...), each on disk
+  when it returns; `Sending`, `Answer`, `Failure` are their typed arguments.
 - `counts(block, run)`, `queued_targets(block, run)`: what a raw block means for a run.
 - `merge_records`, `merge_published`: the union the Action needs after a rebase.
 """

@@ -97,7 +97,12 @@ def plan_table(plan: Plan) -> str:
         text += "\n\nidentical content: " + ", ".join(group)
     counts = ", ".join(f"{n} {state}" for state, n in sorted(plan.counts().items()))
     sends = sum(t.posts for f in plan.files for t in f.targets)
-    text += f"\n\n{len(plan.files)} files ({counts}); {plural(sends, 'post')} to send ({plan.env})"
+    resends = sum(len(t.resent) for f in plan.files for t in f.targets)
+    again = f", {plural(resends, 'lost answer')} to learn" if resends else ""
+    text += (
+        f"\n\n{len(plan.files)} files ({counts}); {plural(sends, 'post')} to send{again} "
+        f"({plan.env})"
+    )
     return text
 
 

@@ -320,6 +320,8 @@ class Watcher:
             return
         for o in result.outcomes:
             detail = o.url or o.uri or o.error or ""
+            if o.note and o.note != detail:  # which part of a thread; why parts wait
+                detail = f"{detail} ({o.note})" if detail else o.note
             self._event(rel, f"{o.target} {o.status} {detail}".rstrip(), error=o.failed)
         if result.stopped:
             self._event(rel, f"stopped: {result.stopped}", error=True)
