@@ -528,7 +528,10 @@ def _part_step(tp: TargetPlan, n: int, rec: Any, post: Post, run: Run) -> Step:
         return Step(
             StepKind.PART, tp.backend, (tp,), prec.key or prec.rkey, int(prec.attempt), part=n
         )
-    attempt = int(prec.attempt) + 1 if prec is not None else 1
+    # A part with no record of its own may stand where a superseded one stood (its
+    # record moved to `earlier`): counting those keeps its key one never used before.
+    superseded = len(rec.earlier or []) if rec is not None else 0
+    attempt = int(prec.attempt) + 1 if prec is not None else 1 + superseded
     if tp.backend != "letmepost":
         return Step(StepKind.PART, tp.backend, (tp,), None, attempt, part=n)
     assert post.hash is not None
@@ -867,10 +870,9 @@ def _resolve_pending(
     which = ", ".join(map(str, pending))
     reason = (
         f"part {which}: a request was started but its result was not recorded: resent under "
-        "its key first"
+        "its key first; the thread's other changes are planned once it is recorded (run "
+        "`publisher publish` again)"
     )
-    if tp.action == Action.KEEP:
-        reason += "; the thread's other changes are planned once it is recorded (run again)"
     return replace(
         tp, action=Action.CONTINUE, reason=reason, parts=tuple(pending), resent=tuple(pending)
     )
@@ -910,13 +912,25 @@ def _edited_thread(
             parts=tuple(range(diverge, last + 1)),
             changes=changes,
         )
-    return replace(
-        tp,
-        action=Action.KEEP,
-        reason=f"{said} after publishing: not reposted (set `onEdit: repost` to post "
-        f"{which} again)",
-        changes=changes,
-    )
+    reason = f"{said} after publishing: not reposted (set `onEdit: repost` to post {which} again)"
+    newest = max(live)
+    if newest - 2 < len(t.part_hashes) and live[newest].hash == t.part_hashes[newest - 2]:
+        # the published thread still ends where it did: parts added after it go out
+        added = tuple(range(newest + 1, last + 1))
+        if added:
+            return replace(
+                tp,
+                action=Action.CONTINUE,
+                reason=f"{reason}; {_count(len(added), 'part')} added at the end: posted "
+                "as replies",
+                parts=added,
+                changes=changes,
+            )
+    return replace(tp, action=Action.KEEP, reason=reason, changes=changes)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _part_changes(

@@ -88,7 +88,7 @@ def plan_table(plan: Plan) -> str:
                 ]
             )
             for n, change in t.changes:  # a thread edited after publishing, part by part
-                goes = "posted again" if n in t.parts else "not sent"
+                goes = "sent" if n in t.parts else "not sent"
                 if change == "removed":
                     goes = "stays on the platform" + (", recorded under earlier" if t.parts else "")
                 rows.append(["", "", f"  part {n}: {change} · {goes}"])

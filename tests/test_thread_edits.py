@@ -81,13 +81,22 @@ def planned_posts(plan: dict[str, Any]) -> int:
     )
 
 
-EDITS = {
-    "insert": ([BASE[0], BASE[1], "A part inserted.", BASE[2], BASE[3]], "part 3 inserted"),
-    "remove": ([BASE[0], BASE[1], BASE[3]], "part 3 removed"),
-    "reorder": ([BASE[0], BASE[2], BASE[1], BASE[3]], "moved (was part"),
-    "edit": ([BASE[0], BASE[1], "Part three, edited.", BASE[3]], "part 3 edited"),
-    "append": ([*BASE, "Part five, added later."], "new part"),
-    "remove-last": (BASE[:3], "part 4 removed"),
+EDITS = {  # the file's parts, what `plan` says, how the thread reads under `keep`
+    "insert": (
+        [BASE[0], BASE[1], "A part inserted.", BASE[2], BASE[3]],
+        "part 3 inserted",
+        BASE,
+    ),
+    "remove": ([BASE[0], BASE[1], BASE[3]], "part 3 removed", BASE),
+    "reorder": ([BASE[0], BASE[2], BASE[1], BASE[3]], "moved (was part", BASE),
+    "edit": ([BASE[0], BASE[1], "Part three, edited.", BASE[3]], "part 3 edited", BASE),
+    "append": ([*BASE, "Part five, added later."], "new part", [*BASE, "Part five, added later."]),
+    "remove-last": (BASE[:3], "part 4 removed", BASE),
+    "edit-then-append": (
+        [BASE[0], "Part two, edited.", BASE[2], BASE[3], "Part five."],
+        "part 2 edited",
+        [*BASE, "Part five."],  # the edit kept, the part added at the end sent
+    ),
 }
 
 
@@ -101,7 +110,7 @@ def test_each_edit_to_a_published_thread_does_what_the_plan_says(
     env = cli_env(sandbox.url, sandbox.live_key)
     assert run_cli(["publish"], repo, env).returncode == 0
     assert len(sandbox.posts()) == 4
-    parts, says = EDITS[edit]
+    parts, says, kept = EDITS[edit]
     replace_body(path, parts)
 
     shown = run_cli(["plan"], repo, env)
@@ -121,16 +130,18 @@ def test_each_edit_to_a_published_thread_does_what_the_plan_says(
     assert len(sandbox.posts()) == 4 + expected  # what the plan said, no more, no less
     judge(sandbox, path)
     resends = policy == "repost" and edit != "remove-last"
-    if edit == "append" or resends:
+    if resends:
         assert chain(sandbox, path, "x") == parts  # the thread now reads as the file
         assert expected >= 1
     else:
-        assert chain(sandbox, path, "x") == BASE and expected == 0  # kept as published
-        assert "not reposted" in done.stdout or "stay on the platform" in done.stdout
+        assert chain(sandbox, path, "x") == kept  # as published, and parts added at its end
+        assert expected == len(kept) - 4
+        if kept != parts:
+            assert "not reposted" in shown.stdout or "stay on the platform" in shown.stdout
     again = run_cli(["publish"], repo, env)
     assert again.returncode == 0, again.stdout + again.stderr
     assert len(sandbox.posts()) == 4 + expected  # nothing more, ever
-    if resends and edit != "append":
+    if resends and not edit.startswith("append"):
         assert len(record(path)["targets"]["x"]["earlier"]) >= 1  # the replaced parts
 
 
@@ -348,4 +359,38 @@ def test_watch_sends_a_part_appended_while_it_runs(tmp_path: Path, sandbox) -> N
         "Part three, appended while watching.",
         "Part four.",
     ]
+    judge(sandbox, path)
+
+
+def test_a_pending_part_is_resolved_before_an_edit_reposts_the_parts_around_it(
+    tmp_path: Path, sandbox
+) -> None:
+    from publisher import identity
+    from publisher.config import load_config
+    from publisher.post import load_post
+    from publisher.writeback import set_published
+
+    repo = make_repo(tmp_path, {"t.md": thread(BASE[:3], onEdit="repost")})
+    path = repo / "posts/t.md"
+    env = cli_env(sandbox.url, sandbox.live_key)
+    assert run_cli(["publish"], repo, env).returncode == 0
+    post_hash = load_post(path, load_config(repo)).hash
+    block = record(path)
+    three = block["targets"]["x"]["parts"][1]  # stored on the server, its answer lost
+    key = identity.idempotency_key("live", post_hash, ["x#part3"], 1)
+    block["targets"]["x"]["parts"][1] = {"status": "pending", "hash": three["hash"], "key": key}
+    path.write_bytes(set_published(path.read_bytes(), block, path=str(path)))
+    replace_body(path, [BASE[0], "Part two, edited.", BASE[2]])
+
+    plan = json.loads(run_cli(["plan", "--json"], repo, env).stdout)
+    (target,) = plan["files"][0]["targets"]
+    assert target["sendsParts"] == target["resendsParts"] == [3]
+    first = run_cli(["publish"], repo, env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert len(sandbox.posts()) == 3  # learnt, not posted
+    assert record(path)["targets"]["x"]["parts"][1]["uri"] == three["uri"]
+    second = run_cli(["publish"], repo, env)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert len(sandbox.posts()) == 5  # then the edit: parts 2 and 3 again
+    assert chain(sandbox, path, "x") == [BASE[0], "Part two, edited.", BASE[2]]
     judge(sandbox, path)
