@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -81,6 +81,7 @@ __all__ = [
     "merge_records",
     "now_iso",
     "queued_targets",
+    "release_problem",
     "web_url",
 ]
 
@@ -124,6 +125,38 @@ def _usable_key(value: str) -> bool:
 
 
 _RESENDABLE = frozenset({"pending", "failed", "rejected"})
+#: The most attempts a record (or a `release:`) may name: more is a hand edit gone wrong.
+MAX_ATTEMPT = 100_000
+
+
+def release_problem(label: Any, attempt: Any) -> str | None:
+    """Why a `release:` entry is not one publisher can honour, or None: a target's
+    label, or ``<label>#part<n>`` with n >= 2, and an attempt from 1 to MAX_ATTEMPT."""
+    import re
+
+    if not isinstance(label, str) or not label.strip():
+        return f"release: {label!r} is not a target's label"
+    if "#" in label and not re.fullmatch(r"[^#\s]+#part([2-9]|[1-9][0-9]{1,3})", label):
+        return (
+            f"release: {label!r} must be a target's label, or `<label>#part<n>` for part n "
+            "(2 or more) of a thread"
+        )
+    if type(attempt) is not int or not 1 <= attempt <= MAX_ATTEMPT:
+        return f"release: {label}: the attempt must be a number from 1 to {MAX_ATTEMPT:,}"
+    return None
+
+
+def _check_target(rec: Any) -> None:
+    """What the backends index in a target's record without asking: a queued letmepost
+    post has the `postId` sync, update and cancel go by; a direct thread's
+    `replyRoot` is ``<at:// uri> <cid>``."""
+    if rec.status == Status.QUEUED and not rec.postId:
+        raise ValueError("a `queued` target needs the `postId` letmepost answered with")
+    root = (rec.model_extra or {}).get("replyRoot")
+    if root is not None:
+        parts = root.split(" ") if isinstance(root, str) else []
+        if len(parts) != 2 or not parts[0].startswith("at://") or not parts[1]:
+            raise ValueError("`replyRoot` must be the thread root's `<at:// URI> <cid>`")
 
 
 def _check_resumable(rec: Any, names: tuple[str, ...], what: str) -> None:
@@ -153,7 +186,7 @@ class PartRecord(BaseModel):
     status: TargetStatus
     hash: str | None = None
     key: str | None = None
-    attempt: int = Field(1, ge=0)
+    attempt: int = Field(1, ge=0, le=MAX_ATTEMPT)
     postId: str | None = None
     uri: str | None = None
     cid: str | None = None
@@ -188,6 +221,7 @@ class TargetRecord(PartRecord):
     @model_validator(mode="after")
     def _resumable(self) -> TargetRecord:
         _check_resumable(self, ("key", "rkey", "commentRkey"), "target")
+        _check_target(self)
         return self
 
 
@@ -677,6 +711,38 @@ class Record:
     def uploaded(self, sha256: str, media_id: str) -> None:
         """A media file uploaded: its id, so no run uploads it again."""
         self.media[sha256] = media_id
+        self._commit()
+
+    def adopted(self, label: str, posts: Sequence[Answer], *, platform: str | None) -> None:
+        """Posts made before publisher (or by another tool), taken as this target's:
+        part 1, then its thread's parts. Recorded as they are, never sent again; the
+        target had nothing out (`publisher adopt` checks), so nothing is superseded."""
+        previous = self.target(label)
+        kept = {k: previous[k] for k in ("account", "earlier") if k in previous}
+        self.data["targets"][label] = kept
+        first, *rest = posts
+        self._set(
+            label,
+            {
+                "platform": platform,
+                "status": first.status,
+                "hash": first.hash,
+                "uri": first.uri,
+                "cid": first.cid,
+                "did": first.did,
+                "rkey": first.rkey,
+                "at": now_iso(),
+            },
+        )
+        for n, part in enumerate(rest, start=2):
+            values = {
+                "status": part.status,
+                "hash": part.hash,
+                "uri": part.uri,
+                "cid": part.cid,
+                "rkey": part.rkey,
+            }
+            self._set_part(label, n, values, replace=True)
         self._commit()
 
     def restored(self, label: str, raw: Mapping[str, Any]) -> None:

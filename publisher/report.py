@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from publisher.plan import Plan
+from publisher.plan import CREATES, Plan
 from publisher.post import Post
 
 ACTION_WORDS = {
@@ -61,6 +61,44 @@ def problems_summary(posts: Sequence[Post]) -> str:
     return f"{len(posts)} {noun} checked: all valid ({warnings} warnings)"
 
 
+def _snippet(text: str, width: int = 40) -> str:
+    line = " ".join(text.split())
+    return json.dumps(line if len(line) <= width else line[: width - 1] + "…", ensure_ascii=False)
+
+
+def _thread_lines(t: Any) -> list[str]:
+    """A thread's parts under its target's row, one line each: what this run does with
+    each part (part 1 is the target's own action)."""
+    resolved = t.target
+    if resolved is None or not resolved.parts:
+        return []
+    texts = [resolved.text, *resolved.parts]
+    total = len(texts)
+    changed = dict(t.changes)  # a thread edited after publishing: how, part by part
+    lines = []
+    for n, text in enumerate(texts, start=1):
+        if n == 1:
+            what = ACTION_WORDS.get(t.action, t.action)
+        elif n in t.resent:
+            what = "resend under its key (its answer was lost)"
+        elif n in t.parts:
+            what = f"reply to part {n - 1}"
+        elif t.action in ("publish", "retry", "repost") and not t.parts:
+            what = "waits for part 1 (sync sends it)"
+        elif n in changed:
+            what = "not sent"
+        else:
+            what = "-"
+        if n in changed and changed[n] != "removed":
+            what = f"{changed[n]}: {what}"
+        lines.append(f"  part {n}/{total}: {what} {_snippet(text)}")
+    for n, change in t.changes:  # published parts no longer in the file
+        if change == "removed":
+            stays = "stays on the platform" + (" (recorded under earlier)" if t.parts else "")
+            lines.append(f"  part {n} (published): removed from the file: {stays}")
+    return lines
+
+
 def plan_table(plan: Plan) -> str:
     rows = []
     for f in plan.files:
@@ -87,20 +125,18 @@ def plan_table(plan: Plan) -> str:
                     f"{where}: {what}",
                 ]
             )
-            for n, change in t.changes:  # a thread edited after publishing, part by part
-                goes = "sent" if n in t.parts else "not sent"
-                if change == "removed":
-                    goes = "stays on the platform" + (", recorded under earlier" if t.parts else "")
-                rows.append(["", "", f"  part {n}: {change} · {goes}"])
+            rows += [["", "", line] for line in _thread_lines(t)]
     text = table(rows, ["FILE", "STATE", "TARGETS"]) if rows else "no posts found"
     for group in plan.duplicates:
         text += "\n\nidentical content: " + ", ".join(group)
     counts = ", ".join(f"{n} {state}" for state, n in sorted(plan.counts().items()))
-    sends = sum(t.posts for f in plan.files for t in f.targets)
+    sends = sum(1 for f in plan.files for t in f.targets if t.action in CREATES)
+    replies = sum(len(t.parts) - len(t.resent) for f in plan.files for t in f.targets)
     resends = sum(len(t.resent) for f in plan.files for t in f.targets)
-    again = f", {plural(resends, 'lost answer')} to learn" if resends else ""
+    also = f" and {plural(replies, 'thread reply', 'thread replies')}" if replies else ""
+    again = f" ({plural(resends, 'lost answer')} to learn first)" if resends else ""
     text += (
-        f"\n\n{len(plan.files)} files ({counts}); {plural(sends, 'post')} to send{again} "
+        f"\n\n{len(plan.files)} files ({counts}); {sends} target posts{also} to send{again} "
         f"({plan.env})"
     )
     return text
@@ -150,8 +186,11 @@ def result_table(plan: Plan, result: Any) -> str:
         else "nothing to publish: every post is up to date"
     )
     failed = len(result.failed)
-    ok = sum(1 for o in result.outcomes if not o.failed)
+    by_hand = sum(1 for o in result.outcomes if o.status == "not deleted")  # nothing written
+    ok = sum(1 for o in result.outcomes if not o.failed) - by_hand
     parts = [plural(ok, "target result") + " recorded", f"{failed} failed"]
+    if by_hand:
+        parts.append(f"{by_hand} to delete by hand")
     if held["blocked"] or held["refuse"]:
         parts.append(f"{held['blocked'] + held['refuse']} blocked")
     if held["keep"]:

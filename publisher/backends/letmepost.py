@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from publisher import identity
 from publisher.backends.base import Reporter, Request
-from publisher.backends.letmepost_api import ApiError, LetmepostClient, NetworkError, QuotaExceeded
+from publisher.backends.letmepost_api import (
+    ApiError,
+    LetmepostClient,
+    NetworkError,
+    NotSent,
+    QuotaExceeded,
+)
 from publisher.plan import Step, StepKind, TargetPlan
 from publisher.record import Answer, Failure, Record, Sending, Status, iso_z, web_url
 
@@ -32,6 +38,7 @@ __all__ = ["OUTCOME_UNKNOWN", "REJECTED_CODES", "LetmepostBackend"]
 
 REJECTED_CODES = frozenset({"preflight_failed", "platform_auth_failed", "platform_rejected"})
 OUTCOME_UNKNOWN = "outcome_unknown"  # a lost answer, and the post edited since: never guess
+NOT_SENT = "not_sent"  # the API could not be reached: not a byte of the request left
 
 
 class LetmepostBackend:
@@ -70,17 +77,18 @@ class LetmepostBackend:
             return
         (tp,) = step.targets
         if step.kind is StepKind.DELETE:  # unpublish: nothing to send, the run says so
+            # with the links to delete by hand: the post, its thread's parts, and every
+            # post it made before (`earlier`: reposts, replaced parts)
             rec = record.target(tp.label)
-            made = [rec.get("uri"), *(p.get("uri") for p in rec.get("parts") or [])]
-            made += rec.get("earlier") or []  # what it posted before (reposts, replaced parts)
-            uris = [str(u) for u in made if u]
-            which = "it" if len(uris) < 2 else f"these {len(uris)} posts"
-            where = f" ({', '.join(uris)})" if uris else ""
+            uris = [rec.get("uri"), *((p or {}).get("uri") for p in rec.get("parts") or [])]
+            uris += rec.get("earlier") or []
+            links = [u for u in (web_url(x, tp.platform) or x for x in uris if x) if u]
             reporter.outcome(
                 tp,
                 "not deleted",
-                note=f"published through letmepost: delete {which} on the platform: the API "
-                f"cannot{where}",
+                url=links[0] if links else None,
+                note="published through letmepost, which cannot delete it: delete it on the "
+                "platform" + (f" (also {', '.join(links[1:])})" if links[1:] else ""),
             )
             return
         reporter.checkpoint()
@@ -127,7 +135,8 @@ class LetmepostBackend:
         body = self._part_body(step, book)
         digest = t.part_hashes[step.part - 2]
         prev = book.part(tp.label, step.part) or {}
-        resend = prev.get("status") == Status.PENDING and prev.get("key") == step.key
+        earlier = prev.get("status")
+        resend = earlier == Status.PENDING and prev.get("key") == step.key
         sent = book.pending(  # the part's key is on disk before its request leaves
             tp.label,
             Sending(step.attempt, hash=digest, key=step.key),
@@ -137,6 +146,12 @@ class LetmepostBackend:
         try:
             assert sent.key is not None
             resp = self._client().create_post(body, sent.key)
+        except NotSent as exc:  # not a byte left: known not posted (see `_send`)
+            if earlier != "pending":
+                book.failed(tp.label, Failure(NOT_SENT, str(exc)), part=step.part)
+            reporter.outcome(tp, "not sent", error=f"part {step.part}: {exc}")
+            reporter.stop(f"{exc}: the other posts wait for the next run")
+            return
         except (NetworkError, ApiError) as exc:
             if isinstance(exc, NetworkError) or exc.retryable:
                 reporter.outcome(
@@ -158,7 +173,10 @@ class LetmepostBackend:
         )  # fmt: skip
         book.answered(tp.label, answer, part=step.part)
         if status not in (Status.PUBLISHED, Status.PUBLISHING):
-            reporter.outcome(tp, status, error=f"part {step.part}: {err}")
+            said = (
+                f"{err.get('code')}: {err.get('message', '')}" if isinstance(err, dict) else status
+            )
+            reporter.outcome(tp, status, error=f"part {step.part}: {said}")
             return
         reporter.outcome(
             tp, status, uri=r.get("uri"), url=web_url(r.get("uri")), note=f"part {step.part}"
@@ -196,7 +214,9 @@ class LetmepostBackend:
                 if m.path is None or m.sha256 is None or m.sha256 in book.media:
                     continue
                 reporter.checkpoint()
-                data = m.path.read_bytes()
+                from publisher.post import read_media
+
+                data = read_media(m.path, m.size or 0)  # bounded: the size checked
                 uploaded = self._client().upload_media(
                     m.path.name, data, m.mime or "application/octet-stream"
                 )
@@ -228,19 +248,32 @@ class LetmepostBackend:
         targets = [tp.target for tp in sends if tp.target is not None]
         try:
             self._upload_media(book, reporter, targets)
-        except (ApiError, NetworkError) as exc:
+        except (ApiError, NetworkError, OSError) as exc:
             for tp in sends:
                 reporter.outcome(tp, "error", error=f"media upload failed: {exc}")
             if isinstance(exc, QuotaExceeded):
                 reporter.stop(_quota_message(exc))
             return
         body = identity.body_bytes(post.body(targets, book.media))
+        # a target pending from an earlier run may have been sent then: it stays pending
+        earlier = {t.label: book.targets().get(t.label, {}).get("status") for t in targets}
         with book.batch():  # on disk before the request leaves: a rerun reuses this key
             for t in targets:
                 sending = Sending(attempt, hash=t.hash, key=key, platform=t.platform)
                 book.pending(t.label, sending, fresh=not resend)
         try:
             resp = client.create_post(body, key)
+        except NotSent as exc:
+            # Not a byte left: the outcome is known (nothing was posted), so the record
+            # says so instead of `pending`; the next run sends it again under this key.
+            with book.batch():
+                for t in targets:
+                    if earlier[t.label] != "pending":
+                        book.failed(t.label, Failure(NOT_SENT, str(exc)))
+            for tp in sends:
+                reporter.outcome(tp, "not sent", error=str(exc))
+            reporter.stop(f"{exc}: the other posts wait for the next run")
+            return
         except (NetworkError, ApiError) as exc:
             if isinstance(exc, NetworkError) or exc.retryable:
                 # No definite answer: the record stays `pending` with its key, so the
