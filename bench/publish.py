@@ -85,12 +85,12 @@ def make_posts(folder: Path, n: int) -> None:
 
 def publish(folder: Path, url: str, key: str) -> tuple[float, dict[str, int], int, float]:
     from publisher.apply import Runner
-    from publisher.backends.letmepost_api import LetmepostClient
+    from publisher.clients.letmepost import LetmepostClient
     from publisher.config import load_config
     from publisher.files import find_posts
     from publisher.plan import make_plan
-    from publisher.post import load_post
     from publisher.run import Env, Run
+    from publisher.validate import load_post
 
     config = load_config(folder)
     posts = [load_post(p, config) for p in find_posts([folder / "posts"])]

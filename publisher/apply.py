@@ -22,9 +22,8 @@ collects what the backends report into a `RunResult`.
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,7 +35,7 @@ from publisher.record import Record
 from publisher.run import Run
 
 if TYPE_CHECKING:
-    from publisher.backends.letmepost_api import LetmepostClient
+    from publisher.clients.letmepost import LetmepostClient
 
 REJECTED_CODES = frozenset({"preflight_failed", "platform_auth_failed", "platform_rejected"})
 OUTCOME_UNKNOWN = "outcome_unknown"  # a lost answer, and the post edited since: never guess
@@ -96,10 +95,9 @@ class Runner:
         *,
         client: LetmepostClient | None = None,
         bluesky: Callable[[Any], Any] | None = None,
-        environ: Mapping[str, str] = os.environ,
         on_file_done: Callable[[FilePlan], None] | None = None,
     ) -> None:
-        self.invocation, self.client, self.environ = run, client, environ
+        self.invocation, self.client = run, client
         self._bluesky = bluesky
         self.result = RunResult()
         self.stop = threading.Event()
@@ -126,7 +124,6 @@ class Runner:
         self.backends = open_backends(
             self.invocation,
             client=self.client,
-            environ=self.environ,
             bluesky=self._bluesky,
             slots=concurrency,
         )

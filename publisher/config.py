@@ -55,6 +55,10 @@ _KEYS = {
 ON_EDIT = ("keep", "repost")
 
 
+# The variable holding a direct Bluesky account's app password, unless it names another.
+DEFAULT_PASSWORD_ENV = "BLUESKY_APP_PASSWORD"
+
+
 class ConfigError(UsageError):
     """The configuration is unusable (exit code 2)."""
 
@@ -263,7 +267,7 @@ def _from_table(table: dict[str, Any], root: Path, source: Path) -> Config:
 
 
 def _fetch_allow(value: Any, where: str) -> tuple[str, ...]:
-    from publisher.netfetch import parse_allow
+    from publisher.clients.fetch import parse_allow
 
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(
@@ -279,7 +283,7 @@ def _fetch_allow(value: Any, where: str) -> tuple[str, ...]:
 def _langs(value: Any, where: str) -> tuple[str, ...]:
     if value == []:
         return ()
-    from publisher.backends.bluesky_pds import MAX_LANGS, is_lang
+    from publisher.rules.bluesky import MAX_LANGS, is_lang
 
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f'{where}: `langs` must be a list of language tags, like ["en"]')
@@ -331,7 +335,7 @@ def _account_of(alias: str, value: Any, where: str) -> Account:
             if extra:
                 raise ConfigError(f"{where}: accounts.{alias}: unknown setting {extra[0]!r}")
             handle, pds = value["bluesky"], value.get("pds", "https://bsky.social")
-            env = value.get("password_env", "BLUESKY_APP_PASSWORD")
+            env = value.get("password_env", DEFAULT_PASSWORD_ENV)
             if not isinstance(handle, str) or not re.match(
                 r"^[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$", handle.lstrip("@")
             ):

@@ -77,3 +77,26 @@ class RealPaths:
             return os.path.realpath(here)
         folder, name = os.path.split(here)
         return os.path.join(self.resolve(folder), name)
+
+
+#: The largest local media file any upload takes (letmepost's POST /v1/media refuses
+#: more than 200 MB with 413; a direct Bluesky video is at most 100 MB).
+MAX_MEDIA_BYTES = 200 * 1024 * 1024
+
+
+class MediaTooLarge(OSError):
+    """A media file over `MAX_MEDIA_BYTES`: refused by its size, before a byte is read."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size:,} bytes")
+        self.size = size
+
+
+def read_media(path: Path, size: int) -> bytes:
+    """The bytes of a media file checked at `size` when the post was read: at most that
+    many are read, and a file that changed size since is an OSError."""
+    with open(path, "rb") as fh:
+        data = fh.read(size + 1)
+    if len(data) != size:
+        raise OSError(f"{path.name} changed since it was checked ({size:,} bytes then)")
+    return data

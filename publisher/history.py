@@ -33,7 +33,7 @@ def committed_records(plan: Plan) -> dict[str, list[dict[str, Any]]]:
     ]
     if not unrecorded or not _in_git(unrecorded[0].path.parent):
         return {}
-    from publisher.github.git import committed_versions
+    from publisher.git import committed_versions
     from publisher.record import committed_blocks
 
     versions = committed_versions(unrecorded[0].path.parent, [p.path for p in unrecorded])
@@ -57,7 +57,7 @@ def deleted_queued(root: Any, posts: str, run: Run) -> list[tuple[str, Any]]:
     the history of HEAD): what `make_plan(deleted=...)` cancels."""
     from publisher import record
     from publisher.document import DocumentError, parse_document
-    from publisher.github.git import deleted_posts
+    from publisher.git import deleted_posts
 
     out = []
     for path, raw in deleted_posts(root, posts):

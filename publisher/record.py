@@ -922,7 +922,7 @@ def merge_records(
 
 def committed_blocks(versions: Mapping[Any, list[bytes]]) -> dict[str, list[dict[str, Any]]]:
     """The `published` blocks of committed versions of post files (from
-    `github.git.committed_versions`), per path as `Post.rel` says it is given in the
+    `git.committed_versions`), per path as `Post.rel` says it is given in the
     mapping's keys, newest first; versions that cannot be read are skipped."""
     from publisher.document import DocumentError, parse_document
 

@@ -16,7 +16,7 @@ Where it is applied: ``sys.stdout`` and ``sys.stderr`` of the CLI are wrapped
 published block is redacted before it is spliced into a post file
 (`writeback.set_published`), and so are commit messages, the Action's outputs, step
 summary and PR comment. A server's words are redacted where they are read (before
-they are cut to a length or stored): `backends.letmepost_api`, `backends.bluesky_pds`.
+they are cut to a length or stored): `clients.letmepost`, `clients.atproto`.
 """
 
 from __future__ import annotations

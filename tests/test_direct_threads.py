@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from publisher.backends.bluesky_pds import REPOST_COLLECTION, BlueskyAccount, parse_post_uri
+from publisher.clients.atproto import REPOST_COLLECTION, BlueskyAccount, parse_post_uri
 from tests.fixtures.pds import LocalPds
 from tests.helpers import make_repo, record, run_cli
 from tests.test_direct import config, direct_env, md, records_with
@@ -70,7 +70,7 @@ def test_a_reply_to_an_existing_post_by_its_bsky_app_url(
 ) -> None:
     bob = pds.extra["bob.test"]
     bob_account = BlueskyAccount(bob.handle, pds.url, bob.password)
-    from publisher.backends.bluesky_pds import new_tid
+    from publisher.clients.atproto import new_tid
 
     rkey = new_tid()
     parent_uri, parent_cid = bob_account.create_post(f"Bob asks {tag}", rkey=rkey)
@@ -98,7 +98,7 @@ def test_a_quote_and_a_repost_exactly_once(
 ) -> None:
     bob = pds.extra["bob.test"]
     bob_account = BlueskyAccount(bob.handle, pds.url, bob.password)
-    from publisher.backends.bluesky_pds import new_tid
+    from publisher.clients.atproto import new_tid
 
     rkey = new_tid()
     subject_uri, subject_cid = bob_account.create_post(f"Worth sharing {tag}", rkey=rkey)
@@ -167,7 +167,7 @@ def test_kill_9_after_each_part_of_a_direct_thread_then_rerun(
 def test_kill_9_after_a_repost_is_created_then_rerun_reposts_once(
     tmp_path: Path, pds: LocalPds, account: BlueskyAccount, tag: str
 ) -> None:
-    from publisher.backends.bluesky_pds import new_tid
+    from publisher.clients.atproto import new_tid
     from tests.test_direct import run_killed
 
     bob = pds.extra["bob.test"]
@@ -210,10 +210,10 @@ def test_a_direct_part_whose_create_failed_after_the_pds_stored_it_is_adopted_no
 ) -> None:
     """Found in review: a timeout after the PDS wrote part 2 was recorded `failed`, and the
     next run posted part 2 again under a new record key."""
-    from publisher.backends import bluesky_pds
-    from publisher.backends.bluesky_pds import BlueskyError
+    from publisher.clients import atproto
+    from publisher.clients.atproto import BlueskyError
 
-    original = bluesky_pds.BlueskyAccount.create_post
+    original = atproto.BlueskyAccount.create_post
     calls = {"n": 0}
 
     def flaky(self, text, **kwargs):  # stores, then "times out" once, on part 2
@@ -228,19 +228,19 @@ def test_a_direct_part_whose_create_failed_after_the_pds_stored_it_is_adopted_no
     from publisher.apply import Runner
     from publisher.config import load_config
     from publisher.plan import make_plan
-    from publisher.post import load_post
     from publisher.run import Env, Run
+    from publisher.validate import load_post
     from tests.test_direct import PASSWORD_ENV
 
     def run_once() -> None:
         post_ = load_post(repo / "posts/t.md", load_config(repo))
         plan = make_plan([post_], Run(Env.LIVE, "-"))
-        Runner(Run(Env.LIVE, "-"), environ={PASSWORD_ENV: pds.password}).run(plan)
+        Runner(Run(Env.LIVE, "-", app_passwords={PASSWORD_ENV: pds.password})).run(plan)
 
-    monkeypatch.setattr(bluesky_pds.BlueskyAccount, "create_post", flaky)
+    monkeypatch.setattr(atproto.BlueskyAccount, "create_post", flaky)
     run_once()
     assert record(repo / "posts/t.md")["targets"]["me"]["parts"][0]["status"] == "failed"
-    monkeypatch.setattr(bluesky_pds.BlueskyAccount, "create_post", original)
+    monkeypatch.setattr(atproto.BlueskyAccount, "create_post", original)
     run_once()
     found = records_with(account, f"Flaky part {tag}")
     assert sorted(r["value"]["text"] for r in found) == sorted(parts)  # part 2 once
@@ -291,7 +291,7 @@ def test_a_direct_thread_edited_under_repost_keeps_what_it_replaces_and_unpublis
 def test_a_changed_repost_url_keeps_the_first_repost_for_unpublish(
     tmp_path: Path, pds: LocalPds, account: BlueskyAccount, tag: str
 ) -> None:
-    from publisher.backends.bluesky_pds import new_tid
+    from publisher.clients.atproto import new_tid
 
     bob = pds.extra["bob.test"]
     bob_account = BlueskyAccount(bob.handle, pds.url, bob.password)

@@ -11,7 +11,8 @@ import pytest
 
 from publisher import identity
 from publisher.config import Account, Config
-from publisher.post import Post, load_post
+from publisher.post import Post
+from publisher.validate import load_post
 from publisher.writeback import set_published
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)

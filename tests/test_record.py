@@ -264,7 +264,7 @@ def test_the_record_keeps_every_post_a_new_one_replaces(tmp_path: Path) -> None:
     """`superseded`, directly and through `pending`: part 1 posted again takes the whole
     thread (and the comment) to `earlier`; part n posted again takes parts n.. along."""
     from publisher.config import load_config
-    from publisher.post import load_post
+    from publisher.validate import load_post
 
     _, path = _today_thread(tmp_path)
     post = load_post(path, load_config(path.parent.parent))
@@ -289,7 +289,7 @@ def test_the_record_keeps_every_post_a_new_one_replaces(tmp_path: Path) -> None:
 
 def test_an_answer_for_a_request_never_announced_is_refused(tmp_path: Path) -> None:
     from publisher.config import load_config
-    from publisher.post import load_post
+    from publisher.validate import load_post
 
     repo = make_repo(tmp_path, {"a.md": post("[x]", "Never sent.")})
     path = repo / "posts/a.md"

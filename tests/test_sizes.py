@@ -72,7 +72,7 @@ def test_a_file_under_the_cap_is_hashed_in_chunks(tmp_path: Path) -> None:
 def test_a_media_file_that_changed_size_since_it_was_checked_is_an_error(tmp_path: Path) -> None:
     import pytest
 
-    from publisher.post import read_media
+    from publisher.files import read_media
 
     path = tmp_path / "a.png"
     path.write_bytes(b"x" * 100)

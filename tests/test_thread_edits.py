@@ -191,7 +191,7 @@ def test_a_pending_part_is_resolved_before_a_typo_fix_in_part_one(tmp_path: Path
     # file says `pending` under the key it went out under.
     from publisher import identity
     from publisher.config import load_config
-    from publisher.post import load_post
+    from publisher.validate import load_post
 
     post_hash = load_post(path, load_config(repo)).hash
     block = record(path)
@@ -240,7 +240,7 @@ def test_a_request_for_two_targets_left_pending_then_one_removed_is_never_posted
     # remembers it for 24 h)
     from publisher import identity
     from publisher.config import load_config
-    from publisher.post import load_post
+    from publisher.validate import load_post
 
     post_hash = load_post(path, load_config(repo)).hash
     key = identity.idempotency_key("live", post_hash, ["x", "bluesky"], 1)
@@ -379,7 +379,7 @@ def test_a_pending_part_is_resolved_before_an_edit_reposts_the_parts_around_it(
 ) -> None:
     from publisher import identity
     from publisher.config import load_config
-    from publisher.post import load_post
+    from publisher.validate import load_post
     from publisher.writeback import set_published
 
     repo = make_repo(tmp_path, {"t.md": thread(BASE[:3], onEdit="repost")})

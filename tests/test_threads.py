@@ -260,7 +260,7 @@ def test_a_lost_part_answer_then_an_edit_is_blocked_not_posted_twice(tmp_path, s
     recorded as an ordinary failure, and the next run posted it again."""
     from publisher import identity
     from publisher.config import load_config
-    from publisher.post import load_post
+    from publisher.validate import load_post
     from publisher.writeback import set_published
 
     repo = make_repo(tmp_path, {"t.md": thread("Part one.", "Part two, first.", targets="[x]")})

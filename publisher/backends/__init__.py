@@ -20,13 +20,13 @@ recognises its targets, and a line in `open_backends`. See docs/internals.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from publisher.backends.base import Backend, Reporter, Request, StopRun
 
 if TYPE_CHECKING:
-    from publisher.backends.letmepost_api import LetmepostClient
+    from publisher.clients.letmepost import LetmepostClient
     from publisher.run import Run
 
 __all__ = ["Backend", "Reporter", "Request", "StopRun", "open_backends"]
@@ -36,7 +36,6 @@ def open_backends(
     run: Run,
     *,
     client: LetmepostClient | None,
-    environ: Mapping[str, str],
     bluesky: Callable[[Any], Any] | None = None,
     slots: int = 4,
 ) -> dict[str, Backend]:
@@ -47,5 +46,5 @@ def open_backends(
 
     return {
         "letmepost": LetmepostBackend(run, client),
-        "bluesky": BlueskyBackend(run, environ, factory=bluesky, slots=slots),
+        "bluesky": BlueskyBackend(run, factory=bluesky, slots=slots),
     }

@@ -40,23 +40,23 @@ moment to publish it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from publisher.backends.base import Reporter, Request
+from publisher.config import DEFAULT_PASSWORD_ENV
 from publisher.record import Answer, Failure, Sending, Status, web_url
 
 if TYPE_CHECKING:
-    from publisher.backends.bluesky_pds import BlueskyAccount
+    from publisher.clients.atproto import BlueskyAccount
     from publisher.config import Account
     from publisher.plan import Step, TargetPlan
     from publisher.post import ResolvedTarget
     from publisher.record import Record
     from publisher.run import Run
 
-__all__ = ["DEFAULT_PASSWORD_ENV", "BlueskyBackend", "direct_problems"]
+__all__ = ["BlueskyBackend", "direct_problems"]
 
-DEFAULT_PASSWORD_ENV = "BLUESKY_APP_PASSWORD"
 # BlueskyError codes as recorded in the file, so that the plan knows which to retry.
 _RECORDED_CODES = {"server_error": "platform_unavailable"}
 _BSKY = "bluesky"
@@ -65,7 +65,7 @@ _BSKY = "bluesky"
 def direct_problems(t: ResolvedTarget) -> list[str]:
     """What keeps a direct Bluesky target from being published, found without any
     request (empty when it can go). Reads the target's image files."""
-    from publisher.backends.bluesky_pds import BlueskyError, check_post
+    from publisher.clients.atproto import BlueskyError, check_post
 
     # Schedules and URL/video media are refused earlier, by validation (post.py).
     if t.repost:
@@ -87,8 +87,8 @@ class BlueskyBackend:
     post of the run and kept in memory only.
 
     ``factory`` builds the account object for a configured ``Account`` (tests use it to
-    wrap the real one); by default it is a ``BlueskyAccount`` whose app password comes
-    from the variable the config names.
+    wrap the real one); by default it is a ``BlueskyAccount`` whose app password is the
+    run's (`Run.app_passwords`, read from the variable the config names).
     """
 
     name = "bluesky"
@@ -96,12 +96,11 @@ class BlueskyBackend:
     def __init__(
         self,
         run: Run,
-        environ: Mapping[str, str],
         *,
         factory: Callable[[Account], BlueskyAccount] | None = None,
         slots: int = 4,
     ) -> None:
-        self.sandbox, self.environ = run.sandbox, environ
+        self.sandbox, self.passwords = run.sandbox, run.app_passwords
         self._factory = factory
         self._accounts: dict[tuple[str, str], BlueskyAccount] = {}
         self._lock = threading.Lock()
@@ -146,7 +145,7 @@ class BlueskyBackend:
 
     def account(self, acct: Account) -> BlueskyAccount:
         """The (shared) account object for a configured direct account."""
-        from publisher.backends.bluesky_pds import BlueskyAccount, BlueskyError
+        from publisher.clients.atproto import BlueskyAccount, BlueskyError
 
         assert acct.handle and acct.pds
         key = (acct.pds, acct.handle.lower())
@@ -156,7 +155,7 @@ class BlueskyBackend:
                     self._accounts[key] = self._factory(acct)
                 else:
                     env_name = acct.password_env or DEFAULT_PASSWORD_ENV
-                    password = self.environ.get(env_name)
+                    password = self.passwords.get(env_name)
                     if not password:
                         raise BlueskyError(
                             "login_failed",
@@ -173,7 +172,7 @@ class BlueskyBackend:
 
         Every step is written to the file before the next request.
         """
-        from publisher.backends.bluesky_pds import BlueskyError
+        from publisher.clients.atproto import BlueskyError
 
         t = tp.target
         assert t is not None and t.account is not None
@@ -216,7 +215,7 @@ class BlueskyBackend:
         comment, gates and the post itself (or the repost) are deleted, with
         ``unpublishing`` on disk first (deletes are idempotent: a rerun
         after a crash deletes again and finishes)."""
-        from publisher.backends.bluesky_pds import (
+        from publisher.clients.atproto import (
             POST_COLLECTION,
             POSTGATE_COLLECTION,
             REPOST_COLLECTION,
@@ -275,7 +274,7 @@ class BlueskyBackend:
     ) -> tuple[str, str, bool]:
         """The main record: adopted when a recorded key already exists, else created
         under a key that is on disk first. Returns (uri, cid, adopted)."""
-        from publisher.backends.bluesky_pds import new_tid
+        from publisher.clients.atproto import new_tid
 
         rec = book.target(t.label)
         recorded = rec.get("rkey")
@@ -322,7 +321,7 @@ class BlueskyBackend:
         the conversation's root when part 1 answers another post). Its record key is on
         disk before the record exists; a rerun adopts it (getRecord). None when the
         part before it is not out (its own outcome said why)."""
-        from publisher.backends.bluesky_pds import BlueskyError, new_tid
+        from publisher.clients.atproto import BlueskyError, new_tid
 
         t = tp.target
         assert t is not None and t.account is not None
@@ -370,7 +369,7 @@ class BlueskyBackend:
     def _repost(self, book: Record, t: ResolvedTarget, account: BlueskyAccount) -> str:
         """`repost: URL`: an `app.bsky.feed.repost` record, recorded like a post; its
         record key is on disk before it exists, and a rerun adopts it."""
-        from publisher.backends.bluesky_pds import REPOST_COLLECTION, new_tid
+        from publisher.clients.atproto import REPOST_COLLECTION, new_tid
 
         assert t.repost is not None
         rec = book.target(t.label)
@@ -394,7 +393,7 @@ class BlueskyBackend:
     def _record_post(
         self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
     ) -> None:
-        from publisher.backends.bluesky_pds import parse_post_uri
+        from publisher.clients.atproto import parse_post_uri
 
         did, rkey = parse_post_uri(uri)
         due = t.first_comment or book.target(t.label).get("gates")
@@ -411,7 +410,7 @@ class BlueskyBackend:
         """The threadgate and postgate under the post's record key. After a crash (the
         post was adopted) each is read back first and created only when absent; a key
         that turns out taken (``record_exists``) is one that exists: never a second."""
-        from publisher.backends.bluesky_pds import (
+        from publisher.clients.atproto import (
             POSTGATE_COLLECTION,
             THREADGATE_COLLECTION,
             BlueskyError,
@@ -441,7 +440,7 @@ class BlueskyBackend:
     def _comment(
         self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
     ) -> None:
-        from publisher.backends.bluesky_pds import new_tid
+        from publisher.clients.atproto import new_tid
 
         assert t.first_comment is not None
         rec = book.target(t.label)
@@ -497,8 +496,8 @@ def _card(t: ResolvedTarget, notes: list[str]) -> Any:
     keeps a card from being made is a note for the outcome, never a failure."""
     if t.media or t.extras.card is False:
         return None
-    from publisher.backends.bluesky_pds import BlueskyError, check_post
-    from publisher.backends.linkcard import fetch_card, pick_link
+    from publisher.clients.atproto import BlueskyError, check_post
+    from publisher.clients.linkcard import fetch_card, pick_link
 
     try:
         link = pick_link(t.text, card=t.extras.card, has_media=False)
@@ -523,7 +522,7 @@ def _card(t: ResolvedTarget, notes: list[str]) -> Any:
 def _reply_refs(account: BlueskyAccount, url: str) -> tuple[str, str, str, str]:
     """(parent uri, cid, root uri, cid) of a reply to the post at `url`: the root is the
     parent's own root when the parent is itself a reply."""
-    from publisher.backends.bluesky_pds import parse_post_uri
+    from publisher.clients.atproto import parse_post_uri
 
     uri, cid = account.resolve_post(url)
     did, rkey = parse_post_uri(uri)
@@ -533,7 +532,7 @@ def _reply_refs(account: BlueskyAccount, url: str) -> tuple[str, str, str, str]:
 
 
 def _images(t: ResolvedTarget) -> list[tuple[bytes, str, str]]:
-    from publisher.post import read_media
+    from publisher.files import read_media
 
     return [
         (read_media(m.path, m.size or 0), m.mime or "", m.alt or "")

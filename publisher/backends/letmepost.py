@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from publisher import identity
 from publisher.backends.base import Reporter, Request
-from publisher.backends.letmepost_api import (
+from publisher.clients.letmepost import (
     ApiError,
     LetmepostClient,
     NetworkError,
@@ -214,7 +214,7 @@ class LetmepostBackend:
                 if m.path is None or m.sha256 is None or m.sha256 in book.media:
                     continue
                 reporter.checkpoint()
-                from publisher.post import read_media
+                from publisher.files import read_media
 
                 data = read_media(m.path, m.size or 0)  # bounded: the size checked
                 uploaded = self._client().upload_media(

@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     TOML to append to publisher.toml: `publisher accounts >> publisher.toml` works."""
     import sys
 
-    from publisher.backends.letmepost_api import ApiError, NetworkError
+    from publisher.clients.letmepost import ApiError, NetworkError
     from publisher.report import dump_json, table
 
     config = config_from(args)

@@ -78,10 +78,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _adopt(args: argparse.Namespace, config: Any) -> int:
-    from publisher.post import load_post
     from publisher.record import Answer, Record, Status, web_url
     from publisher.report import print_problems
     from publisher.run import Env, Run
+    from publisher.validate import load_post
 
     post = load_post(args.path, config)
     if not post.targets:
@@ -217,7 +217,7 @@ def _read(url: str, t: Any, config: Any) -> Found:
 
 
 def _read_bluesky(url: str, t: Any, config: Any) -> Found:
-    from publisher.backends.bluesky_pds import (
+    from publisher.clients.atproto import (
         POST_COLLECTION,
         BlueskyError,
         parse_post_ref,

@@ -80,7 +80,7 @@ def replace_file(path: Path, data: str) -> None:
 
 
 def _git(cwd: Path, *args: str, timeout: float = 30) -> str | None:
-    from publisher.github.git import user_git_output
+    from publisher.git import user_git_output
 
     return user_git_output(cwd, *args, timeout=timeout)
 
@@ -387,7 +387,7 @@ def _fetch_accounts(config: Any) -> list[dict[str, Any]] | None:
     """The connected accounts when LETMEPOST_API_KEY is set, else None."""
     if not os.environ.get("LETMEPOST_API_KEY", "").strip():
         return None
-    from publisher.backends.letmepost_api import ApiError, NetworkError
+    from publisher.clients.letmepost import ApiError, NetworkError
     from publisher.run import resolve_run
 
     with resolve_run(config).connect() as api:

@@ -112,7 +112,7 @@ def _dry_run(args: argparse.Namespace, config: Any, run: Any, posts: list[Any]) 
         options["deleted"] = deleted_queued(config.root, config.posts, run)
     plan = plan_with_history(posts, run, **options)
     print_problems([p for p in posts if not p.valid], out=sys.stderr)
-    backends = open_backends(run, client=None, environ={})
+    backends = open_backends(run, client=None)
     requests = []
     local: list[dict[str, str]] = []  # what changes only the file (restore, forget)
     for f in plan.work:

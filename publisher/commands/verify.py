@@ -105,7 +105,7 @@ def check(
     c: Check, plc_url: str, pds_of: dict[str, str | None], appview: str | None = None
 ) -> Check:
     """Read the record of ``c`` back and set its state."""
-    from publisher.backends.bluesky_pds import BlueskyError, parse_post_uri, read_post, resolve_pds
+    from publisher.clients.atproto import BlueskyError, parse_post_uri, read_post, resolve_pds
 
     try:
         did, _ = parse_post_uri(c.uri)
@@ -161,7 +161,7 @@ def _missing_facets(value: dict[str, Any], host: str) -> list[str]:
     """The links, mentions and hashtags of a record's text that are not facets of it
     (what Bluesky's own client would have made; a mention only when its handle
     resolves through ``host``)."""
-    from publisher.backends.bluesky_pds import build_facets, read_handle
+    from publisher.clients.atproto import build_facets, read_handle
 
     text = value.get("text")
     if not isinstance(text, str):

@@ -35,7 +35,7 @@ def stop_on_signals(stop: threading.Event, view: Any) -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from publisher.github.git import commit_local, in_work_tree
+    from publisher.git import commit_local, in_work_tree
     from publisher.preview.terminal import HubListener, LiveView, PlainView
     from publisher.preview.watch import Watcher
 

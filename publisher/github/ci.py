@@ -48,7 +48,7 @@ from publisher.github.actions import (
     upsert_pr_comment,
     write_outputs,
 )
-from publisher.github.report import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Report
+from publisher.github.outcome import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Report
 from publisher.github.select import Selection, select_posts
 
 __all__ = ["Inputs", "choose_mode", "main", "parse_bool"]
@@ -201,13 +201,13 @@ class Job:
     @classmethod
     def from_environ(cls, config_path: Path | None, environ: Mapping[str, str], log: Log) -> Job:
         """Inputs, event and configuration (``path`` replaces the posts folder)."""
-        from publisher.github.git import work_tree_root
+        from publisher.git import work_tree_root
         from publisher.run import resolve_run
 
         inputs = Inputs.from_environ(environ)
         actions = ActionsEnv.from_environ(environ)
         config = load_config(path=config_path) if config_path else load_config()
-        from publisher.netfetch import allow_also
+        from publisher.clients.fetch import allow_also
 
         allow_also(config.fetch_allow)
         from publisher.redaction import from_environ
@@ -244,7 +244,7 @@ class Job:
         connection, targets named by a platform alone are checked against the
         connected accounts (read once)."""
         from publisher.plan import make_plan
-        from publisher.post import load_post
+        from publisher.validate import load_post
 
         root = self.repo_root or self.config.root
         deleted = [
@@ -317,7 +317,7 @@ class Job:
         deleted files are cancelled (steps of the plan too)."""
         from publisher.apply import Runner
 
-        result = Runner(api.run, client=api.client, environ=self.environ).run(report.plan)
+        result = Runner(api.run, client=api.client).run(report.plan)
         report.outcomes = list(result.outcomes)
         report.stopped = result.stopped
         report.written = list(result.written)
@@ -325,7 +325,7 @@ class Job:
     def save(self, report: Report, written: list[str], branch: str | None) -> None:
         """Commit the written-back files as github-actions[bot] and push them (rebase
         and retry; a conflict in a post is resolved by merging its records)."""
-        from publisher.github.git import GitError, commit_files, push_with_retry
+        from publisher.git import GitError, commit_files, push_with_retry
         from publisher.github.render import commit_message
 
         root = self.repo_root or self.config.root

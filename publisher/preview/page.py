@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from publisher.preview.model import PostPreview
+from publisher.preview.views import PostPreview
 from publisher.rules import limits
 
 __all__ = ["PreviewHub", "PreviewServer", "page_html", "serve"]
@@ -70,7 +70,7 @@ class PreviewHub:
         ).start()
 
     def _fetch_card(self, rel: str, url: str) -> None:
-        from publisher.backends.linkcard import fetch_card
+        from publisher.clients.linkcard import fetch_card
 
         got, warnings = fetch_card(url, with_image=False)
         found = (

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Protocol
 from publisher.config import Config
 from publisher.files import find_posts, is_post_file
 from publisher.lock import LockWaitCancelled, run_lock
-from publisher.preview.model import PostPreview, build_preview
+from publisher.preview.views import PostPreview, build_preview
 from publisher.run import Run
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ DELETE_GRACE = 0.3
 
 Commit = Callable[[Path, Sequence[Path], str], str | None]
 """``commit(root, files, message) -> short sha or None`` (nothing changed); raises on
-failure, with a message fit to show. The command passes `publisher.github.git.commit_local`:
+failure, with a message fit to show. The command passes `publisher.git.commit_local`:
 the loop itself runs no git."""
 
 
@@ -221,7 +221,7 @@ class Watcher:
         """(Re)load one post; show it when it changed. ``force`` reloads unchanged bytes
         too (its media files may have changed)."""
         from publisher.plan import make_plan
-        from publisher.post import load_post
+        from publisher.validate import load_post
 
         try:
             raw = path.read_bytes()

@@ -414,7 +414,7 @@ class LetmepostClient:
     def _error(self, resp: Any, replayed: bool) -> ApiError:
         """The error envelope, read strictly (`letmepost_answers.ErrorEnvelope`); any
         other body is ``http_error`` with its start, redacted before it is cut."""
-        from publisher.backends.letmepost_answers import BadAnswer, ErrorEnvelope, parse, snippet
+        from publisher.clients.letmepost_answers import BadAnswer, ErrorEnvelope, parse, snippet
 
         try:
             err = parse(ErrorEnvelope, resp.content, "").error
@@ -439,7 +439,7 @@ class LetmepostClient:
         )
 
     def _read(self, model: Any, resp: Response, method: str, path: str) -> Any:
-        from publisher.backends.letmepost_answers import BadAnswer, parse
+        from publisher.clients.letmepost_answers import BadAnswer, parse
 
         try:
             return parse(model, resp.body, f"{self.base_url} ({method} {path})")
@@ -455,7 +455,7 @@ class LetmepostClient:
         """``POST /v1/posts``; ``data`` is the `CreateAnswer` as a dict, with one result
         per target of ``body``. An answer that cannot be read is `AnswerError`: the
         post may be out, so the key stays and the next run resends it."""
-        from publisher.backends.letmepost_answers import CreateAnswer
+        from publisher.clients.letmepost_answers import CreateAnswer
 
         resp = self.request("POST", "/v1/posts", body=body, idempotency_key=key)
         answer = self._read(CreateAnswer, resp, "POST", "/v1/posts")
@@ -473,7 +473,7 @@ class LetmepostClient:
         return resp
 
     def get_post(self, post_id: str) -> dict[str, Any]:
-        from publisher.backends.letmepost_answers import PostAnswer
+        from publisher.clients.letmepost_answers import PostAnswer
 
         path = f"/v1/posts/{post_id}"
         data: dict[str, Any] = self._read(
@@ -498,7 +498,7 @@ class LetmepostClient:
         return resp.data if isinstance(resp.data, dict) else {}
 
     def accounts(self) -> list[dict[str, Any]]:
-        from publisher.backends.letmepost_answers import AccountsAnswer
+        from publisher.clients.letmepost_answers import AccountsAnswer
 
         answer = self._read(
             AccountsAnswer, self.request("GET", "/v1/accounts"), "GET", "/v1/accounts"
@@ -506,7 +506,7 @@ class LetmepostClient:
         return [a.model_dump() for a in answer.data]
 
     def upload_media(self, filename: str, data: bytes, mime: str) -> dict[str, Any]:
-        from publisher.backends.letmepost_answers import MediaAnswer
+        from publisher.clients.letmepost_answers import MediaAnswer
 
         resp = self.request("POST", "/v1/media", files={"file": (filename, data, mime)})
         answer = self._read(MediaAnswer, resp, "POST", "/v1/media")
