@@ -793,8 +793,8 @@ def _plan_parts(
         return replace(tp, parts=tuple(range(2, len(t.parts) + 2)))
     if tp.action not in (Action.NONE, Action.SYNC, Action.RESUME, Action.KEEP) or rec is None:
         return tp
-    if rec.status not in (*_LIVE_PART, "pending", "queued"):
-        return tp  # unpublished, kept: its parts with it
+    if rec.status in (Status.UNPUBLISHED, Status.UNPUBLISHING):
+        return tp  # taken back: its parts with it
     if tp.action == Action.NONE and rec.status == "queued":
         return tp
     part_one = tp.reason if tp.action == Action.KEEP else None
