@@ -185,11 +185,12 @@ class Runner:
                         reporter.outcome(tp, "forgotten")
                     continue
                 if step.kind is StepKind.RESTORE:  # a lost record, back from git history
-                    with record.batch():
+                    with record.batch():  # what history knows replaces what is lost
                         for label in step.labels:
                             record.restored(label, fp.restored[label])
                     for tp in step.targets:
-                        reporter.outcome(tp, "restored", note="from git history")
+                        where = fp.restored_from.get(tp.label, "git history")
+                        reporter.outcome(tp, "restored", note=f"from {where}")
                     continue
                 self.backends[step.backend].run(step, record, reporter)
         except StopRun:
