@@ -181,15 +181,13 @@ class Runner:
             for step in fp.steps:
                 if step.kind is StepKind.FORGET:  # no request: the record itself
                     record.forget(step.labels)
-                    record.save()
                     for tp in step.targets:
                         reporter.outcome(tp, "forgotten")
                     continue
                 if step.kind is StepKind.RESTORE:  # a lost record, back from git history
-                    for label in step.labels:  # what history knows replaces what is lost
-                        record.forget([label])
-                        record.set_target(label, fp.restored[label])
-                    record.save()
+                    with record.batch():  # what history knows replaces what is lost
+                        for label in step.labels:
+                            record.restored(label, fp.restored[label])
                     for tp in step.targets:
                         where = fp.restored_from.get(tp.label, "git history")
                         reporter.outcome(tp, "restored", note=f"from {where}")

@@ -163,6 +163,13 @@ class BlueskyExtras:
 
 
 NO_EXTRAS = BlueskyExtras()
+
+
+def part_hash(scope: Any, n: int, text: str) -> str:
+    """The hash of a thread's part `n` (2 = the first reply) for one account."""
+    return identity.digest([scope, n, text])
+
+
 # -- end of Bluesky extras
 
 
@@ -181,6 +188,7 @@ class ResolvedTarget:
     #: a thread: the texts of parts 2..n (part 1 is `text`), and the hash of each
     parts: tuple[str, ...] = ()
     part_hashes: tuple[str, ...] = ()
+    part_scope: Any = None  # what a part's hash is taken within (`part_hash`)
     extras: BlueskyExtras = field(default_factory=lambda: NO_EXTRAS)  # -- Bluesky extras
     #: what a direct Bluesky account resolves when it posts: the post to answer, quote
     #: or repost (a URL); letmepost targets carry theirs in `options`
@@ -197,6 +205,11 @@ class ResolvedTarget:
         """The backend that publishes to this target (`publisher.backends`): a direct
         Bluesky account's own PDS, else the letmepost API."""
         return "bluesky" if self.direct else "letmepost"
+
+    def part_hash(self, n: int, text: str) -> str:
+        """The hash a part with `text` has at position `n` of this target's thread (the
+        plan asks it of a recorded part's hash to find a part moved elsewhere)."""
+        return part_hash(self.part_scope, n, text)
 
     def fixed_hash(self, profile_id: str | None) -> str:
         """The hash of what `PATCH /v1/posts/{id}` cannot change on a queued post (all

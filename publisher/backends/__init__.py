@@ -7,9 +7,9 @@
 1. **builds** the request of a step (`requests(step, record)`: what `publish
    --dry-run` prints; the same bytes `run` sends);
 2. **sends** it, after writing to the record, on disk, what makes a resend safe (an
-   Idempotency-Key, a record key);
-3. **maps** the answer into the record (`Record.set_target` + `save`, before the
-   next request), and tells the reporter the outcome per target;
+   Idempotency-Key, a record key: `Record.pending`, whose `Announced` key it sends);
+3. **maps** the answer into the record (`Record.answered` / `failed`, on disk before
+   the next request), and tells the reporter the outcome per target;
 4. **adopts** a result after a crash: a RESEND step finds the recorded key and gets
    the stored answer (letmepost replays it) or reads the record back (Bluesky).
 

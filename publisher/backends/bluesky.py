@@ -50,6 +50,7 @@ from publisher import identity
 from publisher.backends.base import Reporter, Request
 from publisher.config import DEFAULT_PASSWORD_ENV
 from publisher.reconcile import free_key, same_post
+from publisher.record import Answer, Failure, Sending, Status, web_url
 
 if TYPE_CHECKING:
     from publisher.clients.atproto import BlueskyAccount
@@ -63,6 +64,7 @@ __all__ = ["BlueskyBackend", "direct_problems"]
 
 # BlueskyError codes as recorded in the file, so that the plan knows which to retry.
 _RECORDED_CODES = {"server_error": "platform_unavailable"}
+_BSKY = "bluesky"
 
 
 def direct_problems(t: ResolvedTarget) -> list[str]:
@@ -208,7 +210,7 @@ class BlueskyBackend:
         except BlueskyError as exc:
             return self._failed(book, t, exc)
         rec = book.target(t.label)
-        values = {"uri": rec.get("uri"), "url": rec.get("url")}
+        values = {"uri": rec.get("uri"), "url": web_url(rec.get("uri"))}
         if notes:
             values["note"] = "; ".join(notes)
         return "published", values
@@ -241,24 +243,34 @@ class BlueskyBackend:
                     "error": f"recorded in the repository of {rec['did']}, not of "
                     f"{account.handle} ({account.did}): delete it there"
                 }
-            book.set_target(t.label, {"status": "unpublishing", "at": _now()})
-            book.save()  # on disk before the first delete: a rerun finishes the job
+            book.unpublishing(t.label)  # on disk before the first delete: a rerun finishes
             parts = [p["rkey"] for p in rec.get("parts") or [] if p.get("rkey")]
             deletes = [(POST_COLLECTION, k) for k in reversed(parts)]
             deletes += [(THREADGATE_COLLECTION, rkey), (POSTGATE_COLLECTION, rkey)]
             if crkey:
                 deletes.insert(0, (POST_COLLECTION, crkey))
             own = REPOST_COLLECTION if t.repost else POST_COLLECTION
-            for collection, key in [*deletes, (own, rkey)]:
+            deletes.append((own, rkey))
+            # the posts it made before (reposts, replaced parts): newest first, with the
+            # gates a post of its own may have had under its record key
+            for uri in reversed(rec.get("earlier") or []):
+                found = _own_record(uri, account.did)
+                if found is None:
+                    continue  # another repository's (recorded by hand): not ours to delete
+                collection, key = found
+                deletes.append((collection, key))
+                if collection == POST_COLLECTION:
+                    deletes += [(THREADGATE_COLLECTION, key), (POSTGATE_COLLECTION, key)]
+            for collection, key in deletes:
                 account.delete_record(collection, key)
         except BlueskyError as exc:
             return "error", {"error": f"{exc}; the next run deletes again"}
-        book.set_target(
-            t.label,
-            {"status": "unpublished", "unpublishedAt": _now(), "at": None, "error": None},
-        )
-        book.save()
-        return "unpublished", {"uri": rec.get("uri"), "note": "deleted from Bluesky"}
+        earlier = len(rec.get("earlier") or [])
+        book.unpublished(t.label)
+        note = "deleted from Bluesky"
+        if earlier:
+            note += f", with the {earlier} post{'s' if earlier != 1 else ''} it made before"
+        return "unpublished", {"uri": rec.get("uri"), "note": note}
 
     # -- steps ----------------------------------------------------------------------
 
@@ -275,19 +287,16 @@ class BlueskyBackend:
         rkey = recorded if unfinished and isinstance(recorded, str) else ""
         found = account.get_post(rkey, repo=rec.get("did")) if unfinished else None
         if not unfinished:  # a new post, or a deliberate repost: its derived key
-            book.archive(t.label)
+            book.superseded(t.label)  # what it made before: `earlier`
             rkey, found = free_key(book, t, account, 1, lambda f: same_post(f, t.text, None))
             if found is not None:  # made by a run that recorded it nowhere: adopted
                 root = ((found.get("value") or {}).get("reply") or {}).get("root") or {}
-                fields = {
-                    **dict.fromkeys(("uri", "cid", "url", "error", "firstCommentUri")),
-                    **dict.fromkeys(("firstCommentCid", "commentRkey")),
-                    "gates": "pending" if t.extras.gates else None,
-                    "replyRoot": f"{root['uri']} {root['cid']}"
+                reply_root = (
+                    f"{root['uri']} {root['cid']}"
                     if t.parts and root.get("uri") and root.get("cid")
-                    else None,
-                }
-                _announce(book, t, account, rkey, **fields)
+                    else None
+                )
+                _announce(book, t, account, rkey, fresh=True, reply_root=reply_root)
                 notes.append("found on Bluesky at its record key: adopted, not posted again")
         if found is not None:  # created by an earlier run that did not record (all of) it
             uri, cid = found["uri"], found["cid"]
@@ -302,18 +311,9 @@ class BlueskyBackend:
             reply_to = _reply_refs(account, t.reply_to)
         if t.quote:
             quote = account.resolve_post(t.quote)
-        stale = dict.fromkeys(("uri", "cid", "url", "error"))  # set_target drops None values
-        if not unfinished:
-            stale.update(
-                dict.fromkeys(("firstCommentUri", "firstCommentCid", "commentRkey", "gates"))
-            )
-        fields = {
-            **stale,
-            "gates": "pending" if t.extras.gates else None,  # due once the post exists
-            # a thread under a reply shares the conversation's root
-            "replyRoot": f"{reply_to[2]} {reply_to[3]}" if reply_to and t.parts else None,
-        }
-        _announce(book, t, account, rkey, **fields)  # on disk before the record exists
+        # on disk before the record exists; a thread under a reply shares its root
+        reply_root = f"{reply_to[2]} {reply_to[3]}" if reply_to and t.parts else None
+        _announce(book, t, account, rkey, fresh=not unfinished, reply_root=reply_root)
         try:
             uri, cid = account.create_post(
                 t.text,
@@ -381,20 +381,10 @@ class BlueskyBackend:
                 rkey, found = free_key(book, t, account, n, mine)
                 if found is not None:
                     digest = _found_hash(found, text, digest)
+            if recorded is None:  # the part's key is on disk before the record exists
+                attempt = int((prev or {}).get("attempt", 0)) + 1
+                book.pending(t.label, Sending(attempt, t.part_hashes[n - 2], rkey=rkey), part=n)
             if found is None:
-                if recorded is None:
-                    book.set_part(
-                        t.label,
-                        n,
-                        {
-                            "status": "pending",
-                            "hash": t.part_hashes[n - 2],
-                            "rkey": rkey,
-                            "attempt": int((prev or {}).get("attempt", 0)) + 1,
-                            "at": _now(),
-                        },
-                    )
-                    book.save()  # the part's key is on disk before the record exists
                 try:
                     uri, cid = account.create_post(
                         text,
@@ -412,27 +402,10 @@ class BlueskyBackend:
             else:
                 uri, cid = found["uri"], found["cid"]
         except BlueskyError as exc:
-            book.set_part(
-                t.label,
-                n,
-                {"status": "failed", "error": {"code": exc.code, "message": str(exc)}},
-            )
-            book.save()
+            book.failed(t.label, Failure(exc.code, str(exc)), part=n)
             return "failed", {"error": f"part {n}: {exc}"}
-        book.set_part(
-            t.label,
-            n,
-            {
-                "status": "published",
-                "hash": digest,
-                "rkey": rkey,
-                "uri": uri,
-                "cid": cid,
-                "at": None,
-                "error": None,
-            },
-        )
-        book.save()
+        answer = Answer(Status.PUBLISHED, uri=uri, cid=cid, hash=digest, rkey=rkey)
+        book.answered(t.label, answer, part=n)
         return "published", {"uri": uri, "note": f"part {n}"}
 
     def _repost(self, book: Record, t: ResolvedTarget, account: BlueskyAccount) -> str:
@@ -453,7 +426,8 @@ class BlueskyBackend:
 
             if not rkey:  # its derived key: made by a run that recorded it nowhere?
                 rkey, found = free_key(book, t, account, 1, mine, REPOST_COLLECTION)
-                _announce(book, t, account, rkey)  # on disk before the repost exists
+                # on disk before the repost exists; one it replaces: `earlier`
+                _announce(book, t, account, rkey, fresh=True)
         if found is None:
             try:
                 uri, cid = account.create_repost(subject[0], subject[1], rkey)
@@ -464,37 +438,22 @@ class BlueskyBackend:
                 uri, cid = taken["uri"], taken["cid"]
         else:
             uri, cid = found["uri"], found["cid"]
-        book.set_target(
-            t.label,
-            {"status": "published", "uri": uri, "cid": cid, "rkey": rkey, "error": None},
-        )
-        book.save()
+        book.answered(t.label, Answer(Status.PUBLISHED, uri=uri, cid=cid, rkey=rkey))
         return uri
 
     def _record_post(
         self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
     ) -> None:
-        from publisher.clients.atproto import parse_post_uri, web_url
+        from publisher.clients.atproto import parse_post_uri
 
         did, rkey = parse_post_uri(uri)
-        book.set_target(
-            t.label,
-            {
-                "platform": "bluesky",
-                # pending until the gates and the first comment are recorded too
-                "status": "pending"
-                if t.first_comment or book.target(t.label).get("gates")
-                else "published",
-                "uri": uri,
-                "cid": cid,
-                "url": web_url(uri, did),
-                "did": did,
-                "rkey": rkey,
-                "at": _now(),
-                "error": None,
-            },
-        )
-        book.save()
+        due = t.first_comment or book.target(t.label).get("gates")
+        answer = Answer(
+            # pending until the gates and the first comment are recorded too
+            Status.PENDING if due else Status.PUBLISHED,
+            uri=uri, cid=cid, did=did, rkey=rkey, platform=_BSKY,
+        )  # fmt: skip
+        book.answered(t.label, answer)
 
     def _gates(
         self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, adopted: bool
@@ -526,15 +485,8 @@ class BlueskyBackend:
             except BlueskyError as exc:
                 if exc.code != "record_exists":
                     raise
-        book.set_target(
-            t.label,
-            {
-                "gates": None,
-                "status": "pending" if t.first_comment else "published",
-                "at": _now(),
-            },
-        )
-        book.save()
+        status = Status.PENDING if t.first_comment else Status.PUBLISHED
+        book.answered(t.label, Answer(status, gates_done=True))
 
     def _comment(
         self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
@@ -553,8 +505,7 @@ class BlueskyBackend:
             c_uri, c_cid = found["uri"], found["cid"]
         else:
             if not rec.get("commentRkey"):
-                book.set_target(t.label, {"commentRkey": crkey})
-                book.save()  # the comment's key is on disk before the reply exists
+                book.comment_pending(t.label, crkey)  # on disk before the reply exists
             parent = _reply_to(t)
             root_uri, root_cid = (parent[2], parent[3]) if parent else (uri, cid)
             try:
@@ -566,46 +517,38 @@ class BlueskyBackend:
                 if taken is None:
                     raise
                 c_uri, c_cid = taken["uri"], taken["cid"]
-        book.set_target(
-            t.label,
-            {
-                "status": "published",
-                "firstCommentUri": c_uri,
-                "firstCommentCid": c_cid,
-                "at": _now(),
-                "error": None,
-            },
-        )
-        book.save()
+        answer = Answer(Status.PUBLISHED, first_comment_uri=c_uri, first_comment_cid=c_cid)
+        book.answered(t.label, answer)
 
     def _failed(self, book: Record, t: ResolvedTarget, exc: Any) -> tuple[str, dict[str, Any]]:
         """Record a failure after the key was written. The key stays, so the next run
         adopts the record if the request did create it."""
         rec = book.target(t.label)
         code = _RECORDED_CODES.get(exc.code, exc.code)
-        error = {"code": code, "message": str(exc)}
+        failure = Failure(code, str(exc))
         if rec.get("uri"):  # the post is out; only its first comment is missing
-            book.set_target(t.label, {"status": "pending", "error": error})
-            book.save()
+            book.failed(t.label, failure, status=Status.PENDING)
             what = "its reply and quote settings" if rec.get("gates") else "the first comment"
             return "failed", {
                 "uri": rec["uri"],
-                "url": rec.get("url"),
+                "url": web_url(rec["uri"]),
                 "error": f"posted, but {what} failed: {exc}; the next run "
                 f"adds {what} (and only that)",
             }
-        status = "rejected" if exc.code == "rejected" else "failed"
-        book.set_target(
-            t.label, {"platform": "bluesky", "status": status, "hash": t.hash, "error": error}
-        )
-        book.save()
-        return status, {"error": str(exc)}
+        status = Status.REJECTED if exc.code == "rejected" else Status.FAILED
+        book.failed(t.label, failure, status=status, hash=t.hash, platform=_BSKY)
+        return str(status), {"error": str(exc)}
 
 
-def _now() -> str:
-    from publisher.record import now_iso
-
-    return now_iso()
+def _own_record(uri: str, did: str | None) -> tuple[str, str] | None:
+    """(collection, record key) of an at:// URI in the repository `did`; None for a
+    URI elsewhere (or not at://)."""
+    if not uri.startswith("at://"):
+        return None
+    parts = uri[5:].split("/")
+    if len(parts) != 3 or (did and parts[0] != did):
+        return None
+    return parts[1], parts[2]
 
 
 def _taken(
@@ -637,8 +580,7 @@ def _adopted_text(book: Record, t: ResolvedTarget, found: Mapping[str, Any]) -> 
     recorded hash is not the file's, so the edit policy decides about the difference."""
     text = str((found.get("value") or {}).get("text") or "")
     if identity.normalize_text(text) != identity.normalize_text(t.text):
-        book.set_target(t.label, {"hash": identity.digest({"adopted": text})})
-        book.save()
+        book.rehashed(t.label, identity.digest({"adopted": text}))
 
 
 def _card(t: ResolvedTarget, notes: list[str]) -> Any:
@@ -667,27 +609,6 @@ def _card(t: ResolvedTarget, notes: list[str]) -> Any:
         notes.append(f"no link card: {exc}")
         return None
     return external
-
-
-def _announce(
-    book: Record, t: ResolvedTarget, account: BlueskyAccount, rkey: str, **extra: Any
-) -> None:
-    """Write the record key a create goes under, as `pending`, before the create: a
-    rerun reads it back (getRecord) and adopts what exists."""
-    book.set_target(
-        t.label,
-        {
-            **extra,
-            "platform": "bluesky",
-            "status": "pending",
-            "hash": t.hash,
-            "did": account.did,
-            "rkey": rkey,
-            "attempt": book.attempt(t.label) + 1,
-            "at": _now(),
-        },
-    )
-    book.save()
 
 
 def _reply_refs(account: BlueskyAccount, url: str) -> tuple[str, str, str, str]:
@@ -721,3 +642,20 @@ def _reply_to(t: ResolvedTarget) -> tuple[str, str, str, str] | None:
     root_uri = opts.get("replyRootUri") or parent_uri
     root_cid = opts.get("replyRootCid") or parent_cid
     return str(parent_uri), str(parent_cid), str(root_uri), str(root_cid)
+
+
+def _announce(
+    book: Record,
+    t: ResolvedTarget,
+    account: BlueskyAccount,
+    rkey: str,
+    *,
+    fresh: bool,
+    reply_root: str | None = None,
+) -> None:
+    """The record key a create goes under, `pending` on disk before the create (a
+    rerun reads it back and adopts what exists); `fresh`: a new post, whatever the
+    target made before joins `earlier`."""
+    attempt = book.attempt(t.label) + 1
+    sending = Sending(attempt, t.hash, rkey=rkey, did=account.did, platform=_BSKY)
+    book.pending(t.label, sending, fresh=fresh, gates=bool(t.extras.gates), reply_root=reply_root)

@@ -240,7 +240,7 @@ class Watcher:
             return  # saved without a change (or our own write, already shown)
         post = load_post(path, self.config)
         fp = make_plan([post], self.invocation).files[0]
-        content = post.hash if post.valid else None
+        content = _content(post) if post.valid else None
         changed = content is None or content != tracked.content
         if changed:
             tracked.stable_since = self.clock()
@@ -323,6 +323,8 @@ class Watcher:
             return
         for o in result.outcomes:
             detail = o.url or o.uri or o.error or ""
+            if o.note and o.note != detail:  # which part of a thread; why parts wait
+                detail = f"{detail} ({o.note})" if detail else o.note
             self._event(rel, f"{o.target} {o.status} {detail}".rstrip(), error=o.failed)
         if result.stopped:
             self._event(rel, f"stopped: {result.stopped}", error=True)
@@ -356,3 +358,12 @@ def _show(path: Path, root: Path) -> str:
 
 
 __all__ = ["Commit", "Listener", "Tracked", "Watcher"]
+
+
+def _content(post: Post) -> str | None:
+    """What "unchanged" and "already tried" are judged by: the post's hash and every
+    thread part's (a part appended while watch runs is a change to publish)."""
+    from publisher import identity
+
+    parts = [list(t.part_hashes) for t in post.targets if t.part_hashes]
+    return identity.digest([post.hash, parts]) if parts else post.hash

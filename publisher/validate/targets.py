@@ -12,7 +12,7 @@ from publisher import identity
 from publisher.config import PLATFORM_NAMES
 from publisher.document import Loc
 from publisher.hints import did_you_mean
-from publisher.post import ResolvedTarget
+from publisher.post import ResolvedTarget, part_hash
 from publisher.validate.bluesky import bluesky_extras
 from publisher.validate.content import (
     bluesky_reply,
@@ -160,9 +160,8 @@ def _target(
         options=options,
         hash=identity.digest(canonical),
         parts=parts,
-        part_hashes=tuple(
-            identity.digest([where, n, part]) for n, part in enumerate(parts, start=2)
-        ),
+        part_hashes=tuple(part_hash(where, n, part) for n, part in enumerate(parts, start=2)),
+        part_scope=where,
         extras=extras,
         **refs,
     )
