@@ -193,11 +193,13 @@ def test_a_pending_part_is_resolved_before_a_typo_fix_in_part_one(tmp_path: Path
     from publisher.config import load_config
     from publisher.validate import load_post
 
-    post_hash = load_post(path, load_config(repo)).hash
+    post = load_post(path, load_config(repo))
+    assert post.hash is not None
     block = record(path)
     for label, target in block["targets"].items():
         two = target["parts"][0]
-        key = identity.idempotency_key("live", post_hash, [f"{label}#part2"], 1)
+        # the key part 2 went out under (the post's identity is part of every key)
+        key = identity.idempotency_key("live", post.hash, [f"{label}#part2"], 1, post.identity)
         target["parts"] = [{"status": "pending", "hash": two["hash"], "key": key}]
     path.write_bytes(set_published(path.read_bytes(), block, path=str(path)))
     stored = sorted(r["uri"] for r in sandbox.posts())
