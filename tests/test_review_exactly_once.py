@@ -1,0 +1,51 @@
+"""Adversarial review of issue 17's exactly-once promise (SPEC section 7): histories
+the existing tests do not cover. Each test is a defect found, marked xfail(strict) so
+the suite stays green until it is fixed. Real git (bare remote, hooks), `publisher ci`
+as a subprocess, the sandbox over HTTP and the real PDS as ground truth."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_exactly_once_ci import (  # noqa: F401  (fixtures)
+    REFUSE_BOT,
+    account,
+    bluesky_posts,
+    ci,
+    config,
+    gh,
+    md,
+    sandbox_posts,
+    tag,
+)
+
+pytestmark = pytest.mark.pds
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review: the record key is derived from the path; a rename after a refused "
+    "commit-back derives a new key and posts the direct Bluesky post again",
+)
+def test_review_rename_after_a_refused_commit_back_posts_once(gh, pds, account, tag):
+    hook = gh.remote / "hooks" / "pre-receive"
+    hook.write_text(REFUSE_BOT)
+    hook.chmod(0o755)
+    before, first = gh.seed({"publisher.toml": config(pds), "posts/a.md": md(f"Moved {tag}")})
+    human = gh.root / "seed"
+    run = ci(gh, pds, gh.clone("ws1", at=first), before, first)
+    assert "results not pushed" in run.stdout, run.stdout
+    assert bluesky_posts(account, tag) == [f"Moved {tag}"]
+    assert sandbox_posts(gh, tag) == [f"Moved {tag}"]
+
+    hook.unlink()  # the branch protection now lets the bot in
+    gh.git(human, "mv", "posts/a.md", "posts/b.md")  # the author tidies the folder
+    gh.git(human, "commit", "-qm", "rename")
+    moved = gh.git(human, "rev-parse", "HEAD")
+    gh.push(human)
+    run = ci(gh, pds, gh.clone("ws2", at=moved), first, moved)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert sandbox_posts(gh, tag) == [f"Moved {tag}"], run.stdout
+    assert bluesky_posts(account, tag) == [f"Moved {tag}"], run.stdout  # 0 duplicates
+    rec = gh.remote_record("posts/b.md")["targets"]  # 0 unrecorded
+    assert rec["me"]["status"] == rec["x"]["status"] == "published"
