@@ -5,21 +5,34 @@ as a subprocess, the sandbox over HTTP and the real PDS as ground truth."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
-from tests.test_exactly_once_ci import (  # noqa: F401  (fixtures)
-    REFUSE_BOT,
-    account,
-    bluesky_posts,
-    ci,
-    config,
-    gh,
-    md,
-    sandbox_posts,
-    tag,
-)
+from publisher.clients.atproto import BlueskyAccount
+from tests.test_ci import Harness
+from tests.test_exactly_once_ci import REFUSE_BOT, bluesky_posts, ci, config, sandbox_posts
 
 pytestmark = pytest.mark.pds
+
+
+def md(text: str) -> str:
+    return f"---\ntargets: [me, x]\n---\n{text}\n"
+
+
+@pytest.fixture
+def gh(tmp_path, sandbox) -> Harness:
+    return Harness(tmp_path, sandbox)
+
+
+@pytest.fixture
+def tag() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def account(pds) -> BlueskyAccount:
+    return BlueskyAccount(pds.handle, pds.url, pds.password)
 
 
 @pytest.mark.xfail(
