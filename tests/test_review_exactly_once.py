@@ -11,7 +11,14 @@ import pytest
 
 from publisher.clients.atproto import BlueskyAccount
 from tests.test_ci import Harness
-from tests.test_exactly_once_ci import REFUSE_BOT, bluesky_posts, ci, config, sandbox_posts
+from tests.test_exactly_once_ci import (
+    DAY_AND_MORE,
+    REFUSE_BOT,
+    bluesky_posts,
+    ci,
+    config,
+    sandbox_posts,
+)
 
 pytestmark = pytest.mark.pds
 
@@ -61,4 +68,26 @@ def test_review_rename_after_a_refused_commit_back_posts_once(gh, pds, account, 
     assert sandbox_posts(gh, tag) == [f"Moved {tag}"], run.stdout
     assert bluesky_posts(account, tag) == [f"Moved {tag}"], run.stdout  # 0 duplicates
     rec = gh.remote_record("posts/b.md")["targets"]  # 0 unrecorded
+    assert rec["me"]["status"] == rec["x"]["status"] == "published"
+
+
+def test_review_a_revert_of_the_bots_commit_a_day_later_posts_nothing_again(gh, pds, account, tag):
+    """Held: the author reverts the bot's results commit a day later (the server has
+    forgotten the key): the record comes back from history, nothing is posted again."""
+    before, first = gh.seed({"publisher.toml": config(pds), "posts/a.md": md(f"Revert {tag}")})
+    run = ci(gh, pds, gh.clone("ws1", at=first), before, first)
+    assert run.returncode == 0, run.stdout + run.stderr
+    bot = gh.git(gh.remote, "rev-parse", "main")
+    human = gh.root / "seed"
+    gh.git(human, "pull", "-q", "origin", "main")
+    gh.git(human, "revert", "--no-edit", bot)
+    reverted = gh.git(human, "rev-parse", "HEAD")
+    assert "published" not in (human / "posts/a.md").read_text()
+    gh.push(human)
+    gh.sandbox.advance_clock(DAY_AND_MORE)
+    run = ci(gh, pds, gh.clone("ws2", at=reverted), bot, reverted)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert bluesky_posts(account, tag) == [f"Revert {tag}"], run.stdout
+    assert sandbox_posts(gh, tag) == [f"Revert {tag}"], run.stdout
+    rec = gh.remote_record("posts/a.md")["targets"]
     assert rec["me"]["status"] == rec["x"]["status"] == "published"
