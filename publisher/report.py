@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from publisher.plan import Plan
 from publisher.post import Post
+
+if TYPE_CHECKING:  # `validate` prints problems without planning anything
+    from publisher.plan import Plan
 
 ACTION_WORDS = {
     "publish": "publish",
