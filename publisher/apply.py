@@ -186,11 +186,13 @@ class Runner:
                         reporter.outcome(tp, "forgotten")
                     continue
                 if step.kind is StepKind.RESTORE:  # a lost record, back from git history
-                    for label in step.labels:
+                    for label in step.labels:  # what history knows replaces what is lost
+                        record.forget([label])
                         record.set_target(label, fp.restored[label])
                     record.save()
                     for tp in step.targets:
-                        reporter.outcome(tp, "restored", note="from git history")
+                        where = fp.restored_from.get(tp.label, "git history")
+                        reporter.outcome(tp, "restored", note=f"from {where}")
                     continue
                 self.backends[step.backend].run(step, record, reporter)
         except StopRun:

@@ -50,8 +50,13 @@ _KEYS = {
     "accounts",
     "allow_repost",
     "langs",
+    "platforms",
     "fetch_allow",
 }
+#: The platforms the hosted letmepost service has enabled (its `platform-state.ts`, at
+#: the last look); Facebook, Instagram, Threads and TikTok answer `platform_not_enabled`
+#: there. A self-hosted server that has others: `platforms = [...]` in publisher.toml.
+HOSTED_PLATFORMS = ("bluesky", "twitter", "linkedin", "pinterest")
 ON_EDIT = ("keep", "repost")
 
 
@@ -92,6 +97,24 @@ class Config:
     accounts: dict[str, Account] = field(default_factory=dict)
     langs: tuple[str, ...] = ()  # default `langs` of direct Bluesky posts
     fetch_allow: tuple[str, ...] = ()  # hosts / CIDRs link cards may fetch from (netfetch)
+    platforms: tuple[str, ...] | None = None  # what the letmepost server has enabled
+
+    def enabled_platforms(self, environ: Mapping[str, str] = os.environ) -> frozenset[str] | None:
+        """The platforms the letmepost server in use publishes to: `platforms` from the
+        config, else the hosted service's list when the API is the hosted one; None when
+        not known (another server, e.g. a sandbox: nothing is warned about)."""
+        if self.platforms is not None:
+            return frozenset(self.platforms)
+        from urllib.parse import urlsplit
+
+        url = (environ.get("LETMEPOST_API_URL") or self.api_url).strip()
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:
+            return None
+        if host == "letmepost.dev" or host.endswith(".letmepost.dev"):
+            return frozenset(HOSTED_PLATFORMS)
+        return None
 
     @property
     def posts_dir(self) -> Path:
@@ -262,6 +285,7 @@ def _from_table(table: dict[str, Any], root: Path, source: Path) -> Config:
         on_edit=_on_edit(typed("on_edit", str, "keep"), where),
         accounts=accounts,
         langs=_langs(table.get("langs", []), where),
+        platforms=_platforms(table.get("platforms"), where),
         fetch_allow=_fetch_allow(table.get("fetch_allow", []), where),
     )
 
@@ -280,6 +304,27 @@ def _fetch_allow(value: Any, where: str) -> tuple[str, ...]:
     except ValueError as exc:
         raise ConfigError(f"{where}: `fetch_allow`: {exc}") from None
     return tuple(v.strip() for v in value if v.strip())
+
+
+def _platforms(value: Any, where: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if value == "all":
+        return tuple(PLATFORM_NAMES)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f'{where}: `platforms` must be a list of platform names (or "all"): the platforms '
+            "your letmepost server has enabled"
+        )
+    for name in value:
+        if name not in PLATFORM_NAMES:
+            from publisher.hints import did_you_mean
+
+            raise ConfigError(
+                f"{where}: `platforms`: {name!r} is not a platform"
+                f"{did_you_mean(name, PLATFORM_NAMES)}"
+            )
+    return tuple(value)
 
 
 def _langs(value: Any, where: str) -> tuple[str, ...]:
@@ -464,6 +509,15 @@ def config_schema() -> dict[str, Any]:
                 "items": {"type": "string"},
                 "maxItems": 3,
                 "description": 'default languages of direct Bluesky posts, like ["en"]',
+            },
+            "platforms": {
+                "description": "the platforms your letmepost server has enabled (a "
+                'self-hosted one), or "all"; validate warns at a target on another. Unset: the '
+                "hosted service's list (Bluesky, X, LinkedIn, Pinterest)",
+                "anyOf": [
+                    {"type": "array", "items": platform, "uniqueItems": True},
+                    {"const": "all"},
+                ],
             },
             "accounts": {
                 "type": "object",

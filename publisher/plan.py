@@ -195,8 +195,10 @@ class FilePlan:
     targets: list[TargetPlan] = field(default_factory=list)
     duplicate_of: list[str] = field(default_factory=list)
     run: Run | None = field(default=None, repr=False, compare=False)
-    #: target records found in git history for targets whose record was lost
+    #: target records found in git history (or on the server: `reconcile`) for targets
+    #: whose record was lost, and where each was found
     restored: dict[str, dict[str, Any]] = field(default_factory=dict)
+    restored_from: dict[str, str] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -350,6 +352,15 @@ def make_plan(
             for f in group:
                 f.duplicate_of = [p for p in paths if p != f.path]
                 _block_duplicate(f)
+    by_identity: dict[str, list[FilePlan]] = defaultdict(list)
+    for f in files:
+        if f.post.identity.startswith("id:"):
+            by_identity[f.post.identity].append(f)
+    for group in by_identity.values():
+        if len(group) > 1:  # two files, one `id:`: they would share record keys
+            for f in group:
+                others = ", ".join(sorted(g.path for g in group if g is not f))
+                _block_new(f, f"the same `id:` as {others}: give each file its own")
     for f in files:
         f.run = run
     gone = [_deleted(path, queued) for path, queued in deleted]
@@ -465,7 +476,9 @@ def _steps(f: FilePlan, run: Run) -> list[Step]:
         attempt = 1 + max(
             (int(records[tp.label].attempt) if tp.label in records else 0) for tp in sends
         )
-        key = identity.idempotency_key(run.env, post.hash, [tp.label for tp in sends], attempt)
+        key = identity.idempotency_key(
+            run.env, post.hash, [tp.label for tp in sends], attempt, post.identity
+        )
         steps.append(_letmepost_send(StepKind.CREATE, post, sends, key, attempt, media))
     for tp in f.targets:
         # -- Bluesky extras: unpublish. A direct post is deleted under its recorded
@@ -513,7 +526,9 @@ def _part_step(tp: TargetPlan, n: int, rec: Any, post: Post, run: Run) -> Step:
     if tp.backend != "letmepost":
         return Step(StepKind.PART, tp.backend, (tp,), None, attempt, part=n)
     assert post.hash is not None
-    key = identity.idempotency_key(run.env, post.hash, [f"{tp.label}#part{n}"], attempt)
+    key = identity.idempotency_key(
+        run.env, post.hash, [f"{tp.label}#part{n}"], attempt, post.identity
+    )
     return Step(StepKind.PART, tp.backend, (tp,), key, attempt, part=n)
 
 
@@ -536,18 +551,16 @@ def _letmepost_send(
 
 
 def _block_duplicate(f: FilePlan) -> None:
-    """Files with identical content share one Idempotency-Key: publishing them would post
-    once and record that post in both, and drafting one would cancel the other's. New
-    targets of such files wait until the files differ."""
-    others = ", ".join(f.duplicate_of)
+    """Files with identical content are most likely one post copied: new targets of
+    such files wait until the files differ (a thread's later parts count: two threads
+    that open alike are two posts)."""
+    _block_new(f, f"same content as {', '.join(f.duplicate_of)}: delete one, or make them differ")
+
+
+def _block_new(f: FilePlan, why: str) -> None:
+    """The file's new targets wait, blocked for `why`."""
     blocked = [
-        TargetPlan(
-            t.label,
-            t.platform,
-            Action.BLOCKED,
-            f"same content as {others}: delete one, or make them differ",
-            t.target,
-        )
+        TargetPlan(t.label, t.platform, Action.BLOCKED, why, t.target)
         if t.action == "publish"
         else t
         for t in f.targets
@@ -558,10 +571,13 @@ def _block_duplicate(f: FilePlan) -> None:
 
 
 def recorded_targets(post: Post, run: Run) -> dict[str, Any]:
-    """The target records that count for `run`."""
+    """The target records that count for `run`. A direct Bluesky record counts in
+    every run: it depends on no letmepost server or environment."""
     record = post.record
-    if record is None or not run.counts(record.env, record.api):
+    if record is None:
         return {}
+    if not run.counts(record.env, record.api):
+        return {label: rec for label, rec in record.targets.items() if rec.did}
     return dict(record.targets)
 
 
@@ -618,34 +634,80 @@ def _plan_file(
                 )
             )
     fp = FilePlan(post, _file_state(plans, bool(records)), plans)
-    fp.restored = {label: raw for label, (_, raw) in restored.items()}
+    for label, (_, raw) in restored.items():
+        fp.restored_from[label] = raw.get("_from", "git history")
+        fp.restored[label] = {k: v for k, v in raw.items() if k != "_from"}
     return fp
 
 
 def _from_history(
     post: Post, run: Run, records: Mapping[str, Any], history: Sequence[Mapping[str, Any]]
 ) -> dict[str, tuple[Any, dict[str, Any]]]:
-    """Targets with no record that a committed version of the file recorded as sent
-    (or maybe sent): (the record as `TargetRecord`, as written)."""
+    """Targets whose record a committed version of the file knows better: (the record
+    as `TargetRecord`, as written), for
+
+    - a target with no record that a version recorded as sent (or maybe sent);
+    - a failure (failed, rejected) older than a version's record of it as sent: an old
+      failed record merged back over the newer good one;
+    - a post recorded with fewer thread parts (or `earlier` URIs) than a version
+      recorded for the same post: a lost `parts:` list.
+    """
     if not history:
         return {}
-    from publisher.record import PublishedRecord, counts
+    from publisher.record import (
+        PublishedRecord,
+        block_of,
+        counts,
+        direct_record,
+        unite_target,
+    )
 
+    current = (block_of(post.doc.data) or {}).get("targets") if post.doc else None
     found: dict[str, tuple[Any, dict[str, Any]]] = {}
     for t in post.targets:
-        if t.label in records or t.label in found:
-            continue
+        rec = records.get(t.label)
+        mine = (current or {}).get(t.label) if rec is not None else None
+        merged: dict[str, Any] | None = dict(mine) if isinstance(mine, dict) else None
+        chosen: dict[str, Any] | None = None
         for block in history:
-            raw = (block.get("targets") or {}).get(t.label) if counts(block, run) else None
-            if not isinstance(raw, dict) or raw.get("status") not in _SENT:
+            raw = (block.get("targets") or {}).get(t.label)
+            if not isinstance(raw, dict) or not (counts(block, run) or direct_record(raw)):
                 continue
-            try:
-                typed = PublishedRecord.model_validate({"targets": {t.label: raw}})
-            except ValueError:
+            if raw.get("status") not in _SENT:
                 continue
-            found[t.label] = (typed.targets[t.label], dict(raw))
-            break
+            if rec is None:
+                chosen = dict(raw)
+                break
+            if rec.uri and raw.get("uri") == rec.uri and merged is not None:
+                merged = unite_target(merged, raw)
+                continue
+            when = raw.get("at") or block.get("updatedAt")
+            if (
+                not rec.uri
+                and rec.status in ("failed", "rejected")
+                and (rec.error is None or rec.error.code != "outcome_unknown")
+                and _moment(when) > _moment(rec.at)
+            ):
+                chosen = {**raw, "at": when} if raw.get("status") == "pending" else dict(raw)
+                break
+        if chosen is None and merged is not None and merged != mine:
+            chosen = merged
+        if chosen is None:
+            continue
+        try:
+            typed = PublishedRecord.model_validate({"targets": {t.label: chosen}})
+        except ValueError:
+            continue
+        found[t.label] = (typed.targets[t.label], chosen)
     return found
+
+
+def _moment(value: Any) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 _SENT = frozenset({"published", "publishing", "queued", "pending"})
@@ -655,7 +717,8 @@ def _restored(p: TargetPlan, restored: Mapping[str, Any]) -> TargetPlan:
     if p.label not in restored:
         return p
     action = Action.RESTORE if p.action == Action.NONE else p.action
-    reason = f"its record was lost and is restored from git history; {p.reason}"
+    where = restored[p.label][1].get("_from", "git history")
+    reason = f"its record was lost and is restored from {where}; {p.reason}"
     return TargetPlan(p.label, p.platform, action, reason, p.target)
 
 

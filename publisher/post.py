@@ -264,6 +264,8 @@ class Post:
     unpublish: bool = False  # -- Bluesky extras: `unpublish: true` takes the post back
     record: Any = None  # PublishedRecord | None
     hash: str | None = None
+    #: what makes this file one post (`identity.post_identity`): `id:` or its path
+    identity: str = ""
 
     @property
     def errors(self) -> list[Problem]:

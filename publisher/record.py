@@ -50,6 +50,7 @@ class _Post(Protocol):
     path: Path
     rel: str
     hash: str | None
+    identity: str
     doc: Any
     targets: Any
     profile_id: str | None
@@ -69,11 +70,13 @@ __all__ = [
     "batch_status",
     "block_of",
     "counts",
+    "direct_record",
     "merge_published",
     "merge_records",
     "now_iso",
     "queued_targets",
     "release_problem",
+    "unite_target",
     "web_url",
 ]
 
@@ -352,6 +355,13 @@ def counts(block: Mapping[str, Any] | None, run: Run) -> bool:
     return isinstance(block, Mapping) and run.counts(block.get("env"), block.get("api"))
 
 
+def direct_record(rec: Mapping[str, Any]) -> bool:
+    """Whether a raw target record is a direct Bluesky one (it names the repository,
+    `did`): it counts in every run, whatever letmepost server or environment the
+    block was written for."""
+    return bool(rec.get("did"))
+
+
 def queued_targets(block: Mapping[str, Any] | None, run: Run) -> list[tuple[str, str | None, str]]:
     """(label, platform, postId) of every queued target of a block that counts for
     `run`: what cancelling the post (a deleted file) must cancel."""
@@ -393,6 +403,14 @@ class Record:
                 if isinstance(v, dict)
             }
             data["media"] = dict(previous.get("media") or {})
+        elif previous is not None:  # another server's block: its direct records still hold
+            direct = {
+                k: dict(v)
+                for k, v in (previous.get("targets") or {}).items()
+                if isinstance(v, dict) and direct_record(v)
+            }
+            if direct:
+                data["targets"] = direct
         self.data = data
         # The block as the file holds it, in the compact shape: what `save` compares to.
         self._written: dict[str, Any] | None = None
@@ -529,6 +547,20 @@ def _pick_target(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]
             merged["earlier"] = earlier
         return merged
     return ours if _moment(ours.get("at")) > _moment(theirs.get("at")) else theirs
+
+
+def unite_target(mine: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """`mine` with what `other` (a record of the same post) knows and `mine` lost:
+    its thread parts (a part `mine` lacks, or has with no uri) and earlier URIs."""
+    parts = _merge_parts(other.get("parts") or [], mine.get("parts") or [])
+    earlier = list(mine.get("earlier") or [])
+    earlier += [u for u in other.get("earlier") or [] if u not in earlier]
+    out = dict(mine)
+    if parts:
+        out["parts"] = parts
+    if earlier:
+        out["earlier"] = earlier
+    return out
 
 
 def _merge_parts(ours: list[Any], theirs: list[Any]) -> list[Any]:

@@ -249,7 +249,8 @@ def test_every_command_output_and_file_is_free_of_the_key(tmp_path: Path, hostil
     e = record(repo / "posts" / "e.md")["targets"]["x"]
     assert e["status"] == "pending"  # a status outside the enum is never written
     assert "results[0].status" in published
-    accounts = outputs[11].stdout
+    # the table (every account) goes to stderr, stdout holds only TOML for new aliases
+    accounts = outputs[11].stdout + outputs[11].stderr
     assert "acc-x" in accounts
     g = outputs[6].stdout + outputs[6].stderr
     assert "bad password ***" in g or "***" in g

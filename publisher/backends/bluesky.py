@@ -5,8 +5,10 @@ The protocol, per target:
 
 1. check everything that can be checked locally (text, images, first comment); a
    target that fails here is reported and nothing is written or sent;
-2. choose the record key (a TID) and write it to the file's `published` block as
-   ``status: pending`` (with the account's ``did``) — before anything is created;
+2. derive the record key (a TID from the post's identity, the target and the part:
+   `reconcile.free_key`; a record already there that is this post, made by a run
+   that recorded it nowhere, is adopted) and write it to the file's `published` block
+   as ``status: pending`` (with the account's ``did``) — before anything is created;
 3. create the record with that key (``com.atproto.repo.createRecord``) and record its
    URI and CID;
 4. who may reply and quote: a threadgate and a postgate under the post's own record
@@ -29,7 +31,8 @@ again), then records ``status: unpublished`` with ``unpublishedAt``.
 
 A re-run finds the pending key, reads the record back (``com.atproto.repo.getRecord``)
 and adopts it if it exists, instead of posting again (and the PDS refuses a second
-record under the same key anyway). Unlike an Idempotency-Key, this holds for any length
+record under the same key anyway: a create refused so, by a second runner that lost
+the race, adopts the winner's record). Unlike an Idempotency-Key, this holds for any length
 of time: the key lives in the file, not in a server's memory.
 
 A direct target never runs against the sandbox (it would post for real), and refuses
@@ -40,11 +43,13 @@ moment to publish it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from publisher import identity
 from publisher.backends.base import Reporter, Request
 from publisher.config import DEFAULT_PASSWORD_ENV
+from publisher.reconcile import free_key, same_post
 
 if TYPE_CHECKING:
     from publisher.clients.atproto import BlueskyAccount
@@ -262,16 +267,32 @@ class BlueskyBackend:
     ) -> tuple[str, str, bool]:
         """The main record: adopted when a recorded key already exists, else created
         under a key that is on disk first. Returns (uri, cid, adopted)."""
-        from publisher.clients.atproto import new_tid
+        from publisher.clients.atproto import BlueskyError
 
         rec = book.target(t.label)
         recorded = rec.get("rkey")
         unfinished = isinstance(recorded, str) and rec.get("status") in ("pending", "failed")
-        rkey = recorded if unfinished and isinstance(recorded, str) else new_tid()
+        rkey = recorded if unfinished and isinstance(recorded, str) else ""
         found = account.get_post(rkey, repo=rec.get("did")) if unfinished else None
+        if not unfinished:  # a new post, or a deliberate repost: its derived key
+            book.archive(t.label)
+            rkey, found = free_key(book, t, account, 1, lambda f: same_post(f, t.text, None))
+            if found is not None:  # made by a run that recorded it nowhere: adopted
+                root = ((found.get("value") or {}).get("reply") or {}).get("root") or {}
+                fields = {
+                    **dict.fromkeys(("uri", "cid", "url", "error", "firstCommentUri")),
+                    **dict.fromkeys(("firstCommentCid", "commentRkey")),
+                    "gates": "pending" if t.extras.gates else None,
+                    "replyRoot": f"{root['uri']} {root['cid']}"
+                    if t.parts and root.get("uri") and root.get("cid")
+                    else None,
+                }
+                _announce(book, t, account, rkey, **fields)
+                notes.append("found on Bluesky at its record key: adopted, not posted again")
         if found is not None:  # created by an earlier run that did not record (all of) it
             uri, cid = found["uri"], found["cid"]
             self._record_post(book, t, account, uri, cid)
+            _adopted_text(book, t, found)
             return uri, cid, True
         external = _card(t, notes)  # read before the key is written: nothing to undo
         # What it answers or quotes, resolved before the key is written (a post that is
@@ -281,8 +302,6 @@ class BlueskyBackend:
             reply_to = _reply_refs(account, t.reply_to)
         if t.quote:
             quote = account.resolve_post(t.quote)
-        if not unfinished:  # a new post (a new key above), or a deliberate repost
-            book.archive(t.label)
         stale = dict.fromkeys(("uri", "cid", "url", "error"))  # set_target drops None values
         if not unfinished:
             stale.update(
@@ -295,16 +314,28 @@ class BlueskyBackend:
             "replyRoot": f"{reply_to[2]} {reply_to[3]}" if reply_to and t.parts else None,
         }
         _announce(book, t, account, rkey, **fields)  # on disk before the record exists
-        uri, cid = account.create_post(
-            t.text,
-            rkey=rkey,
-            images=_images(t),
-            reply_to=reply_to,
-            quote=quote,
-            langs=list(t.extras.langs) or None,
-            labels=t.extras.labels,
-            external=external,
-        )
+        try:
+            uri, cid = account.create_post(
+                t.text,
+                rkey=rkey,
+                images=_images(t),
+                reply_to=reply_to,
+                quote=quote,
+                langs=list(t.extras.langs) or None,
+                labels=t.extras.labels,
+                external=external,
+            )
+        except BlueskyError as exc:
+            # Another run (a second CI runner) created it meanwhile under the same
+            # derived key: the PDS refused a second one; that one is adopted.
+            taken = _taken(exc, account, rkey, lambda f: same_post(f, t.text, None))
+            if taken is None:
+                raise
+            uri, cid = taken["uri"], taken["cid"]
+            notes.append("created meanwhile by another run: adopted, not posted again")
+            self._record_post(book, t, account, uri, cid)
+            _adopted_text(book, t, taken)
+            return uri, cid, True
         self._record_post(book, t, account, uri, cid)
         return uri, cid, False
 
@@ -315,7 +346,7 @@ class BlueskyBackend:
         the conversation's root when part 1 answers another post). Its record key is on
         disk before the record exists; a rerun adopts it (getRecord). None when the
         part before it is not out (its own outcome said why)."""
-        from publisher.clients.atproto import BlueskyError, new_tid
+        from publisher.clients.atproto import BlueskyError
 
         t = tp.target
         assert t is not None and t.account is not None
@@ -337,11 +368,21 @@ class BlueskyBackend:
             # a recorded key whose answer was lost (pending) or whose create failed
             # (maybe after the PDS stored it): read back, adopted if it exists
             unfinished = prev is not None and prev.get("status") in ("pending", "failed")
-            rkey = prev.get("rkey") if prev is not None and unfinished else None
+            recorded = prev.get("rkey") if prev is not None and unfinished else None
+            rkey = recorded if isinstance(recorded, str) else None
             found = account.get_post(rkey, repo=rec.get("did")) if rkey else None
+            text = t.parts[n - 2]
+
+            def mine(f: Mapping[str, Any]) -> bool:
+                return same_post(f, text, parent["uri"])
+
+            digest = t.part_hashes[n - 2]
+            if rkey is None:  # its derived key; a run that recorded it nowhere made it?
+                rkey, found = free_key(book, t, account, n, mine)
+                if found is not None:
+                    digest = _found_hash(found, text, digest)
             if found is None:
-                if rkey is None:
-                    rkey = new_tid()
+                if recorded is None:
                     book.set_part(
                         t.label,
                         n,
@@ -354,13 +395,20 @@ class BlueskyBackend:
                         },
                     )
                     book.save()  # the part's key is on disk before the record exists
-                uri, cid = account.create_post(
-                    t.parts[n - 2],
-                    rkey=rkey,
-                    reply_to=(parent["uri"], parent.get("cid", ""), root_uri, root_cid),
-                    langs=list(t.extras.langs) or None,
-                    labels=t.extras.labels,
-                )
+                try:
+                    uri, cid = account.create_post(
+                        text,
+                        rkey=rkey,
+                        reply_to=(parent["uri"], parent.get("cid", ""), root_uri, root_cid),
+                        langs=list(t.extras.langs) or None,
+                        labels=t.extras.labels,
+                    )
+                except BlueskyError as exc:
+                    taken = _taken(exc, account, rkey, mine)  # another run made it meanwhile
+                    if taken is None:
+                        raise
+                    uri, cid = taken["uri"], taken["cid"]
+                    digest = _found_hash(taken, text, digest)
             else:
                 uri, cid = found["uri"], found["cid"]
         except BlueskyError as exc:
@@ -372,7 +420,17 @@ class BlueskyBackend:
             book.save()
             return "failed", {"error": f"part {n}: {exc}"}
         book.set_part(
-            t.label, n, {"status": "published", "uri": uri, "cid": cid, "at": None, "error": None}
+            t.label,
+            n,
+            {
+                "status": "published",
+                "hash": digest,
+                "rkey": rkey,
+                "uri": uri,
+                "cid": cid,
+                "at": None,
+                "error": None,
+            },
         )
         book.save()
         return "published", {"uri": uri, "note": f"part {n}"}
@@ -380,18 +438,30 @@ class BlueskyBackend:
     def _repost(self, book: Record, t: ResolvedTarget, account: BlueskyAccount) -> str:
         """`repost: URL`: an `app.bsky.feed.repost` record, recorded like a post; its
         record key is on disk before it exists, and a rerun adopts it."""
-        from publisher.clients.atproto import REPOST_COLLECTION, new_tid
+        from publisher.clients.atproto import REPOST_COLLECTION, BlueskyError
 
         assert t.repost is not None
         rec = book.target(t.label)
-        rkey = rec.get("rkey") if rec.get("status") in ("pending", "failed") else None
+        recorded = rec.get("rkey") if rec.get("status") in ("pending", "failed") else None
+        rkey = recorded if isinstance(recorded, str) else ""
         found = account.get_record(REPOST_COLLECTION, rkey, repo=rec.get("did")) if rkey else None
         if found is None:
             subject = account.resolve_post(t.repost)  # gone: a failure, nothing written
-            if rkey is None:
-                rkey = new_tid()
+
+            def mine(f: Mapping[str, Any]) -> bool:
+                return ((f.get("value") or {}).get("subject") or {}).get("uri") == subject[0]
+
+            if not rkey:  # its derived key: made by a run that recorded it nowhere?
+                rkey, found = free_key(book, t, account, 1, mine, REPOST_COLLECTION)
                 _announce(book, t, account, rkey)  # on disk before the repost exists
-            uri, cid = account.create_repost(subject[0], subject[1], rkey)
+        if found is None:
+            try:
+                uri, cid = account.create_repost(subject[0], subject[1], rkey)
+            except BlueskyError as exc:
+                taken = _taken(exc, account, rkey, mine, REPOST_COLLECTION)
+                if taken is None:
+                    raise
+                uri, cid = taken["uri"], taken["cid"]
         else:
             uri, cid = found["uri"], found["cid"]
         book.set_target(
@@ -469,24 +539,33 @@ class BlueskyBackend:
     def _comment(
         self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
     ) -> None:
-        from publisher.clients.atproto import new_tid
+        from publisher.clients.atproto import BlueskyError, parse_post_uri
 
         assert t.first_comment is not None
         rec = book.target(t.label)
-        crkey = rec.get("commentRkey")
-        found = account.get_post(crkey, repo=rec.get("did")) if crkey else None
+        # its key is derived from the post's own (a run that adopted the post finds the
+        # comment another run made)
+        crkey = rec.get("commentRkey") or identity.record_key(
+            f"comment:{parse_post_uri(uri)[1]}", 1, 1, 1
+        )
+        found = account.get_post(crkey, repo=rec.get("did"))
         if found is not None:
             c_uri, c_cid = found["uri"], found["cid"]
         else:
-            if not crkey:
-                crkey = new_tid()
+            if not rec.get("commentRkey"):
                 book.set_target(t.label, {"commentRkey": crkey})
                 book.save()  # the comment's key is on disk before the reply exists
             parent = _reply_to(t)
             root_uri, root_cid = (parent[2], parent[3]) if parent else (uri, cid)
-            c_uri, c_cid = account.create_post(
-                t.first_comment, rkey=crkey, reply_to=(uri, cid, root_uri, root_cid)
-            )
+            try:
+                c_uri, c_cid = account.create_post(
+                    t.first_comment, rkey=crkey, reply_to=(uri, cid, root_uri, root_cid)
+                )
+            except BlueskyError as exc:
+                taken = _taken(exc, account, crkey, lambda f: True)
+                if taken is None:
+                    raise
+                c_uri, c_cid = taken["uri"], taken["cid"]
         book.set_target(
             t.label,
             {
@@ -527,6 +606,39 @@ def _now() -> str:
     from publisher.record import now_iso
 
     return now_iso()
+
+
+def _taken(
+    exc: Any,
+    account: BlueskyAccount,
+    rkey: str,
+    mine: Callable[[Mapping[str, Any]], bool],
+    collection: str = "app.bsky.feed.post",
+) -> dict[str, Any] | None:
+    """After a create refused as `record_exists`: the record another run made there,
+    when it is this one (else None: the error stands)."""
+    if getattr(exc, "code", None) != "record_exists":
+        return None
+    found = account.get_record(collection, rkey)
+    return found if found is not None and mine(found) else None
+
+
+def _found_hash(found: Mapping[str, Any], text: str, digest: str) -> str:
+    """The hash to record for an adopted record: `digest` when it says `text`, else
+    one of its own words (the edit policy decides about the difference)."""
+    said = str((found.get("value") or {}).get("text") or "")
+    if identity.normalize_text(said) == identity.normalize_text(text):
+        return digest
+    return identity.digest({"adopted": said})
+
+
+def _adopted_text(book: Record, t: ResolvedTarget, found: Mapping[str, Any]) -> None:
+    """An adopted post whose words differ from the file's (a typo fixed since): its
+    recorded hash is not the file's, so the edit policy decides about the difference."""
+    text = str((found.get("value") or {}).get("text") or "")
+    if identity.normalize_text(text) != identity.normalize_text(t.text):
+        book.set_target(t.label, {"hash": identity.digest({"adopted": text})})
+        book.save()
 
 
 def _card(t: ResolvedTarget, notes: list[str]) -> Any:

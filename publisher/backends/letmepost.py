@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from publisher import identity
@@ -27,6 +28,7 @@ from publisher.clients.letmepost import (
     NotSent,
     QuotaExceeded,
 )
+from publisher.errors import PublisherError
 from publisher.plan import Step, StepKind, TargetPlan
 from publisher.record import Record, iso_z, now_iso, web_url
 
@@ -108,10 +110,14 @@ class LetmepostBackend:
         parent = rec if step.part == 2 and rec.get("uri") else book.part(tp.label, step.part - 1)
         target = {k: v for k, v in t.api_target({}).items() if k in ("accountId", "platform")}
         target["text"] = t.parts[step.part - 2]
-        options = reply_options(t.platform, parent, rec)
+        # A target given as an account UUID names no platform: the API said which it is
+        # (recorded from part 1's answer). `options` is a union discriminated on
+        # `options.platform`: without it the server refuses the part (400).
+        platform = t.platform or rec.get("platform")
+        options = reply_options(platform, parent, rec)
         if options is None:
-            options = {"platform": t.platform, "replyTo": f"<part {step.part - 1}>"}
-        if t.options and t.options.get("platform") == t.platform:
+            options = {"platform": platform, "replyTo": f"<part {step.part - 1}>"}
+        if t.options and t.options.get("platform") == platform:
             options = {**dict(t.options), **options}
         target["options"] = options
         body: dict[str, Any] = {"targets": [target]}
@@ -235,7 +241,7 @@ class LetmepostBackend:
         labels = [tp.label for tp in sends]
         attempt = 1 + max(book.attempt(label) for label in labels)
         assert post.hash is not None
-        key = identity.idempotency_key(self.env, post.hash, labels, attempt)
+        key = identity.idempotency_key(self.env, post.hash, labels, attempt, post.identity)
         self._send(book, reporter, sends, key, attempt)
 
     def _send(
@@ -259,7 +265,16 @@ class LetmepostBackend:
             if isinstance(exc, QuotaExceeded):
                 reporter.stop(_quota_message(exc))
             return
-        body = identity.body_bytes(post.body(targets, book.media))
+        payload = post.body(targets, book.media)
+        try:  # Bluesky replies: the parent and root as they are now (read, not guessed)
+            for t, item in zip(targets, payload["targets"], strict=True):
+                if t.reply_to and not t.direct:
+                    item["options"] = resolve_bluesky_reply(t.reply_to)
+        except PublisherError as exc:
+            for tp in sends:
+                reporter.outcome(tp, "error", error=f"replyTo {t.reply_to}: {exc}")
+            return
+        body = identity.body_bytes(payload)
         base = {"key": key, "attempt": attempt, "at": now_iso()}
         # a target pending from an earlier run may have been sent then: it stays pending
         earlier = {t.label: book.targets().get(t.label, {}).get("status") for t in targets}
@@ -427,7 +442,11 @@ class LetmepostBackend:
             patch: dict[str, Any] = {"text": t.text, "scheduledAt": post.scheduled_iso}
             api_target = t.api_target(book.media)
             patch["media"] = api_target.get("media", [])
-            self._client().patch_post(rec["postId"], identity.body_bytes(patch))
+            client = self._client()
+            answer = client.patch_post(rec["postId"], identity.body_bytes(patch))
+            unapplied = patch_unapplied(patch, answer)
+            if unapplied == ["answer"]:  # an answer that does not show the post: read it
+                unapplied = patch_unapplied(patch, client.get_post(rec["postId"]))
         except ApiError as exc:
             if exc.status == 409:
                 self._refresh(book, reporter, tp)
@@ -438,6 +457,13 @@ class LetmepostBackend:
             return
         except NetworkError as exc:
             reporter.outcome(tp, "error", error=str(exc))
+            return
+        if unapplied:
+            # The server answered 200 and kept the old text or media (the open-source
+            # server at d28bf71 reads `scheduledAt` only): the edit is not applied, so
+            # it is never recorded as such. The queued post is cancelled and the post
+            # created anew, as for an edit beyond a PATCH.
+            self._recreate(book, reporter, tp)
             return
         book.set_target(
             tp.label, {"hash": t.hash, "scheduledAt": post.scheduled_iso, "at": now_iso()}
@@ -516,3 +542,87 @@ def reply_options(
             "replyRootCid": root.get("cid") or post_id_of(root["uri"]),
         }
     return None
+
+
+def _media_refs(items: Any) -> list[tuple[Any, ...]] | None:
+    """What identifies each media item of a request or of the server's `mediaRefs`
+    (kind, id or URL, alt text), in order; None when it cannot be read."""
+    if not isinstance(items, list):
+        return None
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            return None
+        out.append(
+            (item.get("kind"), item.get("mediaId") or item.get("url"), item.get("altText") or None)
+        )
+    return out
+
+
+def patch_unapplied(patch: dict[str, Any], answer: Any) -> list[str]:
+    """The fields of `patch` that the post in `answer` (a PATCH or GET answer) does not
+    show as asked: [] when every one was applied, ["answer"] when the answer does not
+    show the post at all. Compared by value, never by the order of keys."""
+    if not isinstance(answer, dict) or "text" not in answer:
+        return ["answer"]
+    unapplied = []
+    if "text" in patch and answer.get("text") != patch["text"]:
+        unapplied.append("text")
+    if "media" in patch and _media_refs(answer.get("mediaRefs") or []) != _media_refs(
+        patch["media"]
+    ):
+        unapplied.append("media")
+    if patch.get("scheduledAt") and iso_z(answer.get("scheduledAt")) != patch["scheduledAt"]:
+        unapplied.append("scheduledAt")
+    return unapplied
+
+
+def resolve_bluesky_reply(ref: str, environ: Any = None) -> dict[str, Any]:
+    """The `options` of a Bluesky reply through letmepost to the post `ref` (a bsky.app
+    URL or an at:// URI): the parent's uri and cid, and its thread's root (the parent's
+    own root when it is a reply, else the parent), read with no login through
+    ``$PUBLISHER_APPVIEW_URL`` when set (an AppView, or a PDS), else from the PDS the
+    author's DID document names (``$PUBLISHER_PLC_URL``, default plc.directory).
+
+    ``BlueskyError`` (``invalid_post_ref``, ``unknown_handle``, ``post_not_found``, or
+    the PDS could not be asked)."""
+    from publisher.clients.atproto import (
+        DEFAULT_PLC,
+        POST_COLLECTION,
+        BlueskyError,
+        parse_post_ref,
+        read_handle,
+        read_post,
+        resolve_pds,
+    )
+
+    environ = os.environ if environ is None else environ
+    try:
+        actor, rkey = parse_post_ref(ref)
+    except ValueError as exc:
+        raise BlueskyError("invalid_post_ref", str(exc)) from None
+    appview = (environ.get("PUBLISHER_APPVIEW_URL") or "").strip().rstrip("/") or None
+    plc = environ.get("PUBLISHER_PLC_URL") or DEFAULT_PLC
+    did = actor
+    if not did.startswith("did:"):
+        found = read_handle(actor, appview or "https://public.api.bsky.app")
+        if found is None:
+            raise BlueskyError("unknown_handle", f"no Bluesky account has handle @{actor}")
+        did = found
+    host = appview or resolve_pds(did, plc_url=plc)
+    if host is None:
+        raise BlueskyError("post_not_found", f"{did} is not a known account")
+    record = read_post(f"at://{did}/{POST_COLLECTION}/{rkey}", host)
+    if record is None or not record.get("cid"):
+        raise BlueskyError("post_not_found", "there is no such post")
+    value = record.get("value") if isinstance(record.get("value"), dict) else {}
+    root = (value.get("reply") or {}).get("root") if isinstance(value, dict) else None
+    if not (isinstance(root, dict) and root.get("uri") and root.get("cid")):
+        root = {"uri": record["uri"], "cid": record["cid"]}
+    return {
+        "platform": "bluesky",
+        "replyToUri": record["uri"],
+        "replyToCid": record["cid"],
+        "replyRootUri": root["uri"],
+        "replyRootCid": root["cid"],
+    }

@@ -248,6 +248,8 @@ class LetmepostClient:
         self._log = log
         self.stats: dict[str, int] = {"requests": 0, "retries": 0, "429": 0}
         self._in_flight: threading.BoundedSemaphore | None = None
+        self._keys_in_flight: set[str] = set()
+        self._keys_lock = threading.Lock()
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
@@ -285,13 +287,36 @@ class LetmepostClient:
         params: Mapping[str, Any] | None = None,
         files: Mapping[str, Any] | None = None,
     ) -> Response:
-        import httpx
 
         headers = {}
         if body is not None:
             headers["Content-Type"] = "application/json"
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if idempotency_key:  # never two requests in flight under one key
+            with self._keys_lock:
+                if idempotency_key in self._keys_in_flight:
+                    raise RuntimeError("a request under this Idempotency-Key is in flight")
+                self._keys_in_flight.add(idempotency_key)
+            try:
+                return self._request(method, path, body, headers, params, files, idempotency_key)
+            finally:
+                with self._keys_lock:
+                    self._keys_in_flight.discard(idempotency_key)
+        return self._request(method, path, body, headers, params, files, None)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        params: Mapping[str, Any] | None,
+        files: Mapping[str, Any] | None,
+        idempotency_key: str | None,
+    ) -> Response:
+        import httpx
+
         last: Exception | None = None
         maybe_sent = False  # an attempt got past connecting: the server may have it
         refused = 0
@@ -324,6 +349,16 @@ class LetmepostClient:
                 last = NetworkError(
                     redact(f"{method} {path}: {type(exc).__name__}: {exc}", self._key)
                 )
+                if (
+                    idempotency_key
+                    and isinstance(exc, httpx.TimeoutException)
+                    and not (isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout))
+                ):
+                    # The request may still be running on the server, and a server
+                    # without an in-progress claim (the open-source one at d28bf71) would
+                    # run a second request under this key beside it: the key stays
+                    # recorded as pending and the next run resends it.
+                    raise last from None
                 self._note(
                     f"{method} {path} -> network error ({type(exc).__name__}), attempt {attempt + 1}"
                 )

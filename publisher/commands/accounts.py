@@ -124,7 +124,7 @@ def append_block(accounts: list[dict[str, Any]], config: Any) -> tuple[str, list
     return text, skipped
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     """The accounts as a table on stderr (for you to read) and, on stdout, only valid
     TOML to append to publisher.toml: `publisher accounts >> publisher.toml` works."""
     import sys

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from publisher.github.ci import main
 
     return main(config_path=getattr(args, "config", None))

@@ -198,6 +198,6 @@ def _fish_option(name: str, cond: str, o: Option) -> str:
 SHELLS = {"bash": bash, "zsh": zsh, "fish": fish}
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     sys.stdout.write(SHELLS[args.shell]())
     return 0

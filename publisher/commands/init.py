@@ -403,7 +403,7 @@ class _AccountsError(PublisherError):
     pass
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     import sys
 
     from publisher.config import CONFIG_FILE, load_config

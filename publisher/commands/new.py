@@ -92,7 +92,7 @@ def post_text(title: str, targets: list[str], at: dt.datetime | None, thread: bo
     return "\n".join(lines) + "\n"
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     title = " ".join(str(args.title).split())
     if not title:
         raise UsageError('the title is empty: publisher new "What the post is about"')

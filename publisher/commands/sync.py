@@ -16,7 +16,7 @@ from publisher.commands.common import config_from, load_posts, run_from
 from publisher.lock import run_lock
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     config = config_from(args)
     with run_lock(config.root, notify=lambda line: print(f"publisher: {line}", file=sys.stderr)):
         return _sync(args, config)

@@ -184,7 +184,7 @@ def _missing_facets(value: dict[str, Any], host: str) -> list[str]:
     return missing
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from publisher.report import dump_json, table
 
     config = config_from(args)

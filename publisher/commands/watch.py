@@ -34,7 +34,7 @@ def stop_on_signals(stop: threading.Event, view: Any) -> Iterator[None]:
             signal.signal(s, h)
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from publisher.git import commit_local, in_work_tree
     from publisher.preview.terminal import HubListener, LiveView, PlainView
     from publisher.preview.watch import Watcher

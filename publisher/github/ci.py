@@ -243,7 +243,7 @@ class Job:
         """Load and plan the selected posts; the report of what was found. With an open
         connection, targets named by a platform alone are checked against the
         connected accounts (read once)."""
-        from publisher.plan import make_plan
+        from publisher.reconcile import Reconciler
         from publisher.validate import load_post
 
         root = self.repo_root or self.config.root
@@ -252,15 +252,11 @@ class Job:
             for d in selection.deleted
         ]
         posts = [load_post(p, self.config) for p in selection.files]
-        from publisher.history import committed_records
-
-        options: dict[str, Any] = {"deleted": deleted}
-        plan = make_plan(posts, self.run, **options)
-        options["history"] = committed_records(plan)  # lost records: one git call
-        if options["history"]:
-            plan = make_plan(posts, self.run, **options)
-        if api is not None and plan.needs_accounts and (accounts := api.accounts()) is not None:
-            plan = make_plan(posts, self.run, **options, accounts=accounts)
+        # Ask before creating: git history on every ref and on the push's `before` (a
+        # force push left it out of the clone), then, connected, the server.
+        push = self.actions.push
+        refs = [push.before] if push is not None and push.before else []
+        plan = Reconciler(posts, self.run, refs=refs, deleted=deleted).plan(api)
         reason = reason if reason is not None else f"{why}; {selection.reason}"
         return Report(reason, plan.env, plan, self.where, selection, root=self.config.root)
 

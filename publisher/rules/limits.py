@@ -92,6 +92,7 @@ RULES: frozenset[str] = frozenset(
         "twitter.text.non_empty",
         "twitter.text.max_graphemes",
         "twitter.text.max_weighted",  # local id (X's own count, twitter-text v3)
+        "twitter.text.invalid_characters",  # local id (twitter-text: U+FFFE, U+FEFF, U+FFFF)
         "twitter.media.count_max",
         "twitter.media.image_video_exclusive",
         "twitter.media.alt_text_max_graphemes",
@@ -257,6 +258,8 @@ def _rx() -> SimpleNamespace:
 
 
 _X_URL_WEIGHT = 23
+# Characters X refuses in a post (twitter-text's invalidChars).
+_X_INVALID = frozenset("\ufffe\ufeff\uffff")
 # Every link twitter-text finds has a dot followed by its top-level domain's first letter
 # (ASCII only, so `re` reads it as `regex` does).
 _X_MAYBE_LINK = re.compile(r"\.[A-Za-z]")
@@ -702,6 +705,18 @@ def _bluesky_bytes(text: str, field: str, rule: str, out: list[Finding]) -> None
 def _check_twitter(content: Content, text: str, out: list[Finding]) -> None:
     _text_non_empty("twitter", text, "twitter.text.non_empty", out)
     _x_text_max(text, out)
+    if not _X_INVALID.isdisjoint(text):
+        bad = sorted(f"U+{ord(c):04X}" for c in _X_INVALID.intersection(text))
+        out.append(
+            Finding(
+                "twitter.text.invalid_characters",
+                f"text holds {', '.join(bad)}, which X refuses in a post (twitter-text's "
+                "invalid characters); delete it (an editor may have put it there)",
+                "text",
+                stage="deep",
+                api=False,
+            )
+        )
     _check_media("twitter", content.media, out)
 
 

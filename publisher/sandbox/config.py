@@ -24,6 +24,12 @@ MEDIA_MAX_BYTES = 200 * 1024 * 1024
 BODY_MAX_BYTES = 16 * 1024 * 1024
 #: Seconds a client gets to send a request's headers before the connection is closed.
 HEADER_TIMEOUT = 10.0
+#: The letmepost server versions the sandbox can play (docs/letmepost-servers.md):
+#: ``newest`` (the hosted service) and ``fork-d28bf71`` (the open-source fork at d28bf71:
+#: PATCH reads ``scheduledAt`` only, no ``/retry``, ``lmp_test_`` keys publish like live
+#: keys, no in-progress claim on an Idempotency-Key, replays with keys in jsonb order,
+#: key scopes never checked, no rate limit on GET/PATCH/DELETE).
+SERVER_VERSIONS = ("newest", "fork-d28bf71")
 
 
 @dataclass
@@ -52,6 +58,7 @@ class SandboxConfig:
     worker_interval: float = 0.2
     scheduler: bool = True
     access_log: bool = False
+    server_version: str = "newest"
     extra_faults: dict[str, Any] = field(default_factory=dict)
 
     def initial_faults(self) -> dict[str, Any]:

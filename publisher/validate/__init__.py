@@ -45,7 +45,7 @@ def load_post(
 
     `load_posts` passes one `snapshot` to all its posts, since they share folders and media."""
     rel = display_path(path, config.root)
-    post = Post(path=path, rel=rel)
+    post = Post(path=path, rel=rel, identity=identity.post_identity(rel))
     snapshot = snapshot or Snapshot()
     root = snapshot.paths.resolve(str(config.root)).rstrip(os.sep) + os.sep
     real = snapshot.paths.resolve(os.path.dirname(path) or ".") + os.sep  # once per folder
@@ -148,8 +148,12 @@ def check_post(c: Checker) -> None:
     post.unpublish = fm.unpublish  # -- Bluesky extras
     check_targets(c, fm)
     _check_release(c)
+    post.identity = identity.post_identity(post.rel, fm.id)
     if post.valid and post.targets:
-        post.hash = identity.post_hash({t.label: t.hash for t in post.targets})
+        post.hash = identity.post_hash(
+            {t.label: t.hash for t in post.targets},
+            {t.label: t.part_hashes for t in post.targets if t.part_hashes},
+        )
 
 
 def _check_writable(c: Checker) -> None:

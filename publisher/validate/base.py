@@ -28,6 +28,7 @@ class Checker:
     ) -> None:
         self.post, self.doc, self.config, self.now = post, doc, config, now
         self.snapshot = snapshot
+        self.enabled_platforms = config.enabled_platforms()  # None: not known, no warnings
         self.media_read: dict[Loc, list[MediaFile]] = {}
         # After a validation error: the original index of each target still checked,
         # and whether `targets` itself was invalid (so neither it nor the defaults apply).

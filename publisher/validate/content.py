@@ -78,17 +78,16 @@ def check_refs(
                 "letmepost cannot quote on Bluesky: quote through a direct Bluesky "
                 'account (`[accounts.me] bluesky = "you.bsky.social"`)',
             )
-        elif not direct:
-            # A reply needs the parent's uri and cid, read from the author's
-            # repository: publisher does that through a direct account's PDS.
-            c.problem(
-                loc,
-                "replyTo.bluesky_letmepost",
-                "answering a Bluesky post through letmepost needs its uri and cid, which "
-                "publisher reads through a direct Bluesky account: reply from one "
-                '(`[accounts.me] bluesky = "you.bsky.social"`)',
-            )
+        # A Bluesky reply through letmepost: its uri and cid (and the thread's root) are
+        # read when it is published (backends.letmepost.resolve_bluesky_reply); the
+        # target carries the reference (validate.targets).
     return merged or options
+
+
+def bluesky_reply(url: str | None, platform: str | None) -> bool:
+    """Whether `replyTo: url` is a Bluesky post that a target on `platform` answers."""
+    ref = post_ref(url) if url else None
+    return ref is not None and ref[0] == "bluesky" and platform in (None, "bluesky")
 
 
 def check_thread(c: Checker, target: ResolvedTarget, loc: Loc, over: Any) -> None:

@@ -14,7 +14,13 @@ from publisher.document import Loc
 from publisher.hints import did_you_mean
 from publisher.post import ResolvedTarget
 from publisher.validate.bluesky import bluesky_extras
-from publisher.validate.content import check_direct, check_limits, check_refs, check_thread
+from publisher.validate.content import (
+    bluesky_reply,
+    check_direct,
+    check_limits,
+    check_refs,
+    check_thread,
+)
 from publisher.validate.media import check_media
 from publisher.validate.media_cache import Who
 
@@ -181,6 +187,17 @@ def _refs(
         options = check_refs(c, fm, platform, direct, loc, options)
         if direct:
             refs = {"reply_to": fm.replyTo, "quote": fm.quote}
+        elif bluesky_reply(fm.replyTo, platform):
+            # Through letmepost: the parent's and root's uri + cid are read at publish
+            # time (backends.letmepost.resolve_bluesky_reply).
+            refs = {"reply_to": fm.replyTo}
+            if fm.scheduledAt is not None:
+                c.problem(
+                    loc,
+                    "scheduledAt.no_bluesky_reply",
+                    "a scheduled post cannot be a Bluesky reply through letmepost; "
+                    "publish it now or drop `replyTo`",
+                )
     if fm.repost is not None:
         refs["repost"] = fm.repost
         if not direct:
@@ -203,6 +220,22 @@ def _check_target(
     scheduled: bool,
 ) -> None:
     """A resolved target against its platform's rules (and a direct account's)."""
+    enabled = c.enabled_platforms
+    if enabled is not None and not target.direct and target.platform not in (None, *enabled):
+        c.problem(
+            loc,
+            "platform_not_enabled",
+            f"{target.platform} is not enabled on "
+            + (
+                "the hosted letmepost service: this target will be refused "
+                "(platform_not_enabled). A self-hosted server that has it: list it in "
+                "`platforms` in publisher.toml"
+                if c.config.platforms is None
+                else "your letmepost server (`platforms` in publisher.toml): this target "
+                "will be refused"
+            ),
+            "warning",
+        )
     if target.parts:
         check_thread(c, target, loc, over)
     if fm.repost is not None:
