@@ -306,7 +306,9 @@ def _from_table(table: dict[str, Any], root: Path, source: Path) -> Config:
 
 
 def _fetch_allow(value: Any, where: str) -> tuple[str, ...]:
-    from publisher.clients.fetch import parse_allow
+    if value == []:
+        return ()
+    from publisher.clients.fetch import parse_allow  # sockets and all: only when set
 
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(

@@ -123,6 +123,9 @@ class Document:
     """A thread: the body's parts, separated by lines holding only ``---``, each with
     the 1-based line it starts on (empty when the body has no such line)."""
     _lines: dict[Loc, tuple[int, int]] | None = field(default=None, repr=False, compare=False)
+    _tree: tuple[Any, Any] | None = field(default=None, repr=False, compare=False)
+    """The quick reading's composed YAML (node, loader), kept until `forget_tree`, so
+    that finding lines need not parse the text again."""
 
     @property
     def lines(self) -> dict[Loc, tuple[int, int]]:
@@ -130,11 +133,22 @@ class Document:
         post with a problem to report needs it, so reading a valid one skips it."""
         if self._lines is None:
             # The quick reading accepts only what the careful one accepts (tests hold
-            # them to it), so this text, read once already, reads again.
-            line_map = _parse_yaml(self.frontmatter, self.path, 1, lines=True)[1]
-            assert line_map is not None
-            self._lines = line_map
+            # them to it), so its node tree (or this text, read again) builds alike.
+            if self._tree is not None:
+                node, loader = self._tree
+                builder = _Builder(loader, self.path, 1)
+                builder.lines[()] = (2, 1)
+                builder.build(node, (), 0)
+                self._lines, self._tree = builder.lines, None
+            else:
+                line_map = _parse_yaml(self.frontmatter, self.path, 1, lines=True)[1]
+                assert line_map is not None
+                self._lines = line_map
         return self._lines
+
+    def forget_tree(self) -> None:
+        """Drop the composed YAML (lines are then found by parsing again if asked)."""
+        self._tree = None
 
     def line_of(self, loc: Loc) -> tuple[int, int]:
         """(line, col) of the key or item at ``loc``, or of its nearest parent."""
@@ -260,7 +274,8 @@ def parse_document(raw: bytes, path: str) -> Document:
             f"character U+{ord(odd.group()):04X} is a line break to YAML but not to your "
             "editor: remove it (or write it as an escape in a double-quoted string)",
         )
-    data, line_map = _parse_yaml(yaml_text, path, line_offset=1)
+    tree: list[Any] = []
+    data, line_map = _parse_yaml(yaml_text, path, line_offset=1, tree=tree)
     body = text[closing.end() + 1 :]  # after the closing line's "\n", if any
     parts = _thread_parts(body, close + 2, path) if "---" in body else []
     return Document(
@@ -274,6 +289,7 @@ def parse_document(raw: bytes, path: str) -> Document:
         crlf=crlf,
         frontmatter=yaml_text,
         _lines=line_map,
+        _tree=(tree[0], tree[1]) if tree else None,
     )
 
 
@@ -319,10 +335,11 @@ def _thread_parts(body: str, first_line: int, path: str) -> list[tuple[str, int]
 
 
 def _parse_yaml(
-    text: str, path: str, line_offset: int, *, lines: bool = False
+    text: str, path: str, line_offset: int, *, lines: bool = False, tree: list[Any] | None = None
 ) -> tuple[dict[str, Any], dict[Loc, Any] | None]:
     """The frontmatter's data, and with ``lines`` (or when the quick reading cannot
-    vouch for the text) the line of every key and item; else ``None`` for the lines."""
+    vouch for the text) the line of every key and item; else ``None`` for the lines,
+    and the composed node and its loader appended to ``tree``."""
     if not text.strip():
         return {}, {(): (line_offset + 1, 1)}
     loader = _FastLoader(text)
@@ -370,7 +387,10 @@ def _parse_yaml(
         )
     if not lines and "&" not in text and "*" not in text:  # no anchor, no alias
         try:
-            return _build_plain(node, loader, 0, [1]), None
+            data = _build_plain(node, loader, 0, [1])
+            if tree is not None:
+                tree += (node, loader)
+            return data, None
         except _Unusual:
             pass  # the careful builder below names the problem, or accepts the text
     builder.lines[()] = (line_offset + 1, 1)

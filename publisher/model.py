@@ -33,7 +33,9 @@ NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # `defer_build`: each validator is built on first use, not at import; the nested
+    # models are built once, inside `PostFrontmatter`'s, rather than each on its own too.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class MediaSpec(_Strict):
@@ -172,6 +174,7 @@ class PostFrontmatter(_Strict):
         extra="forbid",
         strict=True,
         frozen=True,
+        defer_build=True,
         json_schema_extra={"title": "publisher post frontmatter"},
     )
 

@@ -175,8 +175,10 @@ def _check_resumable(rec: Any, names: tuple[str, ...], what: str) -> None:
         raise ValueError(f"a `pending` {what} needs the `key` (or `rkey`) it was sent under")
 
 
+# `defer_build`: a model's validator is built on its first use, not at import (most
+# `validate` runs of one file read no record at all).
 class TargetError(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     code: str
     message: str = ""
     rule: str | None = None
@@ -185,7 +187,7 @@ class TargetError(BaseModel):
 class PartRecord(BaseModel):
     """One later part of a thread (part 2 is the first reply)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     status: TargetStatus
     hash: str | None = None
     key: str | None = None
@@ -229,7 +231,7 @@ class TargetRecord(PartRecord):
 
 
 class PublishedRecord(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     env: Literal["live", "sandbox"] = "live"
     api: str | None = None
     hash: str | None = None

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from publisher.plan import CREATES, Plan
 from publisher.post import Post
+
+if TYPE_CHECKING:  # `validate` prints problems without planning anything
+    from publisher.plan import Plan
 
 ACTION_WORDS = {
     "publish": "publish",
@@ -130,6 +132,8 @@ def plan_table(plan: Plan) -> str:
     for group in plan.duplicates:
         text += "\n\nidentical content: " + ", ".join(group)
     counts = ", ".join(f"{n} {state}" for state, n in sorted(plan.counts().items()))
+    from publisher.plan import CREATES  # planning is loaded by whoever made `plan`
+
     sends = sum(1 for f in plan.files for t in f.targets if t.action in CREATES)
     replies = sum(len(t.parts) - len(t.resent) for f in plan.files for t in f.targets)
     resends = sum(len(t.resent) for f in plan.files for t in f.targets)

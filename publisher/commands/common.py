@@ -19,11 +19,13 @@ def config_from(args: argparse.Namespace) -> Config:
     repository at all) is refused: publisher never reads a post it would not record
     in the repository, and never writes outside it. Its `fetch_allow` joins the fetch
     allowlist, and its accounts' app passwords join what is redacted."""
-    from publisher.clients.fetch import allow_also
     from publisher.redaction import from_environ
 
     config = _config_from(args)
-    allow_also(config.fetch_allow)
+    if config.fetch_allow:  # the fetch client (sockets and all) only when there is one
+        from publisher.clients.fetch import allow_also
+
+        allow_also(config.fetch_allow)
     from_environ(names=[a.password_env for a in config.accounts.values() if a.password_env])
     return config
 

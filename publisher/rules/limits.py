@@ -20,12 +20,12 @@ them (it silently drops the field, or the limit is the platform's, not letmepost
 
 from __future__ import annotations
 
-import difflib
+import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
-
-import regex
 
 from publisher.rules import platforms as _platforms
 
@@ -237,17 +237,32 @@ _JS_WS = (
     "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
-_GRAPHEME = regex.compile(r"\X")
-# letmepost's X weighting (letmepost-api.md section 6): a grapheme cluster with a code
-# point outside these ranges weighs 2.
-_X_HEAVY = regex.compile(r"[^\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]")
-_X_URL = regex.compile("https?://[^" + regex.escape(_JS_WS) + "]+", regex.IGNORECASE)
-_HASHTAG = regex.compile(r"#[\p{L}\p{N}_]+")
+
+
+@functools.cache
+def _rx() -> SimpleNamespace:
+    """The `regex` patterns, compiled on first use: checking ASCII text needs none of
+    them (and `validate` of one file then skips importing `regex`)."""
+    import regex
+
+    return SimpleNamespace(
+        grapheme=regex.compile(r"\X"),
+        # letmepost's X weighting (letmepost-api.md section 6): a grapheme cluster with
+        # a code point outside these ranges weighs 2.
+        x_heavy=regex.compile(r"[^\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]"),
+        x_url=regex.compile("https?://[^" + regex.escape(_JS_WS) + "]+", regex.IGNORECASE),
+        hashtag=regex.compile(r"#[\p{L}\p{N}_]+"),
+        http_url=regex.compile(r"https?://[^\s/?#]+\S*", regex.IGNORECASE),
+        has_scheme=regex.compile(r"[a-z][a-z0-9+.\-]*:\S", regex.IGNORECASE),
+    )
+
+
 _X_URL_WEIGHT = 23
 # Characters X refuses in a post (twitter-text's invalidChars).
 _X_INVALID = frozenset("\ufffe\ufeff\uffff")
-# Every link twitter-text finds has a dot followed by its top-level domain's first letter.
-_X_MAYBE_LINK = regex.compile(r"\.[A-Za-z]")
+# Every link twitter-text finds has a dot followed by its top-level domain's first letter
+# (ASCII only, so `re` reads it as `regex` does).
+_X_MAYBE_LINK = re.compile(r"\.[A-Za-z]")
 
 
 def is_blank(text: str | None) -> bool:
@@ -259,7 +274,7 @@ def graphemes(text: str) -> int:
     """Extended grapheme clusters (what people call characters; ``Intl.Segmenter``)."""
     if text.isascii():
         return len(text) - text.count("\r\n")
-    return len(_GRAPHEME.findall(text))
+    return len(_rx().grapheme.findall(text))
 
 
 def utf16_length(text: str) -> int:
@@ -275,9 +290,12 @@ def utf8_length(text: str) -> int:
 
 
 def _x_units(text: str) -> int:
-    if not _X_HEAVY.search(text):
+    if text.isascii():  # every ASCII code point lies in U+0000-10FF: weighs 1
         return graphemes(text)
-    return sum(2 if _X_HEAVY.search(c) else 1 for c in _GRAPHEME.findall(text))
+    rx = _rx()
+    if not rx.x_heavy.search(text):
+        return graphemes(text)
+    return sum(2 if rx.x_heavy.search(c) else 1 for c in rx.grapheme.findall(text))
 
 
 def x_weighted_length(text: str) -> int:
@@ -305,7 +323,9 @@ def letmepost_x_length(text: str) -> int:
     text. X's own count (:func:`x_weighted_length`) can be lower or higher.
     """
     total = _x_units(text)
-    for url in _X_URL.findall(text):
+    if "://" not in text:  # no link to count 23
+        return total
+    for url in _rx().x_url.findall(text):
         total += _X_URL_WEIGHT - _x_units(url)
     return total
 
@@ -825,7 +845,7 @@ _TIKTOK_MAX_HASHTAGS = 100
 
 def _check_tiktok(content: Content, text: str, out: list[Finding]) -> None:
     _text_max("tiktok", text, "tiktok.text.max_chars", out)
-    tags = len(_HASHTAG.findall(text)) if "#" in text else 0
+    tags = len(_rx().hashtag.findall(text)) if "#" in text else 0
     if tags > _TIKTOK_MAX_HASHTAGS:
         out.append(
             Finding(
@@ -917,8 +937,6 @@ _OPTION_KEYS: dict[str, dict[str, str]] = {
     "instagram": {},
     "linkedin": {},
 }
-_HTTP_URL = regex.compile(r"https?://[^\s/?#]+\S*", regex.IGNORECASE)
-_HAS_SCHEME = regex.compile(r"[a-z][a-z0-9+.\-]*:\S", regex.IGNORECASE)
 _URL_RULES = {
     "destinationUrl": "pinterest.destination_url.http",
     "coverImageUrl": "pinterest.cover_image_url.http",
@@ -931,9 +949,9 @@ def _check_option_value(key: str, value: Any, want: str, out: list[Finding]) -> 
     if not ok:
         out.append(Finding("targets.options.invalid", f"{field} must be {want}", field))
         return
-    if want == _URL and not _HTTP_URL.fullmatch(value):
+    if want == _URL and not _rx().http_url.fullmatch(value):
         # A non-URL fails the request schema (400); another scheme fails in the publisher.
-        stage = "deep" if _HAS_SCHEME.match(value) else "cheap"
+        stage = "deep" if _rx().has_scheme.match(value) else "cheap"
         out.append(Finding(_URL_RULES[key], f"{field} must be an http(s) URL", field, stage=stage))
 
 
@@ -967,6 +985,8 @@ def _check_options(content: Content, out: list[Finding]) -> None:
         if key == "platform":
             continue
         if key not in allowed:
+            import difflib
+
             hint = difflib.get_close_matches(str(key), allowed, n=1)
             known = ", ".join(allowed) if allowed else "none besides platform"
             tip = f"did you mean {hint[0]}?" if hint else f"{name} takes: {known}"

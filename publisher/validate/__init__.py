@@ -81,6 +81,8 @@ def load_post(
             return post
     post.doc = doc
     check_post(Checker(post, doc, config, now or dt.datetime.now(dt.UTC), snapshot))
+    if all(p.severity == "error" for p in post.problems):
+        doc.forget_tree()  # no warning left to place at its line: the YAML's nodes can go
     return post
 
 
