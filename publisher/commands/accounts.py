@@ -8,6 +8,8 @@ from typing import Any
 
 from publisher.commands.common import config_from, run_from
 
+__all__ = ["SHORT_NAMES", "alias_block", "append_block", "main", "short_aliases"]
+
 #: The short name an alias starts with: what people call the platform.
 SHORT_NAMES = {"twitter": "x"}
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+__all__ = ["main"]
+
 
 def main(args: argparse.Namespace) -> int:
     from publisher.github.ci import main

@@ -7,6 +7,8 @@ import argparse
 import sys
 from dataclasses import dataclass
 
+__all__ = ["NAMES", "SHELLS", "Command", "Option", "bash", "commands", "fish", "main", "zsh"]
+
 NAMES = ("publisher", "publisher-posts")
 
 

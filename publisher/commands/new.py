@@ -19,6 +19,8 @@ from typing import Any
 from publisher.commands.common import UsageError, config_from
 from publisher.commands.init import create_new
 
+__all__ = ["THREAD_PART", "main", "parse_at", "parse_targets", "post_text", "slugify"]
+
 _SIMPLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 THREAD_PART = "---"
 

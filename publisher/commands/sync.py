@@ -15,6 +15,8 @@ from typing import Any
 from publisher.commands.common import config_from, load_posts, run_from
 from publisher.lock import run_lock
 
+__all__ = ["gone", "main"]
+
 
 def main(args: argparse.Namespace) -> int:
     config = config_from(args)

@@ -32,6 +32,8 @@ from typing import Any
 
 from publisher.commands.common import config_from, load_posts
 
+__all__ = ["DRIFT", "Check", "check", "collect", "main"]
+
 DRIFT = frozenset({"deleted", "edited upstream", "file edited"})
 _CHECKED_STATUSES = frozenset({"published", "publishing", "pending"})
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from publisher.commands.common import UsageError, config_from, run_from
 
+__all__ = ["main", "stop_on_signals"]
+
 
 @contextlib.contextmanager
 def stop_on_signals(stop: threading.Event, view: Any) -> Iterator[None]:

@@ -11,6 +11,8 @@ from types import FrameType
 
 from .config import SERVER_VERSIONS, SandboxConfig, load_accounts_file, parse_rate_limit
 
+__all__ = ["main"]
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
