@@ -193,13 +193,12 @@ def test_a_pending_part_is_resolved_before_a_typo_fix_in_part_one(tmp_path: Path
     from publisher.config import load_config
     from publisher.validate import load_post
 
-    post = load_post(path, load_config(repo))
-    assert post.hash is not None
+    loaded = load_post(path, load_config(repo))
+    post_hash, ident = loaded.hash, loaded.identity
     block = record(path)
     for label, target in block["targets"].items():
         two = target["parts"][0]
-        # the key part 2 went out under (the post's identity is part of every key)
-        key = identity.idempotency_key("live", post.hash, [f"{label}#part2"], 1, post.identity)
+        key = identity.idempotency_key("live", post_hash, [f"{label}#part2"], 1, ident)
         target["parts"] = [{"status": "pending", "hash": two["hash"], "key": key}]
     path.write_bytes(set_published(path.read_bytes(), block, path=str(path)))
     stored = sorted(r["uri"] for r in sandbox.posts())
@@ -244,8 +243,9 @@ def test_a_request_for_two_targets_left_pending_then_one_removed_is_never_posted
     from publisher.config import load_config
     from publisher.validate import load_post
 
-    post_hash = load_post(path, load_config(repo)).hash
-    key = identity.idempotency_key("live", post_hash, ["x", "bluesky"], 1)
+    loaded = load_post(path, load_config(repo))
+    post_hash, ident = loaded.hash, loaded.identity
+    key = identity.idempotency_key("live", post_hash, ["x", "bluesky"], 1, ident)
     for target in block["targets"].values():
         target.update(status="pending", key=key, attempt=1)
         for gone in ("uri", "postId", "cid"):
@@ -388,10 +388,11 @@ def test_a_pending_part_is_resolved_before_an_edit_reposts_the_parts_around_it(
     path = repo / "posts/t.md"
     env = cli_env(sandbox.url, sandbox.live_key)
     assert run_cli(["publish"], repo, env).returncode == 0
-    post_hash = load_post(path, load_config(repo)).hash
+    loaded = load_post(path, load_config(repo))
+    post_hash, ident = loaded.hash, loaded.identity
     block = record(path)
     three = block["targets"]["x"]["parts"][1]  # stored on the server, its answer lost
-    key = identity.idempotency_key("live", post_hash, ["x#part3"], 1)
+    key = identity.idempotency_key("live", post_hash, ["x#part3"], 1, ident)
     block["targets"]["x"]["parts"][1] = {"status": "pending", "hash": three["hash"], "key": key}
     path.write_bytes(set_published(path.read_bytes(), block, path=str(path)))
     replace_body(path, [BASE[0], "Part two, edited.", BASE[2]])
