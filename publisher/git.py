@@ -474,6 +474,8 @@ def committed_versions(
     refs: Sequence[str] = (),
     per_file: int = 30,
     born: dict[Path, int] | None = None,
+    names: dict[Path, list[Path]] | None = None,
+    earlier: dict[Path, list[bytes]] | None = None,
 ) -> dict[Path, list[bytes]]:
     """The committed versions of `files` (newest first, at most `per_file` each) on
     every ref the clone has (``--all``: branches, tags, remote-tracking refs) and on
@@ -487,7 +489,13 @@ def committed_versions(
 
     What a lost `published` block (a bad merge) is restored from before a target is
     ever sent as new. `born`, when given, gets each file's first commit time (Unix
-    seconds, under any of its names): no post of it can be older."""
+    seconds, under any of its names): no post of it can be older.
+
+    A file's history stops at a deletion: a path deleted and later added again is a
+    new post there, its versions from before are another post's. `names`, when
+    given, gets each file's earlier names in its current life (absolute paths: it was
+    renamed from them); `earlier`, the versions of the posts that had its path before
+    it was deleted (what they recorded is not this post's)."""
     top = user_git_output(root, "rev-parse", "--show-toplevel")
     if not top or not files:
         return {}
@@ -532,9 +540,12 @@ def committed_versions(
         return {}
     out: dict[Path, list[bytes]] = {}
     owner = {name: name for name in rel}  # a name one of the files had -> that file
+    ended: dict[str, str] = {}  # a name deleted before this life of the file -> file
+    added: set[str] = set()  # names seen created (newest first): a deletion before ends
     seen: set[tuple[str, str]] = set()
     try:
         for when, changes in touched:  # one pass, newest first
+            paired: set[str] = set()
             for change in changes:
                 mine = owner.get(change.new)
                 if mine is None:
@@ -542,10 +553,23 @@ def committed_versions(
                 if change.status == "R" and change.old:
                     owner.setdefault(change.old, mine)  # older versions under that name
                 elif change.status == "A":
+                    added.add(change.new)
                     old = _paired(blobs, change, changes)
                     if old is not None:
                         owner.setdefault(old, mine)
+                        paired.add(old)
             for change in changes:
+                if change.status == "D" and change.new in owner and change.new in added:
+                    if change.new not in paired:  # deleted, then a new file there
+                        ended[change.new] = owner.pop(change.new)
+                    continue
+                gone = ended.get(change.new)
+                if gone is not None and change.status != "D":
+                    if earlier is not None and len(earlier.setdefault(rel[gone], [])) < per_file:
+                        data = blobs.get(change.blob)
+                        if data is not None:
+                            earlier[rel[gone]].append(data)
+                    continue
                 mine = owner.get(change.new)
                 if mine is None or change.status == "D":
                     continue
@@ -558,6 +582,10 @@ def committed_versions(
                 data = blobs.get(change.blob)
                 if data is not None:
                     versions.append(data)
+        if names is not None:
+            for name, mine in owner.items():
+                if name != mine:
+                    names.setdefault(rel[mine], []).append(repo / name)
         out = {path: versions for path, versions in out.items() if versions}
     except (OSError, subprocess.SubprocessError, ValueError):
         return out

@@ -28,7 +28,10 @@ def committed_records(
     on every ref of the clone and on `refs`: a push event's ``before``; renames
     followed), for the files of `plan` with a target about to be sent as new (or
     retried, or a thread continued): what `make_plan(history=...)` restores lost
-    records from. Empty outside git. `born` gets each file's first commit time."""
+    records from. Empty outside git. `born` gets each file's first commit time (in
+    its current life: a path deleted and added again is a new post). Each post gets
+    its `former` identities (the paths it was renamed from) and the `foreign` record
+    keys of the posts its path held before it was deleted."""
     unrecorded = [f.post for f in plan.files if any(tp.action in ASKS_HISTORY for tp in f.targets)]
     if not unrecorded or not _in_git(unrecorded[0].path.parent):
         return {}
@@ -36,12 +39,21 @@ def committed_records(
     from publisher.record import committed_blocks
 
     times: dict[Any, int] = {}
+    names: dict[Any, list[Any]] = {}
+    earlier: dict[Any, list[bytes]] = {}
     versions = committed_versions(
-        unrecorded[0].path.parent, [p.path for p in unrecorded], refs=refs, born=times
+        unrecorded[0].path.parent,
+        [p.path for p in unrecorded],
+        refs=refs,
+        born=times,
+        names=names,
+        earlier=earlier,
     )
     by_path = {p.path: p.rel for p in unrecorded}
     if born is not None:
         born.update({by_path[path]: when for path, when in times.items()})
+    for post in unrecorded:
+        _lives(post, names.get(post.path, ()), earlier.get(post.path, ()))
     return committed_blocks({by_path[path]: raws for path, raws in versions.items()})
 
 
@@ -73,6 +85,45 @@ def deleted_queued(root: Any, posts: str, run: Run) -> list[tuple[str, Any]]:
         if queued:
             out.append((path, queued))
     return out
+
+
+def _lives(post: Post, names: Sequence[Any], earlier: Sequence[bytes]) -> None:
+    """`post.former`: the identities of its earlier names (relative to the folder of
+    publisher.toml, as `Post.rel` is); `post.foreign`: the record keys its path's
+    earlier posts recorded."""
+    import os
+    from pathlib import Path
+
+    from publisher.identity import post_identity
+    from publisher.record import committed_blocks
+
+    root = Path(post.path).resolve().parents[len(Path(post.rel).parts) - 1]
+    former = []
+    for name in names:
+        rel = Path(os.path.relpath(Path(name).resolve(), root)).as_posix()
+        if rel != post.rel and not rel.startswith("../"):
+            former.append(post_identity(rel))
+    post.former = tuple(dict.fromkeys(former))
+    keys: set[str] = set()
+    for blocks in committed_blocks({post.rel: list(earlier)}).values():
+        for block in blocks:
+            _record_keys(block, keys)
+    post.foreign = frozenset(keys)
+
+
+def _record_keys(value: Any, keys: set[str]) -> None:
+    """Every record key a `published` block names (its `rkey`s and at:// URIs)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "rkey" and isinstance(v, str):
+                keys.add(v)
+            else:
+                _record_keys(v, keys)
+    elif isinstance(value, list):
+        for v in value:
+            _record_keys(v, keys)
+    elif isinstance(value, str) and value.startswith("at://"):
+        keys.add(value.rstrip("/").rsplit("/", 1)[-1])
 
 
 def _in_git(folder: Any) -> bool:

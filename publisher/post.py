@@ -279,6 +279,11 @@ class Post:
     hash: str | None = None
     #: what makes this file one post (`identity.post_identity`): `id:` or its path
     identity: str = ""
+    #: identities it had before (git history: the paths it was renamed from in its
+    #: current life); a derived record key of one of them may hold this post
+    former: tuple[str, ...] = ()
+    #: record keys of the posts that had its path before it was deleted: not this post
+    foreign: frozenset[str] = frozenset()
 
     @property
     def errors(self) -> list[Problem]:

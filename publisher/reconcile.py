@@ -19,7 +19,10 @@ target found there is adopted (its record written, nothing sent), never posted a
    - direct Bluesky: the record at the target's derived record key
      (`identity.record_key`): `free_key`, asked by the backend right before it
      creates (the request that would create is the one that asks), and adopted when
-     it is this post (`same_post`).
+     it is this post (`same_post`); then the keys its former identities derive (the
+     paths git says it was renamed from, its path when it now has an `id:`), so a
+     post renamed or named after its record was lost is found, not posted again.
+     Keys the posts its path held before a deletion recorded are never this post.
 
 `plan` stays offline (git history only) unless asked (``--refresh``); ``publish``
 and ``ci`` reconcile. `Reconciler` keeps what it learnt for the run: the plan is
@@ -38,7 +41,7 @@ from publisher.plan import Action, FilePlan, Plan, make_plan
 if TYPE_CHECKING:
     from publisher.clients.atproto import BlueskyAccount
     from publisher.post import Post, ResolvedTarget
-    from publisher.record import Record
+    from publisher.record import Record, _Post
     from publisher.run import Connection, Run
 
 __all__ = ["PAGES", "WINDOW", "Reconciler", "free_key", "same_post"]
@@ -340,21 +343,45 @@ def free_key(
             known.add(parse_post_uri(str(uri))[1])
         except ValueError:
             continue
+    known |= book.post.foreign  # the keys of a post its path held before: not this one
     place = slot(book.post, t)
+    free = None
     for generation in range(1, MAX_GENERATIONS + 1):
         rkey = identity.record_key(book.post.identity, place, part, generation)
         if rkey in known:
             continue
         found = account.get_record(collection, rkey)
         if found is None:
-            return rkey, None
+            free = rkey
+            break
         if mine(found):
             return rkey, found
-    raise BlueskyError(
-        "record_exists",
-        f"{MAX_GENERATIONS} record keys of this post are taken by other records: give the "
-        "file an `id:` of its own",
-    )
+    if free is None:
+        raise BlueskyError(
+            "record_exists",
+            f"{MAX_GENERATIONS} record keys of this post are taken by other records: give the "
+            "file an `id:` of its own",
+        )
+    for former in former_identities(book.post):  # made before a rename or a new `id:`?
+        for generation in range(1, MAX_GENERATIONS + 1):
+            rkey = identity.record_key(former, place, part, generation)
+            if rkey in known:
+                continue
+            found = account.get_record(collection, rkey)
+            if found is None:
+                break
+            if mine(found):
+                return rkey, found
+    return free, None
+
+
+def former_identities(post: Post | _Post) -> list[str]:
+    """The identities `post` had before, whose derived record keys may hold it: the
+    paths git says it was renamed from, and its path when it now has an `id:`."""
+    out = list(post.former)
+    if post.identity.startswith("id:"):
+        out.append(identity.post_identity(post.rel))
+    return [i for i in dict.fromkeys(out) if i != post.identity]
 
 
 def same_post(found: Mapping[str, Any], text: str, parent: str | None) -> bool:

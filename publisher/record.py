@@ -55,6 +55,8 @@ class _Post(Protocol):
     rel: str
     hash: str | None
     identity: str
+    former: tuple[str, ...]
+    foreign: frozenset[str]
     doc: Any
     targets: Any
     profile_id: str | None

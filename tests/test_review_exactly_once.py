@@ -42,11 +42,6 @@ def account(pds) -> BlueskyAccount:
     return BlueskyAccount(pds.handle, pds.url, pds.password)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: the record key is derived from the path; a rename after a refused "
-    "commit-back derives a new key and posts the direct Bluesky post again",
-)
 def test_review_rename_after_a_refused_commit_back_posts_once(gh, pds, account, tag):
     hook = gh.remote / "hooks" / "pre-receive"
     hook.write_text(REFUSE_BOT)
