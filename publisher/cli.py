@@ -42,6 +42,28 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--at", metavar="WHEN", help="scheduledAt, ISO-8601 with an offset")
     p.add_argument("--thread", action="store_true", help="start a thread (parts between ---)")
 
+    p = sub.add_parser(
+        "draft", help="new feed entries or a release become draft posts, ready for review"
+    )
+    p.add_argument(
+        "--feed",
+        action="append",
+        metavar="URL",
+        help="an RSS, Atom or JSON feed (repeatable; default: the [[feeds]] of publisher.toml)",
+    )
+    p.add_argument(
+        "--release",
+        action="store_true",
+        help="draft the release of a GitHub release event ($GITHUB_EVENT_PATH or --event)",
+    )
+    p.add_argument("--event", type=Path, metavar="FILE", help="the release event's JSON")
+    p.add_argument("--tag", help="draft this tag's release from the release notes file")
+    p.add_argument("--notes", type=Path, metavar="FILE", help="the release notes file")
+    p.add_argument("--since", metavar="WHEN", help="only entries since: 2026-11-01, or 7d")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N drafts (the newest)")
+    p.add_argument("--dry-run", action="store_true", help="show the drafts, write nothing")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("schedule", help="what goes out next, by day and target")
     paths(p)
     p.add_argument("--json", action="store_true")
@@ -213,5 +235,6 @@ _COMMANDS = {
     "ci": _later("ci"),
     "init": _later("init"),
     "new": _later("new"),
+    "draft": _later("draft"),
     "schedule": _later("schedule"),
 }
