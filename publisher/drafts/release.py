@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from publisher.errors import PublisherError
+from publisher.errors import UsageError
 
 __all__ = [
     "NOTES_FILES",
@@ -19,6 +19,7 @@ __all__ = [
     "ReleaseError",
     "notes_text",
     "release_from_event",
+    "release_from_payload",
     "release_from_tag",
 ]
 
@@ -39,8 +40,8 @@ MAX_EVENT_BYTES = 25_000_000
 MAX_NOTES_BYTES = 5_000_000
 
 
-class ReleaseError(PublisherError):
-    """No release to draft from (a sentence for the user)."""
+class ReleaseError(UsageError):
+    """No release to draft from (a sentence for the user; exit code 2)."""
 
 
 class NotARelease(ReleaseError):
@@ -93,9 +94,8 @@ def _str(value: Any) -> str:
 
 
 def release_from_event(path: Path) -> Release:
-    """The release of a GitHub ``release`` event payload. ``NotARelease`` for an event
-    that is not ``published`` (edited, deleted, ...) or a draft release;
-    ``ReleaseError`` for a file that is no release event."""
+    """The release of a GitHub ``release`` event payload file (see
+    ``release_from_payload``)."""
     try:
         if path.stat().st_size > MAX_EVENT_BYTES:
             raise ReleaseError(f"{path}: the event file is over {MAX_EVENT_BYTES:,} bytes")
@@ -104,9 +104,16 @@ def release_from_event(path: Path) -> Release:
         raise ReleaseError(f"{path}: cannot read the event: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise ReleaseError(f"{path}: the event is not JSON: {str(exc)[:120]}") from None
+    return release_from_payload(data, str(path))
+
+
+def release_from_payload(data: Any, where: str = "the event") -> Release:
+    """The release of a GitHub ``release`` event. ``NotARelease`` for an event that is
+    not ``published`` (edited, deleted, ...) or a draft release; ``ReleaseError`` for
+    a payload that is no release event."""
     release = data.get("release") if isinstance(data, dict) else None
     if not isinstance(release, dict) or not _str(release.get("tag_name")):
-        raise ReleaseError(f"{path}: not a release event (no release.tag_name)")
+        raise ReleaseError(f"{where}: not a release event (no release.tag_name)")
     action = _str(data.get("action"))
     if action and action not in ("published", "released", "created"):
         raise NotARelease(f"release {_str(release['tag_name'])[:80]} was {action[:40]}")

@@ -195,8 +195,11 @@ def draft_feeds(
     dry_run: bool = False,
     environ: Mapping[str, str] | None = None,
     today: dt.date | None = None,
+    remember: bool = True,
 ) -> list[DraftResult]:
-    """Read each feed once and draft its new entries (see the module's docstring)."""
+    """Read each feed once and draft its new entries (see the module's docstring).
+    ``remember=False`` (the Action, whose workspace is gone after the run) leaves
+    ``.publisher/`` alone: the posts and git history are what counts there."""
     from publisher.drafts.feeds import FeedError, parse_feed
     from publisher.drafts.fetch import FeedFetchError, fetch_feed, shown_url
 
@@ -274,7 +277,7 @@ def draft_feeds(
             result.drafts.append(Written(draft, path, entry.url, entry.published))
             known.add({"id": entry.id, "url": entry.url})
             drafted.append(entry.id)
-        if not dry_run:
+        if remember and not dry_run:
             entry_state = dict(saved)
             remembered = [i for i in entry_state.get("drafted", []) if isinstance(i, str)]
             entry_state["drafted"] = (remembered + drafted)[-MAX_REMEMBERED:]
@@ -283,7 +286,7 @@ def draft_feeds(
                 entry_state["etag"] = answer.etag
                 entry_state["lastModified"] = answer.last_modified
             state["feeds"][feed.url] = entry_state
-    if not dry_run:
+    if remember and not dry_run:
         save_state(config, state)
     return results
 
@@ -294,6 +297,7 @@ def draft_release(
     *,
     dry_run: bool = False,
     today: dt.date | None = None,
+    remember: bool = True,
 ) -> DraftResult:
     """One draft announcing ``release``, unless it was drafted before."""
     result = DraftResult(f"release {release.tag}")
@@ -331,7 +335,7 @@ def draft_release(
     )
     path = None if dry_run else _write(draft)
     result.drafts.append(Written(draft, path, release.url, release.published))
-    if not dry_run:
+    if remember and not dry_run:
         releases = state.get("releases")
         releases = releases if isinstance(releases, list) else []
         state["releases"] = [*releases, release.id][-MAX_REMEMBERED:]
