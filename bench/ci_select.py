@@ -1,9 +1,10 @@
 """`publisher ci` on a push that adds one post: beside 1 other post, and beside 3,000.
 
-    python bench/ci_select.py [--others 3000] [--runs 5]
+    python bench/ci_select.py [--others 3000] [--kind recorded|drafts|mixed] [--runs 5]
 
-Each repository is a real git repository whose other posts all carry a record for the
-run (so none of them has anything to do); every run pushes a commit adding one new
+Each repository is a real git repository whose other posts have nothing to do: each
+carries a record for the run (`recorded`), is a draft (`drafts`), or a third of each
+plus posts taken back with `unpublish: true` (`mixed`); every run pushes a commit adding one new
 post and runs the whole `publisher ci` process (publish mode, the embedded sandbox,
 commit without push). Prints the median wall time of the run for both repositories
 and their ratio (the goal: at most 1.25), and the same for the selection alone
@@ -57,13 +58,31 @@ def recorded_post(i: int) -> str:
     )
 
 
-def make_repo(root: Path, others: int) -> str:
-    """A repository with ``others`` recorded posts; returns the base commit."""
+def draft_post(i: int) -> str:
+    """A draft in progress, as `publisher new` writes one."""
+    return f"---\ntargets: [bluesky]\ndraft: true\n---\nA draft, number {i}.\n"
+
+
+def unpublished_post(i: int) -> str:
+    """A post taken back: `unpublish: true` and its record."""
+    return recorded_post(i).replace("---\ntargets:", "---\nunpublish: true\ntargets:", 1)
+
+
+KINDS = {
+    "recorded": [recorded_post],
+    "drafts": [draft_post],
+    "mixed": [recorded_post, draft_post, unpublished_post],
+}
+
+
+def make_repo(root: Path, others: int, kind: str = "recorded") -> str:
+    """A repository with ``others`` posts with nothing to do; returns the base commit."""
     (root / "posts").mkdir(parents=True)
     (root / "publisher.toml").write_text(CONFIG)
     (root / ".gitignore").write_text(".publisher/\n")
+    makers = KINDS[kind]
     for i in range(others):
-        (root / "posts" / f"old-{i:05}.md").write_text(recorded_post(i))
+        (root / "posts" / f"old-{i:05}.md").write_text(makers[i % len(makers)](i))
     git(root, "init", "-q", "-b", "main")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "base")
@@ -114,7 +133,7 @@ def time_ci(root: Path, base: str, runs: int) -> float:
         times.append(time.perf_counter() - start)
         if done.returncode != 0:
             raise SystemExit(f"publisher ci failed:\n{done.stdout.decode()}{done.stderr.decode()}")
-        if b"1 target results recorded" not in done.stdout:
+        if b"1 target result recorded" not in done.stdout:
             raise SystemExit(f"expected one post published:\n{done.stdout.decode()}")
     return statistics.median(times)
 
@@ -141,17 +160,18 @@ def time_select(root: Path, base: str, runs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--others", type=int, default=3000)
+    parser.add_argument("--kind", choices=sorted(KINDS), default="recorded")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         small, large = Path(tmp) / "small", Path(tmp) / "large"
-        small_base, large_base = make_repo(small, 1), make_repo(large, args.others)
+        small_base, large_base = make_repo(small, 1), make_repo(large, args.others, args.kind)
         ci_small = time_ci(small, small_base, args.runs)
         ci_large = time_ci(large, large_base, args.runs)
         sel_small = time_select(small, small_base, args.runs)
         sel_large = time_select(large, large_base, args.runs)
     print(f"publisher ci, one new post beside 1 post:      {ci_small:.3f} s")
-    print(f"publisher ci, one new post beside {args.others} posts: {ci_large:.3f} s")
+    print(f"publisher ci, one new post beside {args.others} {args.kind} posts: {ci_large:.3f} s")
     print(f"ratio: {ci_large / ci_small:.2f}x (goal <= 1.25x)")
     print(f"select_posts alone: {sel_small * 1000:.1f} ms vs {sel_large * 1000:.1f} ms")
 

@@ -213,12 +213,13 @@ def main() -> None:
             "floor": [py, "-c", FLOOR, "posts"],
             "naive": [py, "-c", NAIVE, "posts"],
             "plan": [py, "-m", "publisher", "plan", "posts"],
+            "plan --json": [py, "-m", "publisher", "plan", "--json", "posts"],
         }
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for _ in range(args.runs):  # interleaved, so a busy spell hits all three alike
             for name, cmd in commands.items():
                 runs[name].append(timed(cmd, root, 1))
-        floor, naive, plan = (
+        floor, naive, plan, plan_json = (
             (statistics.median(w for w, _ in runs[n]), statistics.median(c for _, c in runs[n]))
             for n in commands
         )
@@ -228,12 +229,17 @@ def main() -> None:
         ("floor (read + CSafeLoader)", floor),
         ("naive (python-frontmatter + pydantic)", naive),
         ("publisher plan", plan),
+        ("publisher plan --json", plan_json),
     ):
         print(f"  {name:40} {wall:7.2f}s {cpu:7.2f}s")
     print(
         f"  plan / floor = {plan[0] / floor[0]:.2f}x wall, {plan[1] / floor[1]:.2f}x cpu  (goal <= 2x)"
     )
     print(f"  plan / naive = {plan[0] / naive[0]:.2f}x wall, {plan[1] / naive[1]:.2f}x cpu")
+    print(
+        f"  plan --json / floor = {plan_json[0] / floor[0]:.2f}x wall, "
+        f"{plan_json[1] / floor[1]:.2f}x cpu  (goal <= 2.5x)"
+    )
 
 
 if __name__ == "__main__":

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from publisher import __version__
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from publisher.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -145,13 +144,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
-    from publisher.errors import UsageError
+    from publisher.errors import PublisherError
 
     try:
         return _COMMANDS[args.command](args)
-    except UsageError as exc:
+    except PublisherError as exc:  # the one place an error becomes a line and an exit code
         print(f"publisher: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
     except KeyboardInterrupt:
         print("publisher: interrupted", file=sys.stderr)
         return 130

@@ -29,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from publisher.errors import PublisherError
+
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 MAX_NODES = 20_000
@@ -74,7 +76,7 @@ class _FastLoader(_Loader):  # type: ignore[misc, valid-type]
 
 _IMPLICIT = _Loader.yaml_implicit_resolvers
 if None in _IMPLICIT or _Loader.yaml_path_resolvers:  # pragma: no cover - a PyYAML change
-    _FastLoader = _Loader  # type: ignore[misc]
+    _FastLoader = _Loader  # type: ignore[misc, assignment]
 _ODD_BREAK = re.compile("[\r\x85\u2028\u2029]")
 _OPEN = re.compile(r"^(---|\+\+\+)[ \t]*$")
 # A line closing YAML frontmatter (spaces after it are fine, as `str.rstrip` allows).
@@ -86,7 +88,7 @@ _FRONTMATTER_KEY = re.compile(
 Loc = tuple[str | int, ...]
 
 
-class DocumentError(Exception):
+class DocumentError(PublisherError):
     """A post file that cannot be read as a post, with the place to fix it."""
 
     def __init__(self, path: str, line: int, col: int, code: str, message: str) -> None:

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from publisher.errors import PublisherError
+
 
 def lock_path(root: Path) -> Path:
     git_dir = root / ".git"
@@ -23,7 +25,7 @@ def lock_path(root: Path) -> Path:
     return root / ".publisher" / "run.lock"
 
 
-class LockWaitCancelled(Exception):
+class LockWaitCancelled(PublisherError):
     """`should_stop` said stop while waiting for another run."""
 
 

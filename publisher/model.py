@@ -10,7 +10,7 @@ ignored would publish at once). `publisher schema` prints the JSON Schema of
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     BaseModel,
@@ -83,14 +83,10 @@ def _shape(value: Any) -> str:
     return MAP_TAG if isinstance(value, dict) else STR_TAG
 
 
-def _str_or(model: type[BaseModel]) -> Any:
-    return Annotated[
-        Annotated[NonEmpty, Tag(STR_TAG)] | Annotated[model, Tag(MAP_TAG)],
-        Discriminator(_shape),
-    ]
-
-
-FirstComment = _str_or(FirstCommentSpec)
+FirstComment: TypeAlias = Annotated[
+    Annotated[NonEmpty, Tag(STR_TAG)] | Annotated[FirstCommentSpec, Tag(MAP_TAG)],
+    Discriminator(_shape),
+]
 
 
 # -- Bluesky extras (langs, labels, replies, quotes, card, unpublish)
@@ -169,7 +165,10 @@ class TargetSpec(_Strict):
         return self
 
 
-Target = _str_or(TargetSpec)
+Target: TypeAlias = Annotated[
+    Annotated[NonEmpty, Tag(STR_TAG)] | Annotated[TargetSpec, Tag(MAP_TAG)],
+    Discriminator(_shape),
+]
 Moment = Annotated[
     Annotated[dt.datetime, Tag(DATETIME_TAG)] | Annotated[str, Tag(STR_TAG)],
     Discriminator(lambda v: DATETIME_TAG if isinstance(v, dt.datetime) else STR_TAG),

@@ -527,7 +527,7 @@ def _letmepost_send(
 ) -> Step:
     targets = [tp.target for tp in group if tp.target is not None]
     uploads = {m.sha256: m.rel for t in targets for m in t.media if m.path is not None and m.sha256}
-    pending = tuple(rel for sha, rel in uploads.items() if sha not in media)
+    pending = tuple(rel for sha, rel in uploads.items() if sha not in media and rel is not None)
 
     def build() -> bytes:
         return identity.body_bytes(post.body(targets, media))

@@ -879,7 +879,8 @@ class _Checker:
             return NO_EXTRAS  # the common case: nothing set
         values: dict[str, Any] = {}
         for key in keys:
-            value, where = getattr(fm, key), (key,)
+            value = getattr(fm, key)
+            where: tuple[str | int, ...] = (key,)
             if over is not None and getattr(over, key) is not None:
                 value, where = getattr(over, key), (*loc, key)
             if value is None:
@@ -1018,8 +1019,7 @@ class _Checker:
             self.problem(loc, "targets.account.uuid", f"{name!r} is not a valid account UUID")
             return None
         else:
-            known = list(aliases) + list(PLATFORM_NAMES)
-            hint = did_you_mean(name, known)
+            hint = did_you_mean(name, [*aliases, *PLATFORM_NAMES])
             listed = ", ".join(sorted(aliases)) or "none yet (add them to publisher.toml)"
             self.problem(
                 loc,
@@ -1282,9 +1282,10 @@ def _data_loc(data: Any, loc: tuple[Any, ...]) -> tuple[Loc, Any]:
     for step in loc:
         if step in UNION_TAGS:
             continue
-        if (isinstance(current, dict) and isinstance(step, str) and step in current) or (
-            isinstance(current, list) and isinstance(step, int) and 0 <= step < len(current)
-        ):
+        # two branches, so the type checker sees which index type each container takes
+        if isinstance(current, dict) and isinstance(step, str) and step in current:  # noqa: SIM114
+            current = current[step]
+        elif isinstance(current, list) and isinstance(step, int) and 0 <= step < len(current):
             current = current[step]
         elif isinstance(step, str) and step.startswith("function-"):
             continue  # a validator's wrapper, not a step into the data

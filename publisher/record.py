@@ -52,6 +52,12 @@ class _Post(Protocol):
     hash: str | None
     doc: Any
     targets: Any
+    profile_id: str | None
+
+    @property
+    def scheduled_iso(self) -> str | None: ...
+
+    def body(self, targets: Any, media_ids: Mapping[str, str]) -> dict[str, Any]: ...
 
 
 __all__ = [

@@ -99,8 +99,27 @@ def plan_table(plan: Plan) -> str:
 
 
 def dump_json(value: Any, out: TextIO = sys.stdout) -> None:
-    json.dump(value, out, indent=2, ensure_ascii=False, default=str)
+    """`value` as JSON: the outer two levels indented for people, everything deeper on one
+    line each. `json.dump(indent=...)` runs the pure-Python encoder, piece by piece (a
+    third of `plan --json`'s time on 5,000 posts); each line here is one call to the C
+    encoder."""
+    out.write(_json_text(value, 0))
     out.write("\n")
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _json_text(value: Any, depth: int) -> str:
+    if depth >= 2 or not isinstance(value, dict | list) or not value:
+        return _compact(value)
+    pad, close = "  " * (depth + 1), "  " * depth
+    if isinstance(value, dict):
+        items = [f"{pad}{_compact(str(k))}: {_json_text(v, depth + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{close}}}"
+    items = [pad + _json_text(v, depth + 1) for v in value]
+    return "[\n" + ",\n".join(items) + f"\n{close}]"
 
 
 def result_table(plan: Plan, result: Any) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from publisher.errors import PublisherError
 from publisher.files import RealPaths
 
 __all__ = [
@@ -52,7 +53,7 @@ _ONE_LINE = re.compile("[\n\r\x85\u2028\u2029\t]")
 _TEMP_NAME = re.compile(r"\.(.+)\.[0-9a-f]{12}\.tmp")
 
 
-class WritebackError(Exception):
+class WritebackError(PublisherError):
     """The ``published`` block could not be written safely; the file was not changed.
 
     ``path`` and ``line`` (1-based, in the file) locate the problem when known. The
@@ -289,7 +290,7 @@ def _analyse(text: str, path: str | None) -> list[_Entry]:
                     ev.start_mark,
                     path,
                 )
-            if ev.start_mark.column != 0:
+            if ev.start_mark is not None and ev.start_mark.column != 0:
                 raise _refuse_mark(
                     "frontmatter keys are indented: top-level keys must start in column 1",
                     ev.start_mark,
@@ -309,9 +310,10 @@ def _analyse(text: str, path: str | None) -> list[_Entry]:
         entry = entries[-1]
         if isinstance(ev, yaml.CollectionStartEvent):
             flows.append(bool(ev.flow_style))
-            entry.last = max(entry.last, ev.start_mark.line)
+            if ev.start_mark is not None:
+                entry.last = max(entry.last, ev.start_mark.line)
         elif isinstance(ev, yaml.CollectionEndEvent):
-            if flows.pop():
+            if flows.pop() and ev.end_mark is not None:
                 entry.last = max(entry.last, ev.end_mark.line)
         else:
             entry.last = max(entry.last, _last_line(ev))

@@ -108,6 +108,25 @@ def test_a_one_post_push_parses_no_recorded_post(repo: Repo, parsed: list[str]) 
     assert parsed == []  # 200 recorded posts, not one of them parsed
 
 
+def test_drafts_beside_a_one_post_push_are_neither_selected_nor_parsed(
+    repo: Repo, parsed: list[str]
+) -> None:
+    drafts = {
+        f"posts/draft{i:03}.md": post("[bluesky]", f"draft {i}").replace(
+            "---\n", "---\ndraft: true\n", 1
+        )
+        for i in range(200)
+    }
+    odd = post("[bluesky]", "odd").replace("---\n", "---\ndraft: yes please\n", 1)
+    before = repo.commit({**drafts, "posts/odd.md": odd})
+    after = repo.commit({"posts/new.md": post("[bluesky]", "new")})
+    # a plain `draft: true` needs no look; anything else is planned (and refused there)
+    assert repo.select(before, after) == ["posts/new.md", "posts/odd.md"]
+    assert parsed == []
+    touched = repo.commit({"posts/draft007.md": drafts["posts/draft007.md"].replace("7", "8")})
+    assert repo.select(after, touched) == ["posts/draft007.md", "posts/new.md", "posts/odd.md"]
+
+
 def test_posts_without_a_record_for_the_run_are_picked_up(repo: Repo, parsed: list[str]) -> None:
     before = repo.commit(
         {

@@ -59,11 +59,12 @@ class Reporter(Protocol):
 class Backend(Protocol):
     name: str
 
-    def requests(self, step: Step, record: Record) -> list[Request]:
-        """The requests `run` would send for `step`, in order (nothing is sent)."""
+    def requests(self, step: Step, record: Record | None) -> list[Request]:
+        """The requests `run` would send for `step`, in order (nothing is sent). `record`
+        is None for a deleted file's steps (only its queued posts are left)."""
         ...
 
-    def run(self, step: Step, record: Record, reporter: Reporter) -> None:
+    def run(self, step: Step, record: Record | None, reporter: Reporter) -> None:
         """Carry out `step`: each request's answer is in `record`, on disk, before the
-        next request."""
+        next request (`record` is None for a deleted file's steps)."""
         ...

@@ -266,8 +266,9 @@ class BlueskyBackend:
         from publisher.backends.bluesky_pds import new_tid
 
         rec = book.target(t.label)
-        rkey = rec.get("rkey")
-        unfinished = rkey and rec.get("status") in ("pending", "failed")
+        recorded = rec.get("rkey")
+        unfinished = isinstance(recorded, str) and rec.get("status") in ("pending", "failed")
+        rkey = recorded if unfinished and isinstance(recorded, str) else new_tid()
         found = account.get_post(rkey, repo=rec.get("did")) if unfinished else None
         if found is not None:  # created by an earlier run that did not record (all of) it
             uri, cid = found["uri"], found["cid"]
@@ -281,8 +282,7 @@ class BlueskyBackend:
             reply_to = _reply_refs(account, t.reply_to)
         if t.quote:
             quote = account.resolve_post(t.quote)
-        if not unfinished:
-            rkey = new_tid()  # a new post, or a deliberate repost
+        if not unfinished:  # a new post (a new key above), or a deliberate repost
             book.archive(t.label)
         stale = dict.fromkeys(("uri", "cid", "url", "error"))  # set_target drops None values
         if not unfinished:
@@ -337,8 +337,8 @@ class BlueskyBackend:
             prev = book.part(t.label, n)
             # a recorded key whose answer was lost (pending) or whose create failed
             # (maybe after the PDS stored it): read back, adopted if it exists
-            unfinished = prev and prev.get("status") in ("pending", "failed")
-            rkey = prev.get("rkey") if unfinished else None
+            unfinished = prev is not None and prev.get("status") in ("pending", "failed")
+            rkey = prev.get("rkey") if prev is not None and unfinished else None
             found = account.get_post(rkey, repo=rec.get("did")) if rkey else None
             if found is None:
                 if rkey is None:

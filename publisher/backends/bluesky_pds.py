@@ -28,8 +28,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
+from publisher.errors import PublisherError
 from publisher.rules import platforms as _platforms
 
 if TYPE_CHECKING:
@@ -74,11 +75,21 @@ REPOST_COLLECTION = "app.bsky.feed.repost"
 _MEDIA_LIMITS = _platforms.MEDIA["bluesky"]
 MAX_GRAPHEMES = _platforms.REGISTRY["bluesky"].text_max
 MAX_TEXT_BYTES = 3000  # the lexicon's maxLength of app.bsky.feed.post#text (bytes)
-MAX_IMAGES = _MEDIA_LIMITS.max_images
-MAX_IMAGE_BYTES = _MEDIA_LIMITS.image_max
-MAX_ALT_GRAPHEMES = _MEDIA_LIMITS.alt_max
+
+_T = TypeVar("_T")
+
+
+def _known(value: _T | None, name: str) -> _T:
+    if value is None:  # pragma: no cover - the registry's Bluesky row sets every limit
+        raise RuntimeError(f"the platform registry has no Bluesky {name}")
+    return value
+
+
+MAX_IMAGES = _known(_MEDIA_LIMITS.max_images, "max_images")
+MAX_IMAGE_BYTES = _known(_MEDIA_LIMITS.image_max, "image_max")
+MAX_ALT_GRAPHEMES = _known(_MEDIA_LIMITS.alt_max, "alt_max")
 MAX_LANGS = 3
-IMAGE_MIMES = _MEDIA_LIMITS.image_mimes
+IMAGE_MIMES = _known(_MEDIA_LIMITS.image_mimes, "image_mimes")
 # The self-labels Bluesky's app offers (com.atproto.label.defs#selfLabels values).
 SELF_LABELS = frozenset({"sexual", "nudity", "porn", "graphic-media"})
 MAX_CARD_TITLE = 300
@@ -97,7 +108,7 @@ FACET_MENTION = "app.bsky.richtext.facet#mention"
 FACET_TAG = "app.bsky.richtext.facet#tag"
 
 
-class BlueskyError(Exception):
+class BlueskyError(PublisherError):
     """Any failure of the Bluesky backend.
 
     ``code`` is stable and machine-readable (``login_failed``, ``network``,

@@ -192,7 +192,7 @@ class LetmepostBackend:
     ) -> None:
         for t in targets:
             for m in t.media:
-                if m.path is None or m.sha256 in book.media:
+                if m.path is None or m.sha256 is None or m.sha256 in book.media:
                     continue
                 reporter.checkpoint()
                 data = m.path.read_bytes()

@@ -26,10 +26,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from publisher.errors import PublisherError
+
 USER_AGENT = "publisher (+https://github.com/publisher-dev/publisher)"
 
 
-class ApiError(Exception):
+class ApiError(PublisherError):
     """An answer from the API that is an error (the envelope's code, rule, message)."""
 
     def __init__(
@@ -68,7 +70,7 @@ class QuotaExceeded(ApiError):
     """The monthly quota is used up: stop the run."""
 
 
-class NetworkError(Exception):
+class NetworkError(PublisherError):
     """No answer (connection refused/dropped, timeout) after every retry."""
 
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+from publisher.errors import PublisherError
+
 if TYPE_CHECKING:
     import httpx
 
@@ -64,7 +66,7 @@ _PIL_MIMES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEB
 T = TypeVar("T")
 
 
-class CardError(Exception):
+class CardError(PublisherError):
     """Why a page or its image gave no card (the text is a warning for the user)."""
 
 
@@ -223,7 +225,7 @@ def fit_image(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img: Image.Image = Image.open(io.BytesIO(data))
             width, height = img.size
             if width * height > MAX_PIXELS:
                 raise CardError(f"{width}x{height} pixels is too many to decode")

@@ -21,6 +21,7 @@ from typing import Any
 
 from publisher import __version__
 from publisher.commands.common import UsageError
+from publisher.errors import PublisherError
 
 #: The repository this action and package are released from. `uses:` names it.
 ACTION_REPOSITORY = "publisher-dev/publisher"
@@ -384,13 +385,15 @@ def _fetch_accounts(config: Any) -> list[dict[str, Any]] | None:
     from publisher.run import resolve_run
 
     with resolve_run(config).connect() as api:
+        if api.client is None:  # pragma: no cover - connect(need_key=True) gives a client
+            return None
         try:
             return list(api.client.accounts())
         except (ApiError, NetworkError) as exc:
             raise _AccountsError(str(exc)) from None
 
 
-class _AccountsError(Exception):
+class _AccountsError(PublisherError):
     pass
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from publisher.errors import PublisherError
+
 if TYPE_CHECKING:
     import httpx
 
@@ -35,7 +37,7 @@ COMMENT_MARKER = "<!-- publisher-preview -->"
 _OUTPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
-class GitHubError(Exception):
+class GitHubError(PublisherError):
     """A problem with the Actions environment or a GitHub API call (never holds a token)."""
 
 
@@ -205,8 +207,8 @@ def _pull_request_event(event: Mapping[str, Any]) -> PullRequestEvent | None:
     number = event.get("number", pr.get("number"))
     if not isinstance(number, int) or isinstance(number, bool):
         return None
-    base = pr.get("base") if isinstance(pr.get("base"), dict) else {}
-    head = pr.get("head") if isinstance(pr.get("head"), dict) else {}
+    base = _mapping(pr.get("base"))
+    head = _mapping(pr.get("head"))
     head_repo = head.get("repo") if isinstance(head.get("repo"), dict) else None
     base_repo = base.get("repo") if isinstance(base.get("repo"), dict) else None
     if head_repo is None:
@@ -468,13 +470,18 @@ def _find_comment(
     return None
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (an event's fields are untrusted)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _ours(comment: Any, marker: str) -> bool:
     """A comment carrying our marker AND written by a bot (the Actions token's
     github-actions[bot], or an App). Anyone can paste the marker into a comment of
     their own; editing theirs would put the preview under their name."""
     if not isinstance(comment, dict):
         return False
-    user = comment.get("user") if isinstance(comment.get("user"), dict) else {}
+    user = _mapping(comment.get("user"))
     return user.get("type") == "Bot" and str(comment.get("body") or "").lstrip().startswith(marker)
 
 

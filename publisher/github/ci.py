@@ -39,6 +39,7 @@ from publisher.config import Config, ConfigError, load_config
 from publisher.errors import UsageError
 from publisher.github.actions import (
     ActionsEnv,
+    AnnotationLevel,
     GitHubApiError,
     GitHubError,
     add_mask,
@@ -330,7 +331,7 @@ class Job:
                 self.actions.api_url, self.actions.repository, pr.number, self.inputs.token, body
             )
         except GitHubApiError as exc:
-            level = "notice" if exc.status in (403, 404) else "warning"
+            level: AnnotationLevel = "notice" if exc.status in (403, 404) else "warning"
             self.log.command(
                 annotation(
                     level,

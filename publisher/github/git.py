@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from publisher.errors import PublisherError
+
 if TYPE_CHECKING:
     from git import Repo
 
@@ -49,7 +51,7 @@ _BOT_ENV = {
 _CREDENTIALS_IN_URL = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 
 
-class GitError(Exception):
+class GitError(PublisherError):
     """A git command failed in a way the caller cannot recover from."""
 
 
@@ -439,7 +441,7 @@ def _abort(repo: Repo) -> None:
 # ------------------------------------------------------------- the user's work tree
 
 
-class CommitError(Exception):
+class CommitError(PublisherError):
     """`git add` or `git commit` failed (the message is git's, without the file's content)."""
 
 

@@ -215,8 +215,8 @@ def preview_markdown(report: Report) -> str:
         out += _steps_md(_steps_of(report, pv.rel))
         out.append("")
     for d in report.selection.deleted:
-        labels = ", ".join(q[0] for q in d.queued)
-        out += [f"### {md(d.path)} — deleted", "", f"Would cancel the queued {md(labels)}.", ""]
+        queued = ", ".join(q[0] for q in d.queued)
+        out += [f"### {md(d.path)} — deleted", "", f"Would cancel the queued {md(queued)}.", ""]
     return "\n".join(out).rstrip() + "\n"
 
 

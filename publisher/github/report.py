@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from publisher.github.actions import annotation
+from publisher.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from publisher.github.actions import AnnotationLevel, annotation
 from publisher.github.select import Selection
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "SENT", "Report"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SENT = frozenset({"published", "publishing"})
 
 
@@ -136,7 +136,7 @@ class Report:
         lines: list[str] = []
         for f in self.plan.files:
             for p in sorted(f.post.problems, key=lambda p: (p.line, p.col)):
-                level = "error" if p.severity == "error" else "warning"
+                level: AnnotationLevel = "error" if p.severity == "error" else "warning"
                 lines.append(
                     annotation(
                         level,

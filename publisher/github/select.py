@@ -18,7 +18,9 @@ Cost: what it reads grows with the change, not with the repository. Finding the 
 with no record is the one part that looks at every post file, and it does so without
 parsing YAML: `record_counts` reads the head of each file and recognises the
 `published` block exactly as publisher writes it (``published:``, then ``env:`` and
-``api:`` as plain scalars). Only when that is certain is a file passed over; anything
+``api:`` as plain scalars), and a draft by its one plain ``draft: true`` line (a draft
+has nothing to send; one with a record is passed over by its record). Only when that
+is certain is a file passed over; anything
 else (no block, another environment, a hand-written or unusual block, a frontmatter
 it cannot delimit) is selected or parsed properly. Passing over a file wrongly would
 skip a post, selecting one wrongly costs only its planning (the plan sees the record
@@ -60,6 +62,10 @@ _TOP = re.compile(rb"^published", re.M)
 _BLOCK = re.compile(rb"^published:[ \t]*\r?\n((?:[ \t][^\n]*\n|\r?\n)*)", re.M)
 _FIRST_CHILD = re.compile(rb"^( +)[^ \t\r\n#]", re.M)
 _PLAIN = re.compile(rb"^[A-Za-z0-9._:/+-]+$")
+# `draft: true` as a top-level line (publisher new writes it so), and any other top-level
+# `draft` line: with exactly one and it plain `true`, the file is a draft.
+_DRAFT = re.compile(rb"^draft:[ \t]*true[ \t]*(?:#[^\r\n]*)?\r?$", re.M)
+_DRAFT_KEY = re.compile(rb"^draft\b", re.M)
 
 
 @dataclass
@@ -185,6 +191,28 @@ def record_counts(raw: bytes, run: Run) -> bool | None:
     return run.counts(values[b"env"].decode(), api.decode() if api is not None else None)
 
 
+def plain_draft(raw: bytes) -> bool:
+    """Whether the head of a post file plainly says `draft: true` at the top level, once,
+    with no `published` block: such a file has nothing to send or take back, so the
+    Action need not load it. False when unsure (the file is loaded and planned).
+
+    >>> plain_draft(b"---\\ntargets: [x]\\ndraft: true\\n---\\nHi\\n")
+    True
+    >>> plain_draft(b"---\\ntargets: [x]\\ndraft: false\\n---\\nHi\\n")
+    False
+    """
+    opened = _OPEN.match(raw)
+    closed = _CLOSE.search(raw, opened.end()) if opened is not None else None
+    if opened is None or closed is None:
+        return False
+    front = raw[opened.end() : closed.start()]
+    return (
+        b"published" not in front
+        and len(_DRAFT_KEY.findall(front)) == 1
+        and _DRAFT.search(front) is not None
+    )
+
+
 @functools.lru_cache(maxsize=8)
 def _child_patterns(indent: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
     """For children at ``indent``: their ``env`` / ``api`` lines, and any line that is
@@ -215,6 +243,8 @@ def _unrecorded(paths: Iterable[Path], run: Run) -> list[Path]:
     found = []
     for path in paths:
         head = _head(path)
+        if head is not None and plain_draft(head):
+            continue  # a draft: nothing to send, and nothing recorded to take back
         known = record_counts(head, run) if head is not None else None
         if known is None:
             try:

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import regex
 
-from publisher.plan import FilePlan
+from publisher.plan import Action, FilePlan
 from publisher.post import Post, Problem
 from publisher.record import web_url
 from publisher.report import ACTION_WORDS
@@ -279,7 +279,7 @@ def build_preview(
         if tp is not None:
             action, reason = tp.action, tp.reason
         else:
-            action, reason = "none", _why_nothing(file_plan.state)
+            action, reason = Action.NONE, _why_nothing(file_plan.state)
         length = None
         if t.platform in limits.PLATFORMS:
             length = limits.measure(t.platform, t.text)

@@ -47,7 +47,7 @@ def header_timeout_protocol(
     headers take longer than ``seconds`` to arrive."""
     parent: Any = base or _base_protocol()
 
-    class HeaderTimeoutProtocol(parent):  # type: ignore[misc, valid-type]
+    class HeaderTimeoutProtocol(parent):
         header_timeout = seconds
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:

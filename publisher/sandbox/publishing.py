@@ -104,7 +104,8 @@ class Engine:
                 source = "url"
                 # The sandbox never fetches URLs: the type is guessed from the path.
                 mime = limits.mime_from_extension(str(ref.get("url")))
-            out.append(limits.Media(ref.get("kind"), ref.get("altText"), mime, size, source))
+            kind = str(ref.get("kind") or "")
+            out.append(limits.Media(kind, ref.get("altText"), mime, size, source))
         return tuple(out), None
 
     def _content(

@@ -173,7 +173,7 @@ def _options(issues: Issues, value: Any, path: IssuePath) -> dict[str, Any] | No
             "invalid_union_discriminator",
         )
         return None
-    fields: dict[str, str] = {
+    fields: str = {
         "twitter": "replyToTweetId:s quoteTweetId:s",
         "pinterest": "boardId:s destinationUrl:u title:s coverImageUrl:u",
         "threads": "replyToId:s",
