@@ -59,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tag", help="draft this tag's release from the release notes file")
     p.add_argument("--notes", type=Path, metavar="FILE", help="the release notes file")
     p.add_argument("--since", metavar="WHEN", help="only entries since: 2026-11-01, or 7d")
-    p.add_argument("--limit", type=int, metavar="N", help="at most N drafts (the newest)")
+    p.add_argument(
+        "--limit", type=int, metavar="N", help="at most N drafts, the newest (default 20)"
+    )
     p.add_argument("--dry-run", action="store_true", help="show the drafts, write nothing")
     p.add_argument("--json", action="store_true")
 

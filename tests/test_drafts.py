@@ -530,3 +530,98 @@ def test_since_accepts_spans_and_refuses_nonsense():
         parse_since("2026-11-01T10:00:00", now)
     with pytest.raises(UsageError, match="give a date"):
         parse_since("last week", now)
+
+
+# --------------------------------------------------------------------------- review
+
+
+@pytest.fixture
+def harness(tmp_path: Path, sandbox: Any) -> Any:
+    from tests.test_ci import Harness
+
+    return Harness(tmp_path, sandbox)
+
+
+def test_the_pull_request_preview_shows_the_drafts_like_any_post(harness, feeds):
+    _, base = harness.seed({})
+    ws = harness.clone("ws")
+    harness.git(ws, "checkout", "-q", "-b", "publisher/drafts-1")
+    url = feeds.serve("/atom", ATOM, "application/atom+xml")
+    done = run_cli(["draft", "--feed", url], ws, {**ALLOW, **harness.base_env, **ALLOW})
+    assert done.returncode == 0, done.stderr
+    (ws / ".publisher" / "feeds.json").unlink()
+    head = harness.commit(ws, {}, "New drafts from feeds and releases")
+    run = harness.run(ws, "pull_request", harness.pr_event(base, head), key=None)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert r"posts/2026\-11\-05\-our\-talk\-at\-fosdem.md — draft" in run.summary
+    assert "Draft: never published." in run.summary
+    assert "Our talk at FOSDEM\n\nSlides &amp; video.\n\nhttps://example.org/talks/fosdem" in (
+        run.summary
+    )
+    assert "| bluesky | bluesky 69/300 graphemes |" in run.summary
+
+
+def test_a_direct_bluesky_target_gets_the_entry_as_its_link_card(repo, feeds):
+    config = CONFIG.replace('targets = ["x", "bluesky"]', 'targets = ["me"]')
+    config += '\n[accounts.me]\nbluesky = "alice.bsky.social"\n'
+    (repo / "publisher.toml").write_text(config)
+    url = feeds.serve(
+        "/rss",
+        rss(
+            (
+                "g1",
+                "Read this",
+                "https://e.org/post",
+                "<p>See https://other.example/also first</p>",
+                "Sun, 01 Nov 2026 10:00:00 GMT",
+            )
+        ),
+        "application/rss+xml",
+    )
+    assert draft(repo, "--feed", url).returncode == 0
+    (path,) = drafted(repo)
+    assert front(path)["card"] == "https://e.org/post"  # not the summary's first link
+    assert run_cli(["validate", str(path)], repo, ALLOW).returncode == 0
+
+
+def test_a_posts_folder_that_cannot_be_written_is_one_clear_line(repo, feeds):
+    import os
+
+    if os.geteuid() == 0:
+        # root writes anywhere: a file where the folder should be stops it instead
+        (repo / "posts").rmdir()
+        (repo / "posts").write_text("not a folder")
+    else:
+        (repo / "posts").chmod(0o500)
+    url = feeds.serve("/atom", ATOM, "application/atom+xml")
+    try:
+        done = draft(repo, "--feed", url)
+    finally:
+        if (repo / "posts").is_dir():
+            (repo / "posts").chmod(0o700)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"{url}: failed: cannot write " in done.stderr
+    state = json.loads((repo / ".publisher" / "feeds.json").read_text())
+    assert state["feeds"][url].get("etag") is None  # the next run reads it in full
+
+
+def test_a_backlog_comes_in_steps_of_twenty_newest_first(repo, feeds):
+    start = dt.datetime(2026, 10, 1, 10, tzinfo=dt.UTC)
+    items = [
+        (
+            f"g{n}",
+            f"Entry {n}",
+            f"https://e.org/{n}",
+            "t",
+            email.utils.format_datetime(start + dt.timedelta(days=n), usegmt=True),
+        )
+        for n in range(25)
+    ]
+    url = feeds.serve("/rss", rss(*items), "application/rss+xml")
+    done = draft(repo, "--feed", url)
+    assert done.returncode == 0 and "20 new drafts, 5 left for a later run" in done.stderr
+    names = [f.name for f in drafted(repo)]
+    assert len(names) == 20 and names[0] == "2026-10-06-entry-5.md"
+    done = draft(repo, "--feed", url)
+    assert "5 new drafts, 20 drafted before" in done.stderr
+    assert feeds.conditional.get("/rss", 0) == 0  # read in full: the first run left some

@@ -58,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
         if release_mode:
             results = [_release(args, config)]
             if results[0] is None:
+                if args.json:
+                    from publisher.report import dump_json
+
+                    dump_json({"dryRun": args.dry_run, "drafted": 0, "failed": 0, "results": []})
                 return 0
         else:
             results = _feeds(args, config, since)
@@ -66,7 +70,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _feeds(args: argparse.Namespace, config: Any, since: dt.datetime | None) -> list[Any]:
     from publisher.drafts.fetch import check_feed_url
-    from publisher.drafts.runner import DraftSource, draft_feeds, sources_from_config
+    from publisher.drafts.runner import (
+        DEFAULT_LIMIT,
+        DraftSource,
+        draft_feeds,
+        sources_from_config,
+    )
 
     configured = sources_from_config(config)
     if args.feed:
@@ -85,7 +94,8 @@ def _feeds(args: argparse.Namespace, config: Any, since: dt.datetime | None) -> 
             f"no feed to read: add a [[feeds]] table with a url to {where}, or give --feed URL "
             "(or --release for a release)"
         )
-    return draft_feeds(config, feeds, since=since, limit=args.limit, dry_run=args.dry_run)
+    limit = args.limit if args.limit is not None else DEFAULT_LIMIT
+    return draft_feeds(config, feeds, since=since, limit=limit, dry_run=args.dry_run)
 
 
 def _release(args: argparse.Namespace, config: Any) -> Any:

@@ -30,6 +30,10 @@ class FeedError(Exception):
     """The body is not a feed publisher can read (a sentence for the user)."""
 
 
+MAX_TITLE = 500  # characters kept of a title
+MAX_SUMMARY = 20_000  # characters kept of a summary (it is fitted to the targets later)
+
+
 @dataclass(frozen=True)
 class Entry:
     id: str
@@ -157,8 +161,8 @@ def _xml_feed(body: bytes, content_type: str, url: str) -> Feed:
             Entry(
                 id=raw_id[:1000],
                 url=link,
-                title=title,
-                summary=html_to_text(summary_html),
+                title=title[:MAX_TITLE],
+                summary=html_to_text(summary_html[: MAX_SUMMARY * 4])[:MAX_SUMMARY],
                 published=published,
                 author=one_line(str(item.get("author") or "")),
             )
@@ -195,7 +199,7 @@ def _json_feed(body: bytes) -> Feed:
         if summary:
             summary = clean_text(summary)
         elif item.get("content_html"):
-            summary = html_to_text(_str(item.get("content_html")))
+            summary = html_to_text(_str(item.get("content_html"))[: MAX_SUMMARY * 4])
         else:
             summary = clean_text(_str(item.get("content_text")))
         author = item.get("authors") or ([item["author"]] if item.get("author") else [])
@@ -204,8 +208,8 @@ def _json_feed(body: bytes) -> Feed:
             Entry(
                 id=raw_id[:1000],
                 url=link,
-                title=title,
-                summary=summary,
+                title=title[:MAX_TITLE],
+                summary=summary[:MAX_SUMMARY],
                 published=_moment(item.get("date_published") or item.get("date_modified")),
                 author=", ".join(n for n in names if n),
             )

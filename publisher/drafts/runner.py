@@ -9,6 +9,7 @@ caller holds the run lock.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -24,10 +25,18 @@ from publisher.drafts.compose import write_draft as _write
 from publisher.drafts.release import Release
 from publisher.drafts.seen import Known, known_sources
 
-__all__ = ["DraftResult", "DraftSource", "draft_feeds", "draft_release", "sources_from_config"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "DraftResult",
+    "DraftSource",
+    "draft_feeds",
+    "draft_release",
+    "sources_from_config",
+]
 
 STATE_FILE = Path(".publisher") / "feeds.json"
 MAX_REMEMBERED = 2000  # drafted ids kept per feed in the state file
+DEFAULT_LIMIT = 20  # drafts per run when --limit is not given: a backlog comes in steps
 
 
 @dataclass(frozen=True)
@@ -115,17 +124,21 @@ def load_state(config: Config) -> dict[str, Any]:
 
 
 def save_state(config: Config, state: Mapping[str, Any]) -> None:
+    """Write the state atomically; a place that cannot be written keeps no state (the
+    next run reads the feeds in full: the posts and git still say what was drafted)."""
     path = _state_path(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "x", encoding="utf-8") as handle:
             json.dump(state, handle, indent=1, sort_keys=True)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError:
+        return
     finally:
-        if tmp.exists():
+        with contextlib.suppress(OSError):
             tmp.unlink()
 
 
@@ -191,7 +204,7 @@ def draft_feeds(
     feeds: list[DraftSource],
     *,
     since: dt.datetime | None = None,
-    limit: int | None = None,
+    limit: int | None = DEFAULT_LIMIT,
     dry_run: bool = False,
     environ: Mapping[str, str] | None = None,
     today: dt.date | None = None,
@@ -273,7 +286,12 @@ def draft_feeds(
                 link=entry.url,
                 day=day,
             )
-            path = None if dry_run else _write(draft)
+            try:
+                path = None if dry_run else _write(draft)
+            except OSError as exc:
+                result.status = "failed"
+                result.error = f"cannot write {draft.folder / draft.stem}.md: {_why(exc)}"
+                break
             result.drafts.append(Written(draft, path, entry.url, entry.published))
             known.add({"id": entry.id, "url": entry.url})
             drafted.append(entry.id)
@@ -282,7 +300,7 @@ def draft_feeds(
             remembered = [i for i in entry_state.get("drafted", []) if isinstance(i, str)]
             entry_state["drafted"] = (remembered + drafted)[-MAX_REMEMBERED:]
             entry_state["checked"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            if result.left == 0:  # else the next run must read the feed in full again
+            if result.left == 0 and result.status == "ok":  # else read it in full next time
                 entry_state["etag"] = answer.etag
                 entry_state["lastModified"] = answer.last_modified
             state["feeds"][feed.url] = entry_state
@@ -333,7 +351,12 @@ def draft_release(
         link=release.url,
         day=day,
     )
-    path = None if dry_run else _write(draft)
+    try:
+        path = None if dry_run else _write(draft)
+    except OSError as exc:
+        result.status = "failed"
+        result.error = f"cannot write {draft.folder / draft.stem}.md: {_why(exc)}"
+        return result
     result.drafts.append(Written(draft, path, release.url, release.published))
     if remember and not dry_run:
         releases = state.get("releases")
@@ -341,6 +364,10 @@ def draft_release(
         state["releases"] = [*releases, release.id][-MAX_REMEMBERED:]
         save_state(config, state)
     return result
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 def _str(value: Any) -> str | None:
