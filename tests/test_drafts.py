@@ -625,3 +625,64 @@ def test_a_backlog_comes_in_steps_of_twenty_newest_first(repo, feeds):
     done = draft(repo, "--feed", url)
     assert "5 new drafts, 20 drafted before" in done.stderr
     assert feeds.conditional.get("/rss", 0) == 0  # read in full: the first run left some
+
+
+def test_hostile_entries_make_files_that_parse_and_never_split_into_a_thread(repo, feeds):
+    """Titles and summaries are data: YAML, thread separators, control characters,
+    HTML and a private feed's token in its URL never reach the file as structure."""
+    items = [
+        ("g1", "---", "https://e.org/1", "<p>---</p><p>real text</p>", "01 Nov 2026 10:00 GMT"),
+        (
+            "id: injected\nsource: {id: x}",
+            "draft: false\n---\nhi",
+            "https://e.org/2",
+            "line one\n---\nline two\x07\x1b[31m",
+            "02 Nov 2026 10:00 GMT",
+        ),
+        ("g3", "", "", "", "03 Nov 2026 10:00 GMT"),  # nothing to announce
+        (
+            "g4",
+            "&lt;script&gt;x&lt;/script&gt; {title} {{",
+            "javascript:alert(1)",
+            "ok",
+            "04 Nov 2026 10:00 GMT",
+        ),
+    ]
+    feeds.serve("/rss", rss(*items), "application/rss+xml")
+    done = draft(repo, "--feed", feeds.url("/rss?token=s3cret"))
+    assert done.returncode == 0, done.stderr
+    assert "s3cret" not in done.stdout + done.stderr
+    files = drafted(repo)
+    assert len(files) == 3
+    for path in files:
+        meta = front(path)
+        assert meta["draft"] is True and "s3cret" not in path.read_text()
+        assert meta["source"]["feed"] == feeds.url("/rss")
+        assert "\n---\n" not in body(path) and "\x1b" not in body(path)
+    checked = run_cli(["validate"], repo, ALLOW)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    sources = sorted(front(f)["source"]["id"] for f in files)
+    assert sources == ["g1", "g4", "id: injected\nsource: {id: x}"]
+    by_id = {front(f)["source"]["id"]: f for f in files}
+    assert body(by_id["g4"]).startswith("<script>x</script> {title} {{\n\nok")
+    assert "url" not in front(by_id["g4"])["source"]  # not an http(s) link
+    # The odd ids are found again: nothing is drafted twice.
+    (repo / ".publisher" / "feeds.json").unlink()
+    again = draft(repo, "--feed", feeds.url("/rss?token=s3cret"))
+    assert "0 new drafts, 3 drafted before" in again.stderr
+
+
+def test_relative_links_are_resolved_and_ids_kept_as_written():
+    from publisher.drafts.feeds import parse_feed
+
+    feed = parse_feed(
+        rss(("p-1", "A", "/posts/a", "x", "01 Nov 2026 10:00 GMT")).encode(),
+        "application/rss+xml",
+        "https://blog.example.org/feed.xml?token=t",
+    )
+    (entry,) = feed.entries
+    assert entry.id == "p-1" and entry.url == "https://blog.example.org/posts/a"
+    items = [{"url": "https://e.org/1", "title": "no id"}, {"title": "neither id nor url"}, 7]
+    data = {"version": "https://jsonfeed.org/version/1", "items": items}
+    (only,) = parse_feed(json.dumps(data).encode()).entries
+    assert only.id == "https://e.org/1"

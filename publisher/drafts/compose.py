@@ -75,7 +75,8 @@ def render(template: str, values: Mapping[str, str]) -> str:
         token = m.group(0)
         if token in ("{{", "}}"):
             return token[0]
-        return values.get(m.group(1) or "", "")
+        # A value never splits the post into a thread: its `---` lines are dropped.
+        return _SEPARATOR.sub("", values.get(m.group(1) or "", ""))
 
     text = _FIELD.sub(sub, template.replace("\r\n", "\n"))
     text = "\n".join(line.rstrip() for line in text.split("\n"))

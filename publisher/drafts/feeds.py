@@ -140,7 +140,9 @@ def _xml_feed(body: bytes, content_type: str, url: str) -> Feed:
     entries = []
     for item in parsed.entries:
         raw_link = item.get("link")
-        link = _http_url(urljoin(url, raw_link) if url and isinstance(raw_link, str) else raw_link)
+        if isinstance(raw_link, str) and raw_link.strip() and url:
+            raw_link = urljoin(url, raw_link.strip())
+        link = _http_url(raw_link)
         title = one_line(str(item.get("title") or ""))
         raw_id = str(item.get("id") or "").strip() or link
         summary_html = ""

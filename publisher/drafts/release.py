@@ -38,6 +38,7 @@ NOTES_FILES = (
 )
 MAX_EVENT_BYTES = 25_000_000
 MAX_NOTES_BYTES = 5_000_000
+MAX_NOTES_CHARS = 100_000  # of a release's notes (the text is fitted to the targets later)
 
 
 class ReleaseError(UsageError):
@@ -132,7 +133,7 @@ def release_from_payload(data: Any, where: str = "the event") -> Release:
     return Release(
         tag=_str(release["tag_name"])[:200],
         name=" ".join(_str(release.get("name")).split())[:300],
-        notes=notes_text(_str(release.get("body"))),
+        notes=notes_text(_str(release.get("body"))[:MAX_NOTES_CHARS]),
         url=url if re.match(r"^https?://\S+$", url) else None,
         repo=repo[:200],
         published=published,
@@ -183,7 +184,7 @@ def release_from_tag(root: Path, tag: str, notes_file: Path | None = None) -> Re
         raise ReleaseError(f"{notes_path}: no section whose heading names {tag}")
     repo = github_repo(_git(root, "remote", "get-url", "origin") or "") or ""
     url = f"https://github.com/{repo}/releases/tag/{tag}" if repo else None
-    return Release(tag, "", notes_text(section), url, repo, published)
+    return Release(tag, "", notes_text(section[:MAX_NOTES_CHARS]), url, repo, published)
 
 
 def notes_section(text: str, tag: str) -> str | None:

@@ -247,6 +247,8 @@ def draft_feeds(
             continue
         fresh = []
         for entry in parsed.entries:
+            if not (entry.title or entry.url or entry.summary):
+                continue  # nothing to announce
             if (entry.id, entry.url) in known:
                 result.known += 1
             elif since is not None and entry.published is not None and entry.published < since:
@@ -280,7 +282,7 @@ def draft_feeds(
                 source={
                     "id": entry.id,
                     **({"url": entry.url} if entry.url else {}),
-                    "feed": feed.url,
+                    "feed": shown_url(feed.url),  # no query: a private feed's token stays out
                 },
                 title=title or "post",
                 link=entry.url,
