@@ -3,8 +3,8 @@
     python3 bench/install.py [--runs N]
 
 Each measurement is what action.yml's "Install publisher" step does: create a fresh
-virtual environment and install publisher from this repository with its
-dependencies. "cold" starts with an empty download cache, "warm" reuses the cache
+virtual environment, install the dependencies locked in uv.lock with every file's
+hash checked (`--require-hashes`), and put publisher's folder on the venv's path. "cold" starts with an empty download cache, "warm" reuses the cache
 the cold run filled (what the Actions cache restores). Everything goes into a
 throwaway folder; uv comes from PyPI (`pip install uv` into a throwaway venv) when
 it is not on PATH. Prints figures; asserts nothing.
@@ -48,16 +48,61 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def uv_step(uv: str, src: Path, cache: Path, venv: Path) -> None:
+def _pth(venv: Path, src: Path) -> None:
+    """publisher runs from the action's folder: a .pth file, nothing built."""
+    purelib = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(purelib) / "publisher-action.pth").write_text(f"{src}\n")
+
+
+def export(uv: str, src: Path, out: Path) -> Path:
+    """uv.lock as a requirements file with hashes, as the action step makes it."""
+    _run(
+        [
+            uv,
+            "export",
+            "--quiet",
+            "--frozen",
+            "--offline",
+            "--no-dev",
+            "--no-emit-project",
+            "--format",
+            "requirements-txt",
+            "--project",
+            str(src),
+            "--output-file",
+            str(out),
+        ],
+        _env(),
+    )
+    return out
+
+
+def uv_step(uv: str, src: Path, req: Path, cache: Path, venv: Path) -> None:
     env = _env(UV_CACHE_DIR=str(cache), UV_NO_PROGRESS="1")
     _run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], env)
-    _run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), str(src)], env)
+    python = str(venv / "bin" / "python")
+    _run(
+        [uv, "pip", "install", "--quiet", "--python", python, "--require-hashes", "-r", str(req)],
+        env,
+    )
+    _pth(venv, src)
 
 
-def pip_step(src: Path, cache: Path, venv: Path) -> None:
+def pip_step(src: Path, req: Path, cache: Path, venv: Path) -> None:
     env = _env(PIP_CACHE_DIR=str(cache), PIP_DISABLE_PIP_VERSION_CHECK="1")
     _run([sys.executable, "-m", "venv", str(venv)], env)
-    _run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(src)], env)
+    python = str(venv / "bin" / "python")
+    _run([python, "-m", "pip", "install", "--quiet", "--require-hashes", "-r", str(req)], env)
+    _pth(venv, src)
 
 
 def measure(
@@ -86,19 +131,20 @@ def main() -> int:
         # Build from a copy: installing from the tree would leave build/ behind.
         src = tmp / "src"
         src.mkdir()
-        for item in ("pyproject.toml", "README.md"):
+        for item in ("pyproject.toml", "README.md", "uv.lock"):
             shutil.copy2(ROOT / item, src / item)
         shutil.copytree(
             ROOT / "publisher", src / "publisher", ignore=shutil.ignore_patterns("__pycache__")
         )
         uv = _find_uv(tmp)
         version = subprocess.run([uv, "--version"], capture_output=True, text=True).stdout.strip()
+        req = export(uv, src, tmp / "requirements.txt")
         results = {
-            "uv": measure(lambda c, v: uv_step(uv, src, c, v), tmp, "uv", args.runs),
-            "pip": measure(lambda c, v: pip_step(src, c, v), tmp, "pip", args.runs),
+            "uv": measure(lambda c, v: uv_step(uv, src, req, c, v), tmp, "uv", args.runs),
+            "pip": measure(lambda c, v: pip_step(src, req, c, v), tmp, "pip", args.runs),
         }
     print(
-        f"install step: fresh venv + publisher and its dependencies ({version}, {args.runs} run(s))"
+        f"install step: fresh venv + the locked, hashed dependencies ({version}, {args.runs} run(s))"
     )
     print(f"{'tool':<6}{'cold s':>10}{'warm s':>10}")
     for tool, figures in results.items():

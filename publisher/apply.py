@@ -59,7 +59,7 @@ class Outcome:
 
     @property
     def failed(self) -> bool:
-        return self.status in ("failed", "rejected", "error")
+        return self.status in ("failed", "rejected", "error", "not sent")
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -114,6 +114,10 @@ class Runner:
         work: list[FilePlan | DeletedFile] = [*plan.work, *plan.deleted]
         if not work:
             return self.result
+        from publisher.writeback import check_folders_writable
+
+        # A folder that cannot take a write-back: one line, exit 2, nothing sent.
+        check_folders_writable(f.post.path for f in plan.work)
         # `concurrency` requests on the wire at once. Files get twice as many threads:
         # while one writes a record to disk (fsynced), another keeps its request slot busy.
         concurrency = max(1, concurrency)
@@ -195,17 +199,15 @@ class Runner:
         except StopRun:
             pass
         except (WritebackError, OSError) as exc:
-            # The file changed under us (or the disk failed) after a response: say loudly
-            # what the API returned, so the result is not lost with the write.
-            got = {
-                label: rec.get("uri") or rec.get("status")
-                for label, rec in record.targets().items()
-            }
+            # The file changed under us (or the disk failed): say loudly what the server
+            # answered, so the result is not lost with the write; and say so when nothing
+            # was answered (a `pending` record is only the announcement of a request).
+            from publisher.writeback import unrecorded_answers
+
+            said = unrecorded_answers({tp.label: record.target(tp.label) for tp in pending})
             for tp in pending:
                 reporter.outcome(
-                    tp,
-                    "error",
-                    error=f"could not record results in the file ({exc}); the API returned: {got}",
+                    tp, "error", error=f"could not record results in the file ({exc}); {said}"
                 )
         except Exception as exc:  # a bug must not take the other files down with it
             for tp in pending:

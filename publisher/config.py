@@ -62,6 +62,7 @@ _KEYS = {
     "langs",
     "feeds",
     "release",
+    "fetch_allow",
 }
 ON_EDIT = ("keep", "repost")
 
@@ -120,6 +121,7 @@ class Config:
     langs: tuple[str, ...] = ()  # default `langs` of direct Bluesky posts
     feeds: tuple[FeedConfig, ...] = ()  # `[[feeds]]`: what `publisher draft` reads
     release: ReleaseConfig | None = None  # `[release]`: what `publisher draft --release` writes
+    fetch_allow: tuple[str, ...] = ()  # hosts / CIDRs link cards may fetch from (netfetch)
 
     @property
     def posts_dir(self) -> Path:
@@ -133,24 +135,55 @@ class Config:
 
 
 def check_url(url: str, name: str) -> None:
-    """Raise ConfigError unless `url` is a usable http(s) base URL."""
-    from urllib.parse import urlsplit
+    """Raise ConfigError unless `url` is a usable http(s) base URL.
+
+    A credential in any part of it (``user:pass@``, a query, a fragment, a path segment
+    that looks like a key, a key given as the whole URL) is refused, and the URL is
+    never echoed: the API URL is recorded in every post file and pushed."""
+    import re
+    from urllib.parse import unquote, urlsplit
+
+    from publisher.redaction import secrets
 
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         parts = None
+    why = (
+        f"{name} must not carry credentials: the key comes from LETMEPOST_API_KEY only, "
+        "and the URL is recorded in every post file (the value is not shown)"
+    )
     if "@" in url.split("://", 1)[-1].split("/", 1)[0] or (
         parts is not None and (parts.username is not None or parts.password is not None)
     ):
-        # Never echo it: the part before the @ is a credential (often the API key).
-        raise ConfigError(
-            f"{name} must not carry credentials (user:password@ in the URL): the key comes "
-            "from LETMEPOST_API_KEY only, and the URL is recorded in every post file"
-        )
+        raise ConfigError(why.replace("credentials", "credentials (user:password@)"))
+    plain = unquote(url)
+    if re.search(r"lmp_(?:live|test)_", plain, re.IGNORECASE) or any(
+        s in plain for s in secrets() if len(s) >= 8
+    ):
+        raise ConfigError(why.replace("credentials", "an API key"))
+    if parts is not None and (parts.query or parts.fragment or "?" in url or "#" in url):
+        raise ConfigError(why.replace("credentials", "a query or a fragment (?... or #...)"))
+    if parts is not None and any(_looks_secret(seg) for seg in parts.path.split("/")):
+        raise ConfigError(why.replace("credentials", "what looks like a token in its path"))
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{name} must be an http(s) URL, not {url!r}")
+        raise ConfigError(
+            f"{name} must be an http(s) URL such as {DEFAULT_API_URL} "
+            "(the value is not shown: it may be a key)"
+        )
+
+
+def _looks_secret(segment: str) -> bool:
+    """A path segment of 24+ letters and digits mixing both: a token, not a path."""
+    import re
+
+    return (
+        len(segment) >= 24
+        and re.fullmatch(r"[A-Za-z0-9_\-.~+=]+", segment) is not None
+        and any(c.isdigit() for c in segment)
+        and any(c.isalpha() for c in segment)
+    )
 
 
 def find_root(start: Path) -> Path:
@@ -158,6 +191,11 @@ def find_root(start: Path) -> Path:
     [tool.publisher], or .git; else `start`. The folders are those of the path as
     written (a linked folder inside a repository belongs to that repository, wherever
     the link points); the answer is resolved."""
+    return repository_of(start) or Path(os.path.abspath(start)).resolve()
+
+
+def repository_of(start: Path) -> Path | None:
+    """The root `find_root` finds, or None when no folder above `start` is one."""
     start = Path(os.path.abspath(start))
     for folder in (start, *start.parents):
         if (folder / CONFIG_FILE).is_file():
@@ -167,7 +205,7 @@ def find_root(start: Path) -> Path:
             return folder.resolve()
         if (folder / ".git").exists():
             return folder.resolve()
-    return start.resolve()
+    return None
 
 
 def load_config(root: Path | None = None, path: Path | None = None) -> Config:
@@ -256,7 +294,22 @@ def _from_table(table: dict[str, Any], root: Path, source: Path) -> Config:
         langs=_langs(table.get("langs", []), where),
         feeds=_feeds(table.get("feeds", []), where, accounts),
         release=_release(table.get("release"), where, accounts),
+        fetch_allow=_fetch_allow(table.get("fetch_allow", []), where),
     )
+
+
+def _fetch_allow(value: Any, where: str) -> tuple[str, ...]:
+    from publisher.netfetch import parse_allow
+
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f'{where}: `fetch_allow` must be a list of hosts or CIDRs, like ["127.0.0.1"]'
+        )
+    try:
+        parse_allow(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: `fetch_allow`: {exc}") from None
+    return tuple(v.strip() for v in value if v.strip())
 
 
 def _langs(value: Any, where: str) -> tuple[str, ...]:
@@ -446,3 +499,150 @@ def _release(value: Any, where: str, accounts: Mapping[str, Account]) -> Release
     if notes is not None:
         fields["notes"] = _draft_folder(notes, here, "notes")
     return ReleaseConfig(**fields)
+
+
+def config_schema() -> dict[str, Any]:
+    """JSON Schema of publisher.toml (and of `[tool.publisher]` in pyproject.toml), for
+    editors (Taplo / Even Better TOML read a `#:schema URL` line) and `publisher schema
+    config`. `load_config` stays the judge: it says what is wrong, at which key."""
+    from publisher.model import schema_id
+
+    uuid = {"type": "string", "pattern": _UUID.pattern, "description": "a letmepost account UUID"}
+    platform = {"enum": list(PLATFORM_NAMES)}
+    letmepost_account = {
+        "type": "object",
+        "description": "A letmepost account: its UUID (from `publisher accounts`) and platform.",
+        "properties": {"id": uuid, "platform": platform},
+        "required": ["id"],
+        "additionalProperties": False,
+    }
+    direct_account = {
+        "type": "object",
+        "description": "A Bluesky account published to directly, without letmepost.",
+        "properties": {
+            "bluesky": {
+                "type": "string",
+                "pattern": r"^@?[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$",
+                "description": "the handle, like alice.bsky.social",
+            },
+            "pds": {
+                "type": "string",
+                "pattern": "^https?://",
+                "default": "https://bsky.social",
+                "description": "the account's PDS",
+            },
+            "password_env": {
+                "type": "string",
+                "pattern": _ENV_NAME.pattern,
+                "default": "BLUESKY_APP_PASSWORD",
+                "description": "the NAME of the environment variable holding the app password",
+            },
+        },
+        "required": ["bluesky"],
+        "additionalProperties": False,
+    }
+    draft_settings: dict[str, Any] = {
+        "template": {
+            "type": "string",
+            "description": "the draft's text: {title}, {link}, {summary}, {author}, {date}, "
+            "{feed}, {tag}, {repo}; default {title}, {summary}, {link}",
+        },
+        "targets": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "minItems": 1,
+            "maxItems": 25,
+            "uniqueItems": True,
+            "description": "the drafts' targets (default: `targets`)",
+        },
+        "folder": {"type": "string", "description": "where drafts go (default: `posts`)"},
+    }
+    account = {
+        "description": "An alias: an account UUID, a platform name (the one connected "
+        "account there), a letmepost account table, or a direct Bluesky account.",
+        "anyOf": [uuid, platform, letmepost_account, direct_account],
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": schema_id("config.schema.json"),
+        "title": "publisher.toml",
+        "description": "publisher's configuration: publisher.toml at the repository root, "
+        "or [tool.publisher] in pyproject.toml. The API key never goes here.",
+        "type": "object",
+        "properties": {
+            "posts": {
+                "type": "string",
+                "default": "posts",
+                "description": "the posts folder, inside the repository",
+            },
+            "api_url": {
+                "type": "string",
+                "pattern": "^https?://",
+                "default": DEFAULT_API_URL,
+                "description": "the letmepost API (LETMEPOST_API_URL overrides it)",
+            },
+            "profile": {**uuid, "description": "the default letmepost profileId"},
+            "targets": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
+                "maxItems": 25,
+                "uniqueItems": True,
+                "description": "default targets of posts that name none: aliases, "
+                "platform names or account UUIDs",
+            },
+            "require_alt": {
+                "type": "boolean",
+                "default": True,
+                "description": "alt text required on every image and video",
+            },
+            "on_edit": {
+                "enum": list(ON_EDIT),
+                "default": "keep",
+                "description": "an edit after publishing: keep (nothing sent) or repost",
+            },
+            "allow_repost": {"type": "boolean"},
+            "langs": {
+                "type": "array",
+                "items": {"type": "string"},
+                "maxItems": 3,
+                "description": 'default languages of direct Bluesky posts, like ["en"]',
+            },
+            "accounts": {
+                "type": "object",
+                "description": "aliases for accounts: `publisher accounts >> publisher.toml` "
+                "adds those of your letmepost key",
+                "additionalProperties": account,
+            },
+            "feeds": {
+                "type": "array",
+                "description": "[[feeds]]: feeds whose new entries `publisher draft` drafts",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "url": {
+                            "type": "string",
+                            "pattern": "^https?://",
+                            "description": "the feed: RSS, Atom or JSON Feed",
+                        },
+                        **draft_settings,
+                    },
+                    "required": ["url"],
+                    "additionalProperties": False,
+                },
+            },
+            "release": {
+                "type": "object",
+                "description": "how `publisher draft --release` / `--tag` drafts a release",
+                "properties": {
+                    **draft_settings,
+                    "notes": {
+                        "type": "string",
+                        "description": "the release notes file read with --tag "
+                        "(default: CHANGELOG.md, CHANGES.md, NEWS.md, ...)",
+                    },
+                },
+                "additionalProperties": False,
+            },
+        },
+        "additionalProperties": False,
+    }

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from publisher.errors import PublisherError
+from publisher.errors import PublisherError, UsageError
 
 
 def lock_path(root: Path) -> Path:
@@ -23,6 +23,10 @@ def lock_path(root: Path) -> Path:
     if git_dir.is_dir():
         return git_dir / "publisher.lock"
     return root / ".publisher" / "run.lock"
+
+
+class UnwritableCheckout(UsageError):
+    """The repository cannot be written (a read-only checkout or disk): nothing is sent."""
 
 
 class LockWaitCancelled(PublisherError):
@@ -43,8 +47,14 @@ def run_lock(
         yield
         return
     path = lock_path(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UnwritableCheckout(
+            f"cannot take the run lock {path}: {exc.strerror or exc}. publisher records "
+            "every result in the post files: run it in a writable checkout"
+        ) from None
     try:
         told = False
         while True:

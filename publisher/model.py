@@ -220,8 +220,9 @@ class PostFrontmatter(_Strict):
     )
     onEdit: Literal["keep", "repost"] | None = Field(
         None,
-        description="An edit after publishing: `keep` (the default: nothing is sent) or "
-        "`repost` (the changed targets are posted once more). Default from publisher.toml.",
+        description="An edit after publishing: `keep` (the default: nothing is sent, and "
+        "written in the file it also silences the notice: the edit is known) or `repost` "
+        "(the changed targets are posted once more). Default from publisher.toml.",
     )
     # -- Bluesky extras (langs, labels, replies, quotes, card, unpublish)
     langs: Langs | None = None
@@ -246,16 +247,36 @@ class PostFrontmatter(_Strict):
     published: dict[str, Any] | None = Field(
         None, description="Written by publisher after each request. Do not edit."
     )
+    schema_: str | None = Field(
+        None,
+        alias="$schema",
+        description="The JSON Schema of this frontmatter, for your editor (its $id, or "
+        "a file written by `publisher schema`); ignored by publisher.",
+    )
 
 
-FRONTMATTER_KEYS = tuple(PostFrontmatter.model_fields)
+FRONTMATTER_KEYS = tuple(f.alias or name for name, f in PostFrontmatter.model_fields.items())
 TARGET_KEYS = tuple(TargetSpec.model_fields)
 MEDIA_KEYS = tuple(MediaSpec.model_fields)
+
+
+#: Where the schemas are published: `schemas/` of publisher's repository, at this
+#: release's tag (tests/test_schemas.py keeps the committed files equal to the output).
+SCHEMA_BASE = "https://raw.githubusercontent.com/publisher-dev/publisher/v{version}/schemas/"
+
+
+def schema_id(name: str) -> str:
+    from publisher import __version__
+
+    return SCHEMA_BASE.format(version=__version__) + name
 
 
 def frontmatter_schema() -> dict[str, Any]:
     """JSON Schema of the frontmatter (for editors, pre-commit and `publisher schema`)."""
     schema = PostFrontmatter.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["additionalProperties"] = False
-    return schema
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": schema_id("post.schema.json"),
+        **schema,
+        "additionalProperties": False,
+    }

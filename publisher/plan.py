@@ -731,13 +731,13 @@ def _plan_parts(
             else:
                 edited.append(n)
     if not send:
-        if edited and tp.action == Action.NONE:
+        if edited and tp.action == Action.NONE and not post.edit_acknowledged:
             which = ", ".join(map(str, edited))
             return replace(
                 tp,
                 action=Action.KEEP,
                 reason=f"part {which} edited after publishing: not reposted (set `onEdit: "
-                "repost` to post it again)",
+                "repost` to post it again, or `onEdit: keep` to keep it without this notice)",
             )
         return tp
     if tp.action == Action.NONE:
@@ -824,10 +824,13 @@ def _plan_first(
             return plan(Action.REPOST, "edited after publishing; --repost posts it again")
         if post.on_edit == "repost":
             return plan(Action.REPOST, "edited after publishing; onEdit: repost posts it again")
+        if post.edit_acknowledged:  # `onEdit: keep` in the file: known, no notice
+            return plan(Action.NONE, "published; edited since, kept (onEdit: keep)")
         return plan(
             Action.KEEP,
             "edited after publishing: not reposted (platforms cannot edit a post; the edit "
-            "stays in git). Set `onEdit: repost` in the file to post it again",
+            "stays in git). Set `onEdit: repost` in the file to post it again, or "
+            "`onEdit: keep` to keep it without this notice",
         )
     if status == "queued":
         due = post.scheduled_at is not None and post.scheduled_at <= now
@@ -865,6 +868,8 @@ def _plan_first(
         # Refused before the server's idempotency layer (a wrong or revoked key, a
         # missing scope): nothing was stored under the key, so once the secret is
         # fixed the same request goes again, under the same key.
+        if code == "not_sent":
+            return plan(Action.RESUME, "not sent earlier (the API was unreachable): sent now")
         return plan(Action.RESUME, f"refused earlier with {code}: sent again under its key")
     if code in RETRYABLE_CODES or retry_failed or released:
         return plan(Action.RETRY, f"failed with {code}" + ("; released" if released else ""))
@@ -897,9 +902,13 @@ def _unpublish_target(t: ResolvedTarget, rec: Any) -> TargetPlan:
             Action.RESUME, "unpublish: its answer was lost; resent under its key to learn it first"
         )
     if status in (Status.PUBLISHED, Status.PUBLISHING):
+        from publisher.record import web_url
+
+        link = web_url(rec.uri, t.platform) if rec is not None else None
         return plan(
             Action.UNPUBLISH,
-            "unpublish: published through letmepost: delete it on the platform: the API cannot",
+            "unpublish: published through letmepost, which cannot delete it: delete it on "
+            "the platform" + (f": {link}" if link else ""),
         )
     return plan(Action.NONE, "unpublish: never published")
 
@@ -910,7 +919,7 @@ SENT_TO_PDS = frozenset({"pending", "published", "publishing", "failed", "unpubl
 
 #: Error codes the API answers before its idempotency layer: never stored under the
 #: key (letmepost-api.md section 2), so the same request can simply be sent again.
-UNSTORED_CODES = frozenset({"unauthenticated", "unauthorized"})
+UNSTORED_CODES = frozenset({"unauthenticated", "unauthorized", "not_sent"})
 
 
 def _never_went_out(rec: Any) -> bool:

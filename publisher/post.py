@@ -33,7 +33,7 @@ from publisher.model import (
     UUID_PATTERN,
     PostFrontmatter,
 )
-from publisher.record import PublishedRecord
+from publisher.record import PublishedRecord, release_problem
 from publisher.rules import limits
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -278,6 +278,8 @@ class Post:
     publish_now: bool | None = None
     profile_id: str | None = None
     on_edit: str = "keep"  # keep | repost: what an edit after publishing does
+    # `onEdit: keep` written in the file: the edit is known, kept without a notice
+    edit_acknowledged: bool = False
     reply_to: str | None = None  # `replyTo:` the post this answers (a URL)
     quote: str | None = None  # `quote:` the post this quotes
     release: dict[str, int] = field(default_factory=dict)  # target -> blocked attempt
@@ -346,17 +348,53 @@ class _MediaCache:
         self._seen: dict[tuple[Path, int, int], tuple[str, int, str | None]] = {}
 
     def read(self, path: Path) -> tuple[str, int, str | None]:
-        """(sha256 hex, size, sniffed mime) of the file at `path`."""
-        st = path.stat()
-        if not stat.S_ISREG(st.st_mode):
-            raise FileNotFoundError(path)  # a folder, a device...: not a media file
-        key = (path, st.st_size, st.st_mtime_ns)
-        hit = self._seen.get(key)
-        if hit is None:
-            data = path.read_bytes()
-            hit = (hashlib.sha256(data).hexdigest(), len(data), limits.sniff_mime(data[:64]))
-            self._seen[key] = hit
+        """(sha256 hex, size, sniffed mime) of the file at `path`: sized first (a file
+        over `MAX_MEDIA_BYTES` is `MediaTooLarge`, never read), then hashed in chunks
+        (memory stays at one chunk, whatever the size)."""
+        with open(path, "rb") as fh:  # one open: the size and the bytes are one file's
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise FileNotFoundError(path)  # a folder, a device...: not a media file
+            if st.st_size > MAX_MEDIA_BYTES:
+                raise MediaTooLarge(st.st_size)
+            key = (path, st.st_size, st.st_mtime_ns)
+            hit = self._seen.get(key)
+            if hit is None:
+                digest, size, head = hashlib.sha256(), 0, b""
+                while chunk := fh.read(min(_CHUNK, MAX_MEDIA_BYTES + 1 - size)):
+                    if not head:
+                        head = chunk[:64]
+                    digest.update(chunk)
+                    size += len(chunk)
+                    if size > MAX_MEDIA_BYTES:  # it grew while we read
+                        raise MediaTooLarge(size)
+                hit = (digest.hexdigest(), size, limits.sniff_mime(head))
+                self._seen[key] = hit
         return hit
+
+
+#: The largest local media file any upload takes (letmepost's POST /v1/media refuses
+#: more than 200 MB with 413; a direct Bluesky video is at most 100 MB).
+MAX_MEDIA_BYTES = 200 * 1024 * 1024
+_CHUNK = 1 << 20
+
+
+class MediaTooLarge(OSError):
+    """A media file over `MAX_MEDIA_BYTES`: refused by its size, before a byte is read."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size:,} bytes")
+        self.size = size
+
+
+def read_media(path: Path, size: int) -> bytes:
+    """The bytes of a media file checked at `size` when the post was read: at most that
+    many are read, and a file that changed size since is an OSError."""
+    with open(path, "rb") as fh:
+        data = fh.read(size + 1)
+    if len(data) != size:
+        raise OSError(f"{path.name} changed since it was checked ({size:,} bytes then)")
+    return data
 
 
 _MEDIA = _MediaCache()
@@ -546,6 +584,7 @@ class _Checker:
             if fm is None:
                 return
         if fm.published is not None:
+            self._writable()
             try:
                 post.record = PublishedRecord.model_validate(fm.published)
             except ValidationError as exc:
@@ -560,6 +599,7 @@ class _Checker:
         post.publish_now = fm.publishNow
         post.profile_id = fm.profileId or self.config.profile
         post.on_edit = fm.onEdit or self.config.on_edit
+        post.edit_acknowledged = fm.onEdit == "keep"
         post.release = dict(fm.release or {})
         post.reply_to, post.quote = fm.replyTo, fm.quote
         if fm.repost is not None:
@@ -580,7 +620,11 @@ class _Checker:
         post.unpublish = fm.unpublish  # -- Bluesky extras
         self._targets(fm)
         labels = {t.label for t in post.targets} if post.release else set()
-        for label in post.release:
+        for label, attempt in post.release.items():
+            problem = release_problem(label, attempt)
+            if problem is not None:
+                self.problem(("release", label), "release.invalid", problem)
+                continue
             if post.targets and label.split("#part", 1)[0] not in labels:
                 self.problem(
                     ("release", label),
@@ -589,6 +633,30 @@ class _Checker:
                 )
         if post.valid and post.targets:
             post.hash = identity.post_hash({t.label: t.hash for t in post.targets})
+
+    def _writable(self) -> None:
+        """A file with a `published` block must be one publish can write back to: what
+        `apply` checks before sending (`writeback.check_writable`: no YAML anchors, a
+        block-style mapping, ...) is an error here already, at its line. Only files
+        whose frontmatter could hold such a thing are parsed again."""
+        text = self.doc.frontmatter
+        if "&" not in text and "*" not in text and "{" not in text[:1]:
+            return
+        from publisher.writeback import WritebackError, check_writable
+
+        try:
+            check_writable(self.doc.raw, path=self.post.rel)
+        except WritebackError as exc:
+            self.post.problems.append(
+                Problem(
+                    self.post.rel,
+                    exc.line or 1,
+                    1,
+                    "published.unwritable",
+                    f"{exc.reason}; publish could not record its results here",
+                    "error",
+                )
+            )
 
     # -- pydantic errors as file:line problems --------------------------------------
 
@@ -668,11 +736,15 @@ class _Checker:
         else:
             try:
                 moment = dt.datetime.fromisoformat(value.strip())
-            except ValueError:
+            except ValueError as exc:
+                # `2027-02-30`: a date's shape, but no such day (or hour) in the calendar
+                why = str(exc) if "out of range" in str(exc) or "must be in" in str(exc) else ""
                 self.problem(
                     ("scheduledAt",),
                     "scheduledAt.format",
-                    f"scheduledAt {value!r} is not an ISO-8601 date and time "
+                    f"scheduledAt {value!r} is not a real date and time ({why})"
+                    if why
+                    else f"scheduledAt {value!r} is not an ISO-8601 date and time "
                     "(like 2026-12-01T09:00:00+01:00)",
                 )
                 return
@@ -722,6 +794,15 @@ class _Checker:
         from_config = fm.targets is None
         index = self._target_index or list(range(len(specs)))
         if not specs:
+            if self.post.draft:  # a draft in progress: a reminder, never a failed run
+                self.problem(
+                    ("draft",),
+                    "targets.required",
+                    "a draft without targets: add `targets: [...]` (or default `targets` in "
+                    "publisher.toml) before removing `draft: true`",
+                    severity="warning",
+                )
+                return
             self.problem(
                 (),
                 "targets.required",
@@ -1089,6 +1170,14 @@ class _Checker:
             except FileNotFoundError:
                 self.problem(
                     path_loc, "media.path.missing", f"media file {spec.path} does not exist"
+                )
+                continue
+            except MediaTooLarge as exc:
+                self.problem(
+                    path_loc,
+                    "media.too_large",
+                    f"{spec.path} is {exc.size:,} bytes; no upload takes more than "
+                    f"{MAX_MEDIA_BYTES:,} (it was not read)",
                 )
                 continue
             except OSError as exc:

@@ -73,6 +73,7 @@ __all__ = [
     "merge_records",
     "now_iso",
     "queued_targets",
+    "release_problem",
     "web_url",
 ]
 
@@ -116,6 +117,38 @@ def _usable_key(value: str) -> bool:
 
 
 _RESENDABLE = frozenset({"pending", "failed", "rejected"})
+#: The most attempts a record (or a `release:`) may name: more is a hand edit gone wrong.
+MAX_ATTEMPT = 100_000
+
+
+def release_problem(label: Any, attempt: Any) -> str | None:
+    """Why a `release:` entry is not one publisher can honour, or None: a target's
+    label, or ``<label>#part<n>`` with n >= 2, and an attempt from 1 to MAX_ATTEMPT."""
+    import re
+
+    if not isinstance(label, str) or not label.strip():
+        return f"release: {label!r} is not a target's label"
+    if "#" in label and not re.fullmatch(r"[^#\s]+#part([2-9]|[1-9][0-9]{1,3})", label):
+        return (
+            f"release: {label!r} must be a target's label, or `<label>#part<n>` for part n "
+            "(2 or more) of a thread"
+        )
+    if type(attempt) is not int or not 1 <= attempt <= MAX_ATTEMPT:
+        return f"release: {label}: the attempt must be a number from 1 to {MAX_ATTEMPT:,}"
+    return None
+
+
+def _check_target(rec: Any) -> None:
+    """What the backends index in a target's record without asking: a queued letmepost
+    post has the `postId` sync, update and cancel go by; a direct thread's
+    `replyRoot` is ``<at:// uri> <cid>``."""
+    if rec.status == Status.QUEUED and not rec.postId:
+        raise ValueError("a `queued` target needs the `postId` letmepost answered with")
+    root = (rec.model_extra or {}).get("replyRoot")
+    if root is not None:
+        parts = root.split(" ") if isinstance(root, str) else []
+        if len(parts) != 2 or not parts[0].startswith("at://") or not parts[1]:
+            raise ValueError("`replyRoot` must be the thread root's `<at:// URI> <cid>`")
 
 
 def _check_resumable(rec: Any, names: tuple[str, ...], what: str) -> None:
@@ -145,7 +178,7 @@ class PartRecord(BaseModel):
     status: TargetStatus
     hash: str | None = None
     key: str | None = None
-    attempt: int = Field(1, ge=0)
+    attempt: int = Field(1, ge=0, le=MAX_ATTEMPT)
     postId: str | None = None
     uri: str | None = None
     cid: str | None = None
@@ -180,6 +213,7 @@ class TargetRecord(PartRecord):
     @model_validator(mode="after")
     def _resumable(self) -> TargetRecord:
         _check_resumable(self, ("key", "rkey", "commentRkey"), "target")
+        _check_target(self)
         return self
 
 

@@ -60,6 +60,33 @@ def problems_summary(posts: Sequence[Post]) -> str:
     return f"{len(posts)} {noun} checked: all valid ({warnings} warnings)"
 
 
+def _snippet(text: str, width: int = 40) -> str:
+    line = " ".join(text.split())
+    return json.dumps(line if len(line) <= width else line[: width - 1] + "…", ensure_ascii=False)
+
+
+def _thread_lines(t: Any) -> list[str]:
+    """A thread's parts under its target's row, one line each: what this run does with
+    each part (part 1 is the target's own action)."""
+    resolved = t.target
+    if resolved is None or not resolved.parts:
+        return []
+    texts = [resolved.text, *resolved.parts]
+    total = len(texts)
+    lines = []
+    for n, text in enumerate(texts, start=1):
+        if n == 1:
+            what = ACTION_WORDS.get(t.action, t.action)
+        elif n in t.parts:
+            what = f"reply to part {n - 1}"
+        elif t.action in ("publish", "retry", "repost") and not t.parts:
+            what = "waits for part 1 (sync sends it)"
+        else:
+            what = "-"
+        lines.append(f"  part {n}/{total}: {what} {_snippet(text)}")
+    return lines
+
+
 def plan_table(plan: Plan) -> str:
     rows = []
     for f in plan.files:
@@ -86,6 +113,7 @@ def plan_table(plan: Plan) -> str:
                     f"{where}: {what}",
                 ]
             )
+            rows += [["", "", line] for line in _thread_lines(t)]
     text = table(rows, ["FILE", "STATE", "TARGETS"]) if rows else "no posts found"
     for group in plan.duplicates:
         text += "\n\nidentical content: " + ", ".join(group)
@@ -94,7 +122,11 @@ def plan_table(plan: Plan) -> str:
         len([t for t in f.targets if t.action in ("publish", "retry", "repost")])
         for f in plan.files
     )
-    text += f"\n\n{len(plan.files)} files ({counts}); {sends} target posts to send ({plan.env})"
+    replies = sum(len(t.parts) for f in plan.files for t in f.targets)
+    also = f" and {plural(replies, 'thread reply', 'thread replies')}" if replies else ""
+    text += (
+        f"\n\n{len(plan.files)} files ({counts}); {sends} target posts{also} to send ({plan.env})"
+    )
     return text
 
 
@@ -142,8 +174,11 @@ def result_table(plan: Plan, result: Any) -> str:
         else "nothing to publish: every post is up to date"
     )
     failed = len(result.failed)
-    ok = sum(1 for o in result.outcomes if not o.failed)
+    by_hand = sum(1 for o in result.outcomes if o.status == "not deleted")  # nothing written
+    ok = sum(1 for o in result.outcomes if not o.failed) - by_hand
     parts = [plural(ok, "target result") + " recorded", f"{failed} failed"]
+    if by_hand:
+        parts.append(f"{by_hand} to delete by hand")
     if held["blocked"] or held["refuse"]:
         parts.append(f"{held['blocked'] + held['refuse']} blocked")
     if held["keep"]:

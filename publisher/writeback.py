@@ -28,8 +28,9 @@ from typing import Any
 
 import yaml
 
-from publisher.errors import PublisherError
+from publisher.errors import PublisherError, UsageError
 from publisher.files import RealPaths
+from publisher.redaction import redact
 
 __all__ = [
     "WritebackError",
@@ -97,7 +98,7 @@ def _plain(value: Any, where: str) -> Any:
     if isinstance(value, enum.Enum):
         return _plain(value.value, where)
     if isinstance(value, str):
-        return str.__str__(value)
+        return redact(str.__str__(value))  # no secret is ever written into a post file
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
@@ -564,6 +565,46 @@ def remove_stale_temps(posts: Iterable[Path]) -> list[Path]:
                 continue
             removed.append(Path(entry.path))
     return removed
+
+
+class UnwritableFolder(WritebackError, UsageError):
+    """A posts folder that cannot take a write-back (read-only, full, no permission)."""
+
+    exit_code = UsageError.exit_code
+
+
+def check_folders_writable(posts: Iterable[Path]) -> None:
+    """Raise `UnwritableFolder` unless a write-back's temporary file can be created
+    next to each of ``posts`` (tried, then removed): a run checks this before it sends
+    anything, since an answer that cannot be recorded would be resent next time."""
+    seen: set[str] = set()
+    for post in posts:
+        folder = os.path.dirname(os.path.realpath(post))
+        if folder in seen:
+            continue
+        seen.add(folder)
+        probe = os.path.join(folder, f".publisher-probe.{secrets.token_hex(6)}.tmp")
+        try:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            os.unlink(probe)
+        except OSError as exc:
+            raise UnwritableFolder(
+                f"{folder} cannot be written ({exc.strerror or exc}): the results of a "
+                "publish are recorded in the post files, so nothing was sent"
+            ) from None
+
+
+def unrecorded_answers(targets: Mapping[str, Mapping[str, Any]]) -> str:
+    """What the server answered for targets whose record could not be written, as a
+    sentence (``x: published https://...``), or that nothing was answered."""
+    said = [
+        f"{label}: {rec.get('status')} {rec.get('uri') or rec.get('postId') or ''}".rstrip()
+        for label, rec in targets.items()
+        if rec.get("status") not in (None, "pending")
+    ]
+    if not said:
+        return "no request was sent for it"
+    return "the server answered " + ", ".join(said)
 
 
 def update_file(path: Path, record: Mapping[str, Any] | None) -> bytes:

@@ -20,6 +20,7 @@ from publisher.backends.bluesky_pds import (
     BlueskyAccount,
     parse_post_uri,
 )
+from publisher.record import web_url
 from tests.fixtures.pds import LocalPds
 from tests.helpers import make_repo, record, run_cli
 from tests.test_direct import config, direct_env, md, publish, records_with
@@ -29,6 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 pytestmark = pytest.mark.pds
+
+
+@pytest.fixture(autouse=True)
+def _fetch_from_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages are served on 127.0.0.1, which link cards refuse unless allowed."""
+    monkeypatch.setenv("PUBLISHER_FETCH_ALLOW", "127.0.0.1")
 
 
 @pytest.fixture
@@ -398,7 +405,9 @@ def test_unpublish_through_letmepost_cancels_queued_and_says_so_for_published(
 
     done = publish(repo, env)
     assert done.returncode == 0, done.stderr + done.stdout
-    assert "delete it on the platform: the API cannot" in done.stdout
+    assert "which cannot delete it: delete it on the platform" in done.stdout
+    assert web_url(out["uri"], "bluesky") in done.stdout  # the link to delete by hand
+    assert "1 target result recorded" in done.stdout and "1 to delete by hand" in done.stdout
     rec = record(repo / "posts/q.md")["targets"]["bluesky"]
     assert rec["status"] == "unpublished" and rec["unpublishedAt"]
     (row,) = [r for r in sandbox.posts() if tag in (r.get("text") or "") and "queued" in r["text"]]

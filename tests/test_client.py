@@ -3,14 +3,18 @@ tested against the sandbox server in test_publish.py)."""
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 import respx
 
 from publisher.backends.letmepost_api import (
+    CONNECT_ATTEMPTS,
     ApiError,
     LetmepostClient,
     NetworkError,
+    NotSent,
     Pacer,
     QuotaExceeded,
     RetryPolicy,
@@ -18,6 +22,8 @@ from publisher.backends.letmepost_api import (
 
 URL = "https://api.example.test"
 KEY = "lmp_live_" + "k" * 32
+
+OK = {"results": [{"status": "published", "platform": "bluesky"}]}  # a readable answer
 
 
 def envelope(
@@ -51,7 +57,7 @@ def client(sleeps: list[float]):
 
 @respx.mock
 def test_sends_key_only_in_the_authorization_header_and_the_body_bytes_as_given(client):
-    route = respx.post(f"{URL}/v1/posts").respond(200, json={"results": []})
+    route = respx.post(f"{URL}/v1/posts").respond(200, json=OK)
     body = b'{"targets":[{"platform":"bluesky","text":"hi"}]}'
     client.create_post(body, "pub1-l-abc")
     request = route.calls.last.request
@@ -78,10 +84,10 @@ def test_5xx_is_retried_with_jittered_backoff_until_it_succeeds(client, sleeps):
         side_effect=[
             envelope("internal_error", status=503),
             envelope("internal_error", status=500),
-            httpx.Response(200, json={"ok": 1}),
+            httpx.Response(200, json=OK),
         ]
     )
-    assert client.create_post(b"{}", "k").data == {"ok": 1}
+    assert client.create_post(b"{}", "k").data["results"][0]["status"] == "published"
     assert route.call_count == 3
     assert len(sleeps) == 2 and 0 <= sleeps[0] <= 0.5 and 0 <= sleeps[1] <= 1.0
 
@@ -96,11 +102,46 @@ def test_retries_are_bounded(client):
 
 @respx.mock
 def test_network_errors_are_retried_then_reported_without_the_key(client):
-    route = respx.post(f"{URL}/v1/posts").mock(side_effect=httpx.ConnectError(f"refused {KEY}"))
+    route = respx.post(f"{URL}/v1/posts").mock(side_effect=httpx.ReadTimeout(f"slow {KEY}"))
     with pytest.raises(NetworkError) as info:
         client.create_post(b"{}", "k")
     assert route.call_count == 4
     assert KEY not in str(info.value)
+    assert not isinstance(info.value, NotSent)  # the request may have reached the server
+
+
+@respx.mock
+def test_a_refused_connection_is_tried_a_few_times_and_is_known_not_sent(client):
+    route = respx.post(f"{URL}/v1/posts").mock(side_effect=httpx.ConnectError(f"refused {KEY}"))
+    with pytest.raises(NotSent) as info:
+        client.create_post(b"{}", "k")
+    assert route.call_count == CONNECT_ATTEMPTS < client.retry.attempts
+    assert "nothing was sent" in str(info.value) and KEY not in str(info.value)
+
+
+@respx.mock
+def test_a_name_that_does_not_resolve_is_not_retried(client, sleeps):
+    def unresolved(request):
+        try:
+            raise socket.gaierror(-2, "Name or service not known")
+        except socket.gaierror as exc:
+            raise httpx.ConnectError("[Errno -2] Name or service not known") from exc
+
+    route = respx.post(f"{URL}/v1/posts").mock(side_effect=unresolved)
+    with pytest.raises(NotSent) as info:
+        client.create_post(b"{}", "k")
+    assert route.call_count == 1 and sleeps == []
+    assert "api.example.test does not resolve" in str(info.value)
+
+
+@respx.mock
+def test_a_refusal_after_an_attempt_that_may_have_landed_is_not_not_sent(client):
+    route = respx.post(f"{URL}/v1/posts").mock(
+        side_effect=[httpx.ReadTimeout("slow"), *[httpx.ConnectError("refused")] * 3]
+    )
+    with pytest.raises(NetworkError) as info:
+        client.create_post(b"{}", "k")
+    assert not isinstance(info.value, NotSent) and route.call_count == 4
 
 
 @respx.mock
@@ -108,7 +149,7 @@ def test_409_in_progress_is_retried_but_body_mismatch_is_not(client):
     route = respx.post(f"{URL}/v1/posts").mock(
         side_effect=[
             envelope("idempotency_conflict", rule="idempotency_key.in_progress", status=409),
-            httpx.Response(200, json={"ok": 1}, headers={"Idempotency-Replayed": "true"}),
+            httpx.Response(200, json=OK, headers={"Idempotency-Replayed": "true"}),
         ]
     )
     resp = client.create_post(b"{}", "k")
@@ -132,7 +173,7 @@ def test_429_waits_for_retry_after(client, sleeps):
                 json={"error": {"code": "rate_limited", "message": "slow"}},
                 headers={"Retry-After": "7"},
             ),
-            httpx.Response(200, json={}),
+            httpx.Response(200, json=OK),
         ]
     )
     client.create_post(b"{}", "k")
@@ -200,9 +241,9 @@ def rate_limited(
 def test_429_waits_what_retry_after_says_not_the_window_reset(client, sleeps):
     """The reported bug: Retry-After: 2 with RateLimit-Reset: 50 waited 52 s."""
     route = respx.post(f"{URL}/v1/posts").mock(
-        side_effect=[rate_limited("2"), httpx.Response(200, json={"ok": 1})]
+        side_effect=[rate_limited("2"), httpx.Response(200, json=OK)]
     )
-    assert client.create_post(b"{}", "k").data == {"ok": 1}
+    assert client.create_post(b"{}", "k").data["results"][0]["status"] == "published"
     assert route.call_count == 2
     assert 2 <= sum(sleeps) <= 2.05, sleeps
     assert client.pacer.waited == pytest.approx(sum(sleeps))
@@ -229,7 +270,7 @@ def test_429_retry_after_also_beats_an_earlier_exhausted_window(client, sleeps):
 @respx.mock
 def test_429_without_retry_after_waits_for_the_window(client, sleeps):
     respx.post(f"{URL}/v1/posts").mock(
-        side_effect=[rate_limited(None, remaining="0", reset="20"), httpx.Response(200, json={})]
+        side_effect=[rate_limited(None, remaining="0", reset="20"), httpx.Response(200, json=OK)]
     )
     client.create_post(b"{}", "k")
     assert 20 <= sum(sleeps) <= 20 + 0.5 + 0.1, sleeps  # the window, plus at most one backoff

@@ -58,7 +58,8 @@ def test_repost_as_the_repository_default_and_keep_in_the_file_wins(
     assert done.returncode == 0, done.stdout + done.stderr
     texts = [r["text"] for r in sandbox.posts()]
     assert "A two." in texts and "B two." not in texts
-    assert "not reposted" in done.stdout
+    # `onEdit: keep` written in the file acknowledges the edit: no notice about it
+    assert "not reposted" not in done.stdout and "b.md" not in done.stdout
 
 
 def test_a_bad_policy_is_an_error_at_its_line(tmp_path: Path) -> None:

@@ -129,7 +129,7 @@ def test_init_twice_changes_nothing_and_says_what_is_there(repo, action_repo):
     assert again.returncode == 0, again.stderr
     assert snapshot(repo) == before
     assert "Nothing to do" in again.stdout
-    for what in ("publisher.toml", "posts/", WORKFLOW, ".gitignore"):
+    for what in ("publisher.toml", "posts/", WORKFLOW, ".github/dependabot.yml", ".gitignore"):
         assert f"exists   {what}" in again.stdout
 
 
@@ -145,10 +145,12 @@ def test_init_never_overwrites_what_is_there(repo, action_repo):
     assert done.returncode == 0, done.stderr
     after = snapshot(repo)
     assert {k: v for k, v in after.items() if k in before} == before
-    # Only the example post is new, in the configured folder, using the default targets.
-    added = [k for k in after if k not in before]
-    assert len(added) == 1 and added[0].startswith("notes/"), added
-    front = yaml.safe_load((repo / added[0]).read_text().split("---\n")[1])
+    # Only the example post is new, in the configured folder, using the default targets
+    # (and the Dependabot config, which was missing).
+    added = sorted(k for k in after if k not in before)
+    assert len(added) == 2 and added[1].startswith("notes/"), added
+    assert added[0] == ".github/dependabot.yml"
+    front = yaml.safe_load((repo / added[1]).read_text().split("---\n")[1])
     assert front == {"draft": True}
     assert run_cli(["validate"], repo, env_for(action_repo)).returncode == 0
 
@@ -205,13 +207,49 @@ def test_init_outside_a_git_repository_is_a_usage_error(tmp_path, action_repo):
     assert list(outside.iterdir()) == []
 
 
-def test_init_offline_falls_back_to_the_tag_and_says_so(repo, tmp_path):
+def test_init_offline_pins_nothing_it_cannot_name_and_says_so(repo, tmp_path):
+    """No release commit recorded for this version and no way to look the tag up: the
+    workflow names a placeholder that GitHub refuses to run (never a movable tag)."""
     env = {**cli_env("http://127.0.0.1:9", None), **git_env()}
     env["PUBLISHER_ACTION_URL"] = str(tmp_path / "no-such-repo")
     done = run_cli(["init"], repo, env)
     assert done.returncode == 0, done.stderr
-    assert f"publisher-dev/publisher@v{__version__}" in (repo / WORKFLOW).read_text()
-    assert "pin it to the commit SHA" in done.stderr
+    text = (repo / WORKFLOW).read_text()
+    assert "publisher-dev/publisher@REPLACE-WITH-A-RELEASE-COMMIT-SHA" in text
+    assert "@v" not in text
+    assert "GitHub will refuse to run it until you replace" in done.stderr
+
+
+def test_init_pins_a_recorded_release_offline(monkeypatch, tmp_path):
+    """A released package knows its tag's commit (publisher.releases): no network."""
+    from publisher import releases
+    from publisher.commands import init
+
+    sha = "ab" * 20
+    monkeypatch.setattr(releases, "RELEASES", {__version__: sha, "0.0.1": "cd" * 20})
+    monkeypatch.setenv("PUBLISHER_ACTION_URL", str(tmp_path / "no-such-repo"))
+    assert init.action_ref() == (f"publisher-dev/publisher@{sha}", f"# v{__version__}")
+    # A version with no record of its own, offline: the newest older release recorded.
+    uses, comment = init.action_ref("9.9.9")
+    assert uses == f"publisher-dev/publisher@{sha}" and comment.startswith(f"# v{__version__}")
+
+
+def test_init_writes_a_dependabot_config_for_the_pins_and_keeps_one_that_is_there(
+    repo, action_repo
+):
+    assert run_cli(["init"], repo, env_for(action_repo)).returncode == 0
+    config = yaml.safe_load((repo / ".github/dependabot.yml").read_text())
+    assert config["version"] == 2
+    (update,) = config["updates"]
+    assert update["package-ecosystem"] == "github-actions" and update["directory"] == "/"
+    other = repo.parent / "other"
+    git(repo.parent, "clone", "-q", str(repo.parent / "remote.git"), str(other))
+    (other / ".github").mkdir()
+    (other / ".github/dependabot.yml").write_text("# mine\n")
+    done = run_cli(["init"], other, env_for(action_repo))
+    assert done.returncode == 0, done.stderr
+    assert (other / ".github/dependabot.yml").read_text() == "# mine\n"
+    assert "exists   .github/dependabot.yml" in done.stdout
 
 
 def test_the_generated_workflow_passes_zizmor(repo, action_repo):

@@ -93,6 +93,16 @@ def test_wheel_installs_and_runs_from_a_fresh_venv(tmp_path):
         timeout=120,
     )
     assert shown.returncode == 0 and shown.stdout.strip() == f"publisher {__version__}"
+    # `uvx publisher-posts` runs the command named like the package: the same CLI
+    alias = subprocess.run(
+        [str(venv / "bin" / DIST), "validate"],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=_clean_env(),
+        timeout=120,
+    )
+    assert alias.returncode == 0, alias.stdout + alias.stderr
     checked = subprocess.run(
         [str(exe), "validate"],
         capture_output=True,

@@ -19,12 +19,15 @@ from publisher.rules.limits import (
     Media,
     check,
     check_target_count,
+    fits,
     graphemes,
     is_blank,
     kind_of_mime,
+    letmepost_x_length,
     measure,
     mime_from_extension,
     sniff_mime,
+    utf8_length,
     utf16_length,
     x_weighted_length,
 )
@@ -75,24 +78,88 @@ def test_graphemes(text: str, expected: int) -> None:
     assert graphemes(text) == expected
 
 
+# X's own count. Every expected value is what the official twitter-text 3.1.0
+# (JavaScript, ``parseTweet(text).weightedLength``) returns for the same text.
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("hello", 5),
-        (E_ACUTE, 1),  # both code points are in U+0000-10FF
+        (E_ACUTE, 1),  # NFC: one code point
+        ("a\u0301\u0302\u0303\u0304", 4),  # stacked combining marks: each counts
+        ("Z\u0351\u0352\u0357\u035b", 5),
         ("日本", 4),  # CJK weighs 2
-        (FAMILY, 2),  # one cluster outside the light ranges weighs 2
+        ("\u1100\u1161", 2),  # Hangul jamo compose (NFC) to one syllable
+        ("क्षि", 4),  # each Devanagari code point weighs 1
+        (FAMILY, 2),  # an emoji sequence weighs 2
+        ("🇫🇷", 2),
+        ("👍🏽", 2),
+        ("#️⃣", 2),
+        ("©", 1),  # a bare © is no emoji for twitter-text
+        ("©️", 2),
+        ("\u200f", 2),  # right-to-left mark: outside every light range
+        ("\u200e", 2),
         ("\u2014", 1),  # em dash, U+2010-201F
         ("\u2026", 2),  # ellipsis U+2026 is outside every light range
+        ("a\r\nb", 4),  # CR LF: two code points
         ("https://example.com", 23),
         (LONG_URL, 23),
-        ("see " + LONG_URL + " and http://x.y", 4 + 23 + 5 + 23),
-        ("HTTPS://EXAMPLE.COM/日本", 23),  # case-insensitive; the URL's own weight is dropped
-        ("https://", 8),  # no host character: not a link
+        ("see " + LONG_URL + " and http://x.y", 4 + 23 + 5 + 10),  # .y is no TLD: text
+        ("HTTPS://EXAMPLE.COM/日本", 27),  # the link ends before the CJK
+        ("https://", 8),  # no host: not a link
+        ("example.org and github.com/foo", 51),  # links without a scheme count 23
+        ("www.example.com", 23),
+        ("t.co", 23),
+        ("(example.com)", 25),
+        ("example.com.", 24),
+        (" ".join(["a.co"] * 12), 12 * 23 + 11),
+        ("foo.-bar.com", 12),  # an invalid domain label: text
+        ("https://exa_mple.com/foo", 24),
+        ("user@example.com", 16),  # an e-mail address is no link
+        ("@example.com", 12),
+        ("日本.jp", 7),  # no ASCII domain: text
+        ("http://localhost/x", 18),  # no top-level domain: text
+        ("v1.5 and e.g. this", 18),
     ],
 )
 def test_x_weighted_length(text: str, expected: int) -> None:
     assert x_weighted_length(text) == expected
+
+
+# letmepost's preflight count for X (letmepost-api.md section 6): graphemes, 2 outside
+# the light ranges, every http(s) link 23, a link without a scheme counted as text.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hello", 5),
+        (E_ACUTE, 1),
+        ("日本", 4),
+        (FAMILY, 2),
+        ("\u2014", 1),
+        ("\u2026", 2),
+        ("https://example.com", 23),
+        (LONG_URL, 23),
+        ("see " + LONG_URL + " and http://x.y", 4 + 23 + 5 + 23),
+        ("HTTPS://EXAMPLE.COM/日本", 23),
+        ("https://", 8),
+        ("example.org and github.com/foo", 30),
+    ],
+)
+def test_letmepost_x_length(text: str, expected: int) -> None:
+    assert letmepost_x_length(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [("abc", 3), ("é", 2), (FAMILY, 18), ("日", 3)])
+def test_utf8_length(text: str, expected: int) -> None:
+    assert utf8_length(text) == expected
+
+
+def test_fits_checks_every_count_of_a_platform() -> None:
+    assert fits("twitter", "a" * 280)
+    assert not fits("twitter", " ".join(["a.co"] * 12))  # X counts 287
+    assert not fits("twitter", "example.com/" + "a" * 300)  # X counts 23, letmepost 312
+    assert not fits("bluesky", FAMILY * 200)  # 200 graphemes, 3600 bytes
+    assert fits("bluesky", FAMILY * 150 + "a" * 150)
+    assert not fits("threads", "a" * 501)
 
 
 @pytest.mark.parametrize(
@@ -147,7 +214,8 @@ def test_measure_every_platform_and_over() -> None:
 
 # (platform, text, media) that must pass: every limit exactly reached.
 AT_LIMIT = [
-    ("bluesky", FAMILY * 300, ()),
+    ("bluesky", FAMILY * 150 + "a" * 150, ()),  # 300 graphemes, 2850 bytes
+    ("bluesky", "日" * 300, ()),
     ("bluesky", E_ACUTE * 300, ()),
     ("twitter", "a" * 280, ()),
     ("twitter", "a" * 256 + " " + LONG_URL, ()),  # 256 + 1 + 23
@@ -341,6 +409,14 @@ CASES: list[tuple[Content, str, str, str, str]] = [
         "error",
         "deep",
     ),
+    (c("bluesky", FAMILY * 200), "bluesky.text.max_bytes", "text", "error", "deep"),
+    (
+        c("bluesky", first_comment="\u00e9" * 1501),
+        "bluesky.first_comment.max_bytes",
+        "firstComment",
+        "error",
+        "deep",
+    ),
     # twitter
     (c("twitter", "\t"), "twitter.text.non_empty", "text", "error", "cheap"),
     (c("twitter", "a" * 281), "twitter.text.max_graphemes", "text", "error", "cheap"),
@@ -352,6 +428,20 @@ CASES: list[tuple[Content, str, str, str, str]] = [
         "cheap",
     ),
     (c("twitter", "日" * 141), "twitter.text.max_graphemes", "text", "error", "cheap"),
+    (
+        c("twitter", "example.com/" + "a" * 300),  # X: 23; letmepost: 312
+        "twitter.text.max_graphemes",
+        "text",
+        "error",
+        "cheap",
+    ),
+    (
+        c("twitter", " ".join(["a.co"] * 12)),  # X: 287; letmepost: 59
+        "twitter.text.max_weighted",
+        "text",
+        "error",
+        "deep",
+    ),
     (c("twitter", "x", *[img()] * 5), "twitter.media.count_max", "media", "error", "cheap"),
     (
         c("twitter", "x", img(), vid()),
@@ -682,7 +772,7 @@ def test_schema_rules_are_cheap() -> None:
         (c("bluesky", FAMILY * 312), ["312 graphemes", "Bluesky allows 300"]),
         (
             c("twitter", "a" * 281 + " " + LONG_URL),
-            ["305 weighted characters", "X allows 280", "links count 23", "CJK count 2"],
+            ["305 weighted characters", "X allows 280", "every link counts 23", "CJK count 2"],
         ),
         (c("tiktok", "😀" * 1101, vid()), ["2,202 UTF-16 units", "TikTok allows 2,200"]),
         (c("bluesky", "x", *[img()] * 6), ["6 images", "at most 4"]),

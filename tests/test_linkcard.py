@@ -44,7 +44,8 @@ class _Server(ThreadingHTTPServer):
 class Site:
     """A tiny threaded HTTP server: ``site.route(path, handler)``, ``site.url(path)``."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.routes: dict[str, Handler] = {}
         self.hits: dict[str, int] = {}
         self.sent: dict[str, int] = {}
@@ -66,12 +67,12 @@ class Site:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = _Server(("127.0.0.1", 0), H)
+        self.server = _Server((host, 0), H)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        return f"http://{self.host}:{self.server.server_address[1]}{path}"
 
     def route(self, path: str, handler: Handler) -> str:
         self.routes[path] = handler
@@ -103,6 +104,12 @@ def send(h: BaseHTTPRequestHandler, body: bytes, ctype: str, **headers: str) -> 
         h.send_header(name.replace("_", "-"), value)
     h.end_headers()
     h.wfile.write(body)
+
+
+@pytest.fixture(autouse=True)
+def _fetch_from_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages are served on 127.0.0.1, which link cards refuse unless allowed."""
+    monkeypatch.setenv("PUBLISHER_FETCH_ALLOW", "127.0.0.1")
 
 
 @pytest.fixture(scope="module")

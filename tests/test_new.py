@@ -107,3 +107,13 @@ def test_new_thread_shows_the_convention(repo):
     assert checked.returncode == 0, checked.stdout  # a thread validates as it is
     (f,) = json.loads(checked.stdout)["files"]
     assert f["valid"]
+
+
+def test_new_targets_sets_the_posts_targets_and_refuses_an_unknown_one(repo):
+    done = run_cli(["new", "Two places", "--targets", "bluesky,x"], repo, ENV)
+    assert done.returncode == 0, done.stderr
+    assert front(repo / done.stdout.strip())["targets"] == ["bluesky", "x"]
+    assert run_cli(["validate", done.stdout.strip()], repo, ENV).returncode == 0
+    bad = run_cli(["new", "Typo", "--targets", "bluesky,twiter"], repo, ENV)
+    assert bad.returncode == 2 and 'did you mean "twitter"' in bad.stderr
+    assert len(list((repo / "posts").glob("*typo*"))) == 0

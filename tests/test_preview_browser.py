@@ -37,17 +37,22 @@ pytestmark = [
 
 
 @pytest.fixture
-def page():
+def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        launched = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            tab = context.new_page()
-            tab.set_default_timeout(TIMEOUT_MS)
-            yield tab
+            yield launched
         finally:
-            browser.close()
+            launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    return tab
 
 
 LAUNCH = """\
@@ -141,5 +146,74 @@ def test_the_page_follows_every_save_and_marks_an_over_limit_target(tmp_path, sa
         assert page.evaluate("() => window.sameDocument") is True
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "watch-preview.png"), full_page=True)
+    finally:
+        watcher.close()
+
+
+def test_the_page_is_ready_with_invalid_posts_first_a_calendar_and_local_times(tmp_path, browser):
+    """What a person opening the page sees first: what needs fixing, then what goes out
+    when, in their own timezone (here New York: UTC-5 in winter). The page says when it
+    is complete (`body[data-ready="1"]`), so the screenshot is never taken too early."""
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "fine.md": post("[bluesky]", "Nothing special."),
+            "later.md": post("[bluesky, threads]", "In March.", scheduledAt="2031-03-01T09:00:00Z"),
+            "soon.md": post("[bluesky]", "In February.", scheduledAt="2031-02-01T18:30:00+01:00"),
+            "broken.md": post("[bluesky]", "Typo.", scheduleAt="2031-01-01T00:00:00Z"),
+        },
+    )
+    watcher = WatchProcess(
+        repo, ["--no-publish", "--serve", "--port", "0"], cli_env("http://127.0.0.1:9", None)
+    )
+    try:
+        url = watcher.wait_for(r"preview page at (http://127\.0\.0\.1:\d+/)").group(1)
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 1000},
+            locale="en-US",
+            timezone_id="America/New_York",
+        )
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(url)
+        page.wait_for_selector('body[data-ready="1"]')
+
+        # every post is there at once, the invalid one first
+        paths = page.locator("section.post").evaluate_all("s => s.map(x => x.dataset.path)")
+        assert paths[0] == "posts/broken.md" and sorted(paths) == sorted(
+            f"posts/{n}.md" for n in ("fine", "later", "soon", "broken")
+        )
+        assert page.locator("section.post").first.locator(".badge").inner_text() == "invalid"
+
+        # the calendar: soonest first, by day, in the browser's time
+        rows = page.locator("#calendar tr.entry")
+        assert rows.evaluate_all(
+            "r => r.map(x => [x.dataset.file, x.dataset.target, x.dataset.status])"
+        ) == [
+            ["posts/soon.md", "bluesky", "planned"],
+            ["posts/later.md", "bluesky", "planned"],
+            ["posts/later.md", "threads", "planned"],
+        ]
+        assert page.locator("#calendar h3.day").all_inner_texts() == [
+            "Saturday, February 1, 2031",
+            "Saturday, March 1, 2031",
+        ]
+        assert rows.nth(0).locator(".time").inner_text() == "12:30 PM EST"  # 17:30 UTC
+        assert rows.nth(1).locator(".time").inner_text() == "04:00 AM EST"  # 09:00 UTC
+        assert rows.nth(0).locator(".time").get_attribute("title") == "2031-02-01T17:30:00Z (UTC)"
+        when = page.locator('section[data-path="posts/soon.md"] .when').inner_text()
+        assert when == "scheduled for Sat, Feb 1, 2031, 12:30 PM EST", when
+
+        # a post scheduled on save joins the calendar without a reload
+        save(repo / "posts/new.md", post("[bluesky]", "New.", scheduledAt="2031-01-15T12:00:00Z"))
+        page.wait_for_selector('#calendar tr.entry[data-file="posts/new.md"]')
+        first = page.locator("#calendar tr.entry").first
+        assert first.get_attribute("data-file") == "posts/new.md"
+        assert first.locator(".time").inner_text() == "07:00 AM EST"
+
+        shot = tmp_path / "watch-ready.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 10_000
+        context.close()
     finally:
         watcher.close()

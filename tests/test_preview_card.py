@@ -32,6 +32,12 @@ pds = "http://127.0.0.1:9"
 """
 
 
+@pytest.fixture(autouse=True)
+def _fetch_from_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages are served on 127.0.0.1, which link cards refuse unless allowed."""
+    monkeypatch.setenv("PUBLISHER_FETCH_ALLOW", "127.0.0.1")
+
+
 @pytest.fixture(scope="module")
 def site() -> Any:
     s = Site()

@@ -23,24 +23,37 @@ def git(repo, *args: str) -> None:
     subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
 
 
-def test_accounts_lists_them_and_prints_a_block_that_config_accepts(tmp_path, sandbox):
+def test_accounts_appended_to_publisher_toml_is_valid_and_usable(tmp_path, sandbox):
+    """The README's recipe, `publisher accounts >> publisher.toml`: stdout is only TOML
+    (the table goes to stderr), valid after a config that already has `[accounts]`."""
     repo = make_repo(tmp_path, {})
     done = run_cli(["accounts"], repo, cli_env(sandbox.url, sandbox.live_key))
     assert done.returncode == 0, done.stderr
     for account in sandbox.accounts:
-        assert account["id"] in done.stdout
-    block = done.stdout.split("# paste into publisher.toml:\n", 1)[1]
-    parsed = tomllib.loads(block)["accounts"]
+        assert account["id"] in done.stderr
+    with (repo / "publisher.toml").open("a") as config:
+        config.write(done.stdout)
+    parsed = tomllib.loads((repo / "publisher.toml").read_text())["accounts"]
+    # `x = "twitter"` was there already: the one X account is not added again
+    assert parsed["x"] == "twitter" and "skipped twitter" in done.stderr
     assert len(parsed) == len(sandbox.accounts)
-    assert sum(1 for a in parsed.values() if a["platform"] == "linkedin") == 2
+    assert (
+        sum(1 for a in parsed.values() if isinstance(a, dict) and a["platform"] == "linkedin") == 2
+    )
 
     # The block works as configuration: a post can target an alias from it.
-    alias = next(name for name, a in parsed.items() if a["platform"] == "linkedin")
-    (repo / "publisher.toml").write_text('posts = "posts"\n\n' + block)
+    alias = next(
+        n for n, a in parsed.items() if isinstance(a, dict) and a["platform"] == "linkedin"
+    )
     (repo / "posts" / "l.md").write_text(post(f"[{alias}]", "To one of two LinkedIn accounts."))
     published = run_cli(["publish"], repo, cli_env(sandbox.url, sandbox.live_key))
     assert published.returncode == 0, published.stdout + published.stderr
     assert record(repo / "posts/l.md")["targets"][alias]["account"] == parsed[alias]["id"]
+
+    # Run again: nothing new to append, and the file stays valid
+    again = run_cli(["accounts"], repo, cli_env(sandbox.url, sandbox.live_key))
+    assert again.returncode == 0 and again.stdout == ""
+    assert "already has an alias" in again.stderr
 
 
 def test_accounts_without_a_key_is_a_usage_error(tmp_path):

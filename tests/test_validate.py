@@ -268,6 +268,7 @@ def test_a_past_schedule_is_fine_once_the_post_is_queued(tmp_path: Path) -> None
     record = (
         "published:\n  env: live\n  status: queued\n  targets:\n    bluesky:\n"
         "      platform: bluesky\n      status: {status}\n"
+        "      postId: 00000000-0000-4000-8000-000000000000\n"  # a queued post has one
     )
     head = "---\ntargets: [bluesky]\nscheduledAt: 2020-01-01T09:00:00Z\n"
     (posts / "queued.md").write_text(head + record.format(status="queued") + "---\nHi\n")

@@ -445,6 +445,28 @@ def test_the_preview_server_serves_only_media_inside_the_repo_to_local_names(rep
         assert rebound.status_code == 421
 
 
+def test_the_page_data_says_when_every_post_is_loaded_and_carries_the_calendar(repo, start_watch):
+    save(repo / "posts/s.md", post("[bluesky]", "Later.", scheduledAt="2031-03-01T09:00:00Z"))
+    watcher = start_watch("--no-publish", "--serve", "--port", "0")
+    url = watcher.wait_for(r"preview page at (http://127\.0\.0\.1:\d+/)").group(1)
+    watcher.wait_for(r"^publisher watch: watching ")
+    with httpx.Client(base_url=url, timeout=WAIT) as client:
+        snap = client.get("/api/posts").json()
+    assert snap["scanned"] is True
+    (scheduled,) = snap["posts"]
+    assert scheduled["calendar"] == [
+        {
+            "at": "2031-03-01T09:00:00Z",
+            "target": "bluesky",
+            "platform": "bluesky",
+            "file": "posts/s.md",
+            "status": "planned",
+            "env": "live",
+            "note": "",
+        }
+    ]
+
+
 # --------------------------------------------------------------------------- the terminal view
 
 

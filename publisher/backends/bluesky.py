@@ -592,7 +592,13 @@ def _reply_refs(account: BlueskyAccount, url: str) -> tuple[str, str, str, str]:
 
 
 def _images(t: ResolvedTarget) -> list[tuple[bytes, str, str]]:
-    return [(m.path.read_bytes(), m.mime or "", m.alt or "") for m in t.media if m.path is not None]
+    from publisher.post import read_media
+
+    return [
+        (read_media(m.path, m.size or 0), m.mime or "", m.alt or "")
+        for m in t.media
+        if m.path is not None
+    ]
 
 
 def _reply_to(t: ResolvedTarget) -> tuple[str, str, str, str] | None:

@@ -357,6 +357,13 @@ def clear_sessions() -> None:
         _sessions.clear()
 
 
+def _read(model: str, data: Any, what: str, server: str) -> Any:
+    """``data`` checked by `bluesky_answers.<model>` (imported on first use)."""
+    from publisher.backends import bluesky_answers
+
+    return bluesky_answers.read(getattr(bluesky_answers, model), data, what, server)
+
+
 def _xrpc_error(exc: Any) -> tuple[int | None, str, str]:
     """(status, error name, message) of an atproto request exception."""
     response = getattr(exc, "response", None)
@@ -393,6 +400,9 @@ class BlueskyAccount:
         password_env: str = "BLUESKY_APP_PASSWORD",
         timeout: float = 30.0,
     ) -> None:
+        from publisher.redaction import add_secret
+
+        add_secret(password)  # never printed, written or raised, whole or in part
         self._handle = handle.removeprefix("@").lower()
         self._pds_url = pds_url.rstrip("/")
         self.__password = password
@@ -453,6 +463,13 @@ class BlueskyAccount:
                 f"{what}: cannot reach {self._pds_url} ({type(exc).__name__}: {exc})",
                 retryable=True,
             ) from exc
+        except (ax.AtProtocolError, ValueError) as exc:  # an answer the SDK cannot parse
+            raise BlueskyError(
+                "bad_answer",
+                f"{what}: {self._pds_url} answered with something publisher cannot read "
+                f"({type(exc).__name__})",
+                retryable=True,
+            ) from None
 
     def _login(self) -> _Session:
         if self._session is None:
@@ -534,7 +551,9 @@ class BlueskyAccount:
                 if exc.code != "rejected":
                     raise
                 out = {}
-            self._resolved[handle] = out.get("did") or None
+            self._resolved[handle] = (
+                _read("HandleAnswer", out, f"resolve @{handle}", self._pds_url).did if out else None
+            )
         return self._resolved[handle]
 
     def upload_image(self, data: bytes, mime: str) -> dict[str, Any]:
@@ -546,7 +565,9 @@ class BlueskyAccount:
             content=data,
             input_encoding=mime,
         )
-        return out["blob"]
+        _read("BlobAnswer", out, "upload image", self._pds_url)
+        blob: dict[str, Any] = out["blob"]
+        return blob
 
     def create_post(
         self,
@@ -740,7 +761,8 @@ class BlueskyAccount:
                     status=exc.status,
                 ) from exc
             raise
-        return out["uri"], out["cid"]
+        ref = _read("StrongRef", out, f"create {what} {rkey}", self._pds_url)
+        return ref.uri, ref.cid
 
     def _exists(self, collection: str, rkey: str) -> bool:
         try:
@@ -758,8 +780,11 @@ class BlueskyAccount:
         ever the server's own answer.
         """
         params = {"repo": repo or self.did, "collection": collection, "rkey": rkey}
+        what = f"read {collection}/{rkey}"
         try:
-            return self._query("com.atproto.repo.getRecord", params, f"read {collection}/{rkey}")
+            out = self._query("com.atproto.repo.getRecord", params, what)
+            _read("RecordAnswer", out, what, self._pds_url)
+            return out
         except BlueskyError as exc:
             if exc.status == 400 and isinstance(exc.__cause__, Exception):
                 _, name, _ = _xrpc_error(exc.__cause__)
@@ -817,6 +842,7 @@ class BlueskyAccount:
             if cursor:
                 params["cursor"] = cursor
             out = self._query("com.atproto.repo.listRecords", params, "list posts")
+            _read("ListAnswer", out, "list records", self._pds_url)
             posts.extend(out.get("records", []))
             cursor = out.get("cursor")
             if not cursor or not out.get("records"):
@@ -837,6 +863,7 @@ class BlueskyAccount:
 # --------------------------------------------------------------------------- public reads
 
 DEFAULT_PLC = "https://plc.directory"
+MAX_ANSWER_BYTES = 8 * 1024 * 1024  # of a public read (a record, a DID document)
 
 
 def _get_json(url: str, params: dict[str, str] | None, what: str, timeout: float) -> Any:
@@ -844,7 +871,17 @@ def _get_json(url: str, params: dict[str, str] | None, what: str, timeout: float
     import httpx
 
     try:
-        r = httpx.get(url, params=params, timeout=timeout, follow_redirects=True)
+        with httpx.stream(
+            "GET", url, params=params, timeout=timeout, follow_redirects=True
+        ) as streamed:
+            data = bytearray()
+            for chunk in streamed.iter_bytes():
+                data += chunk
+                if len(data) > MAX_ANSWER_BYTES:  # sized before it is decoded
+                    raise BlueskyError(
+                        "bad_answer", f"{what}: {url} answered more than {MAX_ANSWER_BYTES:,} bytes"
+                    )
+        r = httpx.Response(streamed.status_code, content=bytes(data))
     except httpx.HTTPError as exc:
         raise BlueskyError(
             "network", f"{what}: cannot reach {url} ({type(exc).__name__}: {exc})", retryable=True
@@ -885,7 +922,11 @@ def read_post(uri: str, pds_url: str, *, timeout: float = 30.0) -> dict[str, Any
     params = {"repo": did, "collection": POST_COLLECTION, "rkey": rkey}
     url = f"{pds_url.rstrip('/')}/xrpc/com.atproto.repo.getRecord"
     out = _get_json(url, params, f"read {uri}", timeout)
-    return out if isinstance(out, dict) else None
+    if out is None:
+        return None
+    _read("RecordAnswer", out, f"read {uri}", pds_url)
+    record: dict[str, Any] = out
+    return record
 
 
 def read_handle(handle: str, host: str, *, timeout: float = 10.0) -> str | None:

@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from publisher import identity
 from publisher.backends.base import Reporter, Request
-from publisher.backends.letmepost_api import ApiError, LetmepostClient, NetworkError, QuotaExceeded
+from publisher.backends.letmepost_api import (
+    ApiError,
+    LetmepostClient,
+    NetworkError,
+    NotSent,
+    QuotaExceeded,
+)
 from publisher.plan import Step, StepKind, TargetPlan
 from publisher.record import Record, iso_z, now_iso, web_url
 
@@ -32,6 +38,7 @@ __all__ = ["OUTCOME_UNKNOWN", "REJECTED_CODES", "LetmepostBackend"]
 
 REJECTED_CODES = frozenset({"preflight_failed", "platform_auth_failed", "platform_rejected"})
 OUTCOME_UNKNOWN = "outcome_unknown"  # a lost answer, and the post edited since: never guess
+NOT_SENT = "not_sent"  # the API could not be reached: not a byte of the request left
 
 
 class LetmepostBackend:
@@ -69,10 +76,16 @@ class LetmepostBackend:
             return
         (tp,) = step.targets
         if step.kind is StepKind.DELETE:  # unpublish: nothing to send, the run says so
+            # with the links to delete by hand (the post, then its thread's parts)
+            rec = record.target(tp.label)
+            uris = [rec.get("uri"), *((p or {}).get("uri") for p in rec.get("parts") or [])]
+            links = [u for u in (web_url(x, tp.platform) for x in uris) if u]
             reporter.outcome(
                 tp,
                 "not deleted",
-                note="published through letmepost: delete it on the platform: the API cannot",
+                url=links[0] if links else None,
+                note="published through letmepost, which cannot delete it: delete it on the "
+                "platform" + (f" (also {', '.join(links[1:])})" if links[1:] else ""),
             )
             return
         reporter.checkpoint()
@@ -124,10 +137,19 @@ class LetmepostBackend:
         body = self._part_body(step, book)
         digest = t.part_hashes[step.part - 2]
         base = {"key": step.key, "attempt": step.attempt, "at": now_iso(), "hash": digest}
+        earlier = (book.part(tp.label, step.part) or {}).get("status")
         book.set_part(tp.label, step.part, {**base, "status": "pending"})
         book.save()  # the part's key is on disk before its request leaves
         try:
             resp = self._client().create_post(body, step.key)
+        except NotSent as exc:  # not a byte left: known not posted (see `_send`)
+            if earlier != "pending":
+                error = {"code": NOT_SENT, "message": str(exc)}
+                book.set_part(tp.label, step.part, {"status": "failed", "error": error})
+                book.save()
+            reporter.outcome(tp, "not sent", error=f"part {step.part}: {exc}")
+            reporter.stop(f"{exc}: the other posts wait for the next run")
+            return
         except (NetworkError, ApiError) as exc:
             if isinstance(exc, NetworkError) or exc.retryable:
                 reporter.outcome(
@@ -157,7 +179,10 @@ class LetmepostBackend:
         book.set_part(tp.label, step.part, values)  # a None value (no error) drops the key
         book.save()
         if status not in ("published", "publishing"):
-            reporter.outcome(tp, status, error=f"part {step.part}: {err}")
+            said = (
+                f"{err.get('code')}: {err.get('message', '')}" if isinstance(err, dict) else status
+            )
+            reporter.outcome(tp, status, error=f"part {step.part}: {said}")
             return
         reporter.outcome(
             tp, status, uri=r.get("uri"), url=web_url(r.get("uri")), note=f"part {step.part}"
@@ -195,7 +220,9 @@ class LetmepostBackend:
                 if m.path is None or m.sha256 is None or m.sha256 in book.media:
                     continue
                 reporter.checkpoint()
-                data = m.path.read_bytes()
+                from publisher.post import read_media
+
+                data = read_media(m.path, m.size or 0)  # bounded: the size checked
                 uploaded = self._client().upload_media(
                     m.path.name, data, m.mime or "application/octet-stream"
                 )
@@ -226,7 +253,7 @@ class LetmepostBackend:
         targets = [tp.target for tp in sends if tp.target is not None]
         try:
             self._upload_media(book, reporter, targets)
-        except (ApiError, NetworkError) as exc:
+        except (ApiError, NetworkError, OSError) as exc:
             for tp in sends:
                 reporter.outcome(tp, "error", error=f"media upload failed: {exc}")
             if isinstance(exc, QuotaExceeded):
@@ -234,6 +261,8 @@ class LetmepostBackend:
             return
         body = identity.body_bytes(post.body(targets, book.media))
         base = {"key": key, "attempt": attempt, "at": now_iso()}
+        # a target pending from an earlier run may have been sent then: it stays pending
+        earlier = {t.label: book.targets().get(t.label, {}).get("status") for t in targets}
         for t in targets:  # on disk before the request leaves: a rerun reuses this key
             book.replace_target(t.label)
             book.set_target(
@@ -242,6 +271,18 @@ class LetmepostBackend:
         book.save()
         try:
             resp = client.create_post(body, key)
+        except NotSent as exc:
+            # Not a byte left: the outcome is known (nothing was posted), so the record
+            # says so instead of `pending`; the next run sends it again under this key.
+            error = {"code": NOT_SENT, "message": str(exc)}
+            for t in targets:
+                if earlier[t.label] != "pending":
+                    book.set_target(t.label, {"status": "failed", "error": error})
+            book.save()
+            for tp in sends:
+                reporter.outcome(tp, "not sent", error=str(exc))
+            reporter.stop(f"{exc}: the other posts wait for the next run")
+            return
         except (NetworkError, ApiError) as exc:
             if isinstance(exc, NetworkError) or exc.retryable:
                 # No definite answer: the record stays `pending` with its key, so the

@@ -6,6 +6,12 @@ timeouts, 5xx, 409 ``idempotency_key.in_progress`` and 429 ``rate_limited`` (aft
 4xx answers for 24 h under the same Idempotency-Key (a retry would only get the same
 answer back); ``quota_exceeded`` raises `QuotaExceeded` so the run can stop.
 
+A connection that cannot be made (the name does not resolve, the connection is refused
+or times out) fails before a byte of the request leaves: it raises `NotSent` (nothing
+was sent, so nothing was stored under the key), a name that does not resolve at once,
+a refused connection after `CONNECT_ATTEMPTS`. Only when no attempt got further: once
+one may have reached the server, it is a `NetworkError` (the outcome is unknown).
+
 Requests are paced with the ``RateLimit-Remaining`` / ``RateLimit-Reset`` headers, so
 a large batch waits for the window instead of running into 429s. A 429's
 ``Retry-After`` is the server's last word: every thread waits that long (not for a
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import json
 import random
 import threading
 import time
@@ -29,6 +36,8 @@ from typing import Any
 from publisher.errors import PublisherError
 
 USER_AGENT = "publisher (+https://github.com/publisher-dev/publisher)"
+#: The most of an answer that is read (every answer letmepost gives is far smaller).
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
 
 
 class ApiError(PublisherError):
@@ -74,12 +83,47 @@ class NetworkError(PublisherError):
     """No answer (connection refused/dropped, timeout) after every retry."""
 
 
+class AnswerError(NetworkError):
+    """An answer publisher cannot read (not JSON, a field of the wrong type, a status
+    outside the API's enum, a result missing). Like no answer at all: a request that
+    may have created something keeps its key, and the next run resends it."""
+
+
+class NotSent(NetworkError):
+    """Every attempt failed before a byte of the request left (the API's name does not
+    resolve, the connection was refused or timed out): nothing was sent, so nothing can
+    have been stored under the request's key."""
+
+
+#: Attempts at connecting when the connection is refused or times out (a name that does
+#: not resolve is not retried: offline, the answer will not change in seconds).
+CONNECT_ATTEMPTS = 3
+
+
+def _unresolved(exc: BaseException) -> bool:
+    """Whether a connect error is a name that did not resolve (socket.gaierror)."""
+    import socket
+
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).lower()
+    return any(
+        s in text for s in ("name or service not known", "nodename nor servname", "name resolution")
+    )
+
+
 @dataclass
 class Response:
     status: int
     data: Any
     headers: Mapping[str, str]
     replayed: bool = False
+    body: bytes = b""
 
 
 @dataclass
@@ -168,11 +212,12 @@ class Pacer:
 
 
 def redact(text: str, secret: str | None) -> str:
-    """`text` without the secret, as written or in its escaped (repr) form."""
-    if secret:
-        for form in {secret, repr(secret)[1:-1], repr(secret.encode())[2:-1]}:
-            text = text.replace(form, "***")
-    return text
+    """`text` through the one redaction filter (`publisher.redaction`), with `secret`
+    (whole, escaped, or any piece of 8 characters) among the run's secrets."""
+    from publisher import redaction
+
+    redaction.add_secret(secret)
+    return redaction.redact(text)
 
 
 class LetmepostClient:
@@ -192,6 +237,9 @@ class LetmepostClient:
     ) -> None:
         import httpx
 
+        from publisher.redaction import add_secret
+
+        add_secret(api_key)  # every message of this process is redacted from now on
         self.base_url = base_url.rstrip("/")
         self._key = api_key
         self.retry = retry or RetryPolicy()
@@ -245,6 +293,8 @@ class LetmepostClient:
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         last: Exception | None = None
+        maybe_sent = False  # an attempt got past connecting: the server may have it
+        refused = 0
         for attempt in range(self.retry.attempts):
             if attempt:
                 self.stats["retries"] += 1
@@ -252,10 +302,25 @@ class LetmepostClient:
             self.stats["requests"] += 1
             try:
                 with self._in_flight or contextlib.nullcontext():
-                    resp = self._http.request(
-                        method, path, content=body, headers=headers, params=params, files=files
-                    )
-            except httpx.HTTPError as exc:  # transport errors, timeouts, dropped connections
+                    resp = self._send(method, path, body, headers, params, files)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # before a byte of the request left: nothing was sent
+                host = self._http.base_url.host
+                if _unresolved(exc):
+                    why = f"the name {host} does not resolve (offline?)"
+                else:
+                    why = f"cannot connect to {host} ({type(exc).__name__}: {exc})"
+                last = (NetworkError if maybe_sent else NotSent)(
+                    redact(f"{method} {path}: {why}; nothing was sent", self._key)
+                )
+                self._note(f"{method} {path} -> not connected ({type(exc).__name__})")
+                refused += 1
+                if _unresolved(exc) or refused >= CONNECT_ATTEMPTS:
+                    break
+                self._sleep(self.retry.backoff(attempt))
+                continue
+            except httpx.HTTPError as exc:  # timeouts, dropped connections: maybe sent
+                maybe_sent = True
                 last = NetworkError(
                     redact(f"{method} {path}: {type(exc).__name__}: {exc}", self._key)
                 )
@@ -269,12 +334,13 @@ class LetmepostClient:
                 if resp.status_code == 429
                 else None
             )
+            maybe_sent = True
             if retry_after is None:
                 self.pacer.update(resp.headers)
             replayed = resp.headers.get("idempotency-replayed", "").lower() == "true"
             self._note(f"{method} {path} -> {resp.status_code}{' (replayed)' if replayed else ''}")
             if resp.status_code < 400:
-                return Response(resp.status_code, _json(resp), resp.headers, replayed)
+                return Response(resp.status_code, _json(resp), resp.headers, replayed, resp.content)
             error = self._error(resp, replayed)
             if isinstance(error, QuotaExceeded) or not error.retryable:
                 raise error
@@ -289,53 +355,163 @@ class LetmepostClient:
                 continue
             self._sleep(self.retry.backoff(attempt))
         assert last is not None
-        if isinstance(last, ApiError):
-            raise last
+        if isinstance(last, NotSent) and maybe_sent:  # an earlier attempt may have landed
+            raise NetworkError(str(last))
         raise last
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        params: Mapping[str, Any] | None,
+        files: Mapping[str, Any] | None,
+    ) -> Any:
+        """One request; its answer read as a stream and capped at `MAX_ANSWER_BYTES`
+        (decoded: a compressed bomb stays small). A 2xx answer over the cap is an
+        `AnswerError`; an error answer is kept up to the cap."""
+        import httpx
+
+        request = self._http.build_request(
+            method, path, content=body, headers=headers, params=params, files=files
+        )
+        resp = self._http.send(request, stream=True)
+        try:
+            length = resp.headers.get("content-length", "")
+            over = length.isdigit() and int(length) > MAX_ANSWER_BYTES
+            data = bytearray()
+            if not over:
+                for chunk in resp.iter_bytes():
+                    data += chunk
+                    if len(data) > MAX_ANSWER_BYTES:
+                        over = True
+                        break
+        finally:
+            resp.close()
+        if over and resp.status_code < 400:
+            raise AnswerError(
+                f"{self.base_url} ({method} {path}) answered {resp.status_code} with more than "
+                f"{MAX_ANSWER_BYTES:,} bytes: not read"
+            )
+        kept = [
+            (k, v)
+            for k, v in resp.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]  # the bytes are decoded already
+        return httpx.Response(
+            resp.status_code,
+            headers=kept,
+            content=bytes(data[:MAX_ANSWER_BYTES]),
+            request=request,
+            extensions={"reason_phrase": resp.reason_phrase.encode("ascii", "replace")},
+        )
 
     def _note(self, line: str) -> None:
         if self._log:
             self._log(redact(line, self._key))
 
     def _error(self, resp: Any, replayed: bool) -> ApiError:
-        data = _json(resp)
-        err = data.get("error") if isinstance(data, dict) else None
-        if not isinstance(err, dict):
-            text = redact(resp.text[:200], self._key) if resp.text else resp.reason_phrase
+        """The error envelope, read strictly (`letmepost_answers.ErrorEnvelope`); any
+        other body is ``http_error`` with its start, redacted before it is cut."""
+        from publisher.backends.letmepost_answers import BadAnswer, ErrorEnvelope, parse, snippet
+
+        try:
+            err = parse(ErrorEnvelope, resp.content, "").error
+        except BadAnswer:
+            text = snippet(resp.content) if resp.content else resp.reason_phrase
             return ApiError(resp.status_code, "http_error", text or "error", replayed=replayed)
-        cls = QuotaExceeded if err.get("code") == "quota_exceeded" else ApiError
+        data = _json(resp)
+        raw = data.get("error") if isinstance(data, dict) else {}
+        request_id = raw.get("requestId") if isinstance(raw, dict) else None
+        platform_response = raw.get("platformResponse") if isinstance(raw, dict) else None
+        cls = QuotaExceeded if err.code == "quota_exceeded" else ApiError
+        from publisher.redaction import redact_any
+
         return cls(
             resp.status_code,
-            str(err.get("code", "unknown")),
-            redact(str(err.get("message", "")), self._key),
-            rule=err.get("rule"),
-            request_id=err.get("requestId"),
-            platform_response=err.get("platformResponse"),
+            err.code,
+            err.message,
+            rule=err.rule,
+            request_id=request_id if isinstance(request_id, str) else None,
+            platform_response=redact_any(platform_response),
             replayed=replayed,
         )
 
+    def _read(self, model: Any, resp: Response, method: str, path: str) -> Any:
+        from publisher.backends.letmepost_answers import BadAnswer, parse
+
+        try:
+            return parse(model, resp.body, f"{self.base_url} ({method} {path})")
+        except BadAnswer as exc:
+            raise AnswerError(str(exc)) from None
+
     # -- endpoints ------------------------------------------------------------------------
 
+    # Every answer is read by a model of `letmepost_answers` before it is handed on:
+    # what the backends see has the right shape and the server's words redacted.
+
     def create_post(self, body: bytes, key: str) -> Response:
-        return self.request("POST", "/v1/posts", body=body, idempotency_key=key)
+        """``POST /v1/posts``; ``data`` is the `CreateAnswer` as a dict, with one result
+        per target of ``body``. An answer that cannot be read is `AnswerError`: the
+        post may be out, so the key stays and the next run resends it."""
+        from publisher.backends.letmepost_answers import CreateAnswer
+
+        resp = self.request("POST", "/v1/posts", body=body, idempotency_key=key)
+        answer = self._read(CreateAnswer, resp, "POST", "/v1/posts")
+        try:
+            targets = json.loads(body).get("targets")
+        except (ValueError, AttributeError):
+            targets = None
+        sent = len(targets) if isinstance(targets, list) else len(answer.results)
+        if len(answer.results) != sent:
+            raise AnswerError(
+                f"{self.base_url} (POST /v1/posts) answered {resp.status} with "
+                f"{len(answer.results)} results for {sent} targets: the outcome is unknown"
+            )
+        resp.data = answer.model_dump()
+        return resp
 
     def get_post(self, post_id: str) -> dict[str, Any]:
-        return self.request("GET", f"/v1/posts/{post_id}").data
+        from publisher.backends.letmepost_answers import PostAnswer
+
+        path = f"/v1/posts/{post_id}"
+        data: dict[str, Any] = self._read(
+            PostAnswer, self.request("GET", path), "GET", path
+        ).model_dump()
+        return data
 
     def list_posts(self, **params: Any) -> dict[str, Any]:
-        return self.request("GET", "/v1/posts", params=params).data
+        resp = self.request("GET", "/v1/posts", params=params)
+        if not isinstance(resp.data, dict):
+            raise AnswerError(f"{self.base_url} (GET /v1/posts) did not answer a JSON object")
+        return resp.data
 
     def patch_post(self, post_id: str, body: bytes) -> dict[str, Any]:
-        return self.request("PATCH", f"/v1/posts/{post_id}", body=body).data
+        path = f"/v1/posts/{post_id}"
+        resp = self.request("PATCH", path, body=body)
+        return resp.data if isinstance(resp.data, dict) else {}
 
     def delete_post(self, post_id: str) -> dict[str, Any]:
-        return self.request("DELETE", f"/v1/posts/{post_id}").data
+        path = f"/v1/posts/{post_id}"
+        resp = self.request("DELETE", path)
+        return resp.data if isinstance(resp.data, dict) else {}
 
     def accounts(self) -> list[dict[str, Any]]:
-        return self.request("GET", "/v1/accounts").data.get("data", [])
+        from publisher.backends.letmepost_answers import AccountsAnswer
+
+        answer = self._read(
+            AccountsAnswer, self.request("GET", "/v1/accounts"), "GET", "/v1/accounts"
+        )
+        return [a.model_dump() for a in answer.data]
 
     def upload_media(self, filename: str, data: bytes, mime: str) -> dict[str, Any]:
-        return self.request("POST", "/v1/media", files={"file": (filename, data, mime)}).data
+        from publisher.backends.letmepost_answers import MediaAnswer
+
+        resp = self.request("POST", "/v1/media", files={"file": (filename, data, mime)})
+        answer = self._read(MediaAnswer, resp, "POST", "/v1/media")
+        out = resp.data if isinstance(resp.data, dict) else {}
+        return {**out, "id": answer.id}
 
 
 def _json(resp: Any) -> Any:

@@ -6,11 +6,13 @@ anything the page or the network does; it returns ``CardResult(card, warnings)``
 where ``card`` is None when there is no card to show and ``warnings`` say why (or
 why the card has no image).
 
-Every fetch is bounded: one deadline for the whole card (``timeout`` seconds, waited
-for in a helper thread so that not even a hanging DNS lookup holds the caller
-longer), a byte cap on what is read (the HTML prefix up to the cap is used; an image
-over its cap is dropped), a cap on redirects, ``http``/``https`` only (for every
-redirect too), and only HTML pages and image responses are read. A thumbnail larger
+Every fetch goes through `publisher.netfetch` and is bounded: one deadline for the
+whole card (``timeout`` seconds, waited for in a helper thread so that not even a
+hanging DNS lookup holds the caller longer), a byte cap on what is read (the HTML
+prefix up to the cap is used; an image over its cap is dropped), a cap on redirects,
+``http``/``https`` only (for every redirect too), no loopback, private, link-local or
+multicast address (the page, every redirect and the image; ``PUBLISHER_FETCH_ALLOW``
+and ``fetch_allow`` list exceptions), and only HTML pages and image responses are read. A thumbnail larger
 than Bluesky's blob limit (1,000,000 bytes) or of a type Bluesky does not take is
 re-encoded as JPEG (quality steps, then smaller sizes) until it fits.
 
@@ -20,18 +22,15 @@ re-encoded as JPEG (quality steps, then smaller sizes) until it fits.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from publisher.errors import PublisherError
 
 if TYPE_CHECKING:
-    import httpx
-
     from publisher.backends.bluesky_pds import External
 
 __all__ = [
@@ -62,8 +61,6 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _JPEG_QUALITIES = (85, 75, 65, 50, 40)
 _PIL_MIMES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
-
-T = TypeVar("T")
 
 
 class CardError(PublisherError):
@@ -171,10 +168,7 @@ def fetch_card(
     label = f"link card for {url}"
     try:
         _check_scheme(url)
-        page = _bounded(
-            lambda: _get(url, deadline, max_html_bytes, max_redirects, _is_html, partial=True),
-            deadline,
-        )
+        page = _get(url, deadline, max_html_bytes, max_redirects, _is_html, partial=True)
         meta = _parse_html(page.body, page.charset)
     except CardError as exc:
         return CardResult(None, (f"{label}: {exc}",))
@@ -196,10 +190,7 @@ def fetch_card(
     image_url = urljoin(urljoin(page.url, meta.base or ""), image_ref.strip())
     try:
         _check_scheme(image_url)
-        got = _bounded(
-            lambda: _get(image_url, deadline, max_image_bytes, max_redirects, _is_image),
-            deadline,
-        )
+        got = _get(image_url, deadline, max_image_bytes, max_redirects, _is_image)
         image, image_mime = fit_image(got.body, got.mime)
     except CardError as exc:
         return CardResult(card, (f"{label}: no image: {image_url}: {exc}",))
@@ -278,29 +269,6 @@ def _is_image(mime: str) -> bool:
     return mime.startswith("image/")
 
 
-def _bounded(fn: Callable[[], T], deadline: float) -> T:
-    """``fn()`` in a helper thread, waited for until ``deadline`` (plus a moment for
-    ``fn``'s own deadline checks to answer first). A thread still running then is
-    abandoned: its own timeouts end it soon after."""
-    result: list[T] = []
-    error: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(fn())
-        except BaseException as exc:
-            error.append(exc)
-
-    worker = threading.Thread(target=run, name="linkcard-fetch", daemon=True)
-    worker.start()
-    worker.join(max(0.0, deadline - time.monotonic()) + 0.25)
-    if error:
-        raise error[0]
-    if not result:
-        raise CardError("timed out")
-    return result[0]
-
-
 class _Fetched(NamedTuple):
     url: str  # after redirects
     body: bytes
@@ -317,90 +285,26 @@ def _get(
     *,
     partial: bool = False,
 ) -> _Fetched:
-    """GET ``url`` following at most ``max_redirects`` http(s) redirects, accepting
-    only a 200 whose media type passes ``accept``. The body is read until
-    ``max_bytes``: with ``partial`` that prefix is the body, else a larger body is a
-    CardError."""
-    from urllib.parse import urljoin
+    """GET ``url`` through `publisher.netfetch` (no internal addresses, every redirect
+    checked), accepting only a 200 whose media type passes ``accept``."""
+    from publisher.netfetch import FetchError, fetch
 
-    import httpx
-
-    seen = {url}
-    with httpx.Client(
-        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-        follow_redirects=False,
-        trust_env=False,
-    ) as client:
-        for _ in range(max_redirects + 1):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise CardError("timed out")
-            try:
-                with client.stream("GET", url, timeout=remaining) as r:
-                    if r.status_code in _REDIRECTS and "location" in r.headers:
-                        target = urljoin(url, r.headers["location"])
-                        _check_scheme(target)
-                        if target in seen:
-                            raise CardError(f"redirect loop at {target[:200]}")
-                        seen.add(target)
-                        url = target
-                        continue
-                    if r.status_code != 200:
-                        raise CardError(f"{url[:200]} answered {r.status_code}")
-                    mime, charset = _content_type(r.headers.get("content-type", ""))
-                    if not accept(mime):
-                        raise CardError(f"{url[:200]} is {mime or 'of no content type'}")
-                    return _Fetched(url, _read(r, deadline, max_bytes, partial), mime, charset)
-            except httpx.TimeoutException:
-                raise CardError("timed out") from None
-            except httpx.InvalidURL as exc:  # httpx parses a redirect's Location itself
-                raise CardError(
-                    f"{url[:200]} or where it redirects is not a valid URL: {exc}"
-                ) from None
-            except httpx.HTTPError as exc:
-                raise CardError(f"{type(exc).__name__}: {exc}") from None
-        raise CardError(f"more than {max_redirects} redirects")
-
-
-def _content_type(header: str) -> tuple[str, str]:
-    mime, _, params = header.partition(";")
-    m = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", params, re.IGNORECASE)
-    return mime.strip().lower(), (m.group(1) if m else "")
-
-
-def _read(r: httpx.Response, deadline: float, max_bytes: int, partial: bool) -> bytes:
-    """The (decoded) body up to ``max_bytes``; compressed bodies are inflated no
-    further than that, so a small gzip bomb stays small."""
-    import zlib
-
-    encoding = r.headers.get("content-encoding", "identity").strip().lower()
-    if encoding not in ("identity", "", "gzip", "x-gzip", "deflate"):
-        raise CardError(f"content encoding {encoding!r} is not supported")
-    length = r.headers.get("content-length", "")
-    if (
-        not partial
-        and encoding in ("identity", "")
-        and length.isdigit()
-        and int(length) > max_bytes
-    ):
-        raise CardError(f"{int(length):,} bytes; at most {max_bytes:,} are read")
-    inflate = zlib.decompressobj(47) if encoding not in ("identity", "") else None
-    out = bytearray()
-    for chunk in r.iter_raw():
-        if inflate is not None:
-            try:
-                chunk = inflate.decompress(chunk, max_bytes + 1 - len(out))
-            except zlib.error as exc:
-                raise CardError(f"bad {encoding} body: {exc}") from None
-        out += chunk
-        if len(out) > max_bytes:
-            if not partial:
-                raise CardError(f"more than {max_bytes:,} bytes")
-            del out[max_bytes:]
-            break
-        if time.monotonic() > deadline:
-            raise CardError("timed out")
-    return bytes(out)
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise CardError("timed out")
+    try:
+        got = fetch(
+            url,
+            max_bytes,
+            remaining,
+            accept,
+            partial=partial,
+            max_redirects=max_redirects,
+            headers={"User-Agent": USER_AGENT},
+        )
+    except FetchError as exc:
+        raise CardError(str(exc)) from None
+    return _Fetched(got.final_url, got.body, got.mime, got.charset)
 
 
 # --------------------------------------------------------------------------- parsing

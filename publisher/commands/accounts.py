@@ -85,7 +85,50 @@ def alias_block(accounts: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def append_block(accounts: list[dict[str, Any]], config: Any) -> tuple[str, list[str]]:
+    """What `publisher accounts >> publisher.toml` appends: one `[accounts.<alias>]` table
+    per account the configuration does not name yet, valid TOML after any publisher.toml
+    (a sub-table may follow an `[accounts]` table, and it closes whatever table came
+    before). Aliases already taken get a suffix. Also the lines saying what was left out."""
+    taken_ids = {a.account_id for a in config.accounts.values() if a.account_id}
+    by_platform: dict[str, int] = {}
+    for acct in accounts:
+        by_platform[str(acct.get("platform"))] = by_platform.get(str(acct.get("platform")), 0) + 1
+    bare = {
+        a.platform: alias
+        for alias, a in config.accounts.items()
+        if a.platform and not a.account_id and not a.direct
+    }
+    skipped: list[str] = []
+    lines: list[str] = []
+    used = set(config.accounts)
+    for alias, acct in short_aliases(accounts):
+        platform = str(acct.get("platform", "account"))
+        name = str(acct.get("displayName") or acct.get("platformAccountId") or "")
+        if str(acct["id"]).lower() in taken_ids:
+            skipped.append(f"{platform} {name} ({acct['id']}): already in the configuration")
+            continue
+        if platform in bare and by_platform.get(platform) == 1:
+            skipped.append(f"{platform} {name}: already the alias {bare[platform]!r}")
+            continue
+        base, k = alias, 2
+        while alias in used:
+            alias, k = f"{base}-{k}", k + 1
+        used.add(alias)
+        key = alias if re.fullmatch(r"[A-Za-z0-9_-]+", alias) else f'"{alias}"'
+        comment = f"  # {name}" if name else ""
+        lines += [f"[accounts.{key}]", f'id = "{acct["id"]}"', f'platform = "{platform}"{comment}']
+    text = ""
+    if lines:
+        text = "\n# Connected letmepost accounts (`publisher accounts`)\n" + "\n".join(lines) + "\n"
+    return text, skipped
+
+
 def run(args: argparse.Namespace) -> int:
+    """The accounts as a table on stderr (for you to read) and, on stdout, only valid
+    TOML to append to publisher.toml: `publisher accounts >> publisher.toml` works."""
+    import sys
+
     from publisher.backends.letmepost_api import ApiError, NetworkError
     from publisher.report import dump_json, table
 
@@ -94,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             accounts = api.client.accounts()
         except (ApiError, NetworkError) as exc:
-            print(f"publisher: error: cannot list accounts: {exc}")
+            print(f"publisher: error: cannot list accounts: {exc}", file=sys.stderr)
             return 1
     if args.json:
         dump_json({"data": accounts, "aliases": alias_block(accounts)})
@@ -108,7 +151,18 @@ def run(args: argparse.Namespace) -> int:
         ]
         for a in accounts
     ]
-    print(table(rows, ["PLATFORM", "NAME", "PLATFORM ID", "ACCOUNT ID"]))
-    print("\n# paste into publisher.toml:")
-    print(alias_block(accounts))
+    print(table(rows, ["PLATFORM", "NAME", "PLATFORM ID", "ACCOUNT ID"]), file=sys.stderr)
+    block, skipped = append_block(accounts, config)
+    for line in skipped:
+        print(f"  skipped {line}", file=sys.stderr)
+    if block:
+        sys.stdout.write(block)
+        if sys.stdout.isatty():
+            print(
+                "\n(the [accounts.*] tables above are for publisher.toml: "
+                "`publisher accounts >> publisher.toml` appends them)",
+                file=sys.stderr,
+            )
+    else:
+        print("every connected account already has an alias in the configuration", file=sys.stderr)
     return 0

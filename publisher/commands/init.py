@@ -4,7 +4,8 @@ Writes what is missing and never touches what is there: `publisher.toml` (aliase
 the connected accounts when LETMEPOST_API_KEY is set, else a commented template),
 `posts/` with one example draft, the workflow `.github/workflows/publisher.yml`
 (push publishes, pull requests preview, a schedule records scheduled posts that went
-out), and `.publisher/` in `.gitignore` (appended). Run again, it changes nothing
+out; the action pinned to a release's commit SHA), `.github/dependabot.yml` (keeps
+that pin fresh), and `.publisher/` in `.gitignore` (appended). Run again, it changes nothing
 and says so.
 """
 
@@ -26,6 +27,7 @@ from publisher.errors import PublisherError
 #: The repository this action and package are released from. `uses:` names it.
 ACTION_REPOSITORY = "publisher-dev/publisher"
 WORKFLOW = Path(".github/workflows/publisher.yml")
+DEPENDABOT = Path(".github/dependabot.yml")
 CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
 # peter-evans/create-pull-request 5f6978faf089d4d20b00c7766989d076bb2fc7f1 = v8.1.1: the
 # tags v8.1.1 and v8 of the action's repository point to this commit (2026-04-10).
@@ -105,12 +107,35 @@ def default_branch(root: Path) -> str:
     return _git(root, "symbolic-ref", "-q", "--short", "HEAD") or "main"
 
 
+#: What `init` writes in `uses:` when it knows no release commit for this version (a
+#: development build, offline): not a SHA, so zizmor flags it and GitHub refuses to run
+#: the workflow ("unable to find version") until a person pins a real release.
+PLACEHOLDER = "REPLACE-WITH-A-RELEASE-COMMIT-SHA"
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return ()
+
+
 def action_ref(version: str = __version__) -> tuple[str, str]:
-    """(`uses:` value, comment) for this release: the commit SHA of tag v<version>,
-    looked up with `git ls-remote` (a SHA cannot be moved; a tag can), else the tag
-    itself when the lookup fails (offline). $PUBLISHER_ACTION_URL overrides where the
-    tag is looked up (tests use a local repository)."""
+    """(`uses:` value, comment) pinning publisher's action to a commit that exists:
+
+    1. the commit of this version's release as recorded in the package
+       (`publisher.releases`, written at release time): offline, and exact;
+    2. else the commit of tag v<version>, looked up with `git ls-remote`
+       ($PUBLISHER_ACTION_URL overrides where; tests use a local repository);
+    3. else the newest older release the package records;
+    4. else `PLACEHOLDER`, which fails loudly until a person pins a release.
+
+    Never a tag: a tag can be moved (or, as `v0.1.0` was, not exist)."""
+    from publisher.releases import RELEASES
+
     tag = f"v{version}"
+    if sha := RELEASES.get(version):
+        return f"{ACTION_REPOSITORY}@{sha}", f"# {tag}"
     url = os.environ.get("PUBLISHER_ACTION_URL") or f"https://github.com/{ACTION_REPOSITORY}"
     out = _git(
         Path.cwd(),
@@ -121,14 +146,25 @@ def action_ref(version: str = __version__) -> tuple[str, str]:
         f"refs/tags/{tag}^{{}}",
         timeout=15,
     )
-    sha = None
+    found = None
     for line in (out or "").splitlines():
         commit, _, ref = line.partition("\t")
-        if ref.endswith("^{}") or sha is None:  # an annotated tag: the commit it points to
-            sha = commit
-    if sha and len(sha) == 40:
-        return f"{ACTION_REPOSITORY}@{sha}", f"# {tag}"
-    return f"{ACTION_REPOSITORY}@{tag}", f"# {tag}: pin it to the tag's commit SHA (docs/action.md)"
+        if ref.endswith("^{}") or found is None:  # an annotated tag: the commit it points to
+            found = commit
+    if found and len(found) == 40:
+        return f"{ACTION_REPOSITORY}@{found}", f"# {tag}"
+    older = sorted(
+        (v for v in RELEASES if _version_key(v) < _version_key(version)), key=_version_key
+    )
+    if older:
+        return (
+            f"{ACTION_REPOSITORY}@{RELEASES[older[-1]]}",
+            f"# v{older[-1]} (the newest release this publisher {version} knows the commit of)",
+        )
+    return (
+        f"{ACTION_REPOSITORY}@{PLACEHOLDER}",
+        "# pin a release: its full commit SHA (docs/action.md, Pinning)",
+    )
 
 
 # -- what is written ------------------------------------------------------------------
@@ -180,7 +216,7 @@ def config_text(posts: str, accounts: list[dict[str, Any]] | None) -> tuple[str,
             + "\n# Posts that name no `targets:` go to these.\n"
             + 'targets = ["bluesky"]\n\n'
             + "# Aliases for your connected letmepost accounts: set LETMEPOST_API_KEY and run\n"
-            + "# `publisher accounts`, then paste the block it prints here. For example:\n"
+            + "# `publisher accounts >> publisher.toml` to append them. For example:\n"
             + "# [accounts]\n"
             + '# bluesky-main = { id = "<account uuid>", platform = "bluesky" }\n'
             + '# x = "twitter"  # a platform name: the one connected account there\n\n'
@@ -228,16 +264,21 @@ exactly once, and recorded in this file.
 
 WORKFLOW_TEXT = """\
 # Written by `publisher init` (publisher {version}). What it does and every input:
-# https://github.com/{repo}/blob/v{version}/docs/action.md
+# https://github.com/{repo}/blob/{docs_ref}/docs/action.md
 #
 # - push to {branch}: publishes new and changed posts, writes the results into each
 #   file and commits them back as github-actions[bot] (that commit starts no run);
 # - pull request: previews the posts with no secret (safe for forks);
 # - every hour: publishes what is due, retries failed targets and records scheduled
 #   posts that have gone out (what `publisher sync` does), and commits the results;
+#   a post that waits for a person is listed in the summary, and fails only the run
+#   that found it;
+# - "Run workflow" by hand: on {branch} it does what the hourly run does; on any other
+#   branch it only previews (publisher publishes from the default branch only);
 # - every day and on each published release: new entries of the [[feeds]] in
 #   publisher.toml, or the release, become draft posts in one pull request to review
 #   (remove `draft: true` to publish; close it to drop them: they are not drafted again).
+# The action is pinned to a commit SHA; .github/dependabot.yml proposes new releases.
 name: Posts
 
 on:
@@ -258,7 +299,10 @@ permissions: {{}}
 jobs:
   publish:
     name: Publish
-    if: github.event_name != 'pull_request' && github.event_name != 'release'
+    if: >-
+      github.event_name == 'push' || github.event_name == 'schedule' ||
+      (github.event_name == 'workflow_dispatch' &&
+      github.ref_name == github.event.repository.default_branch)
     runs-on: ubuntu-latest
     timeout-minutes: 30
     # One run at a time; never cancel one in progress (it may be mid-publish).
@@ -279,7 +323,10 @@ jobs:
 
   preview:
     name: Preview
-    if: github.event_name == 'pull_request'
+    if: >-
+      github.event_name == 'pull_request' ||
+      (github.event_name == 'workflow_dispatch' &&
+      github.ref_name != github.event.repository.default_branch)
     runs-on: ubuntu-latest
     timeout-minutes: 15
     concurrency:
@@ -303,8 +350,9 @@ DRAFTS_JOB = """
   drafts:
     name: Drafts
     if: >-
-      github.event_name == 'release' || github.event_name == 'workflow_dispatch' ||
-      github.event.schedule == '{drafts_cron}'
+      github.event_name == 'release' || github.event.schedule == '{drafts_cron}' ||
+      (github.event_name == 'workflow_dispatch' &&
+      github.ref_name == github.event.repository.default_branch)
     runs-on: ubuntu-latest
     timeout-minutes: 15
     concurrency:
@@ -341,12 +389,32 @@ DRAFTS_JOB = """
             delete the others (or close this pull request): they are not drafted again.
 """
 
+DEPENDABOT_TEXT = """\
+# Written by `publisher init`. Keeps the SHA pins of .github/workflows fresh: publisher's
+# action (and with it the locked, hashed Python dependencies it installs from its own
+# uv.lock) and actions/checkout, as one reviewed pull request a week. The cooldown
+# leaves a new release 7 days to be found bad before it is proposed.
+version: 2
+updates:
+  - package-ecosystem: github-actions
+    directory: /
+    schedule:
+      interval: weekly
+    cooldown:
+      default-days: 7
+    groups:
+      github-actions:
+        patterns: ["*"]
+"""
+
 
 def workflow_text(branch: str, posts: str, uses: str, comment: str) -> str:
     paths = ", ".join(_toml_str(p) for p in (f"{posts.rstrip('/')}/**", "publisher.toml"))
+    sha = uses.rpartition("@")[2]
     return WORKFLOW_TEXT.format(
         version=__version__,
         repo=ACTION_REPOSITORY,
+        docs_ref=sha if len(sha) == 40 else "main",
         branch=branch,
         paths=paths,
         checkout=CHECKOUT,
@@ -455,12 +523,21 @@ def run(args: argparse.Namespace) -> int:
         text = workflow_text(default_branch(root), posts, uses, comment)
         done = create_new(workflow, text)
         steps.append(Step(WORKFLOW.as_posix(), done, f"uses {uses}" if done else "already there"))
-        if done and "@v" in uses:
+        if done and PLACEHOLDER in uses:
             print(
-                f"publisher: warning: could not look up the commit of v{__version__} (offline?): "
-                f"the workflow uses the tag; pin it to the commit SHA ({WORKFLOW.as_posix()})",
+                f"publisher: warning: no release commit is known for publisher {__version__} "
+                f"(not a released version, or offline): {WORKFLOW.as_posix()} says "
+                f"`uses: {uses}`, and GitHub will refuse to run it until you replace "
+                f"{PLACEHOLDER} with the full commit SHA of a release of "
+                f"{ACTION_REPOSITORY} (docs/action.md, Pinning)",
                 file=sys.stderr,
             )
+    bot = root / DEPENDABOT
+    if bot.exists():
+        steps.append(Step(DEPENDABOT.as_posix(), False, "already there; left as it is"))
+    else:
+        done = create_new(bot, DEPENDABOT_TEXT)
+        steps.append(Step(DEPENDABOT.as_posix(), done, "keeps the pins fresh"))
 
     ignore = root / ".gitignore"
     current = ignore.read_text(encoding="utf-8") if ignore.exists() else ""

@@ -14,6 +14,7 @@ import json
 import re
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 from publisher.commands.common import UsageError, config_from
 from publisher.commands.init import create_new
@@ -46,6 +47,29 @@ def parse_at(value: str) -> dt.datetime:
     return moment
 
 
+def parse_targets(value: str, config: Any) -> list[str]:
+    """`--targets bluesky,x`: aliases of publisher.toml, platform names or account
+    UUIDs, each once. UsageError (with a hint) for a name the post would refuse."""
+    from publisher.config import _UUID, PLATFORM_NAMES
+    from publisher.hints import did_you_mean
+
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--targets is empty: give names like bluesky,twitter")
+    for name in names:
+        if name not in config.accounts and name not in PLATFORM_NAMES and not _UUID.match(name):
+            hint = did_you_mean(name, [*config.accounts, *PLATFORM_NAMES])
+            raise UsageError(
+                f"--targets: unknown target {name!r}{hint}; use an alias of publisher.toml, "
+                "a platform name or an account UUID"
+            )
+    if len(set(names)) != len(names):
+        raise UsageError("--targets names the same target twice")
+    if len(names) > 25:
+        raise UsageError(f"--targets has {len(names)} targets; a post takes at most 25")
+    return names
+
+
 def _yaml_item(name: str) -> str:
     return name if _SIMPLE.match(name) else json.dumps(name, ensure_ascii=False)
 
@@ -75,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
     at = parse_at(args.at) if args.at else None
     config = config_from(args)
     targets = list(config.targets) or ["bluesky"]
+    if getattr(args, "targets", None) is not None:
+        targets = parse_targets(args.targets, config)
     day = (at.date() if at else dt.date.today()).isoformat()
     stem = f"{day}-{slugify(title)}"
     text = post_text(title, targets, at, args.thread)

@@ -174,6 +174,24 @@ class ActionsEnv:
         )
 
     @property
+    def on_default_branch(self) -> bool:
+        """True when this run is on the repository's default branch, the one branch
+        publisher publishes from: a push to it (not its deletion), a manual run or any
+        other event on it, or a schedule (GitHub runs schedules on the default branch
+        only, and their payload names no repository). False for a pull request, a tag,
+        another branch, or when the default branch cannot be told."""
+        if self.pull_request is not None or self.event_name.startswith("pull_request"):
+            return False
+        if self.push is not None and self.push.deleted:
+            return False
+        branch = self.branch
+        if branch is None:
+            return False
+        if self.default_branch is not None:
+            return branch == self.default_branch
+        return self.event_name == "schedule"
+
+    @property
     def run_url(self) -> str | None:
         """Link to this workflow run, when the run is known."""
         if not (self.repository and self.run_id):
@@ -320,11 +338,14 @@ def format_outputs(mapping: Mapping[str, Any]) -> str:
     ``name<<ghadelimiter_<uuid>`` heredoc whose delimiter is checked not to occur in
     the value; anything else (lists, dicts, numbers, booleans) as one-line JSON.
     """
+    from publisher.redaction import redact
+
     lines: list[str] = []
     for name, value in mapping.items():
         if not _OUTPUT_NAME.match(name):
             raise ValueError(f"invalid output name: {name!r}")
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        text = redact(text)
         if "\n" not in text and "\r" not in text:
             lines.append(f"{name}={text}\n")
             continue
@@ -350,6 +371,9 @@ def append_summary(
     If the text would push the file past the limit, it is cut at a line boundary and
     a note saying so is appended instead. Returns True when it was truncated.
     """
+    from publisher.redaction import redact
+
+    markdown = redact(markdown)
     if not markdown.endswith("\n"):
         markdown += "\n"
     data = markdown.encode("utf-8")
@@ -413,6 +437,9 @@ def upsert_pr_comment(
 
     if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repo):
         raise ValueError(f"not an owner/name repository: {repo!r}")
+    from publisher.redaction import redact
+
+    body = redact(body)
     text = body if body.lstrip().startswith(marker) else f"{marker}\n{body}"
     base = api_url.rstrip("/")
     headers = {

@@ -9,8 +9,11 @@ Actions environment, chooses a mode and tells the story of the event:
   publish`` does; queued posts whose file the push deleted are canceled; the
   written-back files are committed as github-actions[bot] and pushed (rebase and
   retry, merging ``published`` records on a conflict).
-- ``preview`` (a pull request): the same plan, computed with no key and no network
-  write, shown per post and target in the job summary and one PR comment.
+- ``preview`` (a pull request, or a run asked to publish anywhere but on the default
+  branch: publisher publishes from the default branch only): the same plan, computed
+  with no key and no network write, shown per post and target in the job summary and
+  one PR comment. A block in a file the event did not change was reported by an
+  earlier run: it is listed as waiting and fails no run (`Report.waiting`).
 - ``draft`` (a ``release`` event, or asked for): the release, or on any other event
   the ``[[feeds]]`` of publisher.toml, become draft post files in the workspace
   (``publisher draft``); nothing is committed: the workflow's next step opens the
@@ -28,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path, PurePosixPath
@@ -73,18 +76,26 @@ def main(
     """Run ``publisher ci``; returns the exit code."""
     environ = os.environ if environ is None else environ
     log = Log(out or sys.stdout)
+    from publisher.redaction import from_environ
+
+    from_environ(environ)
     for name in ("LETMEPOST_API_KEY", "GITHUB_TOKEN"):
         secret = environ.get(name, "").strip()
         if secret:
-            log.command(add_mask(secret))  # before anything else is printed
+            log.mask(secret)  # before anything else is printed
     try:
         job = Job.from_environ(config_path, environ, log)
         mode, why = choose_mode(job.inputs.mode, job.actions)
+        if mode == "publish" and not job.actions.on_default_branch:
+            mode, why = "preview", off_default_branch(job.actions)
+            log.command(annotation("notice", why, title="publisher: nothing published"))
         if mode == "publish":
-            return publish(job, why)
-        if mode == "draft":
-            return draft(job, why)
-        return preview(job, why) if mode == "preview" else validate(job, why)
+            code = publish(job, why)
+        elif mode == "draft":
+            code = draft(job, why)
+        else:
+            code = preview(job, why) if mode == "preview" else validate(job, why)
+        return EXIT_USAGE if job.unwritable else code  # said once, where it happened
     except (UsageError, ConfigError, GitHubError) as exc:
         log.command(annotation("error", str(exc), title="publisher: configuration"))
         return EXIT_USAGE
@@ -116,7 +127,7 @@ def preview(job: Job, why: str) -> int:
     body = preview_markdown(report)
     job.finish(report, body)
     job.comment(body)
-    return EXIT_FAILED if report.plan.invalid or report.refused else EXIT_OK
+    return EXIT_FAILED if report.plan.invalid or report.new_blocks else EXIT_OK
 
 
 def publish(job: Job, why: str) -> int:
@@ -149,8 +160,13 @@ def publish(job: Job, why: str) -> int:
     job.finish(report, publish_summary(report))
     if job.inputs.commit and report.written:
         job.save(report, sorted(report.written), branch)
-    if job.actions.summary_path is not None:
-        append_summary(job.actions.summary_path, git_summary(report))
+    summary_path = job.actions.summary_path
+    if summary_path is not None:
+        job.runner_file(
+            "GITHUB_STEP_SUMMARY",
+            summary_path,
+            lambda: append_summary(summary_path, git_summary(report)),
+        )
     return report.exit_code()
 
 
@@ -239,6 +255,25 @@ class Job:
     log: Log
     environ: Mapping[str, str]
     run: Any = field(default=None)  # publisher.run.Run
+    #: The runner's files that could not be written (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY):
+    #: each said once as an error; the run goes on (results are still committed) and
+    #: exits 2.
+    unwritable: list[str] = field(default_factory=list)
+
+    def runner_file(self, name: str, path: Path, write: Callable[[], object]) -> None:
+        """``write()`` to one of the runner's files; an OSError is one clear line."""
+        try:
+            write()
+        except OSError as exc:
+            if name not in self.unwritable:
+                self.unwritable.append(name)
+                self.log.command(
+                    annotation(
+                        "error",
+                        f"cannot write {name} ({path}): {exc.strerror or exc}",
+                        title="publisher: the runner's files",
+                    )
+                )
 
     @classmethod
     def from_environ(cls, config_path: Path | None, environ: Mapping[str, str], log: Log) -> Job:
@@ -249,6 +284,12 @@ class Job:
         inputs = Inputs.from_environ(environ)
         actions = ActionsEnv.from_environ(environ)
         config = load_config(path=config_path) if config_path else load_config()
+        from publisher.netfetch import allow_also
+
+        allow_also(config.fetch_allow)
+        from publisher.redaction import from_environ
+
+        from_environ(environ, [a.password_env for a in config.accounts.values() if a.password_env])
         if inputs.path is not None:
             posts = PurePosixPath(inputs.path.replace("\\", "/"))
             if posts.is_absolute() or ".." in posts.parts:
@@ -304,10 +345,13 @@ class Job:
         """Annotations, outputs, the summary: all written before any git work."""
         for line in report.annotations():
             self.log.command(line)
-        if self.actions.output_path is not None:
-            write_outputs(self.actions.output_path, report.outputs())
-        if self.actions.summary_path is not None:
-            append_summary(self.actions.summary_path, summary)
+        out, summary_path = self.actions.output_path, self.actions.summary_path
+        if out is not None:
+            self.runner_file("GITHUB_OUTPUT", out, lambda: write_outputs(out, report.outputs()))
+        if summary_path is not None:
+            self.runner_file(
+                "GITHUB_STEP_SUMMARY", summary_path, lambda: append_summary(summary_path, summary)
+            )
 
     def comment(self, body: str) -> None:
         """One PR comment, updated in place; a fork or a refusal is a notice, not a failure."""
@@ -478,16 +522,43 @@ def choose_mode(requested: str, env: ActionsEnv) -> tuple[str, str]:
     return "validate", what
 
 
+def off_default_branch(env: ActionsEnv) -> str:
+    """Why a run asked to publish previews instead: publisher publishes from the
+    default branch only, so a manual run on a feature branch cannot publish its
+    unreviewed posts."""
+    where = env.branch or env.ref or "no branch"
+    if env.default_branch:
+        return (
+            f"{where} is not the default branch {env.default_branch}: previewing instead "
+            "of publishing (publisher publishes only from the default branch)"
+        )
+    return (
+        f"cannot tell whether {where} is the default branch (the {env.event_name or 'unknown'} "
+        "event names none): previewing instead of publishing"
+    )
+
+
 class Log:
     """The step's log: workflow commands as given, anything from posts fenced off."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
 
+    def mask(self, secret: str) -> None:
+        """``::add-mask::`` the secret: the one line that names it (the runner hides it
+        in the log from then on)."""
+        from publisher.redaction import write_raw
+
+        write_raw(self.out, add_mask(secret) + "\n")
+
     def command(self, line: str) -> None:
-        print(line, file=self.out, flush=True)
+        from publisher.redaction import redact
+
+        print(redact(line), file=self.out, flush=True)
 
     def untrusted(self, text: str) -> None:
         """Print text that may come from a post: no line of it can run a command."""
+        from publisher.redaction import redact
+
         if text:
-            print(stop_commands(text), file=self.out, flush=True)
+            print(stop_commands(redact(text)), file=self.out, flush=True)

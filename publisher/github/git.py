@@ -70,6 +70,7 @@ class ChangeSet:
     deleted: list[str] = field(default_factory=list)
     full_scan: bool = False
     reason: str = ""
+    other: list[str] = field(default_factory=list)  # every other path the change touched
 
 
 @dataclass
@@ -227,12 +228,15 @@ def changed_posts(
             else:
                 if _is_post(new, folder):
                     result.changed.append(new)
+                else:
+                    result.other.append(new)
                 if status == "R" and _is_post(old, folder):
                     result.deleted.append(old)
             continue
         path = fields[i + 1]
         i += 2
         if not _is_post(path, folder):
+            result.other.append(path)
             continue
         if status == "D":
             result.deleted.append(path)
@@ -269,7 +273,9 @@ def commit_files(repo_dir: Path | str, files: Sequence[str], message: str) -> st
         return None
     if status != 1:
         raise GitError(f"git diff failed: {_message(err)}")
-    text = message.strip() + "\n"
+    from publisher.redaction import redact
+
+    text = redact(message.strip()) + "\n"
     _check(
         repo,
         "commit",
@@ -577,7 +583,9 @@ def commit_local(root: Path, files: Sequence[Path], message: str) -> str | None:
         raise CommitError(_first_line(done.stderr) or "git add failed")
     if git("diff", "--cached", "--quiet", "--", *paths).returncode == 0:
         return None
-    done = git("commit", "--quiet", "-m", message, "--only", "--", *paths)
+    from publisher.redaction import redact
+
+    done = git("commit", "--quiet", "-m", redact(message), "--only", "--", *paths)
     if done.returncode != 0:
         raise CommitError(_first_line(done.stderr or done.stdout) or "git commit failed")
     return git("rev-parse", "--short", "HEAD").stdout.strip() or None

@@ -95,7 +95,7 @@ def publish_summary(report: Report) -> str:
         )
         icon = _ICONS.get(o.status, "")
         rows.append([md(report.where(o.path)), md(o.target), f"{icon} {md(o.status)}", detail])
-    for f, t in [*report.kept, *report.refused]:
+    for f, t in [*report.kept, *report.new_blocks]:
         rows.append(
             [md(report.where(f.path)), md(t.label), f"{_ICONS[t.action]} {t.action}", md(t.reason)]
         )
@@ -118,6 +118,7 @@ def publish_summary(report: Report) -> str:
         "",
         f"**{ok} published, {queued} queued, {report.failed} failed**",
         "",
+        _sandbox_md(report, "this run published them"),
     ]
     text.append(
         _table(["Post", "Target", "Status", "Link / error"], rows)
@@ -126,7 +127,41 @@ def publish_summary(report: Report) -> str:
     )
     if report.stopped:
         text.append(f"\n**Stopped:** {md(report.stopped)}")
-    return "\n".join(text) + "\n" + _problems_md(report)
+    return "\n".join(text) + "\n" + _waiting_md(report) + _problems_md(report)
+
+
+def _sandbox_md(report: Report, verb: str) -> str:
+    """Posts that look finished (a `published` block) but were only tried in the
+    sandbox: the live run publishes them for real."""
+    files = report.sandbox_only
+    if not files:
+        return ""
+    names = ", ".join(md(report.where(f.path)) for f in files)
+    return (
+        f"> ⚠️ **Tried in the sandbox only:** {names}. Their `published` block holds "
+        f"sandbox results, which do not count for real accounts: {verb} for real.\n\n"
+    )
+
+
+def _waiting_md(report: Report) -> str:
+    """Every target that waits for a person, on every run: the ones an earlier run
+    reported (they no longer fail the run) and the ones this run found."""
+    if not report.refused:
+        return ""
+    known = report.waiting
+    lines = [
+        f"- ⛔ {md(report.where(f.path))} · {md(t.label)}: {md(t.reason)}"
+        + (" _(reported by an earlier run)_" if (f, t) in known else "")
+        for f, t in report.refused
+    ]
+    head = f"\n### Waiting for a person ({len(lines)})\n\n"
+    note = (
+        "\nNothing is sent for these until the post is fixed or released; a block already "
+        "reported by an earlier run does not fail this one.\n"
+        if known
+        else ""
+    )
+    return head + "\n".join(lines) + "\n" + note
 
 
 def git_summary(report: Report) -> str:
@@ -177,6 +212,7 @@ def preview_markdown(report: Report) -> str:
         "",
         f"{md(report.reason)} · {len(report.plan.files)} posts · nothing was sent",
         "",
+        _sandbox_md(report, "merging publishes them"),
     ]
     if not report.plan.files and not report.selection.deleted:
         out.append("No post is changed or waiting to be published.")
@@ -217,7 +253,7 @@ def preview_markdown(report: Report) -> str:
     for d in report.selection.deleted:
         queued = ", ".join(q[0] for q in d.queued)
         out += [f"### {md(d.path)} — deleted", "", f"Would cancel the queued {md(queued)}.", ""]
-    return "\n".join(out).rstrip() + "\n"
+    return "\n".join(out).rstrip() + "\n" + _waiting_md(report)
 
 
 def _steps_of(report: Report, rel: str) -> list[Any]:

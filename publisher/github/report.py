@@ -44,6 +44,32 @@ class Report:
         ]
 
     @property
+    def waiting(self) -> list[tuple[Any, Any]]:
+        """Blocked or refused targets in files this event did not change: an earlier run
+        reported them (and failed); they are listed, and fail no run again."""
+        return [(f, t) for f, t in self.refused if not self.selection.changed_by_event(f.post.path)]
+
+    @property
+    def new_blocks(self) -> list[tuple[Any, Any]]:
+        """Blocked or refused targets this event's change made (or a full scan found)."""
+        return [(f, t) for f, t in self.refused if self.selection.changed_by_event(f.post.path)]
+
+    @property
+    def sandbox_only(self) -> list[Any]:
+        """Files whose `published` block holds only sandbox results (tried with
+        `--sandbox` or `sandbox: true`, then committed) and that this live run publishes
+        for real: they look finished, and are not."""
+        if self.env == "sandbox":
+            return []
+        return [
+            f
+            for f in self.plan.files
+            if f.post.record is not None
+            and f.post.record.env == "sandbox"
+            and any(t.action == "publish" for t in f.targets)
+        ]
+
+    @property
     def kept(self) -> list[tuple[Any, Any]]:
         """Targets edited after publishing and kept as published (onEdit: keep)."""
         return [(f, t) for f in self.plan.files for t in f.targets if t.action == "keep"]
@@ -54,8 +80,9 @@ class Report:
 
     @property
     def failed(self) -> int:
-        """Invalid posts, failed targets and refused targets."""
-        return len(self.plan.invalid) + len(self.failed_outcomes) + len(self.refused)
+        """Invalid posts, failed targets and the refused or blocked targets this event
+        made (a known block, `waiting`, does not count: it failed the run that found it)."""
+        return len(self.plan.invalid) + len(self.failed_outcomes) + len(self.new_blocks)
 
     def exit_code(self) -> int:
         bad = self.failed or self.stopped or self.git_error
@@ -167,15 +194,27 @@ class Report:
                     title=f"publisher: {t.label} edited after publishing",
                 )
             )
-        for f, t in self.refused:
-            line = _target_line(f.post, t)
+        for f in self.sandbox_only:
             lines.append(
                 annotation(
-                    "error",
-                    f"{t.label}: {t.reason}",
+                    "warning",
+                    "its published block holds sandbox results only: this live run publishes "
+                    "it for real",
                     file=self.where(f.path),
-                    line=line,
-                    title=f"publisher: {t.label} {t.action}",
+                    title="publisher: tried in the sandbox only",
+                )
+            )
+        waiting = self.waiting
+        for f, t in self.refused:
+            known = (f, t) in waiting
+            lines.append(
+                annotation(
+                    "warning" if known else "error",
+                    f"{t.label}: {t.reason}"
+                    + (" (reported by an earlier run; waiting for a person)" if known else ""),
+                    file=self.where(f.path),
+                    line=_target_line(f.post, t),
+                    title=f"publisher: {t.label} {'waiting' if known else t.action}",
                 )
             )
         return lines

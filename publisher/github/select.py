@@ -12,7 +12,9 @@ What the selection guarantees:
 - a deleted file whose record (read at ``before``) still has queued targets is
   returned in `Selection.deleted`, to cancel them, unless a current file records the
   same postId (a post moved with large edits, seen by git as delete + add);
-- ``validate`` and other events consider every post.
+- ``validate`` and other events consider every post;
+- `Selection.changed` says which files the event changed, so a block (a target that
+  waits for a person) is reported as news only by the run of the change that made it.
 
 Cost: what it reads grows with the change, not with the repository. Finding the posts
 with no record is the one part that looks at every post file, and it does so without
@@ -83,6 +85,13 @@ class Selection:
     files: list[Path]
     reason: str
     deleted: list[Deleted] = field(default_factory=list)
+    #: the files the event changed; None when every file counts as changed (a full
+    #: scan, a changed publisher.toml, validate). A block in a file the event did not
+    #: change is one an earlier run already reported: it waits, and fails no run.
+    changed: frozenset[Path] | None = None
+
+    def changed_by_event(self, path: Path) -> bool:
+        return self.changed is None or path in self.changed
 
 
 def select_posts(
@@ -106,8 +115,10 @@ def select_posts(
         after = after if after and after != "0" * 40 else (actions.sha or "HEAD")
     elif actions.pull_request is not None:
         before, after, forced = actions.pull_request.base_sha, "HEAD", False
-    else:
-        return Selection(everything, f"{actions.event_name or 'no event'}: every post")
+    else:  # a schedule, a manual run: nothing in the files changed since the last run
+        return Selection(
+            everything, f"{actions.event_name or 'no event'}: every post", changed=frozenset()
+        )
 
     posts_rel = _inside(config.posts_dir, repo_root)
     try:
@@ -122,7 +133,20 @@ def select_posts(
     files = [p for p in everything if p in touched or p in unrecorded]
     reason = f"{change.reason}: {len(change.changed)} changed, {len(change.deleted)} deleted"
     deleted = _deleted_with_queue(repo_root, before or "", change.deleted, everything, run)
-    return Selection(files, reason, deleted)
+    config_rel = _config_rel(config, repo_root)
+    changed = None if config_rel in change.other else frozenset(touched)
+    return Selection(files, reason, deleted, changed)
+
+
+def _config_rel(config: Config, repo_root: Path) -> str | None:
+    """publisher.toml's path from the repository root (a change to it may block or
+    unblock any post), None when there is none."""
+    if config.source is None:
+        return None
+    try:
+        return config.source.resolve().relative_to(repo_root).as_posix()
+    except ValueError:
+        return None
 
 
 def _touched(

@@ -13,7 +13,7 @@ as text.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +25,7 @@ from publisher.post import Post, Problem
 from publisher.record import web_url
 from publisher.report import ACTION_WORDS
 from publisher.rules import limits
+from publisher.scheduled import calendar
 
 # Links, @mentions (handles may contain dots) and #hashtags, as the platforms see them.
 _HIGHLIGHT = regex.compile(
@@ -191,6 +192,9 @@ class PostPreview:
     note: str = ""  # what watch itself will do: "publishes when unchanged for 3 s", ...
     publish_at: float | None = None  # wall-clock time (epoch seconds) of the planned publish
     updated: float = field(default_factory=time.time)
+    #: this post's rows of the calendar (`publisher.scheduled.calendar`: what
+    #: `publisher schedule` lists), UTC; the page merges them into its calendar
+    calendar: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
@@ -250,6 +254,7 @@ class PostPreview:
             "note": self.note,
             "publishAt": self.publish_at,
             "updated": self.updated,
+            "calendar": self.calendar,
             "problems": [p.as_dict() for p in self.problems],
             "targets": [t.as_dict() for t in self.targets],
         }
@@ -324,6 +329,7 @@ def build_preview(
         scheduled_at=post.scheduled_iso,
         note=note,
         publish_at=publish_at,
+        calendar=[asdict(e) for e in calendar([post])],
     )
 
 

@@ -40,6 +40,7 @@ class PreviewHub:
         self._version = 0
         self._cond = threading.Condition()
         self.info: dict[str, Any] = {}  # shown in the page header: root, settle, env
+        self.scanned = False  # every post was loaded once: the page is complete
         self.fetch_cards = fetch_cards
         self._cards: dict[str, dict[str, Any] | None] = {}  # link -> title, description
         self._fetching: set[str] = set()
@@ -92,6 +93,15 @@ class PreviewHub:
     def remove(self, rel: str) -> None:
         self._bump(rel, None)
 
+    def mark_scanned(self) -> None:
+        """Every post was loaded once (watch's first scan): the page may say it is ready."""
+        with self._cond:
+            self.scanned = True
+            self._version += 1
+            self._changes.append((self._version, ""))  # "": not a post; the page re-reads info
+            del self._changes[:-1000]
+            self._cond.notify_all()
+
     def _bump(self, rel: str, data: dict[str, Any] | None) -> None:
         with self._cond:
             if data is None:
@@ -108,6 +118,7 @@ class PreviewHub:
             return {
                 "version": self._version,
                 "info": self.info,
+                "scanned": self.scanned,
                 "posts": sorted(self._posts.values(), key=lambda p: -p["updated"]),
             }
 
@@ -269,7 +280,9 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.write(b": keep-alive\n\n")
                     self.wfile.flush()
                 for rel, data in changed or ():
-                    if data is None:
+                    if not rel:  # not a post: the hub's own state changed
+                        self._event("info", {"info": hub.info, "scanned": hub.scanned})
+                    elif data is None:
                         self._event("removed", {"path": rel})
                     else:
                         self._event("post", data)

@@ -162,5 +162,8 @@ class HubListener:
     def removed(self, rel: str) -> None:
         self.hub.remove(rel)
 
+    def scanned(self) -> None:
+        self.hub.mark_scanned()
+
     def event(self, rel: str | None, message: str, *, error: bool = False) -> None:
         """Events reach the page through the posts' previews (their recorded results)."""

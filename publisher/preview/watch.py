@@ -168,6 +168,8 @@ class Watcher:
             if path.is_file() and path not in skipped:
                 self._load(path, saved=False, initial=True)
         self.ready = True
+        for listener in self.listeners:  # the page: every post is there now
+            getattr(listener, "scanned", lambda: None)()
         noun = "post" if len(self.tracked) == 1 else "posts"
         where = ", ".join(_show(p, self.config.root) for p in self.watched())
         if self.api is None:

@@ -40,14 +40,17 @@ __all__ = [
     "Media",
     "check",
     "check_target_count",
+    "fits",
     "graphemes",
     "is_blank",
     "kind_of_mime",
+    "letmepost_x_length",
     "measure",
     "media_limits",
     "mime_from_extension",
     "sniff_mime",
     "text_limit",
+    "utf8_length",
     "utf16_length",
     "x_weighted_length",
 ]
@@ -73,6 +76,7 @@ RULES: frozenset[str] = frozenset(
         # bluesky
         "bluesky.text.non_empty",
         "bluesky.text.max_graphemes",
+        "bluesky.text.max_bytes",  # local id (the PDS's lexicon: 3000 UTF-8 bytes)
         "bluesky.media.count_max",
         "bluesky.media.image_video_exclusive",
         "bluesky.media.alt_text_max_graphemes",
@@ -81,11 +85,13 @@ RULES: frozenset[str] = frozenset(
         "bluesky.media.video_size_max",
         "bluesky.first_comment.non_empty",
         "bluesky.first_comment.max_graphemes",
+        "bluesky.first_comment.max_bytes",  # local id (the PDS's lexicon)
         "bluesky.options.reply_pair",  # local id (zod refinement)
         "bluesky.options.root_needs_parent",  # local id (zod refinement)
         # twitter
         "twitter.text.non_empty",
         "twitter.text.max_graphemes",
+        "twitter.text.max_weighted",  # local id (X's own count, twitter-text v3)
         "twitter.media.count_max",
         "twitter.media.image_video_exclusive",
         "twitter.media.alt_text_max_graphemes",
@@ -231,11 +237,14 @@ _JS_WS = (
     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
 _GRAPHEME = regex.compile(r"\X")
-# twitter-text v3: code points outside these ranges weigh 2.
+# letmepost's X weighting (letmepost-api.md section 6): a grapheme cluster with a code
+# point outside these ranges weighs 2.
 _X_HEAVY = regex.compile(r"[^\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]")
 _X_URL = regex.compile("https?://[^" + regex.escape(_JS_WS) + "]+", regex.IGNORECASE)
 _HASHTAG = regex.compile(r"#[\p{L}\p{N}_]+")
 _X_URL_WEIGHT = 23
+# Every link twitter-text finds has a dot followed by its top-level domain's first letter.
+_X_MAYBE_LINK = regex.compile(r"\.[A-Za-z]")
 
 
 def is_blank(text: str | None) -> bool:
@@ -257,6 +266,11 @@ def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
+def utf8_length(text: str) -> int:
+    """UTF-8 bytes (what the PDS's lexicon ``maxLength`` counts)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
 def _x_units(text: str) -> int:
     if not _X_HEAVY.search(text):
         return graphemes(text)
@@ -264,11 +278,28 @@ def _x_units(text: str) -> int:
 
 
 def x_weighted_length(text: str) -> int:
-    """X's weighted length, as the letmepost server computes it.
+    """X's weighted length, as X counts it: twitter-text v3 (``parseTweet``).
+
+    Every link X autolinks counts 23, with or without a scheme (``example.org``), and a
+    link with an invalid domain counts as text; an emoji sequence counts 2; any other
+    code point 1 in U+0000-10FF, U+2000-200D, U+2010-201F, U+2032-2037, else 2 (CJK,
+    directional marks); the text is NFC-normalized first. See
+    :mod:`publisher.rules.xlength`.
+    """
+    if text.isascii() and not _X_MAYBE_LINK.search(text):
+        return len(text)  # no link, no emoji: every ASCII code point weighs 1
+    from publisher.rules import xlength  # the port's regular expressions: ~0.2 s
+
+    return xlength.weighted_length(text)
+
+
+def letmepost_x_length(text: str) -> int:
+    """X's weighted length as the letmepost server's preflight computes it (S8).
 
     Each grapheme cluster weighs 1 when all its code points lie in U+0000-10FF,
     U+2000-200D, U+2010-201F or U+2032-2037, else 2 (emoji, CJK); every
-    ``https?://\\S+`` counts 23 instead of its own weight.
+    ``https?://\\S+`` counts 23 instead of its own weight; a link without a scheme is
+    text. X's own count (:func:`x_weighted_length`) can be lower or higher.
     """
     total = _x_units(text)
     for url in _X_URL.findall(text):
@@ -298,7 +329,7 @@ _UNIT_WORDS = {
 
 _UNIT_NOTES = {
     "graphemes": "",
-    "weighted": " (links count 23, emoji and CJK count 2)",
+    "weighted": " (every link counts 23, with or without https://; emoji and CJK count 2)",
     "utf16": " (emoji count 2)",
 }
 
@@ -310,6 +341,21 @@ def measure(platform: str, text: str) -> Length:
     except KeyError:
         raise ValueError(f"unknown platform {platform!r}") from None
     return Length(_COUNTERS[spec.unit](text), spec.limit, spec.unit)
+
+
+_BLUESKY_MAX_BYTES = _platforms.REGISTRY["bluesky"].text_max_bytes or 0
+
+
+def fits(platform: str, text: str) -> bool:
+    """Whether ``text`` fits ``platform``'s text limits: its length in the platform's
+    unit, and also letmepost's X count on X and the PDS's byte limit on Bluesky."""
+    if measure(platform, text).over:
+        return False
+    if platform == "twitter":
+        return letmepost_x_length(text) <= _TEXT_LIMITS[platform].limit
+    if platform == "bluesky":
+        return utf8_length(text) <= _BLUESKY_MAX_BYTES
+    return True
 
 
 def _length_message(what: str, platform: str, length: Length) -> str:
@@ -575,6 +621,7 @@ def _text_required_without_media(
 def _check_bluesky(content: Content, text: str, out: list[Finding]) -> None:
     _text_non_empty("bluesky", text, "bluesky.text.non_empty", out)
     _text_max("bluesky", text, "bluesky.text.max_graphemes", out)
+    _bluesky_bytes(text, "text", "bluesky.text.max_bytes", out)
     _check_media("bluesky", content.media, out)
     comment = content.first_comment
     if comment is not None and not content.scheduled:
@@ -597,12 +644,61 @@ def _check_bluesky(content: Content, text: str, out: list[Finding]) -> None:
                     stage="deep",
                 )
             )
+        _bluesky_bytes(comment, "firstComment", "bluesky.first_comment.max_bytes", out)
+
+
+def _bluesky_bytes(text: str, field: str, rule: str, out: list[Finding]) -> None:
+    """The PDS refuses a post whose text is over 3000 UTF-8 bytes (the lexicon's
+    ``maxLength``), even within 300 graphemes; letmepost does not check it first."""
+    if len(text) * 4 <= _BLUESKY_MAX_BYTES:  # a code point is at most 4 bytes in UTF-8
+        return
+    size = utf8_length(text)
+    if size > _BLUESKY_MAX_BYTES:
+        out.append(
+            Finding(
+                rule,
+                f"{field} is {size:,} bytes in UTF-8; Bluesky allows {_BLUESKY_MAX_BYTES:,} "
+                "(emoji sequences and combining marks take many bytes per grapheme)",
+                field,
+                stage="deep",
+                api=False,
+            )
+        )
 
 
 def _check_twitter(content: Content, text: str, out: list[Finding]) -> None:
     _text_non_empty("twitter", text, "twitter.text.non_empty", out)
-    _text_max("twitter", text, "twitter.text.max_graphemes", out)
+    _x_text_max(text, out)
     _check_media("twitter", content.media, out)
+
+
+def _x_text_max(text: str, out: list[Finding]) -> None:
+    """X's own count (what X refuses) and letmepost's (what its preflight refuses) can
+    differ: a bare domain is 23 on X and its length for letmepost, an emoji sequence 2
+    on X and 2 per grapheme for letmepost. Both are checked; the meter shows X's."""
+    length = measure("twitter", text)
+    limit = length.limit
+    theirs = letmepost_x_length(text)
+    if theirs > limit:
+        message = _length_message("text", "twitter", length)
+        if theirs != length.used:
+            message = (
+                f"text is {theirs:,} weighted characters as letmepost's preflight counts "
+                f"them (a link without http(s):// counts its characters), {length.used:,} as "
+                f"X counts them; both allow {limit:,}"
+            )
+        out.append(Finding("twitter.text.max_graphemes", message, "text"))
+    elif length.over:
+        out.append(
+            Finding(
+                "twitter.text.max_weighted",
+                _length_message("text", "twitter", length)
+                + f"; letmepost's preflight counts {theirs:,} and lets it through, X refuses it",
+                "text",
+                stage="deep",
+                api=False,
+            )
+        )
 
 
 def _check_threads(content: Content, text: str, out: list[Finding]) -> None:

@@ -23,6 +23,7 @@ class Platform:
     text_unit: str  # "graphemes" | "weighted" (X) | "utf16" (TikTok)
     replies: bool  # a post can answer another (threads, `replyTo`)
     first_comment: bool = False  # the API posts `firstComment` (a reply) here
+    text_max_bytes: int | None = None  # the platform's own byte limit (Bluesky's lexicon)
 
     @property
     def media(self) -> MediaLimits:
@@ -32,7 +33,15 @@ class Platform:
 REGISTRY: dict[str, Platform] = {
     p.name: p
     for p in (
-        Platform("bluesky", "Bluesky", 300, "graphemes", replies=True, first_comment=True),
+        Platform(
+            "bluesky",
+            "Bluesky",
+            300,
+            "graphemes",
+            replies=True,
+            first_comment=True,
+            text_max_bytes=3000,  # app.bsky.feed.post#text maxLength (UTF-8 bytes)
+        ),
         Platform("twitter", "X", 280, "weighted", replies=True),
         Platform("threads", "Threads", 500, "graphemes", replies=True),
         Platform("linkedin", "LinkedIn", 3000, "graphemes", replies=False),

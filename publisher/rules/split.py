@@ -36,7 +36,7 @@ def split_text(text: str, platform: str) -> list[str]:
 
 
 def _fits(platform: str, text: str) -> bool:
-    return not limits.measure(platform, text).over
+    return limits.fits(platform, text)
 
 
 def _split_paragraph(paragraph: str, platform: str) -> list[str]:

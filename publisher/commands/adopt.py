@@ -1,0 +1,284 @@
+"""`publisher adopt PATH URL... [--target LABEL]`: record posts published before
+publisher (by hand, or by another tool), so `publish` never sends them again.
+
+Each URL is matched to one of the post's targets: `--target`, else the one target on
+the URL's platform. Several URLs for one target are its thread's parts, in order. The
+record says `status: published` with the file's current hashes, so the next plan
+finds the target up to date; only the file's `published` block changes, atomically,
+under the run lock. Bluesky URLs are read back (no login) for their DID, record key
+and CID: through the direct account's PDS for a direct target, else through
+`$PUBLISHER_APPVIEW_URL` or the DID's own PDS (`$PUBLISHER_PLC_URL`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from publisher.commands.common import UsageError, config_from
+
+#: The platform of a post URL, by its host (without `www.` / `mobile.` / `m.`).
+HOSTS = {
+    "bsky.app": "bluesky",
+    "staging.bsky.app": "bluesky",
+    "x.com": "twitter",
+    "twitter.com": "twitter",
+    "threads.net": "threads",
+    "threads.com": "threads",
+    "linkedin.com": "linkedin",
+    "facebook.com": "facebook",
+    "fb.com": "facebook",
+    "instagram.com": "instagram",
+    "pinterest.com": "pinterest",
+    "pin.it": "pinterest",
+    "tiktok.com": "tiktok",
+}
+
+#: A record that may be replaced by an adopted post: nothing of it went out.
+ADOPTABLE = frozenset({None, "failed", "rejected", "canceled"})
+
+
+@dataclass
+class Found:
+    """One adopted post: what goes in the record."""
+
+    uri: str
+    cid: str | None = None
+    did: str | None = None
+    rkey: str | None = None
+    text: str | None = None  # what the platform says it says (Bluesky), to compare
+
+
+def platform_of(url: str) -> str | None:
+    if url.startswith("at://"):
+        return "bluesky"
+    host = (urlsplit(url).hostname or "").lower()
+    for prefix in ("www.", "mobile.", "m."):
+        host = host.removeprefix(prefix)
+    return HOSTS.get(host)
+
+
+def run(args: argparse.Namespace) -> int:
+    from publisher.commands.common import inside
+    from publisher.lock import run_lock
+
+    path = args.path
+    if not path.is_file():
+        raise UsageError(f"{path}: no such post file")
+    args.paths = [path]
+    config = config_from(args)
+    if not inside(path, config.root):
+        raise UsageError(f"{path}: outside the repository {config.root}")
+    with run_lock(config.root, notify=lambda line: print(f"publisher: {line}", file=sys.stderr)):
+        return _adopt(args, config)
+
+
+def _adopt(args: argparse.Namespace, config: Any) -> int:
+    from publisher.post import load_post
+    from publisher.record import Record, Status, web_url
+    from publisher.report import print_problems
+    from publisher.run import Env, Run
+
+    post = load_post(args.path, config)
+    if not post.targets:
+        print_problems([post], out=sys.stderr)
+        raise UsageError(f"{post.rel}: the post has no usable targets to adopt posts for")
+    groups = _match(post, args.urls, args.target)
+    # Adopted posts are live posts, sent to the API publisher.toml names.
+    run = Run(Env.LIVE, config.resolved_api_url())
+    record = Record(post, run)
+    found: dict[str, list[Found]] = {}
+    for t, urls in groups.items():
+        if len(urls) > 1 + len(t.parts):
+            raise UsageError(
+                f"{post.rel}: {len(urls)} URLs for {t.label!r}, but the post has "
+                f"{1 + len(t.parts)} part(s)"
+            )
+        rec = record.targets().get(t.label) or {}
+        status = rec.get("status")
+        if status in ADOPTABLE:
+            found[t.label] = [_read(url, t, config) for url in urls]
+            continue
+        shown = web_url(rec.get("uri"), t.platform) or rec.get("uri") or ""
+        if status == Status.PUBLISHED and _read(urls[0], t, config).uri == rec.get("uri"):
+            print(f"{post.rel}: {t.label}: already recorded ({shown})", file=sys.stderr)
+            continue
+        raise UsageError(
+            f"{post.rel}: target {t.label!r} already has a record (status: {status}"
+            + (f", {shown}" if shown else "")
+            + "): publisher adopts only posts it has not sent"
+        )
+    for t in post.targets:
+        posts = found.get(t.label)
+        if not posts:
+            continue
+        first = posts[0]
+        record.replace_target(t.label)
+        values: dict[str, Any] = {
+            "platform": t.platform,
+            "status": Status.PUBLISHED,
+            "hash": t.hash,
+            "uri": first.uri,
+            "cid": first.cid,
+        }
+        if t.direct:
+            values.update(did=first.did, rkey=first.rkey)
+        record.set_target(t.label, values)
+        for n, part in enumerate(posts[1:], start=2):
+            record.set_part(
+                t.label,
+                n,
+                {
+                    "status": Status.PUBLISHED,
+                    "hash": t.part_hashes[n - 2],
+                    "uri": part.uri,
+                    "cid": part.cid,
+                    "rkey": part.rkey if t.direct else None,
+                },
+            )
+    if not found:
+        return 0
+    record.save()
+    for t in post.targets:
+        for n, item in enumerate(found.get(t.label) or [], start=1):
+            which = f" part {n}" if len(found[t.label]) > 1 or t.parts else ""
+            print(
+                f"{post.rel}: {t.label}{which}: adopted {web_url(item.uri, t.platform) or item.uri}"
+            )
+            if item.text is not None:
+                expected = t.text if n == 1 else t.parts[n - 2]
+                if item.text != expected:
+                    print(
+                        f"publisher: note: {t.label}{which}: the post says {item.text[:60]!r}, "
+                        "the file something else (kept as adopted: nothing is sent)",
+                        file=sys.stderr,
+                    )
+        waiting = len(t.parts) + 1 - len(found.get(t.label) or [])
+        if found.get(t.label) and waiting > 0:
+            print(
+                f"publisher: note: {t.label}: {waiting} later part(s) of the thread have no "
+                "URL: `publish` sends them as replies",
+                file=sys.stderr,
+            )
+    return 0
+
+
+def _match(post: Any, urls: list[str], target: str | None) -> dict[Any, list[str]]:
+    """Which target each URL is a post of: `--target` (every URL: a thread's parts in
+    order), else the one target on the URL's platform."""
+    by_label = {t.label: t for t in post.targets}
+    if target is not None:
+        if target not in by_label:
+            from publisher.hints import did_you_mean
+
+            listed = ", ".join(by_label)
+            raise UsageError(
+                f"{post.rel}: no target {target!r}{did_you_mean(target, by_label)} "
+                f"(its targets: {listed})"
+            )
+        t = by_label[target]
+        for url in urls:
+            platform = platform_of(url)
+            if platform is not None and platform != t.platform:
+                raise UsageError(
+                    f"{url} is a {platform} post, and {target!r} a {t.platform} target"
+                )
+        return {t: list(urls)}
+    groups: dict[Any, list[str]] = {}
+    for url in urls:
+        platform = platform_of(url)
+        if platform is None:
+            raise UsageError(
+                f"{url}: not a post URL publisher knows: name its target with --target"
+            )
+        on = [t for t in post.targets if t.platform == platform]
+        if len(on) != 1:
+            labels = ", ".join(t.label for t in on)
+            raise UsageError(
+                f"{url}: "
+                + (
+                    f"the post has no {platform} target"
+                    if not on
+                    else f"several {platform} targets ({labels}): choose one with --target"
+                )
+            )
+        groups.setdefault(on[0], []).append(url)
+    return groups
+
+
+def _read(url: str, t: Any, config: Any) -> Found:
+    """The record of one adopted post. A Bluesky post is read back (no login), so a
+    URL that names nothing is refused rather than recorded."""
+    if t.platform == "twitter":
+        from publisher.post import post_ref
+
+        ref = post_ref(url)
+        if ref is None or ref[0] != "twitter":
+            raise UsageError(f"{url}: not an X post URL (https://x.com/<user>/status/<id>)")
+        return Found(uri=f"https://x.com/i/status/{ref[1]}")
+    if t.platform != "bluesky":
+        if not url.startswith("https://"):
+            raise UsageError(f"{url}: give the post's https:// URL")
+        return Found(uri=url)
+    return _read_bluesky(url, t, config)
+
+
+def _read_bluesky(url: str, t: Any, config: Any) -> Found:
+    from publisher.backends.bluesky_pds import (
+        POST_COLLECTION,
+        BlueskyError,
+        parse_post_ref,
+        read_handle,
+        read_post,
+        resolve_pds,
+    )
+
+    try:
+        actor, rkey = parse_post_ref(url)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    account = t.account if t.direct else None
+    appview = (os.environ.get("PUBLISHER_APPVIEW_URL") or "").strip().rstrip("/") or None
+    host = account.pds if t.direct and account is not None else appview
+    try:
+        did = actor
+        if not did.startswith("did:"):
+            looked_up = read_handle(actor, host) if host else None
+            if looked_up is None:
+                raise UsageError(
+                    f"{url}: cannot resolve @{actor}"
+                    + (
+                        f" through {host}"
+                        if host
+                        else ": set PUBLISHER_APPVIEW_URL (e.g. https://public.api.bsky.app), "
+                        "or give the at:// URI"
+                    )
+                )
+            did = looked_up
+        if host is None:
+            plc = os.environ.get("PUBLISHER_PLC_URL") or "https://plc.directory"
+            host = resolve_pds(did, plc_url=plc, timeout=10)
+            if host is None:
+                raise UsageError(f"{url}: cannot find the PDS of {did}")
+        uri = f"at://{did}/{POST_COLLECTION}/{rkey}"
+        record = read_post(uri, host)
+    except BlueskyError as exc:
+        raise UsageError(f"{url}: cannot read it: {exc}") from None
+    if record is None or not record.get("cid"):
+        raise UsageError(f"{url}: there is no such post (asked {host})")
+    if account is not None and account.handle:
+        own = did if account.handle == actor else read_handle(account.handle, host)
+        if own is not None and own != did:
+            raise UsageError(f"{url}: not a post of @{account.handle}, the account of {t.label!r}")
+    text = (record.get("value") or {}).get("text")
+    return Found(
+        uri=str(record.get("uri") or uri),
+        cid=str(record["cid"]),
+        did=did,
+        rkey=rkey,
+        text=text if isinstance(text, str) else None,
+    )
