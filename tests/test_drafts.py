@@ -423,7 +423,7 @@ def test_a_failed_feed_is_one_line_and_the_others_go_on(repo, feeds):
     assert len(failed) == 4, done.stderr
     assert f"{broken}: failed: not an RSS, Atom or JSON feed" in done.stderr
     assert f"{half}: failed: not a JSON feed" in done.stderr
-    assert f"{missing}: failed: answered HTTP 404" in done.stderr
+    assert f"{missing}: failed: answered 404" in done.stderr
     assert f"{bomb}: failed: more than 5,000,000 bytes" in done.stderr
     assert f"{good}: 1 new draft" in done.stderr
     assert [f.name for f in drafted(repo)] == ["2026-11-05-our-talk-at-fosdem.md"]
@@ -436,7 +436,7 @@ def test_a_private_address_needs_publisher_fetch_allow(repo, feeds):
     done = draft(repo, "--feed", url, env=env)
     assert done.returncode == 1
     assert "127.0.0.1 is a loopback address: not fetched" in done.stderr
-    assert "PUBLISHER_FETCH_ALLOW=127.0.0.1" in done.stderr
+    assert "allow it with $PUBLISHER_FETCH_ALLOW or fetch_allow" in done.stderr
     assert feeds.hits == {} and drafted(repo) == []
     # A redirect from an allowed host into a private one is refused too.
     feeds.raw["/hop"] = lambda h: (
@@ -447,6 +447,10 @@ def test_a_private_address_needs_publisher_fetch_allow(repo, feeds):
     )
     done = draft(repo, "--feed", feeds.url("/hop"))
     assert done.returncode == 1 and "10.1.2.3 is a private address" in done.stderr
+    # `fetch_allow` in publisher.toml allows it too, like for link cards.
+    (repo / "publisher.toml").write_text('fetch_allow = ["127.0.0.1"]\n' + CONFIG)
+    done = draft(repo, "--feed", url, env=env)
+    assert done.returncode == 0 and "1 new draft" in done.stderr, done.stderr
 
 
 def test_a_hanging_feed_times_out(repo, feeds, monkeypatch):

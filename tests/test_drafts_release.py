@@ -292,7 +292,7 @@ def test_the_action_on_a_schedule_drafts_the_feeds_and_warns_for_a_failed_one(tm
     finally:
         feeds.close()
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"::warning title=publisher%3A a feed failed::{bad}: answered HTTP 404" in done.stdout
+    assert f"::warning title=publisher%3A a feed failed::{bad}: answered 404" in done.stdout
     assert outputs["drafted"] == "1"
-    assert "Our talk at FOSDEM" in summary and "answered HTTP 404" in summary
+    assert "Our talk at FOSDEM" in summary and "answered 404" in summary
     assert not (work / ".publisher" / "feeds.json").exists()

@@ -206,7 +206,6 @@ def draft_feeds(
     since: dt.datetime | None = None,
     limit: int | None = DEFAULT_LIMIT,
     dry_run: bool = False,
-    environ: Mapping[str, str] | None = None,
     today: dt.date | None = None,
     remember: bool = True,
 ) -> list[DraftResult]:
@@ -232,7 +231,6 @@ def draft_feeds(
                 feed.url,
                 etag=_str(saved.get("etag")),
                 last_modified=_str(saved.get("lastModified")),
-                environ=environ,
             )
         except FeedFetchError as exc:
             result.status, result.error = "failed", str(exc)

@@ -201,9 +201,7 @@ def draft(job: Job, why: str) -> int:
                         title="publisher: drafts",
                     )
                 )
-            results = (
-                draft_feeds(job.config, feeds, environ=job.environ, remember=False) if feeds else []
-            )
+            results = draft_feeds(job.config, feeds, remember=False) if feeds else []
     root = job.repo_root or job.config.root
     drafts = [w.as_dict(root) for r in results for w in r.drafts]
     for r in results:
