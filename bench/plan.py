@@ -142,7 +142,7 @@ def generate(root: Path, n: int, seed: int = 7) -> None:
 def _record(root: Path, paths: list[Path]) -> None:
     """Write `published` blocks for the current content, as the write-back does."""
     from publisher.config import load_config
-    from publisher.post import load_post
+    from publisher.validate import load_post
     from publisher.writeback import set_published
 
     config = load_config(root)

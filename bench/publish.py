@@ -8,6 +8,12 @@
    Goal: within 10% of the floor, no 429.
 2. Rate limit off, 50 ms latency per request: prints throughput against the ceiling
    concurrency / latency. Goal: >= 0.8 x the ceiling.
+3. The real letmepost server (the open-source fork, when its source is at hand: README,
+   "The real letmepost server"), publishing to Bluesky on a local PDS: min(N, 100)
+   posts (its limit is 120 requests / 60 s per key), in posts/s, beside the sandbox
+   (rate limit off, no latency) for the same posts, and the PDS alone (createRecord,
+   the same concurrency): the real server's rate is bound by the PDS and by its own
+   work per post.
 
 Figures only; nothing here asserts on time.
 """
@@ -85,12 +91,12 @@ def make_posts(folder: Path, n: int) -> None:
 
 def publish(folder: Path, url: str, key: str) -> tuple[float, dict[str, int], int, float]:
     from publisher.apply import Runner
-    from publisher.backends.letmepost_api import LetmepostClient
+    from publisher.clients.letmepost import LetmepostClient
     from publisher.config import load_config
     from publisher.files import find_posts
     from publisher.plan import make_plan
-    from publisher.post import load_post
     from publisher.run import Env, Run
+    from publisher.validate import load_post
 
     config = load_config(folder)
     posts = [load_post(p, config) for p in find_posts([folder / "posts"])]
@@ -142,6 +148,106 @@ def main() -> None:
             f"no limit, 50 ms latency, concurrency {concurrency}: {rate:.1f} posts/s, "
             f"ceiling {ceiling:.0f}/s, ratio {rate / ceiling:.2f} (goal >= 0.80); published {ok}"
         )
+
+        real_server(base, min(n, 100))
+
+
+def _start(script: Path, env: dict[str, str]) -> dict[str, str]:
+    done = subprocess.run(
+        [str(script), "start"], env=env, capture_output=True, text=True, timeout=900
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{script.name} start failed: {done.stderr[-2000:]}")
+    return dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+
+
+def pds_alone(pds: dict[str, str], n: int, concurrency: int = 4) -> float:
+    """createRecord straight to the PDS: n posts, `concurrency` at once; posts/s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    url = pds["PDS_URL"]
+    session = httpx.post(
+        f"{url}/xrpc/com.atproto.server.createSession",
+        json={"identifier": pds["PDS_TEST_HANDLE"], "password": pds["PDS_TEST_PASSWORD"]},
+        timeout=30,
+    ).json()
+    headers = {"Authorization": f"Bearer {session['accessJwt']}"}
+
+    def one(i: int) -> None:
+        record = {"text": f"PDS alone {i}", "createdAt": "2026-12-06T10:00:00Z"}
+        r = httpx.post(
+            f"{url}/xrpc/com.atproto.repo.createRecord",
+            json={"repo": session["did"], "collection": "app.bsky.feed.post", "record": record},
+            headers=headers,
+            timeout=30,
+        )
+        r.raise_for_status()
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(n)))
+    return n / (time.perf_counter() - start)
+
+
+def real_server(base: Path, n: int) -> None:
+    from tests.fixtures.letmepost_server import source_folder
+
+    folder = source_folder()
+    if folder is None:
+        print("real letmepost server: skipped (its source is not at hand: README)")
+        return
+    pds_env = {
+        **os.environ,
+        "PDS_PORT": str(free_port()),
+        "PLC_PORT": str(free_port()),
+        "PDS_EXTRA_HANDLES": "bob.test",
+    }
+    lmp_env = {
+        **os.environ,
+        "LETMEPOST_SERVER_SRC": str(folder),
+        "LMP_API_PORT": str(free_port()),
+        "LMP_PG_PORT": str(free_port()),
+        "LMP_REDIS_PORT": str(free_port()),
+        "LMP_S3_PORT": str(free_port()),
+        "LMP_EXTERNAL_PDS": "1",
+    }
+    pds_script = ROOT / "scripts/pds/start-pds.sh"
+    lmp_script = ROOT / "scripts/letmepost/start.sh"
+    try:
+        pds = _start(pds_script, pds_env)
+        lmp_env.update({k: v for k, v in pds.items() if k.startswith("PDS_")})
+        t0 = time.perf_counter()
+        lmp = _start(lmp_script, lmp_env)
+        started = time.perf_counter() - t0
+        folder_real = base / "real"
+        make_posts(folder_real, n)
+        (folder_real / "publisher.toml").write_text(
+            f'posts = "posts"\n[accounts]\nbluesky = {{ id = "{lmp["LMP_ALICE_ID"]}", '
+            'platform = "bluesky" }\n'
+        )
+        elapsed, stats, ok, waited = publish(folder_real, lmp["LMP_URL"], lmp["LMP_LIVE_KEY"])
+        real_rate = ok / elapsed
+        pds_rate = pds_alone(pds, n)
+    finally:
+        subprocess.run([str(lmp_script), "stop"], env=lmp_env, capture_output=True, timeout=120)
+        subprocess.run([str(pds_script), "stop"], env=pds_env, capture_output=True, timeout=60)
+
+    folder_sb = base / "beside"
+    make_posts(folder_sb, n)
+    proc, url, key = start_server(base / "beside.db", "--rate-limit", "off")
+    try:
+        sb_elapsed, _, sb_ok, _ = publish(folder_sb, url, key)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    print(
+        f"real letmepost server (fork d28bf71) onto a local PDS, {n} posts: "
+        f"{real_rate:.1f} posts/s ({elapsed:.1f} s, published {ok}, 429 seen {stats['429']}, "
+        f"paced {waited:.1f} s); sandbox beside it: {sb_ok / sb_elapsed:.1f} posts/s; "
+        f"the PDS alone (createRecord x4): {pds_rate:.1f} posts/s; server start {started:.1f} s"
+    )
 
 
 if __name__ == "__main__":

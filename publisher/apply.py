@@ -22,9 +22,8 @@ collects what the backends report into a `RunResult`.
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -36,7 +35,7 @@ from publisher.record import Record
 from publisher.run import Run
 
 if TYPE_CHECKING:
-    from publisher.backends.letmepost_api import LetmepostClient
+    from publisher.clients.letmepost import LetmepostClient
 
 REJECTED_CODES = frozenset({"preflight_failed", "platform_auth_failed", "platform_rejected"})
 OUTCOME_UNKNOWN = "outcome_unknown"  # a lost answer, and the post edited since: never guess
@@ -96,10 +95,9 @@ class Runner:
         *,
         client: LetmepostClient | None = None,
         bluesky: Callable[[Any], Any] | None = None,
-        environ: Mapping[str, str] = os.environ,
         on_file_done: Callable[[FilePlan], None] | None = None,
     ) -> None:
-        self.invocation, self.client, self.environ = run, client, environ
+        self.invocation, self.client = run, client
         self._bluesky = bluesky
         self.result = RunResult()
         self.stop = threading.Event()
@@ -126,7 +124,6 @@ class Runner:
         self.backends = open_backends(
             self.invocation,
             client=self.client,
-            environ=self.environ,
             bluesky=self._bluesky,
             slots=concurrency,
         )
@@ -167,12 +164,12 @@ class Runner:
                 return
 
     def _steps(self, fp: FilePlan) -> None:
-        from publisher.writeback import WritebackError, check_writable
+        from publisher.writeback import WritebackError, check_writable, read_post_bytes
 
         reporter = _FileReporter(self, fp.post.rel, fp.post)
         pending = [tp for step in fp.steps for tp in step.targets]
         try:  # never send a request whose answer could not be recorded
-            check_writable(fp.post.path.read_bytes(), path=fp.post.rel)
+            check_writable(read_post_bytes(fp.post.path), path=fp.post.rel)
         except (WritebackError, OSError) as exc:
             for tp in pending:
                 reporter.outcome(
@@ -184,16 +181,16 @@ class Runner:
             for step in fp.steps:
                 if step.kind is StepKind.FORGET:  # no request: the record itself
                     record.forget(step.labels)
-                    record.save()
                     for tp in step.targets:
                         reporter.outcome(tp, "forgotten")
                     continue
                 if step.kind is StepKind.RESTORE:  # a lost record, back from git history
-                    for label in step.labels:
-                        record.set_target(label, fp.restored[label])
-                    record.save()
+                    with record.batch():  # what history knows replaces what is lost
+                        for label in step.labels:
+                            record.restored(label, fp.restored[label])
                     for tp in step.targets:
-                        reporter.outcome(tp, "restored", note="from git history")
+                        where = fp.restored_from.get(tp.label, "git history")
+                        reporter.outcome(tp, "restored", note=f"from {where}")
                     continue
                 self.backends[step.backend].run(step, record, reporter)
         except StopRun:

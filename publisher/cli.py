@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from publisher import __version__
@@ -206,16 +206,23 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command(
         "plan",
-        "show what publishing would do (no network)",
+        "show what publishing would do (no network unless --refresh)",
         "What `publish` would do, per file, target and thread part, worked out from the "
-        "files and their records; nothing is sent. The key's kind (live or test) decides "
-        "which records count.",
+        "files, their records and their git history; nothing is sent. The key's kind "
+        "(live or test) decides which records count. --refresh asks the server too "
+        "(the letmepost post log), as publish does before anything new is sent.",
         env=("key", "url"),
     )
     paths(p)
     json_flag(p)
     p.add_argument("--sandbox", action="store_true", help="plan a sandbox run")
     edit_flags(p)
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="ask the server too (the letmepost post log) what went out already, as "
+        "publish does; without it, plan reads only files and git",
+    )
 
     p = command(
         "publish",
@@ -339,9 +346,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "sandbox":
-        from publisher.sandbox.cli import run
+        from publisher.sandbox.cli import main as sandbox_main
 
-        return run(argv[1:])
+        return sandbox_main(argv[1:])
     from publisher.redaction import install
 
     install()  # from here on, what is printed passes the one redaction filter
@@ -391,19 +398,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from publisher.commands.common import config_from, load_posts, run_from
-    from publisher.plan import make_plan
     from publisher.report import dump_json, plan_table, print_problems
 
     config = config_from(args)
     run = run_from(args, config)
     posts = load_posts(args.paths, config)
-    plan = make_plan(posts, run, repost=args.repost, retry_failed=args.retry_failed)
-    if plan.work:  # a lost record is restored, not re-posted: plan says so too
-        from publisher.history import plan_with_history
+    # a lost record is restored, not re-posted: plan says so too (git history; with
+    # --refresh the server is asked as well, as publish does)
+    from publisher.reconcile import Reconciler
 
-        plan = plan_with_history(
-            posts, run, plan, repost=args.repost, retry_failed=args.retry_failed
-        )
+    reconciler = Reconciler(posts, run, repost=args.repost, retry_failed=args.retry_failed)
+    plan = reconciler.plan()
+    if args.refresh and plan.work:
+        with run.connect(need_key=plan.needs_letmepost) as api:
+            plan = reconciler.plan(api)
     if args.json:
         dump_json(plan.as_dict())
     else:
@@ -426,12 +434,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _later(name: str):
-    def run(args: argparse.Namespace) -> int:
-        module = __import__(f"publisher.commands.{name}", fromlist=["run"])
-        return module.run(args)
+def _later(name: str) -> Callable[[argparse.Namespace], int]:
+    """A command's `main`, imported when the command runs (the CLI starts fast)."""
 
-    return run
+    def main(args: argparse.Namespace) -> int:
+        module = __import__(f"publisher.commands.{name}", fromlist=["main"])
+        return int(module.main(args))
+
+    return main
 
 
 _COMMANDS = {

@@ -62,9 +62,18 @@ _KEYS = {
     "langs",
     "feeds",
     "release",
+    "platforms",
     "fetch_allow",
 }
+#: The platforms the hosted letmepost service has enabled (its `platform-state.ts`, at
+#: the last look); Facebook, Instagram, Threads and TikTok answer `platform_not_enabled`
+#: there. A self-hosted server that has others: `platforms = [...]` in publisher.toml.
+HOSTED_PLATFORMS = ("bluesky", "twitter", "linkedin", "pinterest")
 ON_EDIT = ("keep", "repost")
+
+
+# The variable holding a direct Bluesky account's app password, unless it names another.
+DEFAULT_PASSWORD_ENV = "BLUESKY_APP_PASSWORD"
 
 
 class ConfigError(UsageError):
@@ -122,6 +131,24 @@ class Config:
     feeds: tuple[FeedConfig, ...] = ()  # `[[feeds]]`: what `publisher draft` reads
     release: ReleaseConfig | None = None  # `[release]`: what `publisher draft --release` writes
     fetch_allow: tuple[str, ...] = ()  # hosts / CIDRs link cards may fetch from (netfetch)
+    platforms: tuple[str, ...] | None = None  # what the letmepost server has enabled
+
+    def enabled_platforms(self, environ: Mapping[str, str] = os.environ) -> frozenset[str] | None:
+        """The platforms the letmepost server in use publishes to: `platforms` from the
+        config, else the hosted service's list when the API is the hosted one; None when
+        not known (another server, e.g. a sandbox: nothing is warned about)."""
+        if self.platforms is not None:
+            return frozenset(self.platforms)
+        from urllib.parse import urlsplit
+
+        url = (environ.get("LETMEPOST_API_URL") or self.api_url).strip()
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:
+            return None
+        if host == "letmepost.dev" or host.endswith(".letmepost.dev"):
+            return frozenset(HOSTED_PLATFORMS)
+        return None
 
     @property
     def posts_dir(self) -> Path:
@@ -201,7 +228,7 @@ def repository_of(start: Path) -> Path | None:
         if (folder / CONFIG_FILE).is_file():
             return folder.resolve()
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and b"[tool.publisher" in pyproject.read_bytes():
+        if pyproject.is_file() and b"[tool.publisher" in head_bytes(pyproject):
             return folder.resolve()
         if (folder / ".git").exists():
             return folder.resolve()
@@ -230,9 +257,24 @@ def load_config(root: Path | None = None, path: Path | None = None) -> Config:
     return Config(root=root)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+#: The largest configuration file read (publisher.toml, pyproject.toml).
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+def head_bytes(path: Path) -> bytes:
+    """The first MAX_CONFIG_BYTES of a file (b"" when it cannot be read)."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        with open(path, "rb") as fh:
+            return fh.read(MAX_CONFIG_BYTES)
+    except OSError:
+        return b""
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    from publisher.files import read_bounded
+
+    try:
+        return tomllib.loads(read_bounded(path, MAX_CONFIG_BYTES).decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -294,12 +336,13 @@ def _from_table(table: dict[str, Any], root: Path, source: Path) -> Config:
         langs=_langs(table.get("langs", []), where),
         feeds=_feeds(table.get("feeds", []), where, accounts),
         release=_release(table.get("release"), where, accounts),
+        platforms=_platforms(table.get("platforms"), where),
         fetch_allow=_fetch_allow(table.get("fetch_allow", []), where),
     )
 
 
 def _fetch_allow(value: Any, where: str) -> tuple[str, ...]:
-    from publisher.netfetch import parse_allow
+    from publisher.clients.fetch import parse_allow
 
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(
@@ -312,10 +355,31 @@ def _fetch_allow(value: Any, where: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value if v.strip())
 
 
+def _platforms(value: Any, where: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if value == "all":
+        return tuple(PLATFORM_NAMES)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f'{where}: `platforms` must be a list of platform names (or "all"): the platforms '
+            "your letmepost server has enabled"
+        )
+    for name in value:
+        if name not in PLATFORM_NAMES:
+            from publisher.hints import did_you_mean
+
+            raise ConfigError(
+                f"{where}: `platforms`: {name!r} is not a platform"
+                f"{did_you_mean(name, PLATFORM_NAMES)}"
+            )
+    return tuple(value)
+
+
 def _langs(value: Any, where: str) -> tuple[str, ...]:
     if value == []:
         return ()
-    from publisher.backends.bluesky_pds import MAX_LANGS, is_lang
+    from publisher.rules.bluesky import MAX_LANGS, is_lang
 
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f'{where}: `langs` must be a list of language tags, like ["en"]')
@@ -367,7 +431,7 @@ def _account_of(alias: str, value: Any, where: str) -> Account:
             if extra:
                 raise ConfigError(f"{where}: accounts.{alias}: unknown setting {extra[0]!r}")
             handle, pds = value["bluesky"], value.get("pds", "https://bsky.social")
-            env = value.get("password_env", "BLUESKY_APP_PASSWORD")
+            env = value.get("password_env", DEFAULT_PASSWORD_ENV)
             if not isinstance(handle, str) or not re.match(
                 r"^[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$", handle.lstrip("@")
             ):
@@ -606,6 +670,15 @@ def config_schema() -> dict[str, Any]:
                 "items": {"type": "string"},
                 "maxItems": 3,
                 "description": 'default languages of direct Bluesky posts, like ["en"]',
+            },
+            "platforms": {
+                "description": "the platforms your letmepost server has enabled (a "
+                'self-hosted one), or "all"; validate warns at a target on another. Unset: the '
+                "hosted service's list (Bluesky, X, LinkedIn, Pinterest)",
+                "anyOf": [
+                    {"type": "array", "items": platform, "uniqueItems": True},
+                    {"const": "all"},
+                ],
             },
             "accounts": {
                 "type": "object",

@@ -1,8 +1,8 @@
 """The errors a user can act on, under one base class.
 
 Each carries what the user needs to fix it: a file and line (`document.DocumentError`,
-`writeback.WritebackError`), the server and what it said (`letmepost_api.ApiError`,
-`bluesky_pds.BlueskyError`), git's or GitHub's words (`GitError`, `GitHubError`), or a
+`writeback.WritebackError`), the server and what it said (`clients.letmepost.ApiError`,
+`clients.atproto.BlueskyError`), git's or GitHub's words (`GitError`, `GitHubError`), or a
 sentence about arguments and configuration (`UsageError`, `config.ConfigError`).
 Every one derives from `PublisherError` and carries its exit code; `cli.main` is the
 one place that turns them into a line on stderr and that code.

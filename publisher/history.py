@@ -11,33 +11,37 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from publisher.plan import CREATES, Plan, make_plan
+from publisher.plan import CREATES, Action, Plan, make_plan
 from publisher.post import Post
 from publisher.run import Run
 
 __all__ = ["committed_records", "deleted_queued", "plan_with_history"]
 
+#: What a lost record would make a run send again: git history is asked first.
+ASKS_HISTORY = CREATES | {Action.CONTINUE}
 
-def committed_records(plan: Plan) -> dict[str, list[dict[str, Any]]]:
-    """Per post path, the `published` blocks of its committed versions (newest first),
-    for the files of `plan` with a target about to be sent as new: what
-    `make_plan(history=...)` restores lost records from. Empty outside git."""
-    unrecorded = [
-        f.post
-        for f in plan.files
-        if any(
-            tp.action in CREATES
-            and (f.post.record is None or tp.label not in f.post.record.targets)
-            for tp in f.targets
-        )
-    ]
+
+def committed_records(
+    plan: Plan, refs: Sequence[str] = (), born: dict[str, int] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Per post path, the `published` blocks of its committed versions (newest first,
+    on every ref of the clone and on `refs`: a push event's ``before``; renames
+    followed), for the files of `plan` with a target about to be sent as new (or
+    retried, or a thread continued): what `make_plan(history=...)` restores lost
+    records from. Empty outside git. `born` gets each file's first commit time."""
+    unrecorded = [f.post for f in plan.files if any(tp.action in ASKS_HISTORY for tp in f.targets)]
     if not unrecorded or not _in_git(unrecorded[0].path.parent):
         return {}
-    from publisher.github.git import committed_versions
+    from publisher.git import committed_versions
     from publisher.record import committed_blocks
 
-    versions = committed_versions(unrecorded[0].path.parent, [p.path for p in unrecorded])
+    times: dict[Any, int] = {}
+    versions = committed_versions(
+        unrecorded[0].path.parent, [p.path for p in unrecorded], refs=refs, born=times
+    )
     by_path = {p.path: p.rel for p in unrecorded}
+    if born is not None:
+        born.update({by_path[path]: when for path, when in times.items()})
     return committed_blocks({by_path[path]: raws for path, raws in versions.items()})
 
 
@@ -57,7 +61,7 @@ def deleted_queued(root: Any, posts: str, run: Run) -> list[tuple[str, Any]]:
     the history of HEAD): what `make_plan(deleted=...)` cancels."""
     from publisher import record
     from publisher.document import DocumentError, parse_document
-    from publisher.github.git import deleted_posts
+    from publisher.git import deleted_posts
 
     out = []
     for path, raw in deleted_posts(root, posts):

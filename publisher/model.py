@@ -186,6 +186,13 @@ class PostFrontmatter(_Strict):
         json_schema_extra={"title": "publisher post frontmatter"},
     )
 
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")] | None = (
+        Field(
+            None,
+            description="What makes this file one post, whatever it says or is named: "
+            "keep it when renaming or rewriting the file (default: its path).",
+        )
+    )
     targets: list[Target] | None = Field(
         None,
         min_length=1,

@@ -103,18 +103,37 @@ class TargetPlan:
     reason: str
     target: ResolvedTarget | None = None
     parts: tuple[int, ...] = ()  # the thread parts (2 = the first reply) this run sends
+    #: how the thread's parts differ from what is published, part by part: (part, what)
+    changes: tuple[tuple[int, str], ...] = ()
+    #: of `parts`, those resent under their recorded key (an answer lost): adopted, or
+    #: posted then if the first request never arrived
+    resent: tuple[int, ...] = ()
 
     @property
     def backend(self) -> str:
         return self.target.backend if self.target is not None else "letmepost"
 
+    @property
+    def posts(self) -> int:
+        """How many posts carrying it out makes (part 1 and the thread's parts)."""
+        return (1 if self.action in CREATES else 0) + len(self.parts) - len(self.resent)
+
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "target": self.label,
             "platform": self.platform,
             "action": self.action,
             "reason": self.reason,
         }
+        if self.parts:
+            out["sendsParts"] = list(self.parts)
+        if self.resent:
+            out["resendsParts"] = list(self.resent)
+        if self.changes:
+            out["parts"] = [
+                {"part": n, "change": what, "sent": n in self.parts} for n, what in self.changes
+            ]
+        return out
 
 
 @dataclass(frozen=True)
@@ -195,8 +214,10 @@ class FilePlan:
     targets: list[TargetPlan] = field(default_factory=list)
     duplicate_of: list[str] = field(default_factory=list)
     run: Run | None = field(default=None, repr=False, compare=False)
-    #: target records found in git history for targets whose record was lost
+    #: target records found in git history (or on the server: `reconcile`) for targets
+    #: whose record was lost, and where each was found
     restored: dict[str, dict[str, Any]] = field(default_factory=dict)
+    restored_from: dict[str, str] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -350,6 +371,15 @@ def make_plan(
             for f in group:
                 f.duplicate_of = [p for p in paths if p != f.path]
                 _block_duplicate(f)
+    by_identity: dict[str, list[FilePlan]] = defaultdict(list)
+    for f in files:
+        if f.post.identity.startswith("id:"):
+            by_identity[f.post.identity].append(f)
+    for group in by_identity.values():
+        if len(group) > 1:  # two files, one `id:`: they would share record keys
+            for f in group:
+                others = ", ".join(sorted(g.path for g in group if g is not f))
+                _block_new(f, f"the same `id:` as {others}: give each file its own")
     for f in files:
         f.run = run
     gone = [_deleted(path, queued) for path, queued in deleted]
@@ -465,7 +495,9 @@ def _steps(f: FilePlan, run: Run) -> list[Step]:
         attempt = 1 + max(
             (int(records[tp.label].attempt) if tp.label in records else 0) for tp in sends
         )
-        key = identity.idempotency_key(run.env, post.hash, [tp.label for tp in sends], attempt)
+        key = identity.idempotency_key(
+            run.env, post.hash, [tp.label for tp in sends], attempt, post.identity
+        )
         steps.append(_letmepost_send(StepKind.CREATE, post, sends, key, attempt, media))
     for tp in f.targets:
         # -- Bluesky extras: unpublish. A direct post is deleted under its recorded
@@ -509,11 +541,16 @@ def _part_step(tp: TargetPlan, n: int, rec: Any, post: Post, run: Run) -> Step:
         return Step(
             StepKind.PART, tp.backend, (tp,), prec.key or prec.rkey, int(prec.attempt), part=n
         )
-    attempt = int(prec.attempt) + 1 if prec is not None else 1
+    # A part with no record of its own may stand where a superseded one stood (its
+    # record moved to `earlier`): counting those keeps its key one never used before.
+    superseded = len(rec.earlier or []) if rec is not None else 0
+    attempt = int(prec.attempt) + 1 if prec is not None else 1 + superseded
     if tp.backend != "letmepost":
         return Step(StepKind.PART, tp.backend, (tp,), None, attempt, part=n)
     assert post.hash is not None
-    key = identity.idempotency_key(run.env, post.hash, [f"{tp.label}#part{n}"], attempt)
+    key = identity.idempotency_key(
+        run.env, post.hash, [f"{tp.label}#part{n}"], attempt, post.identity
+    )
     return Step(StepKind.PART, tp.backend, (tp,), key, attempt, part=n)
 
 
@@ -536,18 +573,16 @@ def _letmepost_send(
 
 
 def _block_duplicate(f: FilePlan) -> None:
-    """Files with identical content share one Idempotency-Key: publishing them would post
-    once and record that post in both, and drafting one would cancel the other's. New
-    targets of such files wait until the files differ."""
-    others = ", ".join(f.duplicate_of)
+    """Files with identical content are most likely one post copied: new targets of
+    such files wait until the files differ (a thread's later parts count: two threads
+    that open alike are two posts)."""
+    _block_new(f, f"same content as {', '.join(f.duplicate_of)}: delete one, or make them differ")
+
+
+def _block_new(f: FilePlan, why: str) -> None:
+    """The file's new targets wait, blocked for `why`."""
     blocked = [
-        TargetPlan(
-            t.label,
-            t.platform,
-            Action.BLOCKED,
-            f"same content as {others}: delete one, or make them differ",
-            t.target,
-        )
+        TargetPlan(t.label, t.platform, Action.BLOCKED, why, t.target)
         if t.action == "publish"
         else t
         for t in f.targets
@@ -558,10 +593,13 @@ def _block_duplicate(f: FilePlan) -> None:
 
 
 def recorded_targets(post: Post, run: Run) -> dict[str, Any]:
-    """The target records that count for `run`."""
+    """The target records that count for `run`. A direct Bluesky record counts in
+    every run: it depends on no letmepost server or environment."""
     record = post.record
-    if record is None or not run.counts(record.env, record.api):
+    if record is None:
         return {}
+    if not run.counts(record.env, record.api):
+        return {label: rec for label, rec in record.targets.items() if rec.did}
     return dict(record.targets)
 
 
@@ -603,7 +641,12 @@ def _plan_file(
     former = {label: rec for label, rec in records.items() if label not in current}
     if former and not repost:
         plans = [_renamed(p, former) if p.action == "publish" else p for p in plans]
+    unanswered = {label: rec for label, rec in former.items() if rec.status == "pending"}
+    if unanswered:
+        plans = _removed_while_pending(plans, records, unanswered)
     for label, rec in records.items():
+        if label in unanswered:
+            continue
         if label not in current and rec.status == "queued":
             plans.append(
                 TargetPlan(label, rec.platform, Action.CANCEL, "removed from targets while queued")
@@ -618,34 +661,120 @@ def _plan_file(
                 )
             )
     fp = FilePlan(post, _file_state(plans, bool(records)), plans)
-    fp.restored = {label: raw for label, (_, raw) in restored.items()}
+    for label, (_, raw) in restored.items():
+        fp.restored_from[label] = raw.get("_from", "git history")
+        fp.restored[label] = {k: v for k, v in raw.items() if k != "_from"}
     return fp
+
+
+def _removed_while_pending(
+    plans: list[TargetPlan], records: Mapping[str, Any], unanswered: Mapping[str, Any]
+) -> list[TargetPlan]:
+    """Targets removed from the file while a request for them got no answer. What
+    became of that request is learnt only by sending it again exactly as it went
+    (same key, same bytes), which needs the removed target: the request's targets
+    still in the file wait with it (resent without it, the server would refuse the
+    changed body and the answer stay unknown), and nothing is posted again."""
+    names = ", ".join(f"`{label}`" for label in unanswered)
+    back = (
+        f"put {names} back in `targets` as it was and run `publisher publish`: the request "
+        "is sent again under its key and every answer recorded (remove it afterwards: a "
+        "target that went out stays recorded)"
+    )
+    keys = {rec.key for rec in unanswered.values() if rec.key}
+
+    def held(tp: TargetPlan) -> TargetPlan:
+        rec = records.get(tp.label)
+        if tp.action != Action.RESUME or rec is None or rec.key not in keys:
+            return tp
+        return replace(
+            tp,
+            action=Action.BLOCKED,
+            reason=f"its request also went to {names}, removed from targets since, and got "
+            f"no answer: {back}",
+            parts=(),
+        )
+
+    removed = [
+        TargetPlan(
+            label,
+            rec.platform,
+            Action.BLOCKED,
+            f"removed from targets while its request (sent at {rec.at}) had no answer: {back}",
+        )
+        for label, rec in unanswered.items()
+    ]
+    return [held(tp) for tp in plans] + removed
 
 
 def _from_history(
     post: Post, run: Run, records: Mapping[str, Any], history: Sequence[Mapping[str, Any]]
 ) -> dict[str, tuple[Any, dict[str, Any]]]:
-    """Targets with no record that a committed version of the file recorded as sent
-    (or maybe sent): (the record as `TargetRecord`, as written)."""
+    """Targets whose record a committed version of the file knows better: (the record
+    as `TargetRecord`, as written), for
+
+    - a target with no record that a version recorded as sent (or maybe sent);
+    - a failure (failed, rejected) older than a version's record of it as sent: an old
+      failed record merged back over the newer good one;
+    - a post recorded with fewer thread parts (or `earlier` URIs) than a version
+      recorded for the same post: a lost `parts:` list.
+    """
     if not history:
         return {}
-    from publisher.record import PublishedRecord, counts
+    from publisher.record import (
+        PublishedRecord,
+        block_of,
+        counts,
+        direct_record,
+        unite_target,
+    )
 
+    current = (block_of(post.doc.data) or {}).get("targets") if post.doc else None
     found: dict[str, tuple[Any, dict[str, Any]]] = {}
     for t in post.targets:
-        if t.label in records or t.label in found:
-            continue
+        rec = records.get(t.label)
+        mine = (current or {}).get(t.label) if rec is not None else None
+        merged: dict[str, Any] | None = dict(mine) if isinstance(mine, dict) else None
+        chosen: dict[str, Any] | None = None
         for block in history:
-            raw = (block.get("targets") or {}).get(t.label) if counts(block, run) else None
-            if not isinstance(raw, dict) or raw.get("status") not in _SENT:
+            raw = (block.get("targets") or {}).get(t.label)
+            if not isinstance(raw, dict) or not (counts(block, run) or direct_record(raw)):
                 continue
-            try:
-                typed = PublishedRecord.model_validate({"targets": {t.label: raw}})
-            except ValueError:
+            if raw.get("status") not in _SENT:
                 continue
-            found[t.label] = (typed.targets[t.label], dict(raw))
-            break
+            if rec is None:
+                chosen = dict(raw)
+                break
+            if rec.uri and raw.get("uri") == rec.uri and merged is not None:
+                merged = unite_target(merged, raw)
+                continue
+            when = raw.get("at") or block.get("updatedAt")
+            if (
+                not rec.uri
+                and rec.status in ("failed", "rejected")
+                and (rec.error is None or rec.error.code != "outcome_unknown")
+                and _moment(when) > _moment(rec.at)
+            ):
+                chosen = {**raw, "at": when} if raw.get("status") == "pending" else dict(raw)
+                break
+        if chosen is None and merged is not None and merged != mine:
+            chosen = merged
+        if chosen is None:
+            continue
+        try:
+            typed = PublishedRecord.model_validate({"targets": {t.label: chosen}})
+        except ValueError:
+            continue
+        found[t.label] = (typed.targets[t.label], chosen)
     return found
+
+
+def _moment(value: Any) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 _SENT = frozenset({"published", "publishing", "queued", "pending"})
@@ -655,7 +784,8 @@ def _restored(p: TargetPlan, restored: Mapping[str, Any]) -> TargetPlan:
     if p.label not in restored:
         return p
     action = Action.RESTORE if p.action == Action.NONE else p.action
-    reason = f"its record was lost and is restored from git history; {p.reason}"
+    where = restored[p.label][1].get("_from", "git history")
+    reason = f"its record was lost and is restored from {where}; {p.reason}"
     return TargetPlan(p.label, p.platform, action, reason, p.target)
 
 
@@ -685,9 +815,12 @@ def _plan_target(
 ) -> TargetPlan:
     """A target's action (`_plan_first`), and for a thread, which parts go."""
     tp = _plan_first(t, rec, post, now, repost, retry_failed)
-    if not t.parts:
+    if not t.parts and not (rec is not None and rec.parts):
         return tp
     return _plan_parts(tp, t, rec, post, repost, now=now, retry_failed=retry_failed)
+
+
+_LIVE_PART = frozenset({"published", "publishing"})
 
 
 def _plan_parts(
@@ -701,21 +834,47 @@ def _plan_parts(
     retry_failed: bool = False,
 ) -> TargetPlan:
     """A thread's later parts: which this run sends, as replies, once part 1 is out.
-    Parts added to the end of a published thread go out alone; an edited published
-    part follows the edit policy; a scheduled part 1 leaves the rest to `sync`."""
-    if tp.action in (Action.KEEP, Action.REFUSE, Action.BLOCKED, Action.CANCEL):
+
+    - A part left `pending` (a crash, a lost answer) is resolved first: resent under
+      its key (read back, for a direct account), before anything else happens to the
+      thread; its other changes are planned by the run after.
+    - Parts added at the end of a published thread go out alone, as replies.
+    - Parts inserted, removed, moved or edited: the thread differs from what is out
+      from part d on. `onEdit: keep` sends nothing and says so part by part; `onEdit:
+      repost` (or --repost) posts parts d..n again, replying to part d-1, and the parts
+      they replace are kept under `earlier`. Parts removed from the end stay out.
+    - A scheduled part 1 leaves the rest to `sync`."""
+    if tp.action in (Action.REFUSE, Action.BLOCKED, Action.CANCEL, Action.UNPUBLISH):
         return tp
+    recorded = list(rec.parts or []) if rec is not None else []
+    pending = [n for n, p in enumerate(recorded, start=2) if p.status == "pending"]
+    if pending and rec.status in _LIVE_PART and tp.action in CREATES:
+        return _resolve_pending(tp, t, recorded, pending, post, now, retry_failed)
     if tp.action in CREATES:  # a new thread (or posted once more): every part after it
         if post.scheduled_at is not None:
             return tp  # part 1 is queued; `sync` sends the rest once it is out
         return replace(tp, parts=tuple(range(2, len(t.parts) + 2)))
-    if tp.action not in (Action.NONE, Action.SYNC, Action.RESUME) or rec is None:
+    if tp.action not in (Action.NONE, Action.SYNC, Action.RESUME, Action.KEEP) or rec is None:
         return tp
+    if rec.status in (Status.UNPUBLISHED, Status.UNPUBLISHING):
+        return tp  # taken back: its parts with it
     if tp.action == Action.NONE and rec.status == "queued":
         return tp
-    recorded = list(rec.parts or [])
+    part_one = tp.reason if tp.action == Action.KEEP else None
+    live = {n: p for n, p in enumerate(recorded, start=2) if p.status in _LIVE_PART}
+    diverge = next(
+        (
+            n
+            for n in sorted(live)
+            if n - 2 >= len(t.part_hashes) or live[n].hash != t.part_hashes[n - 2]
+        ),
+        None,
+    )
+    if diverge is not None:
+        if pending:  # first learn what became of it; the edit is planned after that
+            return _resolve_pending(tp, t, recorded, pending, post, now, retry_failed)
+        return _edited_thread(tp, t, live, diverge, post, repost, part_one)
     send: list[int] = []
-    edited: list[int] = []
     for n, digest in enumerate(t.part_hashes, start=2):
         prec = recorded[n - 2] if n - 2 < len(recorded) else None
         blocked = _part_blocked(t, n, prec, digest, post, now, retry_failed)
@@ -725,28 +884,163 @@ def _plan_parts(
             return replace(tp, action=Action.BLOCKED, reason=blocked, parts=tuple(send))
         if prec is None or prec.status in ("pending", "failed", "rejected", "canceled"):
             send.append(n)
-        elif prec.hash != digest:
-            if repost or post.on_edit == "repost":
-                send.append(n)
-            else:
-                edited.append(n)
     if not send:
-        if edited and tp.action == Action.NONE and not post.edit_acknowledged:
-            which = ", ".join(map(str, edited))
-            return replace(
-                tp,
-                action=Action.KEEP,
-                reason=f"part {which} edited after publishing: not reposted (set `onEdit: "
-                "repost` to post it again, or `onEdit: keep` to keep it without this notice)",
-            )
         return tp
-    if tp.action == Action.NONE:
+    if tp.action in (Action.NONE, Action.KEEP):
         new = sum(1 for n in send if n - 2 >= len(recorded))
         what = f"{new} new part{'s' if new != 1 else ''}" if new else "unfinished parts"
+        reason = f"{what} to post as replies"
+        lost = [n for n in send if n in pending]
+        if lost:
+            which = ", ".join(map(str, lost))
+            reason = (
+                f"part {which}: a request was started but its result was not recorded: "
+                "resent under its key first" + (f"; {what} to post as replies" if new else "")
+            )
+        if part_one is not None:
+            reason = f"part 1 {part_one}; {reason}"
         return replace(
-            tp, action=Action.CONTINUE, reason=f"{what} to post as replies", parts=tuple(send)
+            tp, action=Action.CONTINUE, reason=reason, parts=tuple(send), resent=tuple(lost)
         )
-    return replace(tp, parts=tuple(send))
+    return replace(tp, parts=tuple(send), resent=tuple(n for n in send if n in pending))
+
+
+def _resolve_pending(
+    tp: TargetPlan,
+    t: ResolvedTarget,
+    recorded: list[Any],
+    pending: list[int],
+    post: Post,
+    now: dt.datetime,
+    retry_failed: bool,
+) -> TargetPlan:
+    """Parts whose request went out and whose answer was lost: each is resent under
+    its recorded key (or read back at its record key) before anything else happens to
+    the thread, so its result is recorded, never lost nor posted twice."""
+    for n in pending:
+        if n - 2 >= len(t.part_hashes):
+            return replace(
+                tp,
+                action=Action.BLOCKED,
+                reason=f"part {n} was removed from the file while its request's answer is "
+                "pending: put it back as it was and run `publisher publish` to learn what "
+                "became of it (then remove it: it stays recorded)",
+            )
+        digest = t.part_hashes[n - 2]
+        blocked = _part_blocked(t, n, recorded[n - 2], digest, post, now, retry_failed)
+        if blocked:
+            return replace(tp, action=Action.BLOCKED, reason=blocked, parts=())
+    which = ", ".join(map(str, pending))
+    reason = (
+        f"part {which}: a request was started but its result was not recorded: resent under "
+        "its key first; the thread's other changes are planned once it is recorded (run "
+        "`publisher publish` again)"
+    )
+    return replace(
+        tp, action=Action.CONTINUE, reason=reason, parts=tuple(pending), resent=tuple(pending)
+    )
+
+
+def _edited_thread(
+    tp: TargetPlan,
+    t: ResolvedTarget,
+    live: Mapping[int, Any],
+    diverge: int,
+    post: Post,
+    repost: bool,
+    part_one: str | None,
+) -> TargetPlan:
+    """A published thread whose parts differ from the file from part `diverge` on."""
+    changes = _part_changes(t, live, diverge)
+    said = ", ".join(f"part {n} {what}" for n, what in changes) or f"part {diverge} changed"
+    last = len(t.parts) + 1
+    if part_one is not None:
+        said = f"part 1 edited, {said}"
+    if diverge > last:  # only parts removed from the end: nothing to post
+        return replace(
+            tp,
+            action=Action.KEEP,
+            reason=f"{said} after publishing: the removed parts stay on the platform "
+            "(platforms cannot edit a thread; `unpublish: true` takes the whole thread back)",
+            changes=changes,
+        )
+    which = f"part {diverge}" if diverge == last else f"parts {diverge}-{last}"
+    if (repost or post.on_edit == "repost") and part_one is None:
+        why = "--repost" if repost else "onEdit: repost"
+        return replace(
+            tp,
+            action=Action.CONTINUE,
+            reason=f"{said} after publishing; {why} posts {which} again as replies to part "
+            f"{diverge - 1} (the parts they replace stay recorded under `earlier`)",
+            parts=tuple(range(diverge, last + 1)),
+            changes=changes,
+        )
+    reason = (
+        f"{said} after publishing: not reposted (set `onEdit: repost` to post {which} again, "
+        "or `onEdit: keep` to keep it without this notice)"
+    )
+    newest = max(live)
+    if newest - 2 < len(t.part_hashes) and live[newest].hash == t.part_hashes[newest - 2]:
+        # the published thread still ends where it did: parts added after it go out
+        added = tuple(range(newest + 1, last + 1))
+        if added:
+            return replace(
+                tp,
+                action=Action.CONTINUE,
+                reason=f"{reason}; {_count(len(added), 'part')} added at the end: posted "
+                "as replies",
+                parts=added,
+                changes=changes,
+            )
+    if post.edit_acknowledged:  # `onEdit: keep` in the file: known, no notice
+        return replace(
+            tp, action=Action.NONE, reason="published; parts edited since, kept", changes=changes
+        )
+    return replace(tp, action=Action.KEEP, reason=reason, changes=changes)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _part_changes(
+    t: ResolvedTarget, live: Mapping[int, Any], diverge: int
+) -> tuple[tuple[int, str], ...]:
+    """Part by part, how the file's parts from `diverge` on differ from the published
+    ones: inserted, added (at the end), removed, moved, edited. A recorded part is
+    recognised wherever it now stands by its hash at its old position."""
+    import difflib
+
+    old = [n for n in sorted(live) if n >= diverge]
+    new: list[int | str] = []
+    for n, text in enumerate(t.parts[diverge - 2 :], start=diverge):
+        found = next((m for m in old if live[m].hash == t.part_hash(m, text)), None)
+        new.append(found if found is not None else f"new{n}")
+    out: list[tuple[int, str]] = []
+    moved_from = {m for m in new if isinstance(m, int)}
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            pairs = zip(range(i1, i2), range(j1, j2), strict=True)
+            out += [(diverge + j, f"was part {old[i]}") for i, j in pairs if old[i] != diverge + j]
+            continue
+        gone = [m for m in old[i1:i2] if m not in moved_from]
+        came = list(range(diverge + j1, diverge + j2))
+        if (
+            op == "replace"
+            and len(gone) == len(came)
+            and all(not isinstance(new[j - diverge], int) for j in came)
+        ):
+            out += [(n, "edited") for n in came]
+            continue
+        for n in came:
+            m = new[n - diverge]
+            if isinstance(m, int):
+                out.append((n, f"moved (was part {m})"))
+            else:
+                out.append((n, "added" if n > max(old, default=1) else "inserted"))
+        out += [(m, "removed") for m in gone]
+    return tuple(sorted(out, key=lambda c: (c[0], c[1] != "removed")))
 
 
 def _part_blocked(

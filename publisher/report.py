@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from publisher.plan import Plan
+from publisher.plan import CREATES, Plan
 from publisher.post import Post
 
 ACTION_WORDS = {
@@ -23,6 +23,7 @@ ACTION_WORDS = {
     "refuse": "REFUSED",
     "blocked": "blocked",
     "keep": "kept",
+    "continue": "continue thread",
 }
 
 
@@ -73,17 +74,28 @@ def _thread_lines(t: Any) -> list[str]:
         return []
     texts = [resolved.text, *resolved.parts]
     total = len(texts)
+    changed = dict(t.changes)  # a thread edited after publishing: how, part by part
     lines = []
     for n, text in enumerate(texts, start=1):
         if n == 1:
             what = ACTION_WORDS.get(t.action, t.action)
+        elif n in t.resent:
+            what = "resend under its key (its answer was lost)"
         elif n in t.parts:
             what = f"reply to part {n - 1}"
         elif t.action in ("publish", "retry", "repost") and not t.parts:
             what = "waits for part 1 (sync sends it)"
+        elif n in changed:
+            what = "not sent"
         else:
             what = "-"
+        if n in changed and changed[n] != "removed":
+            what = f"{changed[n]}: {what}"
         lines.append(f"  part {n}/{total}: {what} {_snippet(text)}")
+    for n, change in t.changes:  # published parts no longer in the file
+        if change == "removed":
+            stays = "stays on the platform" + (" (recorded under earlier)" if t.parts else "")
+            lines.append(f"  part {n} (published): removed from the file: {stays}")
     return lines
 
 
@@ -118,14 +130,14 @@ def plan_table(plan: Plan) -> str:
     for group in plan.duplicates:
         text += "\n\nidentical content: " + ", ".join(group)
     counts = ", ".join(f"{n} {state}" for state, n in sorted(plan.counts().items()))
-    sends = sum(
-        len([t for t in f.targets if t.action in ("publish", "retry", "repost")])
-        for f in plan.files
-    )
-    replies = sum(len(t.parts) for f in plan.files for t in f.targets)
+    sends = sum(1 for f in plan.files for t in f.targets if t.action in CREATES)
+    replies = sum(len(t.parts) - len(t.resent) for f in plan.files for t in f.targets)
+    resends = sum(len(t.resent) for f in plan.files for t in f.targets)
     also = f" and {plural(replies, 'thread reply', 'thread replies')}" if replies else ""
+    again = f" ({plural(resends, 'lost answer')} to learn first)" if resends else ""
     text += (
-        f"\n\n{len(plan.files)} files ({counts}); {sends} target posts{also} to send ({plan.env})"
+        f"\n\n{len(plan.files)} files ({counts}); {sends} target posts{also} to send{again} "
+        f"({plan.env})"
     )
     return text
 

@@ -36,10 +36,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from publisher.config import DEFAULT_PASSWORD_ENV
 from publisher.errors import UsageError
 
 if TYPE_CHECKING:
-    from publisher.backends.letmepost_api import LetmepostClient
+    from publisher.clients.letmepost import LetmepostClient
     from publisher.config import Config
 
 __all__ = ["SANDBOX_API", "Connection", "Env", "Run", "is_local_api", "resolve_run"]
@@ -77,6 +78,9 @@ class Run:
     key: str | None = field(default=None, repr=False)
     embedded: bool = False
     state_dir: Any = None  # Path of the embedded sandbox's state
+    #: direct Bluesky accounts' app passwords, by the variable that holds them (read
+    #: once, here: nothing deeper reads the environment)
+    app_passwords: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def sandbox(self) -> bool:
@@ -106,7 +110,7 @@ class Run:
         """Open what the run talks to: the embedded sandbox (started here, stopped on
         exit) or a client for the API. Without a key the connection has no client;
         `need_key` makes that a `UsageError` instead."""
-        from publisher.backends.letmepost_api import LetmepostClient
+        from publisher.clients.letmepost import LetmepostClient
 
         log = (lambda line: print(f"  {line}", file=sys.stderr)) if verbose else None
         if self.embedded:
@@ -148,7 +152,7 @@ class Connection:
         """The connected accounts (`GET /v1/accounts`), read once per run; None without
         a client or when the API cannot say (the request then resolves them itself)."""
         if self._accounts is None and self.client is not None:
-            from publisher.backends.letmepost_api import ApiError, NetworkError
+            from publisher.clients.letmepost import ApiError, NetworkError
 
             try:
                 self._accounts = list(self.client.accounts())
@@ -175,8 +179,15 @@ def resolve_run(
     """The run of this invocation. `key` (the Action's input) wins over
     `LETMEPOST_API_KEY`. A malformed key is refused without being echoed; an unusable
     or credential-bearing API URL is a `ConfigError`."""
+    passwords = _app_passwords(config, environ)
     if sandbox:
-        return Run(Env.SANDBOX, SANDBOX_API, embedded=True, state_dir=config.root / ".publisher")
+        return Run(
+            Env.SANDBOX,
+            SANDBOX_API,
+            embedded=True,
+            state_dir=config.root / ".publisher",
+            app_passwords=passwords,
+        )
     key = (key if key is not None else environ.get("LETMEPOST_API_KEY", "")).strip()
     if key and not (key.isascii() and key.isprintable() and " " not in key):
         raise UsageError(
@@ -185,4 +196,12 @@ def resolve_run(
         )
     url = config.resolved_api_url(dict(environ))
     env = Env.SANDBOX if key.startswith(TEST_KEY_PREFIX) else Env.LIVE
-    return Run(env, url, key or None)
+    return Run(env, url, key or None, app_passwords=passwords)
+
+
+def _app_passwords(config: Config, environ: Mapping[str, str]) -> dict[str, str]:
+    """The app password of every direct Bluesky account the config names, by the name of
+    the variable that holds it (those that are set)."""
+
+    names = {a.password_env or DEFAULT_PASSWORD_ENV for a in config.accounts.values() if a.direct}
+    return {name: environ[name] for name in sorted(names) if environ.get(name)}

@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.pds",
+    "tests.fixtures.letmepost_server",
 ]

@@ -30,7 +30,7 @@ import pytest
 import yaml
 
 from publisher import __version__
-from publisher.github.git import BOT_NAME
+from publisher.git import BOT_NAME
 from tests import ci_tools
 from tests.helpers import post
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.backends.bluesky_pds import BlueskyAccount, new_tid
+from publisher.clients.atproto import BlueskyAccount, new_tid
 from tests.fixtures.pds import LocalPds
 from tests.helpers import cli_env, make_repo, record, run_cli
 from tests.test_direct import config, direct_env, md, records_with

@@ -1,4 +1,4 @@
-"""The strict reader of letmepost answers (backends/letmepost_answers.py, at the
+"""The strict reader of letmepost answers (clients/letmepost_answers.py, at the
 client boundary): malformed answers become one located error naming the server and
 what it said (never AttributeError, never a status outside the enum in a file);
 unknown harmless fields pass; answers are read as a capped stream. respx for the
@@ -13,7 +13,7 @@ import httpx
 import pytest
 import respx
 
-from publisher.backends.letmepost_api import (
+from publisher.clients.letmepost import (
     MAX_ANSWER_BYTES,
     AnswerError,
     ApiError,

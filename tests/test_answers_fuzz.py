@@ -24,10 +24,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from publisher.backends import bluesky_answers as pds
-from publisher.backends import letmepost_answers as lmp
-from publisher.backends.bluesky_pds import BlueskyError
-from publisher.backends.letmepost_api import ApiError, LetmepostClient
+from publisher.clients import atproto_answers as pds
+from publisher.clients import letmepost_answers as lmp
+from publisher.clients.atproto import BlueskyError
+from publisher.clients.letmepost import ApiError, LetmepostClient
 
 FUZZ = settings(
     max_examples=300,
@@ -229,9 +229,9 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_any_published_block_is_a_located_problem_or_a_record(repo: Path, raw: bytes) -> None:
     from publisher.config import load_config
     from publisher.plan import make_plan
-    from publisher.post import load_post
     from publisher.record import PublishedRecord
     from publisher.run import Env, Run
+    from publisher.validate import load_post
 
     path = repo / "posts" / "p.md"
     path.write_bytes(raw)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from publisher.backends.bluesky_pds import (
+from publisher.clients.atproto import (
     POST_COLLECTION,
     POSTGATE_COLLECTION,
     THREADGATE_COLLECTION,
@@ -209,7 +209,7 @@ def test_langs_and_labels_on_the_record(
 
 KILL_DRIVER = """\
 import os, signal, sys
-from publisher.backends.bluesky_pds import BlueskyAccount
+from publisher.clients.atproto import BlueskyAccount
 from publisher.cli import main
 
 WANT = os.environ["KILL_ON"]

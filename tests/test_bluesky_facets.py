@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.backends.bluesky_pds import build_facets, is_tid, new_tid, web_url
+from publisher.clients.atproto import build_facets, is_tid, new_tid, web_url
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -209,9 +209,9 @@ def test_web_url() -> None:
 
 
 def test_module_imports_without_the_sdk() -> None:
-    """The CLI imports publisher.backends.bluesky_pds at start-up: atproto (~0.6 s) must stay lazy."""
+    """The CLI imports publisher.clients.atproto at start-up: atproto (~0.6 s) must stay lazy."""
     code = (
-        "import sys, publisher.backends.bluesky_pds;"
+        "import sys, publisher.clients.atproto;"
         "heavy = {'atproto', 'atproto_client', 'httpx', 'regex'} & set(sys.modules);"
         "print(sorted(heavy))"
     )

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from publisher.backends.bluesky_pds import (
+from publisher.clients.atproto import (
     BlueskyAccount,
     BlueskyError,
     clear_sessions,

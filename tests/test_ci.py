@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from publisher.github.git import BOT_EMAIL, BOT_NAME, ZERO_SHA
+from publisher.git import BOT_EMAIL, BOT_NAME, ZERO_SHA
 from publisher.record import merge_published, merge_records
 from tests.helpers import CONFIG, file_status, per_target, post
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from publisher.config import Account, ConfigError, load_config
-from publisher.post import load_post
+from publisher.validate import load_post
 
 UUID = "6F1C2B9E-4D2A-4C1E-9B7A-0E5D3C2B1A09"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from publisher.backends.bluesky_pds import BlueskyAccount, parse_post_uri
+from publisher.clients.atproto import BlueskyAccount, parse_post_uri
 from tests.fixtures.pds import LocalPds
 from tests.fixtures.sandbox import make_png
 from tests.helpers import file_status, make_repo, record, run_cli
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 KILL_DRIVER = """\
 import os, signal, sys, threading
 import publisher.writeback as writeback
-from publisher.backends.bluesky_pds import BlueskyAccount
+from publisher.clients.atproto import BlueskyAccount
 from publisher.cli import main
 
 WANT = os.environ.get("KILL_ON", "")
@@ -243,12 +243,12 @@ def test_one_login_for_a_run_of_many_posts(
     from atproto_client import Client
 
     from publisher.apply import Runner
-    from publisher.backends.bluesky_pds import clear_sessions
+    from publisher.clients.atproto import clear_sessions
     from publisher.config import load_config
     from publisher.files import find_posts
     from publisher.plan import make_plan
-    from publisher.post import load_post
     from publisher.run import Env, Run
+    from publisher.validate import load_post
 
     logins: list[str] = []
     original = Client.login
@@ -263,7 +263,7 @@ def test_one_login_for_a_run_of_many_posts(
     repo = make_repo(tmp_path, posts, config(pds))
     cfg = load_config(repo)
     plan = make_plan([load_post(p, cfg) for p in find_posts([repo / "posts"])], Run(Env.LIVE, "-"))
-    result = Runner(Run(Env.LIVE, "-"), environ={PASSWORD_ENV: pds.password}).run(plan)
+    result = Runner(Run(Env.LIVE, "-", app_passwords={PASSWORD_ENV: pds.password})).run(plan)
     clear_sessions()
     assert [o.status for o in result.outcomes] == ["published"] * 4
     assert logins == [pds.handle]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from publisher.backends.bluesky_pds import REPOST_COLLECTION, BlueskyAccount, parse_post_uri
+from publisher.clients.atproto import REPOST_COLLECTION, BlueskyAccount, parse_post_uri
 from tests.fixtures.pds import LocalPds
 from tests.helpers import make_repo, record, run_cli
 from tests.test_direct import config, direct_env, md, records_with
@@ -70,7 +70,7 @@ def test_a_reply_to_an_existing_post_by_its_bsky_app_url(
 ) -> None:
     bob = pds.extra["bob.test"]
     bob_account = BlueskyAccount(bob.handle, pds.url, bob.password)
-    from publisher.backends.bluesky_pds import new_tid
+    from publisher.clients.atproto import new_tid
 
     rkey = new_tid()
     parent_uri, parent_cid = bob_account.create_post(f"Bob asks {tag}", rkey=rkey)
@@ -98,7 +98,7 @@ def test_a_quote_and_a_repost_exactly_once(
 ) -> None:
     bob = pds.extra["bob.test"]
     bob_account = BlueskyAccount(bob.handle, pds.url, bob.password)
-    from publisher.backends.bluesky_pds import new_tid
+    from publisher.clients.atproto import new_tid
 
     rkey = new_tid()
     subject_uri, subject_cid = bob_account.create_post(f"Worth sharing {tag}", rkey=rkey)
@@ -167,7 +167,7 @@ def test_kill_9_after_each_part_of_a_direct_thread_then_rerun(
 def test_kill_9_after_a_repost_is_created_then_rerun_reposts_once(
     tmp_path: Path, pds: LocalPds, account: BlueskyAccount, tag: str
 ) -> None:
-    from publisher.backends.bluesky_pds import new_tid
+    from publisher.clients.atproto import new_tid
     from tests.test_direct import run_killed
 
     bob = pds.extra["bob.test"]
@@ -210,10 +210,10 @@ def test_a_direct_part_whose_create_failed_after_the_pds_stored_it_is_adopted_no
 ) -> None:
     """Found in review: a timeout after the PDS wrote part 2 was recorded `failed`, and the
     next run posted part 2 again under a new record key."""
-    from publisher.backends import bluesky_pds
-    from publisher.backends.bluesky_pds import BlueskyError
+    from publisher.clients import atproto
+    from publisher.clients.atproto import BlueskyError
 
-    original = bluesky_pds.BlueskyAccount.create_post
+    original = atproto.BlueskyAccount.create_post
     calls = {"n": 0}
 
     def flaky(self, text, **kwargs):  # stores, then "times out" once, on part 2
@@ -228,21 +228,121 @@ def test_a_direct_part_whose_create_failed_after_the_pds_stored_it_is_adopted_no
     from publisher.apply import Runner
     from publisher.config import load_config
     from publisher.plan import make_plan
-    from publisher.post import load_post
     from publisher.run import Env, Run
+    from publisher.validate import load_post
     from tests.test_direct import PASSWORD_ENV
 
     def run_once() -> None:
         post_ = load_post(repo / "posts/t.md", load_config(repo))
         plan = make_plan([post_], Run(Env.LIVE, "-"))
-        Runner(Run(Env.LIVE, "-"), environ={PASSWORD_ENV: pds.password}).run(plan)
+        Runner(Run(Env.LIVE, "-", app_passwords={PASSWORD_ENV: pds.password})).run(plan)
 
-    monkeypatch.setattr(bluesky_pds.BlueskyAccount, "create_post", flaky)
+    monkeypatch.setattr(atproto.BlueskyAccount, "create_post", flaky)
     run_once()
     assert record(repo / "posts/t.md")["targets"]["me"]["parts"][0]["status"] == "failed"
-    monkeypatch.setattr(bluesky_pds.BlueskyAccount, "create_post", original)
+    monkeypatch.setattr(atproto.BlueskyAccount, "create_post", original)
     run_once()
     found = records_with(account, f"Flaky part {tag}")
     assert sorted(r["value"]["text"] for r in found) == sorted(parts)  # part 2 once
     part = record(repo / "posts/t.md")["targets"]["me"]["parts"][0]
     assert part["status"] == "published" and "error" not in part
+
+
+def _body(path: Path, parts: list[str]) -> None:
+    text = path.read_text()
+    path.write_text(text[: text.index("\n---\n", 4) + 5] + "\n---\n".join(parts) + "\n")
+
+
+def test_a_direct_thread_edited_under_repost_keeps_what_it_replaces_and_unpublish_takes_all(
+    tmp_path: Path, pds: LocalPds, account: BlueskyAccount, tag: str
+) -> None:
+    """Found in review: `onEdit: repost` kept part 1's old URI but dropped the old parts
+    2..n: they stayed on the platform, recorded nowhere, out of `unpublish`'s reach."""
+    parts = [f"Edit direct {tag} part {i}." for i in (1, 2, 3)]
+    repo = make_repo(tmp_path, {"t.md": md("\n---\n".join(parts), onEdit="repost")}, config(pds))
+    path = repo / "posts/t.md"
+    assert run_cli(["publish"], repo, direct_env(pds)).returncode == 0
+    old = record(path)["targets"]["me"]
+    edited = [parts[0], f"Edit direct {tag} inserted.", parts[1], parts[2]]
+    _body(path, edited)
+    plan = run_cli(["plan"], repo, direct_env(pds))
+    assert "inserted" in plan.stdout, plan.stdout
+    assert "0 target posts and 3 thread replies to send" in plan.stdout, plan.stdout
+    done = run_cli(["publish"], repo, direct_env(pds))
+    assert done.returncode == 0, done.stdout + done.stderr
+    rec = record(path)["targets"]["me"]
+    uris = [rec["uri"], *(p["uri"] for p in rec["parts"])]
+    assert [value_of(account, u)["text"] for u in uris] == edited
+    for n in (1, 2, 3):
+        assert value_of(account, uris[n])["reply"]["parent"]["uri"] == uris[n - 1]
+    assert rec["earlier"] == [p["uri"] for p in old["parts"]]  # recorded, not dropped
+    on_pds = {r["uri"] for r in records_with(account, f"Edit direct {tag}")}
+    assert on_pds == set(uris) | set(rec["earlier"])  # 0 unrecorded
+    again = run_cli(["publish"], repo, direct_env(pds))
+    assert again.returncode == 0 and "nothing to publish" in again.stdout
+
+    path.write_text(path.read_text().replace("onEdit: repost", "onEdit: repost\nunpublish: true"))
+    gone = run_cli(["publish"], repo, direct_env(pds))
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert records_with(account, f"Edit direct {tag}") == []  # the earlier ones too
+    assert "with the 2 posts it made before" in gone.stdout
+
+
+def test_a_changed_repost_url_keeps_the_first_repost_for_unpublish(
+    tmp_path: Path, pds: LocalPds, account: BlueskyAccount, tag: str
+) -> None:
+    from publisher.clients.atproto import new_tid
+
+    bob = pds.extra["bob.test"]
+    bob_account = BlueskyAccount(bob.handle, pds.url, bob.password)
+    first, _ = bob_account.create_post(f"First subject {tag}", rkey=new_tid())
+    second, _ = bob_account.create_post(f"Second subject {tag}", rkey=new_tid())
+    repo = make_repo(
+        tmp_path,
+        {"rp.md": f"---\ntargets: [me]\nonEdit: repost\nrepost: {first}\n---\n"},
+        config(pds),
+    )
+    path = repo / "posts/rp.md"
+    assert run_cli(["publish"], repo, direct_env(pds)).returncode == 0
+    was = record(path)["targets"]["me"]["uri"]
+    path.write_text(path.read_text().replace(first, second))
+    done = run_cli(["publish"], repo, direct_env(pds))
+    assert done.returncode == 0, done.stdout + done.stderr
+    rec = record(path)["targets"]["me"]
+    assert rec["earlier"] == [was] and rec["uri"] != was
+
+    def mine() -> set[str]:
+        return {
+            r["value"]["subject"]["uri"]
+            for r in account.list_records(REPOST_COLLECTION, 1000)
+            if r["value"]["subject"]["uri"] in (first, second)
+        }
+
+    assert mine() == {first, second}
+    path.write_text(path.read_text().replace("onEdit: repost", "onEdit: repost\nunpublish: true"))
+    gone = run_cli(["publish"], repo, direct_env(pds))
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert mine() == set()
+
+
+def test_kill_9_while_a_direct_thread_is_reposted_from_an_edited_part(
+    tmp_path: Path, pds: LocalPds, account: BlueskyAccount, tag: str
+) -> None:
+    from tests.test_direct import run_killed
+
+    parts = [f"Kill edit {tag} part {i}." for i in (1, 2, 3)]
+    repo = make_repo(tmp_path, {"t.md": md("\n---\n".join(parts), onEdit="repost")}, config(pds))
+    path = repo / "posts/t.md"
+    assert run_cli(["publish"], repo, direct_env(pds)).returncode == 0
+    edited = [parts[0], f"Kill edit {tag} part 2, edited.", parts[2]]
+    _body(path, edited)
+    killed = run_killed(repo, direct_env(pds), at=1, on="after create_post")
+    assert killed.returncode == -9, killed.stderr
+    done = run_cli(["publish"], repo, direct_env(pds))
+    assert done.returncode == 0, done.stdout + done.stderr
+    rec = record(path)["targets"]["me"]
+    uris = [rec["uri"], *(p["uri"] for p in rec["parts"])]
+    assert [value_of(account, u)["text"] for u in uris] == edited
+    on_pds = sorted(r["uri"] for r in records_with(account, f"Kill edit {tag}"))
+    assert on_pds == sorted(uris + rec["earlier"])  # 0 unrecorded, each once
+    assert len(on_pds) == 3 + 2

@@ -503,7 +503,7 @@ def test_since_limit_dry_run_and_json(repo, feeds):
 
 def test_source_is_metadata_it_does_not_change_the_content_hash(tmp_path):
     from publisher.config import load_config
-    from publisher.post import load_post
+    from publisher.validate import load_post
 
     root = make_repo(tmp_path, {}, config=CONFIG)
     plain = root / "posts" / "a.md"

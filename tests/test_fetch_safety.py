@@ -1,4 +1,4 @@
-"""Outbound fetches (publisher/netfetch.py, and link cards through it) refuse internal
+"""Outbound fetches (publisher/clients/fetch.py, and link cards through it) refuse internal
 addresses: served from 127.0.0.1 and 127.0.0.2 here, refused without the allowlist,
 read with it; a redirect from an allowed host into a refused one is refused; an image
 on an internal address is not the card's thumbnail."""
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from publisher.backends.linkcard import fetch_card
-from publisher.netfetch import ALLOW_ENV, FetchError, check_address, fetch, parse_allow
+from publisher.clients.fetch import ALLOW_ENV, FetchError, check_address, fetch, parse_allow
+from publisher.clients.linkcard import fetch_card
 from tests.test_linkcard import SMALL_PNG, Site, og_page, send
 
 
@@ -192,7 +192,7 @@ def test_fetch_allow_in_publisher_toml_lets_a_card_through(
     registers it)."""
     import argparse
 
-    from publisher import netfetch
+    from publisher.clients import fetch as netfetch
     from publisher.commands.common import config_from
 
     monkeypatch.setattr(netfetch, "_config_allow", ())

@@ -30,8 +30,9 @@ from hypothesis import strategies as st
 
 from publisher.config import Config, ConfigError, _from_table, load_config
 from publisher.plan import make_plan
-from publisher.post import Post, load_post
+from publisher.post import Post
 from publisher.run import Env, Run
+from publisher.validate import load_post
 from publisher.writeback import WritebackError, set_published
 
 FUZZ = settings(

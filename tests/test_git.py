@@ -1,4 +1,4 @@
-"""publisher.github.git against real repositories: a bare remote and two clones."""
+"""publisher.git against real repositories: a bare remote and two clones."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.github.git import (
+from publisher.git import (
     BOT_EMAIL,
     BOT_NAME,
     ZERO_SHA,

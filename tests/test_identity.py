@@ -11,7 +11,8 @@ import pytest
 
 from publisher import identity
 from publisher.config import Account, Config
-from publisher.post import Post, load_post
+from publisher.post import Post
+from publisher.validate import load_post
 from publisher.writeback import set_published
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -114,7 +115,8 @@ def test_writing_back_the_published_block_keeps_the_hash(repo: Config) -> None:
         "hash": before.hash,
         "status": "queued",
         "targets": {
-            t.label: {"status": "queued", "hash": t.hash, "key": "k"} for t in before.targets
+            t.label: {"status": "queued", "hash": t.hash, "key": "k", "postId": "p1"}
+            for t in before.targets
         },
     }
     after = load(repo, set_published(BASE.encode(), record))

@@ -436,6 +436,13 @@ CASES: list[tuple[Content, str, str, str, str]] = [
         "cheap",
     ),
     (
+        c("twitter", "\ufeffHello"),  # a byte order mark pasted at the start
+        "twitter.text.invalid_characters",
+        "text",
+        "error",
+        "deep",
+    ),
+    (
         c("twitter", " ".join(["a.co"] * 12)),  # X: 287; letmepost: 59
         "twitter.text.max_weighted",
         "text",

@@ -19,11 +19,11 @@ import pytest
 
 from publisher.config import load_config
 from publisher.plan import make_plan
-from publisher.post import load_post
-from publisher.preview.model import PostPreview, build_preview
 from publisher.preview.page import PreviewHub, serve
 from publisher.preview.terminal import render_post
+from publisher.preview.views import PostPreview, build_preview
 from publisher.run import Run
+from publisher.validate import load_post
 from tests.helpers import make_repo
 
 TEXT = "example.org and github.com/foo 👨\u200d👩\u200d👧 日本 क्षि e\u0301"

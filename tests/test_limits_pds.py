@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from publisher.backends.bluesky_pds import BlueskyError, check_post
+from publisher.clients.atproto import BlueskyError, check_post
 from publisher.rules.limits import Content, check, graphemes, measure, utf8_length
 from tests.fixtures.pds import LocalPds
 

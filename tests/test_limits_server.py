@@ -127,7 +127,7 @@ def letmepost_server(pds: LocalPds) -> Iterator[_Server]:
         "PDS_TEST_DID": pds.did,
     }
     started = subprocess.run(
-        [str(folder / "start.sh")], env=env, capture_output=True, text=True, timeout=900
+        [str(folder / "start.sh")], env=env, capture_output=True, text=True, timeout=1200
     )
     try:
         if started.returncode != 0:

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from publisher.backends.linkcard import (
+from publisher.clients.linkcard import (
     MAX_THUMB_BYTES,
     Card,
     CardResult,
@@ -406,7 +406,7 @@ def test_transparent_image_is_flattened_on_white() -> None:
 
 
 def test_image_that_cannot_fit() -> None:
-    from publisher.backends.linkcard import CardError
+    from publisher.clients.linkcard import CardError
 
     with pytest.raises(CardError, match="cannot be made smaller"):
         fit_image(png(500, 500, noise=True), limit=100)
@@ -432,7 +432,7 @@ def test_pick_link(text: str, kwargs: dict[str, Any], expected: str | None) -> N
 
 
 def test_pick_link_uses_given_facets() -> None:
-    from publisher.backends.bluesky_pds import build_facets
+    from publisher.clients.atproto import build_facets
 
     text = "@bob.test #tag https://c.example/"
     facets = build_facets(text, lambda h: "did:plc:bob")
@@ -454,7 +454,7 @@ def test_importing_linkcard_is_light() -> None:
     import sys
 
     code = (
-        "import sys, publisher.backends.linkcard;"
+        "import sys, publisher.clients.linkcard;"
         "heavy = {'PIL', 'httpx', 'regex', 'atproto_client'} & set(sys.modules);"
         "print(sorted(heavy))"
     )
@@ -467,7 +467,7 @@ def test_importing_linkcard_is_light() -> None:
 
 @pytest.mark.pds
 def test_fetched_card_posted_with_its_thumbnail(site: Site, pds: Any, noise_png: bytes) -> None:
-    from publisher.backends.bluesky_pds import BlueskyAccount, new_tid
+    from publisher.clients.atproto import BlueskyAccount, new_tid
 
     site.route("/pds/noise.png", lambda h: send(h, noise_png, "image/png"))
     url = site.page("/pds/page", og_page(image="noise.png"))

@@ -1,4 +1,4 @@
-"""A PDS's answers are read strictly (backends/bluesky_answers.py): a hostile PDS on
+"""A PDS's answers are read strictly (clients/atproto_answers.py): a hostile PDS on
 127.0.0.1 that logs in fine but then answers nonsense gets `bad_answer` errors naming
 it and the field, never a KeyError; a direct publish through it records its key
 `pending` (the next run reads it back) and the run goes on."""
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from publisher.backends.bluesky_pds import BlueskyAccount, BlueskyError, clear_sessions
+from publisher.clients.atproto import BlueskyAccount, BlueskyError, clear_sessions
 from tests.helpers import make_repo, record, run_cli
 
 DID = "did:plc:abcdefghijklmnopqrstuvwx"

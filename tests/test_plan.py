@@ -15,8 +15,9 @@ import pytest
 
 from publisher.config import Account, Config
 from publisher.plan import Plan, make_plan
-from publisher.post import Post, load_post
+from publisher.post import Post
 from publisher.run import Env, Run
+from publisher.validate import load_post
 from publisher.writeback import set_published
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -65,6 +66,8 @@ def record_as_written(
                 "0b6a-uuid",
                 f"at://did:plc:abc/app.bsky.feed.post/{t.label}",
             )
+        if statuses[t.label] == "queued":  # a queued post is known by its id
+            rec["postId"] = f"0b6a-uuid-{t.label}"
         if statuses[t.label] in ("failed", "rejected"):
             rec["error"] = {
                 "code": error or "platform_unavailable",

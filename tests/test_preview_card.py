@@ -13,10 +13,10 @@ import pytest
 
 from publisher.config import load_config
 from publisher.plan import make_plan
-from publisher.post import load_post
-from publisher.preview.model import build_preview
 from publisher.preview.page import PreviewHub, serve
+from publisher.preview.views import build_preview
 from publisher.run import Run
+from publisher.validate import load_post
 from tests.helpers import make_repo
 from tests.test_linkcard import Site, og_page
 

@@ -1,4 +1,4 @@
-"""The one preview model (`publisher.preview.model`): problems go to the target they
+"""The one preview model (`publisher.preview.views`): problems go to the target they
 point at, and targets the plan still acts on are shown though the post dropped them."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from pathlib import Path
 
 from publisher.config import load_config
 from publisher.plan import make_plan
-from publisher.post import load_post
-from publisher.preview.model import build_preview, problem_targets
+from publisher.preview.views import build_preview, problem_targets
 from publisher.run import Run
+from publisher.validate import load_post
 from tests.helpers import make_repo
 
 

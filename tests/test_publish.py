@@ -75,12 +75,12 @@ def test_dropped_connection_after_the_server_stored_the_post(tmp_path, sandbox):
 def _run_library(repo, sandbox, attempts: int, timeout: float = 30.0):
     """One publish run through the library, with a client giving up after `attempts`."""
     from publisher.apply import Runner
-    from publisher.backends.letmepost_api import LetmepostClient, RetryPolicy
+    from publisher.clients.letmepost import LetmepostClient, RetryPolicy
     from publisher.config import load_config
     from publisher.files import find_posts
     from publisher.plan import make_plan
-    from publisher.post import load_post
     from publisher.run import Env, Run
+    from publisher.validate import load_post
 
     config = load_config(repo)
     posts = [load_post(p, config) for p in find_posts([repo / "posts"])]
@@ -463,12 +463,12 @@ def test_requests_on_the_wire_never_exceed_the_concurrency(tmp_path, sandbox):
     import httpx
 
     from publisher.apply import Runner
-    from publisher.backends.letmepost_api import LetmepostClient
+    from publisher.clients.letmepost import LetmepostClient
     from publisher.config import load_config
     from publisher.files import find_posts
     from publisher.plan import make_plan
-    from publisher.post import load_posts
     from publisher.run import Env, Run
+    from publisher.validate import load_posts
 
     class Watching(httpx.HTTPTransport):  # real HTTP, counted on the way
         def __init__(self) -> None:

@@ -232,3 +232,71 @@ def test_the_merge_after_a_rebase_keeps_a_thread_part_only_one_side_recorded() -
     assert merged is not None and merged["targets"]["x"]["parts"] == [p2, p3]
     same = record.merge_records({"env": "live", "targets": {"x": {**base, "parts": [p2]}}}, theirs)
     assert same is theirs  # nothing new on our side: the remote's own bytes
+
+
+def _today_thread(tmp_path: Path) -> tuple[Path, Path]:
+    repo = make_repo(tmp_path, {})
+    path = repo / "posts/thread.md"
+    path.write_bytes((FIXTURES / "today-sandbox-thread-reposted.md").read_bytes())
+    return repo, path
+
+
+def test_a_thread_recorded_by_todays_version_keeps_reading_and_an_edit_is_planned_part_by_part(
+    tmp_path: Path,
+) -> None:
+    repo, path = _today_thread(tmp_path)
+    env = cli_env("http://127.0.0.1:9", None)
+    plan = json.loads(run_cli(["plan", "--sandbox", "--json"], repo, env).stdout)
+    assert {t["action"] for t in plan["files"][0]["targets"]} == {"none"}
+    path.write_text(
+        path.read_text().replace("---\nPart three", "---\nAn inserted part.\n---\nPart three")
+    )
+    plan = json.loads(run_cli(["plan", "--sandbox", "--json"], repo, env).stdout)
+    for target in plan["files"][0]["targets"]:  # onEdit: repost in the file
+        assert target["action"] == "continue" and target["sendsParts"] == [3, 4]
+        assert {p["part"]: p["change"] for p in target["parts"]} == {
+            3: "inserted",
+            4: "was part 3",
+        }
+
+
+def test_the_record_keeps_every_post_a_new_one_replaces(tmp_path: Path) -> None:
+    """`superseded`, directly and through `pending`: part 1 posted again takes the whole
+    thread (and the comment) to `earlier`; part n posted again takes parts n.. along."""
+    from publisher.config import load_config
+    from publisher.validate import load_post
+
+    _, path = _today_thread(tmp_path)
+    post = load_post(path, load_config(path.parent.parent))
+    run = Run(Env.SANDBOX, "sandbox")
+    rec = record.Record(post, run)
+    before = read_block(path)["targets"]["x"]
+    parts = [p["uri"] for p in before["parts"]]
+
+    sent = rec.pending("x", record.Sending(3, "sha256:new", key="pub1-s-abc"), part=3)
+    assert sent.key == "pub1-s-abc" and sent.part == 3
+    after = read_block(path)["targets"]["x"]  # on disk already
+    assert after["earlier"] == [*before["earlier"], parts[1]]
+    assert after["parts"][1]["status"] == "pending" and after["parts"][0]["uri"] == parts[0]
+
+    rec.pending("x", record.Sending(3, "sha256:whole", key="pub1-s-def"))
+    after = read_block(path)["targets"]["x"]
+    assert after["earlier"] == [*before["earlier"], parts[1], before["uri"], parts[0]]
+    assert after["status"] == "pending" and "parts" not in after and "uri" not in after
+    rec.answered("x", record.Answer(record.Status.PUBLISHED, uri="https://x.com/i/status/9"))
+    assert read_block(path)["targets"]["x"]["uri"] == "https://x.com/i/status/9"
+
+
+def test_an_answer_for_a_request_never_announced_is_refused(tmp_path: Path) -> None:
+    from publisher.config import load_config
+    from publisher.validate import load_post
+
+    repo = make_repo(tmp_path, {"a.md": post("[x]", "Never sent.")})
+    path = repo / "posts/a.md"
+    rec = record.Record(load_post(path, load_config(repo)), Run(Env.LIVE, "-"))
+    with pytest.raises(record.RecordError):
+        rec.answered("x", record.Answer(record.Status.PUBLISHED, uri="https://x.com/i/status/1"))
+    assert read_block(path) == {}  # nothing written
+    rec.pending("x", record.Sending(1, "sha256:a", key="pub1-l-abc", platform="twitter"))
+    rec.answered("x", record.Answer(record.Status.PUBLISHED, uri="https://x.com/i/status/1"))
+    assert read_block(path)["targets"]["x"]["status"] == "published"

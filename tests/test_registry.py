@@ -6,12 +6,12 @@ from __future__ import annotations
 import typing
 from pathlib import Path
 
-from publisher.backends import bluesky_pds as bluesky
+from publisher.clients import atproto as bluesky
 from publisher.config import PLATFORM_NAMES, load_config
 from publisher.model import TargetSpec
-from publisher.post import load_post
 from publisher.rules import limits, platforms
 from publisher.sandbox import config as sandbox_config
+from publisher.validate import load_post
 from tests.helpers import make_repo
 
 

@@ -39,6 +39,31 @@ def test_resolve_run_from_key_kind_and_flags(tmp_path: Path) -> None:
     assert "lmp_" not in repr(test)  # the key is not in the run's repr
 
 
+def test_app_passwords_are_read_once_into_the_run_and_kept_out_of_its_repr(
+    tmp_path: Path,
+) -> None:
+    config = load_config(
+        make_repo(
+            tmp_path,
+            ONE,
+            'posts = "posts"\n[accounts]\nme = { bluesky = "me.example.org" }\n'
+            'team = { bluesky = "team.example.org", password_env = "TEAM_PASS" }\n',
+        )
+    )
+    environ = {"BLUESKY_APP_PASSWORD": "app-pass-one", "TEAM_PASS": "app-pass-two", "OTHER": "x"}
+    for run in (
+        resolve_run(config, environ=environ),
+        resolve_run(config, sandbox=True, environ=environ),
+    ):
+        assert run.app_passwords == {
+            "BLUESKY_APP_PASSWORD": "app-pass-one",
+            "TEAM_PASS": "app-pass-two",
+        }
+        assert "app-pass" not in repr(run)
+    # an unset variable is simply absent: the backend says which one to set when it is needed
+    assert resolve_run(config, environ={"TEAM_PASS": "p"}).app_passwords == {"TEAM_PASS": "p"}
+
+
 def test_records_count_only_for_their_environment_and_server_kind() -> None:
     real = Run(Env.LIVE, "https://api.letmepost.dev")
     local = Run(Env.LIVE, "http://127.0.0.1:8787")

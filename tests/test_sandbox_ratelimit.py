@@ -7,7 +7,7 @@ import json
 import threading
 import time
 
-from publisher.backends.letmepost_api import LetmepostClient, RetryPolicy
+from publisher.clients.letmepost import LetmepostClient, RetryPolicy
 
 POST = {"targets": [{"platform": "bluesky"}], "text": "x"}
 

@@ -260,7 +260,7 @@ def test_a_lost_part_answer_then_an_edit_is_blocked_not_posted_twice(tmp_path, s
     recorded as an ordinary failure, and the next run posted it again."""
     from publisher import identity
     from publisher.config import load_config
-    from publisher.post import load_post
+    from publisher.validate import load_post
     from publisher.writeback import set_published
 
     repo = make_repo(tmp_path, {"t.md": thread("Part one.", "Part two, first.", targets="[x]")})
@@ -269,8 +269,9 @@ def test_a_lost_part_answer_then_an_edit_is_blocked_not_posted_twice(tmp_path, s
     assert run_cli(["publish"], repo, env).returncode == 0
     # the state a crash right after part 2's request left: pending under its real key
     block = record(path)
-    post_hash = load_post(path, load_config(repo)).hash
-    key = identity.idempotency_key("live", post_hash, ["x#part2"], 1)
+    loaded = load_post(path, load_config(repo))
+    assert loaded.hash is not None
+    key = identity.idempotency_key("live", loaded.hash, ["x#part2"], 1, loaded.identity)
     block["targets"]["x"]["parts"] = [{"status": "pending", "key": key, "attempt": 1}]
     path.write_bytes(set_published(path.read_bytes(), block, path=str(path)))
     path.write_text(path.read_text().replace("Part two, first.", "Part two, edited."))

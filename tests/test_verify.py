@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from publisher.backends.bluesky_pds import BlueskyAccount, parse_post_uri
+from publisher.clients.atproto import BlueskyAccount, parse_post_uri
 from tests.fixtures.pds import LocalPds
 from tests.helpers import make_repo, record, run_cli
 from tests.test_direct import PASSWORD_ENV, config, direct_env, md
@@ -154,7 +154,7 @@ def test_records_made_through_letmepost_are_read_from_the_did_s_pds(
     """A letmepost Bluesky target whose at:// URI is on a PDS found through the DID
     (here the local one), and one whose DID is unknown (the sandbox's), beside a
     direct target: the first two are read back or reported as not checked."""
-    from publisher.backends.bluesky_pds import new_tid
+    from publisher.clients.atproto import new_tid
 
     repo = make_repo(tmp_path, {"m.md": md("mixed verify", "[bluesky, me]")}, config(pds))
     env = direct_env(pds, LETMEPOST_API_URL=sandbox.url, LETMEPOST_API_KEY=sandbox.live_key)
@@ -188,7 +188,7 @@ def test_letmepost_posts_read_through_the_appview_and_plain_text_facets_get_a_hi
     """Bluesky posts made through letmepost, read through the configured AppView (here
     the local PDS, with no PLC at all): one whose links, mentions and tags became
     facets is ok, one posted as plain text gets the hint to use a direct account."""
-    from publisher.backends.bluesky_pds import POST_COLLECTION, new_tid
+    from publisher.clients.atproto import POST_COLLECTION, new_tid
 
     text = "plain #facets https://example.com/x and @bob.test"
     repo = make_repo(

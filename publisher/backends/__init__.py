@@ -7,9 +7,9 @@
 1. **builds** the request of a step (`requests(step, record)`: what `publish
    --dry-run` prints; the same bytes `run` sends);
 2. **sends** it, after writing to the record, on disk, what makes a resend safe (an
-   Idempotency-Key, a record key);
-3. **maps** the answer into the record (`Record.set_target` + `save`, before the
-   next request), and tells the reporter the outcome per target;
+   Idempotency-Key, a record key: `Record.pending`, whose `Announced` key it sends);
+3. **maps** the answer into the record (`Record.answered` / `failed`, on disk before
+   the next request), and tells the reporter the outcome per target;
 4. **adopts** a result after a crash: a RESEND step finds the recorded key and gets
    the stored answer (letmepost replays it) or reads the record back (Bluesky).
 
@@ -20,13 +20,13 @@ recognises its targets, and a line in `open_backends`. See docs/internals.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from publisher.backends.base import Backend, Reporter, Request, StopRun
 
 if TYPE_CHECKING:
-    from publisher.backends.letmepost_api import LetmepostClient
+    from publisher.clients.letmepost import LetmepostClient
     from publisher.run import Run
 
 __all__ = ["Backend", "Reporter", "Request", "StopRun", "open_backends"]
@@ -36,7 +36,6 @@ def open_backends(
     run: Run,
     *,
     client: LetmepostClient | None,
-    environ: Mapping[str, str],
     bluesky: Callable[[Any], Any] | None = None,
     slots: int = 4,
 ) -> dict[str, Backend]:
@@ -47,5 +46,5 @@ def open_backends(
 
     return {
         "letmepost": LetmepostBackend(run, client),
-        "bluesky": BlueskyBackend(run, environ, factory=bluesky, slots=slots),
+        "bluesky": BlueskyBackend(run, factory=bluesky, slots=slots),
     }

@@ -5,8 +5,10 @@ The protocol, per target:
 
 1. check everything that can be checked locally (text, images, first comment); a
    target that fails here is reported and nothing is written or sent;
-2. choose the record key (a TID) and write it to the file's `published` block as
-   ``status: pending`` (with the account's ``did``) — before anything is created;
+2. derive the record key (a TID from the post's identity, the target and the part:
+   `reconcile.free_key`; a record already there that is this post, made by a run
+   that recorded it nowhere, is adopted) and write it to the file's `published` block
+   as ``status: pending`` (with the account's ``did``) — before anything is created;
 3. create the record with that key (``com.atproto.repo.createRecord``) and record its
    URI and CID;
 4. who may reply and quote: a threadgate and a postgate under the post's own record
@@ -29,7 +31,8 @@ again), then records ``status: unpublished`` with ``unpublishedAt``.
 
 A re-run finds the pending key, reads the record back (``com.atproto.repo.getRecord``)
 and adopts it if it exists, instead of posting again (and the PDS refuses a second
-record under the same key anyway). Unlike an Idempotency-Key, this holds for any length
+record under the same key anyway: a create refused so, by a second runner that lost
+the race, adopts the winner's record). Unlike an Idempotency-Key, this holds for any length
 of time: the key lives in the file, not in a server's memory.
 
 A direct target never runs against the sandbox (it would post for real), and refuses
@@ -43,27 +46,31 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from publisher import identity
 from publisher.backends.base import Reporter, Request
+from publisher.config import DEFAULT_PASSWORD_ENV
+from publisher.reconcile import free_key, same_post
+from publisher.record import Answer, Failure, Sending, Status, web_url
 
 if TYPE_CHECKING:
-    from publisher.backends.bluesky_pds import BlueskyAccount
+    from publisher.clients.atproto import BlueskyAccount
     from publisher.config import Account
     from publisher.plan import Step, TargetPlan
     from publisher.post import ResolvedTarget
     from publisher.record import Record
     from publisher.run import Run
 
-__all__ = ["DEFAULT_PASSWORD_ENV", "BlueskyBackend", "direct_problems"]
+__all__ = ["BlueskyBackend", "direct_problems"]
 
-DEFAULT_PASSWORD_ENV = "BLUESKY_APP_PASSWORD"
 # BlueskyError codes as recorded in the file, so that the plan knows which to retry.
 _RECORDED_CODES = {"server_error": "platform_unavailable"}
+_BSKY = "bluesky"
 
 
 def direct_problems(t: ResolvedTarget) -> list[str]:
     """What keeps a direct Bluesky target from being published, found without any
     request (empty when it can go). Reads the target's image files."""
-    from publisher.backends.bluesky_pds import BlueskyError, check_post
+    from publisher.clients.atproto import BlueskyError, check_post
 
     # Schedules and URL/video media are refused earlier, by validation (post.py).
     if t.repost:
@@ -85,8 +92,8 @@ class BlueskyBackend:
     post of the run and kept in memory only.
 
     ``factory`` builds the account object for a configured ``Account`` (tests use it to
-    wrap the real one); by default it is a ``BlueskyAccount`` whose app password comes
-    from the variable the config names.
+    wrap the real one); by default it is a ``BlueskyAccount`` whose app password is the
+    run's (`Run.app_passwords`, read from the variable the config names).
     """
 
     name = "bluesky"
@@ -94,12 +101,11 @@ class BlueskyBackend:
     def __init__(
         self,
         run: Run,
-        environ: Mapping[str, str],
         *,
         factory: Callable[[Account], BlueskyAccount] | None = None,
         slots: int = 4,
     ) -> None:
-        self.sandbox, self.environ = run.sandbox, environ
+        self.sandbox, self.passwords = run.sandbox, run.app_passwords
         self._factory = factory
         self._accounts: dict[tuple[str, str], BlueskyAccount] = {}
         self._lock = threading.Lock()
@@ -144,7 +150,7 @@ class BlueskyBackend:
 
     def account(self, acct: Account) -> BlueskyAccount:
         """The (shared) account object for a configured direct account."""
-        from publisher.backends.bluesky_pds import BlueskyAccount, BlueskyError
+        from publisher.clients.atproto import BlueskyAccount, BlueskyError
 
         assert acct.handle and acct.pds
         key = (acct.pds, acct.handle.lower())
@@ -154,7 +160,7 @@ class BlueskyBackend:
                     self._accounts[key] = self._factory(acct)
                 else:
                     env_name = acct.password_env or DEFAULT_PASSWORD_ENV
-                    password = self.environ.get(env_name)
+                    password = self.passwords.get(env_name)
                     if not password:
                         raise BlueskyError(
                             "login_failed",
@@ -171,7 +177,7 @@ class BlueskyBackend:
 
         Every step is written to the file before the next request.
         """
-        from publisher.backends.bluesky_pds import BlueskyError
+        from publisher.clients.atproto import BlueskyError
 
         t = tp.target
         assert t is not None and t.account is not None
@@ -204,7 +210,7 @@ class BlueskyBackend:
         except BlueskyError as exc:
             return self._failed(book, t, exc)
         rec = book.target(t.label)
-        values = {"uri": rec.get("uri"), "url": rec.get("url")}
+        values = {"uri": rec.get("uri"), "url": web_url(rec.get("uri"))}
         if notes:
             values["note"] = "; ".join(notes)
         return "published", values
@@ -214,7 +220,7 @@ class BlueskyBackend:
         comment, gates and the post itself (or the repost) are deleted, with
         ``unpublishing`` on disk first (deletes are idempotent: a rerun
         after a crash deletes again and finishes)."""
-        from publisher.backends.bluesky_pds import (
+        from publisher.clients.atproto import (
             POST_COLLECTION,
             POSTGATE_COLLECTION,
             REPOST_COLLECTION,
@@ -237,24 +243,34 @@ class BlueskyBackend:
                     "error": f"recorded in the repository of {rec['did']}, not of "
                     f"{account.handle} ({account.did}): delete it there"
                 }
-            book.set_target(t.label, {"status": "unpublishing", "at": _now()})
-            book.save()  # on disk before the first delete: a rerun finishes the job
+            book.unpublishing(t.label)  # on disk before the first delete: a rerun finishes
             parts = [p["rkey"] for p in rec.get("parts") or [] if p.get("rkey")]
             deletes = [(POST_COLLECTION, k) for k in reversed(parts)]
             deletes += [(THREADGATE_COLLECTION, rkey), (POSTGATE_COLLECTION, rkey)]
             if crkey:
                 deletes.insert(0, (POST_COLLECTION, crkey))
             own = REPOST_COLLECTION if t.repost else POST_COLLECTION
-            for collection, key in [*deletes, (own, rkey)]:
+            deletes.append((own, rkey))
+            # the posts it made before (reposts, replaced parts): newest first, with the
+            # gates a post of its own may have had under its record key
+            for uri in reversed(rec.get("earlier") or []):
+                found = _own_record(uri, account.did)
+                if found is None:
+                    continue  # another repository's (recorded by hand): not ours to delete
+                collection, key = found
+                deletes.append((collection, key))
+                if collection == POST_COLLECTION:
+                    deletes += [(THREADGATE_COLLECTION, key), (POSTGATE_COLLECTION, key)]
+            for collection, key in deletes:
                 account.delete_record(collection, key)
         except BlueskyError as exc:
             return "error", {"error": f"{exc}; the next run deletes again"}
-        book.set_target(
-            t.label,
-            {"status": "unpublished", "unpublishedAt": _now(), "at": None, "error": None},
-        )
-        book.save()
-        return "unpublished", {"uri": rec.get("uri"), "note": "deleted from Bluesky"}
+        earlier = len(rec.get("earlier") or [])
+        book.unpublished(t.label)
+        note = "deleted from Bluesky"
+        if earlier:
+            note += f", with the {earlier} post{'s' if earlier != 1 else ''} it made before"
+        return "unpublished", {"uri": rec.get("uri"), "note": note}
 
     # -- steps ----------------------------------------------------------------------
 
@@ -263,16 +279,29 @@ class BlueskyBackend:
     ) -> tuple[str, str, bool]:
         """The main record: adopted when a recorded key already exists, else created
         under a key that is on disk first. Returns (uri, cid, adopted)."""
-        from publisher.backends.bluesky_pds import new_tid
+        from publisher.clients.atproto import BlueskyError
 
         rec = book.target(t.label)
         recorded = rec.get("rkey")
         unfinished = isinstance(recorded, str) and rec.get("status") in ("pending", "failed")
-        rkey = recorded if unfinished and isinstance(recorded, str) else new_tid()
+        rkey = recorded if unfinished and isinstance(recorded, str) else ""
         found = account.get_post(rkey, repo=rec.get("did")) if unfinished else None
+        if not unfinished:  # a new post, or a deliberate repost: its derived key
+            book.superseded(t.label)  # what it made before: `earlier`
+            rkey, found = free_key(book, t, account, 1, lambda f: same_post(f, t.text, None))
+            if found is not None:  # made by a run that recorded it nowhere: adopted
+                root = ((found.get("value") or {}).get("reply") or {}).get("root") or {}
+                reply_root = (
+                    f"{root['uri']} {root['cid']}"
+                    if t.parts and root.get("uri") and root.get("cid")
+                    else None
+                )
+                _announce(book, t, account, rkey, fresh=True, reply_root=reply_root)
+                notes.append("found on Bluesky at its record key: adopted, not posted again")
         if found is not None:  # created by an earlier run that did not record (all of) it
             uri, cid = found["uri"], found["cid"]
             self._record_post(book, t, account, uri, cid)
+            _adopted_text(book, t, found)
             return uri, cid, True
         external = _card(t, notes)  # read before the key is written: nothing to undo
         # What it answers or quotes, resolved before the key is written (a post that is
@@ -282,30 +311,31 @@ class BlueskyBackend:
             reply_to = _reply_refs(account, t.reply_to)
         if t.quote:
             quote = account.resolve_post(t.quote)
-        if not unfinished:  # a new post (a new key above), or a deliberate repost
-            book.archive(t.label)
-        stale = dict.fromkeys(("uri", "cid", "url", "error"))  # set_target drops None values
-        if not unfinished:
-            stale.update(
-                dict.fromkeys(("firstCommentUri", "firstCommentCid", "commentRkey", "gates"))
+        # on disk before the record exists; a thread under a reply shares its root
+        reply_root = f"{reply_to[2]} {reply_to[3]}" if reply_to and t.parts else None
+        _announce(book, t, account, rkey, fresh=not unfinished, reply_root=reply_root)
+        try:
+            uri, cid = account.create_post(
+                t.text,
+                rkey=rkey,
+                images=_images(t),
+                reply_to=reply_to,
+                quote=quote,
+                langs=list(t.extras.langs) or None,
+                labels=t.extras.labels,
+                external=external,
             )
-        fields = {
-            **stale,
-            "gates": "pending" if t.extras.gates else None,  # due once the post exists
-            # a thread under a reply shares the conversation's root
-            "replyRoot": f"{reply_to[2]} {reply_to[3]}" if reply_to and t.parts else None,
-        }
-        _announce(book, t, account, rkey, **fields)  # on disk before the record exists
-        uri, cid = account.create_post(
-            t.text,
-            rkey=rkey,
-            images=_images(t),
-            reply_to=reply_to,
-            quote=quote,
-            langs=list(t.extras.langs) or None,
-            labels=t.extras.labels,
-            external=external,
-        )
+        except BlueskyError as exc:
+            # Another run (a second CI runner) created it meanwhile under the same
+            # derived key: the PDS refused a second one; that one is adopted.
+            taken = _taken(exc, account, rkey, lambda f: same_post(f, t.text, None))
+            if taken is None:
+                raise
+            uri, cid = taken["uri"], taken["cid"]
+            notes.append("created meanwhile by another run: adopted, not posted again")
+            self._record_post(book, t, account, uri, cid)
+            _adopted_text(book, t, taken)
+            return uri, cid, True
         self._record_post(book, t, account, uri, cid)
         return uri, cid, False
 
@@ -316,7 +346,7 @@ class BlueskyBackend:
         the conversation's root when part 1 answers another post). Its record key is on
         disk before the record exists; a rerun adopts it (getRecord). None when the
         part before it is not out (its own outcome said why)."""
-        from publisher.backends.bluesky_pds import BlueskyError, new_tid
+        from publisher.clients.atproto import BlueskyError
 
         t = tp.target
         assert t is not None and t.account is not None
@@ -338,94 +368,92 @@ class BlueskyBackend:
             # a recorded key whose answer was lost (pending) or whose create failed
             # (maybe after the PDS stored it): read back, adopted if it exists
             unfinished = prev is not None and prev.get("status") in ("pending", "failed")
-            rkey = prev.get("rkey") if prev is not None and unfinished else None
+            recorded = prev.get("rkey") if prev is not None and unfinished else None
+            rkey = recorded if isinstance(recorded, str) else None
             found = account.get_post(rkey, repo=rec.get("did")) if rkey else None
+            text = t.parts[n - 2]
+
+            def mine(f: Mapping[str, Any]) -> bool:
+                return same_post(f, text, parent["uri"])
+
+            digest = t.part_hashes[n - 2]
+            if rkey is None:  # its derived key; a run that recorded it nowhere made it?
+                rkey, found = free_key(book, t, account, n, mine)
+                if found is not None:
+                    digest = _found_hash(found, text, digest)
+            if recorded is None:  # the part's key is on disk before the record exists
+                attempt = int((prev or {}).get("attempt", 0)) + 1
+                book.pending(t.label, Sending(attempt, t.part_hashes[n - 2], rkey=rkey), part=n)
             if found is None:
-                if rkey is None:
-                    rkey = new_tid()
-                    book.set_part(
-                        t.label,
-                        n,
-                        {
-                            "status": "pending",
-                            "hash": t.part_hashes[n - 2],
-                            "rkey": rkey,
-                            "attempt": int((prev or {}).get("attempt", 0)) + 1,
-                            "at": _now(),
-                        },
+                try:
+                    uri, cid = account.create_post(
+                        text,
+                        rkey=rkey,
+                        reply_to=(parent["uri"], parent.get("cid", ""), root_uri, root_cid),
+                        langs=list(t.extras.langs) or None,
+                        labels=t.extras.labels,
                     )
-                    book.save()  # the part's key is on disk before the record exists
-                uri, cid = account.create_post(
-                    t.parts[n - 2],
-                    rkey=rkey,
-                    reply_to=(parent["uri"], parent.get("cid", ""), root_uri, root_cid),
-                    langs=list(t.extras.langs) or None,
-                    labels=t.extras.labels,
-                )
+                except BlueskyError as exc:
+                    taken = _taken(exc, account, rkey, mine)  # another run made it meanwhile
+                    if taken is None:
+                        raise
+                    uri, cid = taken["uri"], taken["cid"]
+                    digest = _found_hash(taken, text, digest)
             else:
                 uri, cid = found["uri"], found["cid"]
         except BlueskyError as exc:
-            book.set_part(
-                t.label,
-                n,
-                {"status": "failed", "error": {"code": exc.code, "message": str(exc)}},
-            )
-            book.save()
+            book.failed(t.label, Failure(exc.code, str(exc)), part=n)
             return "failed", {"error": f"part {n}: {exc}"}
-        book.set_part(
-            t.label, n, {"status": "published", "uri": uri, "cid": cid, "at": None, "error": None}
-        )
-        book.save()
+        answer = Answer(Status.PUBLISHED, uri=uri, cid=cid, hash=digest, rkey=rkey)
+        book.answered(t.label, answer, part=n)
         return "published", {"uri": uri, "note": f"part {n}"}
 
     def _repost(self, book: Record, t: ResolvedTarget, account: BlueskyAccount) -> str:
         """`repost: URL`: an `app.bsky.feed.repost` record, recorded like a post; its
         record key is on disk before it exists, and a rerun adopts it."""
-        from publisher.backends.bluesky_pds import REPOST_COLLECTION, new_tid
+        from publisher.clients.atproto import REPOST_COLLECTION, BlueskyError
 
         assert t.repost is not None
         rec = book.target(t.label)
-        rkey = rec.get("rkey") if rec.get("status") in ("pending", "failed") else None
+        recorded = rec.get("rkey") if rec.get("status") in ("pending", "failed") else None
+        rkey = recorded if isinstance(recorded, str) else ""
         found = account.get_record(REPOST_COLLECTION, rkey, repo=rec.get("did")) if rkey else None
         if found is None:
             subject = account.resolve_post(t.repost)  # gone: a failure, nothing written
-            if rkey is None:
-                rkey = new_tid()
-                _announce(book, t, account, rkey)  # on disk before the repost exists
-            uri, cid = account.create_repost(subject[0], subject[1], rkey)
+
+            def mine(f: Mapping[str, Any]) -> bool:
+                return ((f.get("value") or {}).get("subject") or {}).get("uri") == subject[0]
+
+            if not rkey:  # its derived key: made by a run that recorded it nowhere?
+                rkey, found = free_key(book, t, account, 1, mine, REPOST_COLLECTION)
+                # on disk before the repost exists; one it replaces: `earlier`
+                _announce(book, t, account, rkey, fresh=True)
+        if found is None:
+            try:
+                uri, cid = account.create_repost(subject[0], subject[1], rkey)
+            except BlueskyError as exc:
+                taken = _taken(exc, account, rkey, mine, REPOST_COLLECTION)
+                if taken is None:
+                    raise
+                uri, cid = taken["uri"], taken["cid"]
         else:
             uri, cid = found["uri"], found["cid"]
-        book.set_target(
-            t.label,
-            {"status": "published", "uri": uri, "cid": cid, "rkey": rkey, "error": None},
-        )
-        book.save()
+        book.answered(t.label, Answer(Status.PUBLISHED, uri=uri, cid=cid, rkey=rkey))
         return uri
 
     def _record_post(
         self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
     ) -> None:
-        from publisher.backends.bluesky_pds import parse_post_uri, web_url
+        from publisher.clients.atproto import parse_post_uri
 
         did, rkey = parse_post_uri(uri)
-        book.set_target(
-            t.label,
-            {
-                "platform": "bluesky",
-                # pending until the gates and the first comment are recorded too
-                "status": "pending"
-                if t.first_comment or book.target(t.label).get("gates")
-                else "published",
-                "uri": uri,
-                "cid": cid,
-                "url": web_url(uri, did),
-                "did": did,
-                "rkey": rkey,
-                "at": _now(),
-                "error": None,
-            },
-        )
-        book.save()
+        due = t.first_comment or book.target(t.label).get("gates")
+        answer = Answer(
+            # pending until the gates and the first comment are recorded too
+            Status.PENDING if due else Status.PUBLISHED,
+            uri=uri, cid=cid, did=did, rkey=rkey, platform=_BSKY,
+        )  # fmt: skip
+        book.answered(t.label, answer)
 
     def _gates(
         self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, adopted: bool
@@ -433,7 +461,7 @@ class BlueskyBackend:
         """The threadgate and postgate under the post's record key. After a crash (the
         post was adopted) each is read back first and created only when absent; a key
         that turns out taken (``record_exists``) is one that exists: never a second."""
-        from publisher.backends.bluesky_pds import (
+        from publisher.clients.atproto import (
             POSTGATE_COLLECTION,
             THREADGATE_COLLECTION,
             BlueskyError,
@@ -457,77 +485,102 @@ class BlueskyBackend:
             except BlueskyError as exc:
                 if exc.code != "record_exists":
                     raise
-        book.set_target(
-            t.label,
-            {
-                "gates": None,
-                "status": "pending" if t.first_comment else "published",
-                "at": _now(),
-            },
-        )
-        book.save()
+        status = Status.PENDING if t.first_comment else Status.PUBLISHED
+        book.answered(t.label, Answer(status, gates_done=True))
 
     def _comment(
         self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
     ) -> None:
-        from publisher.backends.bluesky_pds import new_tid
+        from publisher.clients.atproto import BlueskyError, parse_post_uri
 
         assert t.first_comment is not None
         rec = book.target(t.label)
-        crkey = rec.get("commentRkey")
-        found = account.get_post(crkey, repo=rec.get("did")) if crkey else None
+        # its key is derived from the post's own (a run that adopted the post finds the
+        # comment another run made)
+        crkey = rec.get("commentRkey") or identity.record_key(
+            f"comment:{parse_post_uri(uri)[1]}", 1, 1, 1
+        )
+        found = account.get_post(crkey, repo=rec.get("did"))
         if found is not None:
             c_uri, c_cid = found["uri"], found["cid"]
         else:
-            if not crkey:
-                crkey = new_tid()
-                book.set_target(t.label, {"commentRkey": crkey})
-                book.save()  # the comment's key is on disk before the reply exists
+            if not rec.get("commentRkey"):
+                book.comment_pending(t.label, crkey)  # on disk before the reply exists
             parent = _reply_to(t)
             root_uri, root_cid = (parent[2], parent[3]) if parent else (uri, cid)
-            c_uri, c_cid = account.create_post(
-                t.first_comment, rkey=crkey, reply_to=(uri, cid, root_uri, root_cid)
-            )
-        book.set_target(
-            t.label,
-            {
-                "status": "published",
-                "firstCommentUri": c_uri,
-                "firstCommentCid": c_cid,
-                "at": _now(),
-                "error": None,
-            },
-        )
-        book.save()
+            try:
+                c_uri, c_cid = account.create_post(
+                    t.first_comment, rkey=crkey, reply_to=(uri, cid, root_uri, root_cid)
+                )
+            except BlueskyError as exc:
+                taken = _taken(exc, account, crkey, lambda f: True)
+                if taken is None:
+                    raise
+                c_uri, c_cid = taken["uri"], taken["cid"]
+        answer = Answer(Status.PUBLISHED, first_comment_uri=c_uri, first_comment_cid=c_cid)
+        book.answered(t.label, answer)
 
     def _failed(self, book: Record, t: ResolvedTarget, exc: Any) -> tuple[str, dict[str, Any]]:
         """Record a failure after the key was written. The key stays, so the next run
         adopts the record if the request did create it."""
         rec = book.target(t.label)
         code = _RECORDED_CODES.get(exc.code, exc.code)
-        error = {"code": code, "message": str(exc)}
+        failure = Failure(code, str(exc))
         if rec.get("uri"):  # the post is out; only its first comment is missing
-            book.set_target(t.label, {"status": "pending", "error": error})
-            book.save()
+            book.failed(t.label, failure, status=Status.PENDING)
             what = "its reply and quote settings" if rec.get("gates") else "the first comment"
             return "failed", {
                 "uri": rec["uri"],
-                "url": rec.get("url"),
+                "url": web_url(rec["uri"]),
                 "error": f"posted, but {what} failed: {exc}; the next run "
                 f"adds {what} (and only that)",
             }
-        status = "rejected" if exc.code == "rejected" else "failed"
-        book.set_target(
-            t.label, {"platform": "bluesky", "status": status, "hash": t.hash, "error": error}
-        )
-        book.save()
-        return status, {"error": str(exc)}
+        status = Status.REJECTED if exc.code == "rejected" else Status.FAILED
+        book.failed(t.label, failure, status=status, hash=t.hash, platform=_BSKY)
+        return str(status), {"error": str(exc)}
 
 
-def _now() -> str:
-    from publisher.record import now_iso
+def _own_record(uri: str, did: str | None) -> tuple[str, str] | None:
+    """(collection, record key) of an at:// URI in the repository `did`; None for a
+    URI elsewhere (or not at://)."""
+    if not uri.startswith("at://"):
+        return None
+    parts = uri[5:].split("/")
+    if len(parts) != 3 or (did and parts[0] != did):
+        return None
+    return parts[1], parts[2]
 
-    return now_iso()
+
+def _taken(
+    exc: Any,
+    account: BlueskyAccount,
+    rkey: str,
+    mine: Callable[[Mapping[str, Any]], bool],
+    collection: str = "app.bsky.feed.post",
+) -> dict[str, Any] | None:
+    """After a create refused as `record_exists`: the record another run made there,
+    when it is this one (else None: the error stands)."""
+    if getattr(exc, "code", None) != "record_exists":
+        return None
+    found = account.get_record(collection, rkey)
+    return found if found is not None and mine(found) else None
+
+
+def _found_hash(found: Mapping[str, Any], text: str, digest: str) -> str:
+    """The hash to record for an adopted record: `digest` when it says `text`, else
+    one of its own words (the edit policy decides about the difference)."""
+    said = str((found.get("value") or {}).get("text") or "")
+    if identity.normalize_text(said) == identity.normalize_text(text):
+        return digest
+    return identity.digest({"adopted": said})
+
+
+def _adopted_text(book: Record, t: ResolvedTarget, found: Mapping[str, Any]) -> None:
+    """An adopted post whose words differ from the file's (a typo fixed since): its
+    recorded hash is not the file's, so the edit policy decides about the difference."""
+    text = str((found.get("value") or {}).get("text") or "")
+    if identity.normalize_text(text) != identity.normalize_text(t.text):
+        book.rehashed(t.label, identity.digest({"adopted": text}))
 
 
 def _card(t: ResolvedTarget, notes: list[str]) -> Any:
@@ -535,8 +588,8 @@ def _card(t: ResolvedTarget, notes: list[str]) -> Any:
     keeps a card from being made is a note for the outcome, never a failure."""
     if t.media or t.extras.card is False:
         return None
-    from publisher.backends.bluesky_pds import BlueskyError, check_post
-    from publisher.backends.linkcard import fetch_card, pick_link
+    from publisher.clients.atproto import BlueskyError, check_post
+    from publisher.clients.linkcard import fetch_card, pick_link
 
     try:
         link = pick_link(t.text, card=t.extras.card, has_media=False)
@@ -558,31 +611,10 @@ def _card(t: ResolvedTarget, notes: list[str]) -> Any:
     return external
 
 
-def _announce(
-    book: Record, t: ResolvedTarget, account: BlueskyAccount, rkey: str, **extra: Any
-) -> None:
-    """Write the record key a create goes under, as `pending`, before the create: a
-    rerun reads it back (getRecord) and adopts what exists."""
-    book.set_target(
-        t.label,
-        {
-            **extra,
-            "platform": "bluesky",
-            "status": "pending",
-            "hash": t.hash,
-            "did": account.did,
-            "rkey": rkey,
-            "attempt": book.attempt(t.label) + 1,
-            "at": _now(),
-        },
-    )
-    book.save()
-
-
 def _reply_refs(account: BlueskyAccount, url: str) -> tuple[str, str, str, str]:
     """(parent uri, cid, root uri, cid) of a reply to the post at `url`: the root is the
     parent's own root when the parent is itself a reply."""
-    from publisher.backends.bluesky_pds import parse_post_uri
+    from publisher.clients.atproto import parse_post_uri
 
     uri, cid = account.resolve_post(url)
     did, rkey = parse_post_uri(uri)
@@ -592,7 +624,7 @@ def _reply_refs(account: BlueskyAccount, url: str) -> tuple[str, str, str, str]:
 
 
 def _images(t: ResolvedTarget) -> list[tuple[bytes, str, str]]:
-    from publisher.post import read_media
+    from publisher.files import read_media
 
     return [
         (read_media(m.path, m.size or 0), m.mime or "", m.alt or "")
@@ -610,3 +642,20 @@ def _reply_to(t: ResolvedTarget) -> tuple[str, str, str, str] | None:
     root_uri = opts.get("replyRootUri") or parent_uri
     root_cid = opts.get("replyRootCid") or parent_cid
     return str(parent_uri), str(parent_cid), str(root_uri), str(root_cid)
+
+
+def _announce(
+    book: Record,
+    t: ResolvedTarget,
+    account: BlueskyAccount,
+    rkey: str,
+    *,
+    fresh: bool,
+    reply_root: str | None = None,
+) -> None:
+    """The record key a create goes under, `pending` on disk before the create (a
+    rerun reads it back and adopts what exists); `fresh`: a new post, whatever the
+    target made before joins `earlier`."""
+    attempt = book.attempt(t.label) + 1
+    sending = Sending(attempt, t.hash, rkey=rkey, did=account.did, platform=_BSKY)
+    book.pending(t.label, sending, fresh=fresh, gates=bool(t.extras.gates), reply_root=reply_root)

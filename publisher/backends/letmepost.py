@@ -16,19 +16,21 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from publisher import identity
 from publisher.backends.base import Reporter, Request
-from publisher.backends.letmepost_api import (
+from publisher.clients.letmepost import (
     ApiError,
     LetmepostClient,
     NetworkError,
     NotSent,
     QuotaExceeded,
 )
+from publisher.errors import PublisherError
 from publisher.plan import Step, StepKind, TargetPlan
-from publisher.record import Record, iso_z, now_iso, web_url
+from publisher.record import Answer, Failure, Record, Sending, Status, iso_z, web_url
 
 if TYPE_CHECKING:
     from publisher.post import ResolvedTarget
@@ -68,7 +70,8 @@ class LetmepostBackend:
         if step.kind in (StepKind.CREATE, StepKind.RESEND):
             assert step.key is not None
             reporter.checkpoint()
-            self._send(record, reporter, list(step.targets), step.key, step.attempt)
+            resend = step.kind is StepKind.RESEND
+            self._send(record, reporter, list(step.targets), step.key, step.attempt, resend=resend)
             return
         if step.kind is StepKind.PART:
             reporter.checkpoint()
@@ -76,10 +79,12 @@ class LetmepostBackend:
             return
         (tp,) = step.targets
         if step.kind is StepKind.DELETE:  # unpublish: nothing to send, the run says so
-            # with the links to delete by hand (the post, then its thread's parts)
+            # with the links to delete by hand: the post, its thread's parts, and every
+            # post it made before (`earlier`: reposts, replaced parts)
             rec = record.target(tp.label)
             uris = [rec.get("uri"), *((p or {}).get("uri") for p in rec.get("parts") or [])]
-            links = [u for u in (web_url(x, tp.platform) for x in uris) if u]
+            uris += rec.get("earlier") or []
+            links = [u for u in (web_url(x, tp.platform) or x for x in uris if x) if u]
             reporter.outcome(
                 tp,
                 "not deleted",
@@ -108,10 +113,14 @@ class LetmepostBackend:
         parent = rec if step.part == 2 and rec.get("uri") else book.part(tp.label, step.part - 1)
         target = {k: v for k, v in t.api_target({}).items() if k in ("accountId", "platform")}
         target["text"] = t.parts[step.part - 2]
-        options = reply_options(t.platform, parent, rec)
+        # A target given as an account UUID names no platform: the API said which it is
+        # (recorded from part 1's answer). `options` is a union discriminated on
+        # `options.platform`: without it the server refuses the part (400).
+        platform = t.platform or rec.get("platform")
+        options = reply_options(platform, parent, rec)
         if options is None:
-            options = {"platform": t.platform, "replyTo": f"<part {step.part - 1}>"}
-        if t.options and t.options.get("platform") == t.platform:
+            options = {"platform": platform, "replyTo": f"<part {step.part - 1}>"}
+        if t.options and t.options.get("platform") == platform:
             options = {**dict(t.options), **options}
         target["options"] = options
         body: dict[str, Any] = {"targets": [target]}
@@ -127,26 +136,25 @@ class LetmepostBackend:
         parent = rec if step.part == 2 and rec.get("uri") else book.part(tp.label, step.part - 1)
         if parent is None or parent.get("status") not in ("published", "publishing"):
             if step.part == 2:  # said once per thread; a later part waits silently
-                reporter.outcome(
-                    tp,
-                    "waiting",
-                    note="the thread's next parts wait for part 1 to be out "
-                    "(`publisher sync` sends them then)",
-                )
+                reporter.outcome(tp, "waiting", note=waiting_note(rec.get("status")))
             return
         body = self._part_body(step, book)
         digest = t.part_hashes[step.part - 2]
-        base = {"key": step.key, "attempt": step.attempt, "at": now_iso(), "hash": digest}
-        earlier = (book.part(tp.label, step.part) or {}).get("status")
-        book.set_part(tp.label, step.part, {**base, "status": "pending"})
-        book.save()  # the part's key is on disk before its request leaves
+        prev = book.part(tp.label, step.part) or {}
+        earlier = prev.get("status")
+        resend = earlier == Status.PENDING and prev.get("key") == step.key
+        sent = book.pending(  # the part's key is on disk before its request leaves
+            tp.label,
+            Sending(step.attempt, hash=digest, key=step.key),
+            part=step.part,
+            fresh=not resend,
+        )
         try:
-            resp = self._client().create_post(body, step.key)
+            assert sent.key is not None
+            resp = self._client().create_post(body, sent.key)
         except NotSent as exc:  # not a byte left: known not posted (see `_send`)
             if earlier != "pending":
-                error = {"code": NOT_SENT, "message": str(exc)}
-                book.set_part(tp.label, step.part, {"status": "failed", "error": error})
-                book.save()
+                book.failed(tp.label, Failure(NOT_SENT, str(exc)), part=step.part)
             reporter.outcome(tp, "not sent", error=f"part {step.part}: {exc}")
             reporter.stop(f"{exc}: the other posts wait for the next run")
             return
@@ -156,29 +164,21 @@ class LetmepostBackend:
                     tp, "error", error=f"part {step.part}: {exc}; the next run resends it"
                 )
                 return
-            status, error = _refusal(exc)
-            book.set_part(tp.label, step.part, {**base, "status": status, "error": error})
-            book.save()
-            shown = error["message"] if error["code"] == OUTCOME_UNKNOWN else _hint(exc)
+            status, failure = _refusal(exc)
+            book.failed(tp.label, failure, part=step.part, status=status)
+            shown = failure.message if failure.code == OUTCOME_UNKNOWN else _hint(exc)
             reporter.outcome(tp, status, error=f"part {step.part}: {shown}")
             return
         results = (resp.data or {}).get("results") or [{}]
         r = results[0]
         err = r.get("error")
-        status = r.get("status") or "failed"
-        values = {
-            **base,
-            "status": status,
-            "postId": r.get("postId"),
-            "uri": r.get("uri"),
-            "cid": r.get("cid"),
-            "error": {k: err.get(k) for k in ("code", "rule", "message")}
-            if isinstance(err, dict)
-            else None,
-        }
-        book.set_part(tp.label, step.part, values)  # a None value (no error) drops the key
-        book.save()
-        if status not in ("published", "publishing"):
+        status = _status(r.get("status"))
+        answer = Answer(
+            status, uri=r.get("uri"), cid=r.get("cid"), post_id=r.get("postId"),
+            error=Failure.of(err),
+        )  # fmt: skip
+        book.answered(tp.label, answer, part=step.part)
+        if status not in (Status.PUBLISHED, Status.PUBLISHING):
             said = (
                 f"{err.get('code')}: {err.get('message', '')}" if isinstance(err, dict) else status
             )
@@ -220,14 +220,13 @@ class LetmepostBackend:
                 if m.path is None or m.sha256 is None or m.sha256 in book.media:
                     continue
                 reporter.checkpoint()
-                from publisher.post import read_media
+                from publisher.files import read_media
 
                 data = read_media(m.path, m.size or 0)  # bounded: the size checked
                 uploaded = self._client().upload_media(
                     m.path.name, data, m.mime or "application/octet-stream"
                 )
-                book.media[m.sha256] = uploaded["id"]
-                book.save()
+                book.uploaded(m.sha256, uploaded["id"])
 
     def _publish(self, book: Record, reporter: Reporter, sends: list[TargetPlan]) -> None:
         """A first request (or a deliberate new attempt) for `sends`: a new key."""
@@ -235,7 +234,7 @@ class LetmepostBackend:
         labels = [tp.label for tp in sends]
         attempt = 1 + max(book.attempt(label) for label in labels)
         assert post.hash is not None
-        key = identity.idempotency_key(self.env, post.hash, labels, attempt)
+        key = identity.idempotency_key(self.env, post.hash, labels, attempt, post.identity)
         self._send(book, reporter, sends, key, attempt)
 
     def _send(
@@ -245,6 +244,8 @@ class LetmepostBackend:
         sends: list[TargetPlan],
         key: str,
         attempt: int,
+        *,
+        resend: bool = False,
     ) -> None:
         """The request for `sends` under `key`: the key is on disk (`pending`) before
         the request leaves, and the answer is mapped into the record after it."""
@@ -259,26 +260,31 @@ class LetmepostBackend:
             if isinstance(exc, QuotaExceeded):
                 reporter.stop(_quota_message(exc))
             return
-        body = identity.body_bytes(post.body(targets, book.media))
-        base = {"key": key, "attempt": attempt, "at": now_iso()}
+        payload = post.body(targets, book.media)
+        try:  # Bluesky replies: the parent and root as they are now (read, not guessed)
+            for t, item in zip(targets, payload["targets"], strict=True):
+                if t.reply_to and not t.direct:
+                    item["options"] = resolve_bluesky_reply(t.reply_to)
+        except PublisherError as exc:
+            for tp in sends:
+                reporter.outcome(tp, "error", error=f"replyTo {t.reply_to}: {exc}")
+            return
+        body = identity.body_bytes(payload)
         # a target pending from an earlier run may have been sent then: it stays pending
         earlier = {t.label: book.targets().get(t.label, {}).get("status") for t in targets}
-        for t in targets:  # on disk before the request leaves: a rerun reuses this key
-            book.replace_target(t.label)
-            book.set_target(
-                t.label, {**base, "platform": t.platform, "status": "pending", "hash": t.hash}
-            )
-        book.save()
+        with book.batch():  # on disk before the request leaves: a rerun reuses this key
+            for t in targets:
+                sending = Sending(attempt, hash=t.hash, key=key, platform=t.platform)
+                book.pending(t.label, sending, fresh=not resend)
         try:
             resp = client.create_post(body, key)
         except NotSent as exc:
             # Not a byte left: the outcome is known (nothing was posted), so the record
             # says so instead of `pending`; the next run sends it again under this key.
-            error = {"code": NOT_SENT, "message": str(exc)}
-            for t in targets:
-                if earlier[t.label] != "pending":
-                    book.set_target(t.label, {"status": "failed", "error": error})
-            book.save()
+            with book.batch():
+                for t in targets:
+                    if earlier[t.label] != "pending":
+                        book.failed(t.label, Failure(NOT_SENT, str(exc)))
             for tp in sends:
                 reporter.outcome(tp, "not sent", error=str(exc))
             reporter.stop(f"{exc}: the other posts wait for the next run")
@@ -293,57 +299,40 @@ class LetmepostBackend:
                         tp, "error", error=f"{exc}; the next run resends the same request"
                     )
                 return
-            status, error = _refusal(exc)
-            for t in targets:
-                book.set_target(
-                    t.label,
-                    {
-                        **base,
-                        "platform": t.platform,
-                        "status": status,
-                        "hash": t.hash,
-                        "error": error,
-                    },
-                )
-            book.save()
-            message = error["message"] if error["code"] == OUTCOME_UNKNOWN else _hint(exc)
+            status, failure = _refusal(exc)
+            with book.batch():
+                for t in targets:
+                    book.failed(t.label, failure, status=status, hash=t.hash, platform=t.platform)
+            message = failure.message if failure.code == OUTCOME_UNKNOWN else _hint(exc)
             for tp in sends:
                 reporter.outcome(tp, status, error=message)
             if isinstance(exc, QuotaExceeded):
                 reporter.stop(_quota_message(exc))
             return
         results = (resp.data or {}).get("results") or []
-        for i, t in enumerate(targets):
-            r = results[i] if i < len(results) else {}
-            status = r.get("status") or "failed"
-            err = r.get("error")
-            uri = r.get("uri")
-            values = {
-                **base,
-                "platform": r.get("platform") or t.platform,
-                "account": r.get("accountId"),
-                "status": status,
-                "hash": t.hash,
-                "postId": r.get("postId"),
-                "uri": uri,
-                "cid": r.get("cid"),
-                "url": web_url(uri, r.get("platform") or t.platform),
-                "firstCommentUri": r.get("firstCommentUri"),
-                "firstCommentCid": r.get("firstCommentCid"),
-                "scheduledAt": iso_z((resp.data or {}).get("scheduledAt"))
-                if status == "queued"
-                else None,
-                "fixedHash": t.fixed_hash(post.profile_id) if status == "queued" else None,
-                "warnings": [w.get("code") for w in r.get("warnings") or [] if isinstance(w, dict)]
-                or None,
-                "error": {k: err.get(k) for k in ("code", "rule", "message")}
-                if isinstance(err, dict)
-                else None,
-            }
-            if not err:
-                book.target(t.label).pop("error", None)
-            book.set_target(t.label, values)
-        book.save()
+        with book.batch():
+            for i, t in enumerate(targets):
+                r = results[i] if i < len(results) else {}
+                status = _status(r.get("status"))
+                queued = status == Status.QUEUED
+                answer = Answer(
+                    status,
+                    uri=r.get("uri"),
+                    cid=r.get("cid"),
+                    post_id=r.get("postId"),
+                    account=r.get("accountId"),
+                    platform=r.get("platform") or t.platform,
+                    hash=t.hash,
+                    first_comment_uri=r.get("firstCommentUri"),
+                    first_comment_cid=r.get("firstCommentCid"),
+                    scheduled_at=iso_z((resp.data or {}).get("scheduledAt")) if queued else None,
+                    fixed_hash=t.fixed_hash(post.profile_id) if queued else None,
+                    warnings=tuple(
+                        str(w.get("code")) for w in r.get("warnings") or [] if isinstance(w, dict)
+                    ),
+                    error=Failure.of(r.get("error")),
+                )
+                book.answered(t.label, answer)
         for t, tp in zip(targets, sends, strict=True):
             rec = book.target(t.label)
             err = rec.get("error")
@@ -351,7 +340,7 @@ class LetmepostBackend:
                 tp,
                 rec["status"],
                 uri=rec.get("uri"),
-                url=rec.get("url"),
+                url=web_url(rec.get("uri"), rec.get("platform")),
                 error=f"{err['code']}: {err.get('message', '')}" if err else None,
                 note=f"scheduled for {rec['scheduledAt']}" if rec.get("scheduledAt") else None,
             )
@@ -378,13 +367,10 @@ class LetmepostBackend:
             reporter.outcome(tp, "error", error=str(exc))
             return False
         if getattr(book.post, "unpublish", False):  # unpublish: true: taken back for good
-            now = now_iso()
-            book.set_target(tp.label, {"status": "unpublished", "unpublishedAt": now, "at": None})
-            book.save()
+            book.canceled(tp.label, unpublished=True)
             reporter.outcome(tp, "unpublished", note="the queued post was canceled")
             return False
-        book.set_target(tp.label, {"status": "canceled", "at": now_iso()})
-        book.save()
+        book.canceled(tp.label)
         return True
 
     def _refresh(self, book: Record, reporter: Reporter, tp: TargetPlan) -> None:
@@ -395,17 +381,14 @@ class LetmepostBackend:
             reporter.outcome(tp, "error", error=str(exc))
             return
         uri = data.get("platformUri")
-        err = data.get("error")
-        values = {
-            "status": data.get("status"),
-            "uri": uri,
-            "cid": data.get("platformCid"),
-            "error": err if isinstance(err, dict) else None,
-        }
-        if data.get("status") != rec.get("status"):  # learnt something: when it happened
-            values["at"] = iso_z(data.get("publishedAt")) or now_iso()
-        book.set_target(tp.label, values)
-        book.save()  # writes nothing when nothing changed
+        answer = Answer(
+            _status(data.get("status") or rec.get("status")),
+            uri=uri,
+            cid=data.get("platformCid"),
+            error=Failure.of(data.get("error")),
+            at=iso_z(data.get("publishedAt")),
+        )
+        book.answered(tp.label, answer)  # writes nothing when nothing changed
         reporter.outcome(
             tp,
             data.get("status", "unknown"),
@@ -427,22 +410,29 @@ class LetmepostBackend:
             patch: dict[str, Any] = {"text": t.text, "scheduledAt": post.scheduled_iso}
             api_target = t.api_target(book.media)
             patch["media"] = api_target.get("media", [])
-            self._client().patch_post(rec["postId"], identity.body_bytes(patch))
+            client = self._client()
+            answer = client.patch_post(rec["postId"], identity.body_bytes(patch))
+            unapplied = patch_unapplied(patch, answer)
+            if unapplied == ["answer"]:  # an answer that does not show the post: read it
+                unapplied = patch_unapplied(patch, client.get_post(rec["postId"]))
         except ApiError as exc:
             if exc.status == 409:
                 self._refresh(book, reporter, tp)
                 return
-            book.set_target(tp.label, {"error": exc.as_record()})
-            book.save()
+            book.kept(tp.label, Failure.of(exc.as_record()))
             reporter.outcome(tp, "failed", error=_hint(exc))
             return
         except NetworkError as exc:
             reporter.outcome(tp, "error", error=str(exc))
             return
-        book.set_target(
-            tp.label, {"hash": t.hash, "scheduledAt": post.scheduled_iso, "at": now_iso()}
-        )
-        book.save()
+        if unapplied:
+            # The server answered 200 and kept the old text or media (the open-source
+            # server at d28bf71 reads `scheduledAt` only): the edit is not applied, so
+            # it is never recorded as such. The queued post is cancelled and the post
+            # created anew, as for an edit beyond a PATCH.
+            self._recreate(book, reporter, tp)
+            return
+        book.queued(tp.label, hash=t.hash, scheduled_at=post.scheduled_iso)
         reporter.outcome(tp, "queued")
 
     def _recreate(self, book: Record, reporter: Reporter, tp: TargetPlan) -> None:
@@ -453,20 +443,47 @@ class LetmepostBackend:
             self._publish(book, reporter, [tp])
 
 
-def _refusal(exc: ApiError) -> tuple[str, dict[str, Any]]:
+def waiting_note(status: Any) -> str:
+    """Why a thread's next parts were not sent, and the command that sends them."""
+    if status == Status.QUEUED:
+        return (
+            "the thread's next parts wait for part 1, which is queued: `publisher sync` "
+            "sends them once it is out"
+        )
+    if status == Status.PENDING:
+        return (
+            "the thread's next parts wait for part 1, whose answer was lost: the next "
+            "`publisher publish` resends it under its key, then sends them"
+        )
+    return (
+        f"the thread's next parts wait for part 1, which {status or 'did not go out'}: "
+        "once it is out (`publisher plan` says what it needs), `publisher publish` sends them"
+    )
+
+
+def _status(value: Any) -> Status:
+    """A post status as the API answered it (one it does not know is a failure)."""
+    try:
+        return Status(value)
+    except ValueError:
+        return Status.FAILED
+
+
+def _refusal(exc: ApiError) -> tuple[Status, Failure]:
     """The status and error to record for a definite refusal. A `body_mismatch` means
     an earlier request under this key reached the server and its answer was lost,
     and the post changed since: it may be out already, so it is never guessed."""
     if exc.rule == "idempotency_key.body_mismatch":
-        return "failed", {
-            "code": OUTCOME_UNKNOWN,
-            "rule": exc.rule,
-            "message": "an earlier request for this post reached the server under this key, "
+        return Status.FAILED, Failure(
+            OUTCOME_UNKNOWN,
+            "an earlier request for this post reached the server under this key, "
             "and its answer was lost; the post changed since. It may be published already: "
             "check the platform, then release it (the message says how) or run with "
             "--retry-failed to post the current version",
-        }
-    return ("rejected" if exc.code in REJECTED_CODES else "failed"), exc.as_record()
+            exc.rule,
+        )
+    status = Status.REJECTED if exc.code in REJECTED_CODES else Status.FAILED
+    return status, Failure.of(exc.as_record()) or Failure(exc.code or "unknown", str(exc))
 
 
 def _hint(exc: ApiError) -> str:
@@ -516,3 +533,87 @@ def reply_options(
             "replyRootCid": root.get("cid") or post_id_of(root["uri"]),
         }
     return None
+
+
+def _media_refs(items: Any) -> list[tuple[Any, ...]] | None:
+    """What identifies each media item of a request or of the server's `mediaRefs`
+    (kind, id or URL, alt text), in order; None when it cannot be read."""
+    if not isinstance(items, list):
+        return None
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            return None
+        out.append(
+            (item.get("kind"), item.get("mediaId") or item.get("url"), item.get("altText") or None)
+        )
+    return out
+
+
+def patch_unapplied(patch: dict[str, Any], answer: Any) -> list[str]:
+    """The fields of `patch` that the post in `answer` (a PATCH or GET answer) does not
+    show as asked: [] when every one was applied, ["answer"] when the answer does not
+    show the post at all. Compared by value, never by the order of keys."""
+    if not isinstance(answer, dict) or "text" not in answer:
+        return ["answer"]
+    unapplied = []
+    if "text" in patch and answer.get("text") != patch["text"]:
+        unapplied.append("text")
+    if "media" in patch and _media_refs(answer.get("mediaRefs") or []) != _media_refs(
+        patch["media"]
+    ):
+        unapplied.append("media")
+    if patch.get("scheduledAt") and iso_z(answer.get("scheduledAt")) != patch["scheduledAt"]:
+        unapplied.append("scheduledAt")
+    return unapplied
+
+
+def resolve_bluesky_reply(ref: str, environ: Any = None) -> dict[str, Any]:
+    """The `options` of a Bluesky reply through letmepost to the post `ref` (a bsky.app
+    URL or an at:// URI): the parent's uri and cid, and its thread's root (the parent's
+    own root when it is a reply, else the parent), read with no login through
+    ``$PUBLISHER_APPVIEW_URL`` when set (an AppView, or a PDS), else from the PDS the
+    author's DID document names (``$PUBLISHER_PLC_URL``, default plc.directory).
+
+    ``BlueskyError`` (``invalid_post_ref``, ``unknown_handle``, ``post_not_found``, or
+    the PDS could not be asked)."""
+    from publisher.clients.atproto import (
+        DEFAULT_PLC,
+        POST_COLLECTION,
+        BlueskyError,
+        parse_post_ref,
+        read_handle,
+        read_post,
+        resolve_pds,
+    )
+
+    environ = os.environ if environ is None else environ
+    try:
+        actor, rkey = parse_post_ref(ref)
+    except ValueError as exc:
+        raise BlueskyError("invalid_post_ref", str(exc)) from None
+    appview = (environ.get("PUBLISHER_APPVIEW_URL") or "").strip().rstrip("/") or None
+    plc = environ.get("PUBLISHER_PLC_URL") or DEFAULT_PLC
+    did = actor
+    if not did.startswith("did:"):
+        found = read_handle(actor, appview or "https://public.api.bsky.app")
+        if found is None:
+            raise BlueskyError("unknown_handle", f"no Bluesky account has handle @{actor}")
+        did = found
+    host = appview or resolve_pds(did, plc_url=plc)
+    if host is None:
+        raise BlueskyError("post_not_found", f"{did} is not a known account")
+    record = read_post(f"at://{did}/{POST_COLLECTION}/{rkey}", host)
+    if record is None or not record.get("cid"):
+        raise BlueskyError("post_not_found", "there is no such post")
+    value = record.get("value") if isinstance(record.get("value"), dict) else {}
+    root = (value.get("reply") or {}).get("root") if isinstance(value, dict) else None
+    if not (isinstance(root, dict) and root.get("uri") and root.get("cid")):
+        root = {"uri": record["uri"], "cid": record["cid"]}
+    return {
+        "platform": "bluesky",
+        "replyToUri": record["uri"],
+        "replyToCid": record["cid"],
+        "replyRootUri": root["uri"],
+        "replyRootCid": root["cid"],
+    }

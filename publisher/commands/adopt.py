@@ -62,7 +62,7 @@ def platform_of(url: str) -> str | None:
     return HOSTS.get(host)
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from publisher.commands.common import inside
     from publisher.lock import run_lock
 
@@ -78,10 +78,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _adopt(args: argparse.Namespace, config: Any) -> int:
-    from publisher.post import load_post
-    from publisher.record import Record, Status, web_url
+    from publisher.record import Answer, Record, Status, web_url
     from publisher.report import print_problems
     from publisher.run import Env, Run
+    from publisher.validate import load_post
 
     post = load_post(args.path, config)
     if not post.targets:
@@ -112,37 +112,26 @@ def _adopt(args: argparse.Namespace, config: Any) -> int:
             + (f", {shown}" if shown else "")
             + "): publisher adopts only posts it has not sent"
         )
-    for t in post.targets:
-        posts = found.get(t.label)
-        if not posts:
-            continue
-        first = posts[0]
-        record.replace_target(t.label)
-        values: dict[str, Any] = {
-            "platform": t.platform,
-            "status": Status.PUBLISHED,
-            "hash": t.hash,
-            "uri": first.uri,
-            "cid": first.cid,
-        }
-        if t.direct:
-            values.update(did=first.did, rkey=first.rkey)
-        record.set_target(t.label, values)
-        for n, part in enumerate(posts[1:], start=2):
-            record.set_part(
-                t.label,
-                n,
-                {
-                    "status": Status.PUBLISHED,
-                    "hash": t.part_hashes[n - 2],
-                    "uri": part.uri,
-                    "cid": part.cid,
-                    "rkey": part.rkey if t.direct else None,
-                },
-            )
     if not found:
         return 0
-    record.save()
+    with record.batch():  # one write, under the run lock
+        for t in post.targets:
+            posts = found.get(t.label)
+            if not posts:
+                continue
+            hashes = (t.hash, *t.part_hashes)
+            answers = [
+                Answer(
+                    Status.PUBLISHED,
+                    uri=item.uri,
+                    cid=item.cid,
+                    hash=hashes[i] if i < len(hashes) else None,
+                    did=item.did if t.direct and i == 0 else None,
+                    rkey=item.rkey if t.direct else None,
+                )
+                for i, item in enumerate(posts)
+            ]
+            record.adopted(t.label, answers, platform=t.platform)
     for t in post.targets:
         for n, item in enumerate(found.get(t.label) or [], start=1):
             which = f" part {n}" if len(found[t.label]) > 1 or t.parts else ""
@@ -228,7 +217,7 @@ def _read(url: str, t: Any, config: Any) -> Found:
 
 
 def _read_bluesky(url: str, t: Any, config: Any) -> Found:
-    from publisher.backends.bluesky_pds import (
+    from publisher.clients.atproto import (
         POST_COLLECTION,
         BlueskyError,
         parse_post_ref,

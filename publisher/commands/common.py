@@ -19,7 +19,7 @@ def config_from(args: argparse.Namespace) -> Config:
     repository at all) is refused: publisher never reads a post it would not record
     in the repository, and never writes outside it. Its `fetch_allow` joins the fetch
     allowlist, and its accounts' app passwords join what is redacted."""
-    from publisher.netfetch import allow_also
+    from publisher.clients.fetch import allow_also
     from publisher.redaction import from_environ
 
     config = _config_from(args)
@@ -81,7 +81,7 @@ def run_from(args: argparse.Namespace, config: Config) -> Any:
 
 def load_posts(paths: list[Path], config: Config) -> list[Any]:
     from publisher.files import find_posts
-    from publisher.post import load_posts as load_many
+    from publisher.validate import load_posts as load_many
 
     roots = paths or [config.posts_dir]
     for path in roots:

@@ -42,7 +42,7 @@ def parse_since(value: str, now: dt.datetime | None = None) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from publisher.lock import run_lock
 
     config = config_from(args)

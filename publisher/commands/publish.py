@@ -10,7 +10,7 @@ from publisher.commands.common import UsageError, config_from, load_posts, run_f
 from publisher.lock import run_lock
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     config = config_from(args)
     run = run_from(args, config)
     if args.dry_run:
@@ -20,20 +20,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace, config: Any, run: Any) -> int:
-    from publisher.history import committed_records, deleted_queued
-    from publisher.plan import make_plan
+    from publisher.history import deleted_queued
+    from publisher.reconcile import Reconciler
     from publisher.report import print_problems
 
     posts = load_posts(args.paths, config)  # read under the lock: no stale plan
     options: dict[str, Any] = {"repost": args.repost, "retry_failed": args.retry_failed}
     if not args.paths:  # the whole repository: deleted files' queued posts are cancelled
         options["deleted"] = deleted_queued(config.root, config.posts, run)
-    plan = make_plan(posts, run, **options)
-    options["history"] = committed_records(plan)  # one git call for the whole run
-    plan = make_plan(posts, run, **options) if options["history"] else plan
+    # ask before creating: git history now (one git call), the server once connected
+    reconciler = Reconciler(posts, run, **options)
+    plan = reconciler.plan()
     with run.connect(need_key=plan.needs_letmepost, verbose=args.verbose) as api:
-        if plan.needs_accounts and (accounts := api.accounts()) is not None:
-            plan = make_plan(posts, run, **options, accounts=accounts)
+        plan = reconciler.plan(api)
         # errors of invalid posts, and the warnings of what goes out (LinkedIn drops the
         # media, a first comment is ignored there, ...): said before anything is sent
         going = [f.post for f in plan.work if f.post.warnings]
@@ -102,7 +101,8 @@ def _dry_run(args: argparse.Namespace, config: Any, run: Any, posts: list[Any]) 
     """Print the exact requests of the plan's steps (method, path, Idempotency-Key,
     body), as `publish` would send them, without sending anything."""
     from publisher.backends import open_backends
-    from publisher.history import deleted_queued, plan_with_history
+    from publisher.history import deleted_queued
+    from publisher.reconcile import Reconciler
     from publisher.record import Record
     from publisher.report import print_problems
 
@@ -110,9 +110,9 @@ def _dry_run(args: argparse.Namespace, config: Any, run: Any, posts: list[Any]) 
     options: dict[str, Any] = {"repost": args.repost, "retry_failed": args.retry_failed}
     if not args.paths:  # as `publish` plans it: deleted files' queued posts are cancelled
         options["deleted"] = deleted_queued(config.root, config.posts, run)
-    plan = plan_with_history(posts, run, **options)
+    plan = Reconciler(posts, run, **options).plan()  # offline: git history only
     print_problems([p for p in posts if not p.valid], out=sys.stderr)
-    backends = open_backends(run, client=None, environ={})
+    backends = open_backends(run, client=None)
     requests = []
     local: list[dict[str, str]] = []  # what changes only the file (restore, forget)
     for f in plan.work:
@@ -152,4 +152,4 @@ def _dry_run(args: argparse.Namespace, config: Any, run: Any, posts: list[Any]) 
     return 1 if plan.invalid else 0
 
 
-__all__ = ["UsageError", "execute", "finish", "run"]
+__all__ = ["UsageError", "execute", "finish", "main"]

@@ -32,6 +32,8 @@ from typing import Any
 
 from publisher.commands.common import config_from, load_posts
 
+__all__ = ["DRIFT", "Check", "check", "collect", "main"]
+
 DRIFT = frozenset({"deleted", "edited upstream", "file edited"})
 _CHECKED_STATUSES = frozenset({"published", "publishing", "pending"})
 
@@ -105,7 +107,7 @@ def check(
     c: Check, plc_url: str, pds_of: dict[str, str | None], appview: str | None = None
 ) -> Check:
     """Read the record of ``c`` back and set its state."""
-    from publisher.backends.bluesky_pds import BlueskyError, parse_post_uri, read_post, resolve_pds
+    from publisher.clients.atproto import BlueskyError, parse_post_uri, read_post, resolve_pds
 
     try:
         did, _ = parse_post_uri(c.uri)
@@ -161,7 +163,7 @@ def _missing_facets(value: dict[str, Any], host: str) -> list[str]:
     """The links, mentions and hashtags of a record's text that are not facets of it
     (what Bluesky's own client would have made; a mention only when its handle
     resolves through ``host``)."""
-    from publisher.backends.bluesky_pds import build_facets, read_handle
+    from publisher.clients.atproto import build_facets, read_handle
 
     text = value.get("text")
     if not isinstance(text, str):
@@ -184,7 +186,7 @@ def _missing_facets(value: dict[str, Any], host: str) -> list[str]:
     return missing
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from publisher.report import dump_json, table
 
     config = config_from(args)

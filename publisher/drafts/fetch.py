@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
-from publisher.netfetch import FetchError
+from publisher.clients.fetch import FetchError
 
 __all__ = [
     "FEED_TIMEOUT",
@@ -79,7 +79,7 @@ def fetch_feed(
     timeout: float = FEED_TIMEOUT,
 ) -> FeedAnswer:
     """GET ``url`` once, conditionally when ``etag`` or ``last_modified`` is known."""
-    from publisher.netfetch import NotModified, fetch
+    from publisher.clients.fetch import NotModified, fetch
 
     headers = {"Accept": ACCEPT}
     if etag:

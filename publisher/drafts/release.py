@@ -141,7 +141,7 @@ def release_from_payload(data: Any, where: str = "the event") -> Release:
 
 
 def _git(root: Path, *args: str) -> str | None:
-    from publisher.github.git import user_git_output
+    from publisher.git import user_git_output
 
     return user_git_output(root, *args)
 

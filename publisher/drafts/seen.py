@@ -53,7 +53,7 @@ def known_sources(root: Path, folders: Iterable[Path], extra_ids: Iterable[str] 
     """Every source found under ``folders`` now and in the history of the repository
     at ``root``, plus ``extra_ids``."""
     from publisher.files import find_posts
-    from publisher.github.git import versions_mentioning
+    from publisher.git import versions_mentioning
 
     known = Known()
     known.ids.update(extra_ids)

@@ -9,5 +9,7 @@
 - `report`: what a run found and did, as step outputs and annotations.
 - `render`: Markdown for the job summary and the PR comment, from the preview model.
 
-Nothing is imported here: `import publisher.github.git` stays cheap.
+Nothing is imported here: `import publisher.git` stays cheap.
 """
+
+__all__ = []

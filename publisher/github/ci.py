@@ -52,7 +52,7 @@ from publisher.github.actions import (
     upsert_pr_comment,
     write_outputs,
 )
-from publisher.github.report import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Report
+from publisher.github.outcome import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Report
 from publisher.github.select import Selection, select_posts
 
 __all__ = ["Inputs", "choose_mode", "main", "parse_bool"]
@@ -276,18 +276,22 @@ class Job:
     @classmethod
     def from_environ(cls, config_path: Path | None, environ: Mapping[str, str], log: Log) -> Job:
         """Inputs, event and configuration (``path`` replaces the posts folder)."""
-        from publisher.github.git import work_tree_root
+        from publisher.git import work_tree_root
         from publisher.run import resolve_run
 
         inputs = Inputs.from_environ(environ)
         actions = ActionsEnv.from_environ(environ)
         config = load_config(path=config_path) if config_path else load_config()
-        from publisher.netfetch import allow_also
+        from publisher.clients.fetch import allow_also
 
         allow_also(config.fetch_allow)
         from publisher.redaction import from_environ
 
-        from_environ(environ, [a.password_env for a in config.accounts.values() if a.password_env])
+        passwords = [a.password_env for a in config.accounts.values() if a.password_env]
+        from_environ(environ, passwords)
+        for name in dict.fromkeys(passwords):  # the runner hides them in its log too
+            if environ.get(name, "").strip():
+                log.mask(environ[name].strip())
         if inputs.path is not None:
             posts = PurePosixPath(inputs.path.replace("\\", "/"))
             if posts.is_absolute() or ".." in posts.parts:
@@ -318,8 +322,8 @@ class Job:
         """Load and plan the selected posts; the report of what was found. With an open
         connection, targets named by a platform alone are checked against the
         connected accounts (read once)."""
-        from publisher.plan import make_plan
-        from publisher.post import load_post
+        from publisher.reconcile import Reconciler
+        from publisher.validate import load_post
 
         root = self.repo_root or self.config.root
         deleted = [
@@ -327,15 +331,11 @@ class Job:
             for d in selection.deleted
         ]
         posts = [load_post(p, self.config) for p in selection.files]
-        from publisher.history import committed_records
-
-        options: dict[str, Any] = {"deleted": deleted}
-        plan = make_plan(posts, self.run, **options)
-        options["history"] = committed_records(plan)  # lost records: one git call
-        if options["history"]:
-            plan = make_plan(posts, self.run, **options)
-        if api is not None and plan.needs_accounts and (accounts := api.accounts()) is not None:
-            plan = make_plan(posts, self.run, **options, accounts=accounts)
+        # Ask before creating: git history on every ref and on the push's `before` (a
+        # force push left it out of the clone), then, connected, the server.
+        push = self.actions.push
+        refs = [push.before] if push is not None and push.before else []
+        plan = Reconciler(posts, self.run, refs=refs, deleted=deleted).plan(api)
         reason = reason if reason is not None else f"{why}; {selection.reason}"
         return Report(reason, plan.env, plan, self.where, selection, root=self.config.root)
 
@@ -392,7 +392,7 @@ class Job:
         deleted files are cancelled (steps of the plan too)."""
         from publisher.apply import Runner
 
-        result = Runner(api.run, client=api.client, environ=self.environ).run(report.plan)
+        result = Runner(api.run, client=api.client).run(report.plan)
         report.outcomes = list(result.outcomes)
         report.stopped = result.stopped
         report.written = list(result.written)
@@ -400,7 +400,7 @@ class Job:
     def save(self, report: Report, written: list[str], branch: str | None) -> None:
         """Commit the written-back files as github-actions[bot] and push them (rebase
         and retry; a conflict in a post is resolved by merging its records)."""
-        from publisher.github.git import GitError, commit_files, push_with_retry
+        from publisher.git import GitError, commit_files, push_with_retry
         from publisher.github.render import commit_message
 
         root = self.repo_root or self.config.root

@@ -2,7 +2,7 @@
 request's preview comment, and the commit message of the write-back.
 
 The preview is drawn from the one preview model (`Report.previews()`, built by
-`publisher.preview.model.build_preview`), the same data `watch` and its live page show.
+`publisher.preview.views.build_preview`), the same data `watch` and its live page show.
 Post text is untrusted: it reaches Markdown only through `md` (escaped, no HTML, no
 @mention) or `pre` (verbatim inside ``<pre>``).
 """
@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from publisher.github.report import SENT, Report
+from publisher.github.outcome import SENT, Report
 from publisher.report import ACTION_WORDS
 
 __all__ = [

@@ -104,7 +104,7 @@ def select_posts(
     """Which post files to plan: the changed ones plus every one without a record for
     ``run`` (see the module docstring for the guarantees and their cost)."""
     from publisher.files import find_posts
-    from publisher.github.git import GitError, changed_posts
+    from publisher.git import GitError, changed_posts
 
     everything = find_posts([config.posts_dir]) if config.posts_dir.is_dir() else []
     if mode == "validate" or repo_root is None:
@@ -297,7 +297,7 @@ def _deleted_with_queue(
     of those postIds are parsed to check.
     """
     from publisher.document import MAX_BYTES, DocumentError, load_document, parse_document
-    from publisher.github.git import file_at
+    from publisher.git import file_at
 
     found: list[Deleted] = []
     for path in deleted:

@@ -12,7 +12,7 @@ import time
 from collections import deque
 from typing import Any, TextIO
 
-from publisher.preview.model import PostPreview, segments
+from publisher.preview.views import PostPreview, segments
 
 __all__ = ["HubListener", "LiveView", "PlainView", "render_post"]
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Protocol
 from publisher.config import Config
 from publisher.files import find_posts, is_post_file
 from publisher.lock import LockWaitCancelled, run_lock
-from publisher.preview.model import PostPreview, build_preview
+from publisher.preview.views import PostPreview, build_preview
 from publisher.run import Run
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ DELETE_GRACE = 0.3
 
 Commit = Callable[[Path, Sequence[Path], str], str | None]
 """``commit(root, files, message) -> short sha or None`` (nothing changed); raises on
-failure, with a message fit to show. The command passes `publisher.github.git.commit_local`:
+failure, with a message fit to show. The command passes `publisher.git.commit_local`:
 the loop itself runs no git."""
 
 
@@ -221,10 +221,11 @@ class Watcher:
         """(Re)load one post; show it when it changed. ``force`` reloads unchanged bytes
         too (its media files may have changed)."""
         from publisher.plan import make_plan
-        from publisher.post import load_post
+        from publisher.validate import load_post
+        from publisher.writeback import read_post_bytes
 
         try:
-            raw = path.read_bytes()
+            raw = read_post_bytes(path)  # sized first: a huge file is passed over
         except OSError:
             return  # vanished between the event and now: handled as a deletion
         tracked = self.tracked.get(path)
@@ -239,7 +240,7 @@ class Watcher:
             return  # saved without a change (or our own write, already shown)
         post = load_post(path, self.config)
         fp = make_plan([post], self.invocation).files[0]
-        content = post.hash if post.valid else None
+        content = _content(post) if post.valid else None
         changed = content is None or content != tracked.content
         if changed:
             tracked.stable_since = self.clock()
@@ -322,6 +323,8 @@ class Watcher:
             return
         for o in result.outcomes:
             detail = o.url or o.uri or o.error or ""
+            if o.note and o.note != detail:  # which part of a thread; why parts wait
+                detail = f"{detail} ({o.note})" if detail else o.note
             self._event(rel, f"{o.target} {o.status} {detail}".rstrip(), error=o.failed)
         if result.stopped:
             self._event(rel, f"stopped: {result.stopped}", error=True)
@@ -355,3 +358,12 @@ def _show(path: Path, root: Path) -> str:
 
 
 __all__ = ["Commit", "Listener", "Tracked", "Watcher"]
+
+
+def _content(post: Post) -> str | None:
+    """What "unchanged" and "already tried" are judged by: the post's hash and every
+    thread part's (a part appended while watch runs is a change to publish)."""
+    from publisher import identity
+
+    parts = [list(t.part_hashes) for t in post.targets if t.part_hashes]
+    return identity.digest([post.hash, parts]) if parts else post.hash

@@ -92,6 +92,7 @@ RULES: frozenset[str] = frozenset(
         "twitter.text.non_empty",
         "twitter.text.max_graphemes",
         "twitter.text.max_weighted",  # local id (X's own count, twitter-text v3)
+        "twitter.text.invalid_characters",  # local id (twitter-text: U+FFFE, U+FEFF, U+FFFF)
         "twitter.media.count_max",
         "twitter.media.image_video_exclusive",
         "twitter.media.alt_text_max_graphemes",
@@ -243,6 +244,8 @@ _X_HEAVY = regex.compile(r"[^\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u203
 _X_URL = regex.compile("https?://[^" + regex.escape(_JS_WS) + "]+", regex.IGNORECASE)
 _HASHTAG = regex.compile(r"#[\p{L}\p{N}_]+")
 _X_URL_WEIGHT = 23
+# Characters X refuses in a post (twitter-text's invalidChars).
+_X_INVALID = frozenset("\ufffe\ufeff\uffff")
 # Every link twitter-text finds has a dot followed by its top-level domain's first letter.
 _X_MAYBE_LINK = regex.compile(r"\.[A-Za-z]")
 
@@ -477,13 +480,18 @@ def _fmt_bytes(n: int) -> str:
 def _check_media(platform: str, media: tuple[Media, ...], out: list[Finding]) -> None:
     if not media:
         return  # no count, mix, alt text, type or size to check (required media: elsewhere)
+    _media_counts(platform, media, out)  # cheap: counts, mixing, alt text
+    _alt_texts(platform, media, out)
+    for i, m in enumerate(media):  # deep: inline bytes, media type, byte size
+        _media_file(platform, m, f"media[{i}]", out)
+
+
+def _media_counts(platform: str, media: tuple[Media, ...], out: list[Finding]) -> None:
     spec = _MEDIA[platform]
     name = _NAMES[platform]
     images = sum(1 for m in media if m.kind == "image")
     videos = sum(1 for m in media if m.kind == "video")
     count_rule = f"{platform}.media.count_max"
-
-    # cheap: counts, mixing, alt text
     if spec.exclusive and images and videos:
         out.append(
             Finding(
@@ -520,71 +528,79 @@ def _check_media(platform: str, media: tuple[Media, ...], out: list[Finding]) ->
                 "media",
             )
         )
-    if spec.alt_max is not None:
-        for i, m in enumerate(media):
-            if m.alt is None:
-                continue
-            n = graphemes(m.alt)
-            if n > spec.alt_max:
-                out.append(
-                    Finding(
-                        f"{platform}.media.alt_text_max_graphemes",
-                        f"alt text is {n:,} graphemes; {name} allows {spec.alt_max:,}",
-                        f"media[{i}].alt",
-                    )
-                )
 
-    # deep: inline bytes, media type, byte size (skipped where unknown: the server checks)
+
+def _alt_texts(platform: str, media: tuple[Media, ...], out: list[Finding]) -> None:
+    spec = _MEDIA[platform]
+    name = _NAMES[platform]
+    if spec.alt_max is None:
+        return
     for i, m in enumerate(media):
-        where = f"media[{i}]"
-        if m.source == "bytes" and platform in _URL_CONSUMERS:
+        if m.alt is None:
+            continue
+        n = graphemes(m.alt)
+        if n > spec.alt_max:
             out.append(
                 Finding(
-                    "media.bytes_inline_unsupported",
-                    f"{name} fetches media by URL and refuses inline bytes; "
-                    "upload the file first (POST /v1/media) and send its mediaId",
-                    where,
-                    stage="deep",
+                    f"{platform}.media.alt_text_max_graphemes",
+                    f"alt text is {n:,} graphemes; {name} allows {spec.alt_max:,}",
+                    f"media[{i}].alt",
                 )
             )
-        is_image = m.kind == "image"
-        allowed = spec.image_mimes if is_image else spec.video_mimes
-        if allowed is None:
-            continue
-        mime = _norm_mime(m.mime) if m.mime else None
-        if mime is not None and mime not in allowed:
-            out.append(
-                Finding(
-                    spec.mime_rule_image if is_image else spec.mime_rule_video,
-                    f"{m.kind} type {mime} is not accepted by {name}; use "
-                    + ", ".join(sorted(allowed)),
-                    where,
-                    stage="deep",
-                )
+
+
+def _media_file(platform: str, m: Media, where: str, out: list[Finding]) -> None:
+    """One item's inline bytes, type and size (skipped where unknown: the server checks)."""
+    spec = _MEDIA[platform]
+    name = _NAMES[platform]
+    if m.source == "bytes" and platform in _URL_CONSUMERS:
+        out.append(
+            Finding(
+                "media.bytes_inline_unsupported",
+                f"{name} fetches media by URL and refuses inline bytes; "
+                "upload the file first (POST /v1/media) and send its mediaId",
+                where,
+                stage="deep",
             )
-            continue
-        if m.size is None:
-            continue
-        if not is_image:
-            limit, rule = spec.video_max, spec.size_rule_video
-        elif spec.gif_max is not None and mime == _GIF:
-            limit, rule = spec.gif_max, f"{platform}.media.gif_size_max"
-        elif spec.gif_max is not None and mime is None:
-            # Type unknown (X takes GIFs up to 15 MB): only the kinder limit is certain.
-            limit, rule = spec.gif_max, spec.size_rule_image
-        else:
-            limit, rule = spec.image_max, spec.size_rule_image
-        if limit is not None and m.size > limit:
-            what = "GIF" if rule.endswith(".gif_size_max") else m.kind
-            out.append(
-                Finding(
-                    rule,
-                    f"{what} is {m.size:,} bytes ({_fmt_bytes(m.size)}); {name} allows "
-                    f"{limit:,} bytes ({_fmt_bytes(limit)})",
-                    where,
-                    stage="deep",
-                )
+        )
+    is_image = m.kind == "image"
+    allowed = spec.image_mimes if is_image else spec.video_mimes
+    if allowed is None:
+        return
+    mime = _norm_mime(m.mime) if m.mime else None
+    if mime is not None and mime not in allowed:
+        out.append(
+            Finding(
+                spec.mime_rule_image if is_image else spec.mime_rule_video,
+                f"{m.kind} type {mime} is not accepted by {name}; use "
+                + ", ".join(sorted(allowed)),
+                where,
+                stage="deep",
             )
+        )
+        return
+    if m.size is None:
+        return
+    if not is_image:
+        limit, rule = spec.video_max, spec.size_rule_video
+    elif spec.gif_max is not None and mime == _GIF:
+        limit, rule = spec.gif_max, f"{platform}.media.gif_size_max"
+    elif spec.gif_max is not None and mime is None:
+        # Type unknown (X takes GIFs up to 15 MB): only the kinder limit is certain.
+        limit, rule = spec.gif_max, spec.size_rule_image
+    else:
+        limit, rule = spec.image_max, spec.size_rule_image
+    if limit is not None and m.size > limit:
+        what = "GIF" if rule.endswith(".gif_size_max") else m.kind
+        out.append(
+            Finding(
+                rule,
+                f"{what} is {m.size:,} bytes ({_fmt_bytes(m.size)}); {name} allows "
+                f"{limit:,} bytes ({_fmt_bytes(limit)})",
+                where,
+                stage="deep",
+            )
+        )
 
 
 # ---------------------------------------------------------------- text rules
@@ -669,6 +685,18 @@ def _bluesky_bytes(text: str, field: str, rule: str, out: list[Finding]) -> None
 def _check_twitter(content: Content, text: str, out: list[Finding]) -> None:
     _text_non_empty("twitter", text, "twitter.text.non_empty", out)
     _x_text_max(text, out)
+    if not _X_INVALID.isdisjoint(text):
+        bad = sorted(f"U+{ord(c):04X}" for c in _X_INVALID.intersection(text))
+        out.append(
+            Finding(
+                "twitter.text.invalid_characters",
+                f"text holds {', '.join(bad)}, which X refuses in a post (twitter-text's "
+                "invalid characters); delete it (an editor may have put it there)",
+                "text",
+                stage="deep",
+                api=False,
+            )
+        )
     _check_media("twitter", content.media, out)
 
 

@@ -41,6 +41,8 @@ from .faults import FaultError, Faults
 from .publishing import Engine, post_view
 from .store import Store, decode_cursor, key_hash
 
+__all__ = ["MULTIPART_OVERHEAD", "Handler", "RateLimiter", "SandboxApp", "log"]
+
 log = logging.getLogger("publisher.sandbox")
 
 _REQUEST_ID = re.compile(r"^[\w-]{1,255}$", re.ASCII)
@@ -217,11 +219,21 @@ class SandboxApp:
             Route("/v1/posts/{id}", v1(self.get_post, "posts:read"), methods=["GET"]),
             Route("/v1/posts/{id}", v1(self.patch_post, "posts:write"), methods=["PATCH"]),
             Route("/v1/posts/{id}", v1(self.delete_post, "posts:write"), methods=["DELETE"]),
-            Route("/v1/posts/{id}/retry", v1(self.retry_post, "posts:write"), methods=["POST"]),
+            *(
+                []
+                if self.fork
+                else [
+                    Route(
+                        "/v1/posts/{id}/retry", v1(self.retry_post, "posts:write"), methods=["POST"]
+                    )
+                ]
+            ),
             Route("/v1/accounts", v1(self.list_accounts, "posts:read"), methods=["GET"]),
             Route("/v1/accounts/{id}", v1(self.get_account, "posts:read"), methods=["GET"]),
             Route("/v1/media", v1(self.upload_media, "posts:write"), methods=["POST"]),
             Route("/v1/media", v1(self.list_media, "posts:read"), methods=["GET"]),
+            Route("/health", self.health, methods=["GET"]),
+            Route("/xrpc/com.atproto.repo.getRecord", self.xrpc_get_record, methods=["GET"]),
             Route("/_sandbox/info", self.sb_info, methods=["GET"]),
             Route("/_sandbox/posts", self.sb_posts, methods=["GET"]),
             Route("/_sandbox/idempotency", self.sb_idempotency, methods=["GET"]),
@@ -234,7 +246,11 @@ class SandboxApp:
 
         async def plain_404(request: Request, exc: Exception) -> Response:
             # Unmatched routes get the framework's plain-text 404, not the JSON envelope.
-            return PlainTextResponse("404 Not Found", status_code=404)
+            return PlainTextResponse(
+                "404 Not Found",
+                status_code=404,
+                headers={"X-Request-Id": str(uuid.uuid4()), "X-RateLimit-Limit": "5000"},
+            )
 
         return Starlette(
             routes=routes,
@@ -252,11 +268,13 @@ class SandboxApp:
             raise ApiError(
                 401,
                 "unauthenticated",
-                "Missing or malformed API key: send 'Authorization: Bearer lmp_…'",
+                "Authentication required.",
+                remediation="Send `Authorization: Bearer lmp_live_…` (programmatic) or sign in "
+                "to the dashboard (cookie-based session).",
             )
         key = self._keys.get(key_hash(token))
         if key is None:
-            raise ApiError(401, "unauthenticated", "Unknown or revoked API key")
+            raise ApiError(401, "unauthenticated", "API key is invalid or revoked.")
         return key
 
     async def _v1(
@@ -286,11 +304,15 @@ class SandboxApp:
         request = _capped(request, body_limit)
         try:
             key = self._auth(request)
-            if scope not in key["scopes"].split(","):
+            if not self.fork and scope not in key["scopes"].split(","):  # fork: never checked
                 raise ApiError(
                     403, "unauthorized", f"API key lacks scope {scope}", rule="api_key.scope"
                 )
-            allowed, rl_headers = self.rate.consume(key["id"], self.clock.now())
+            # The fork limits POSTs only (GET, PATCH and DELETE have no limiter there).
+            limited = not self.fork or method == "POST" or path.startswith("/v1/accounts")
+            allowed, rl_headers = (
+                self.rate.consume(key["id"], self.clock.now()) if limited else (True, {})
+            )
             headers.update(rl_headers)
             if not allowed:
                 raise ApiError(
@@ -314,22 +336,28 @@ class SandboxApp:
                 if not idem_key or len(idem_key) > 255:
                     raise validation(
                         "idempotency_key.length",
-                        "Idempotency-Key must be 1 to 255 characters long"
-                        + (" (it is empty)" if not idem_key else ""),
+                        "Idempotency-Key must be 255 characters or fewer."
+                        if idem_key
+                        else "Idempotency-Key must not be empty.",
                     )
-                headers["Idempotency-Key"] = idem_key
                 raw = await request.body()
                 outcome, stored = self.store.idem_begin(
                     ORG_ID, idem_key, hashlib.sha256(raw).hexdigest(), self.clock.now()
                 )
+                if outcome != "mismatch":  # the server does not echo a key it refuses
+                    headers["Idempotency-Key"] = idem_key
                 if outcome == "replay":
                     headers["Idempotency-Replayed"] = "true"
-                    return Response(stored[1], stored[0], headers, media_type="application/json")
+                    replayed = _jsonb_order(stored[1]) if self.fork else stored[1]
+                    return Response(replayed, stored[0], headers, media_type="application/json")
+                if outcome == "in_progress" and self.fork:
+                    # The fork has no in-progress claim: the second request runs too.
+                    outcome = "expired"
                 if outcome == "mismatch":
                     raise ApiError(
                         409,
                         "idempotency_conflict",
-                        "This Idempotency-Key was used with a different body",
+                        "Idempotency-Key reused with a different request body.",
                         rule="idempotency_key.body_mismatch",
                         remediation="Use a new Idempotency-Key for a different request.",
                     )
@@ -370,9 +398,58 @@ class SandboxApp:
             return _DropConnection()
         return Response(body, status, headers, media_type="application/json")
 
-    @staticmethod
-    def _sandbox_key(key: dict[str, Any]) -> bool:
-        return key["env"] == "test"
+    def _sandbox_key(self, key: dict[str, Any]) -> bool:
+        # The fork has no sandbox mode: an lmp_test_ key publishes like a live key.
+        return key["env"] == "test" and not self.fork
+
+    @property
+    def fork(self) -> bool:
+        return self.config.server_version == "fork-d28bf71"
+
+    async def xrpc_get_record(self, request: Request) -> Response:
+        """The emulated Bluesky posts of live keys (and their first comments) as a PDS or
+        an AppView shows them (``com.atproto.repo.getRecord``, no login), so what reads
+        Bluesky (``verify``, a reply's parent and root) can be pointed at the sandbox
+        (``PUBLISHER_APPVIEW_URL``). Not part of the letmepost API."""
+        qp = request.query_params
+        uri = f"at://{qp.get('repo', '')}/{qp.get('collection', '')}/{qp.get('rkey', '')}"
+        rows = self.store.query(
+            "SELECT * FROM posts WHERE platform = 'bluesky' AND sandbox = 0 "
+            "AND status IN ('published', 'publishing') AND (uri = ? OR first_comment_uri = ?)",
+            (uri, uri),
+        )
+        if not rows:
+            message = f"Could not locate record: {uri}"
+            return _plain_json({"error": "RecordNotFound", "message": message}, 400)
+        row = dict(rows[0])
+        created = row["created_at"]
+        if row["uri"] == uri:
+            value: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": row["text"]}
+            opts = json.loads(row["options"]) if row["options"] else {}
+            if opts.get("replyToUri"):
+                parent = {"uri": opts["replyToUri"], "cid": opts.get("replyToCid")}
+                root = {"uri": opts.get("replyRootUri"), "cid": opts.get("replyRootCid")}
+                value["reply"] = {"parent": parent, "root": root if root["uri"] else parent}
+            cid = row["cid"]
+        else:  # the first comment: a reply to the post
+            comment = json.loads(row["first_comment"]) if row["first_comment"] else {}
+            parent = {"uri": row["uri"], "cid": row["cid"]}
+            value = {
+                "$type": "app.bsky.feed.post",
+                "text": comment.get("text"),
+                "reply": {"parent": parent, "root": parent},
+            }
+            cid = row["first_comment_cid"]
+        value["createdAt"] = created
+        return _plain_json({"uri": uri, "cid": cid, "value": value})
+
+    async def health(self, request: Request) -> Response:
+        return Response(
+            _json({"status": "ok"}),
+            200,
+            {"X-Request-Id": str(uuid.uuid4()), "X-RateLimit-Limit": "5000"},
+            media_type="application/json",
+        )
 
     def _visible_post(self, post_id: str, key: dict[str, Any]) -> dict[str, Any]:
         row = self.store.post(post_id)
@@ -443,25 +520,38 @@ class SandboxApp:
         )
         accounts = self.engine.accounts
         return 200, {
-            "data": [post_view(r, accounts.get(r["account_id"])) for r in rows],
+            "data": [
+                self._view(post_view(r, accounts.get(r["account_id"])), "attempts") for r in rows
+            ],
             "nextCursor": next_cursor,
         }
 
     async def get_post(self, request: Request, key: dict[str, Any]) -> tuple[int, Any]:
         row = self._visible_post(request.path_params["id"], key)
-        return 200, post_view(row, self.engine.accounts.get(row["account_id"]))
+        return 200, self._view(post_view(row, self.engine.accounts.get(row["account_id"])))
+
+    def _view(self, view: dict[str, Any], *drop: str) -> dict[str, Any]:
+        """A post as this server version shows it (the fork has no `sandbox` flag)."""
+        if self.fork:
+            for name in ("sandbox", *drop):
+                view.pop(name, None)
+        return view
 
     def _editable(self, row: dict[str, Any], action: str) -> None:
         if row["status"] != "queued":
             raise validation(
                 "post.status",
-                f"Only queued posts can be {action} (this one is {row['status']})",
+                f'Cannot modify a post in status "{row["status"]}". Only queued scheduled '
+                "posts can be rescheduled or canceled.",
                 409,
             )
         due = parse_iso_z(row["scheduled_at"]) if row["scheduled_at"] else None
         if due is None or due <= self.clock.now():
             raise validation(
-                "post.scheduledAt.window", f"The post is due; it can no longer be {action}", 409
+                "post.scheduledAt.window",
+                "This post is already firing or has no scheduledAt. The window for changes "
+                "has closed.",
+                409,
             )
 
     async def _json_body(self, request: Request, *, optional: bool = False) -> Any:
@@ -471,7 +561,9 @@ class SandboxApp:
         return await _parse_json(raw)
 
     async def patch_post(self, request: Request, key: dict[str, Any]) -> tuple[int, Any]:
-        changes = schema.parse_patch_body(await self._json_body(request))
+        changes = schema.parse_patch_body(
+            await self._json_body(request), self.config.server_version
+        )
         row = self._visible_post(request.path_params["id"], key)
         self._editable(row, "edited")
         now = self.clock.now()
@@ -503,7 +595,9 @@ class SandboxApp:
                     )
         if not self.store.update_post(row["id"], fields, status_in=("queued",)):
             raise validation("post.status", "The post is no longer queued", 409)
-        return 200, post_view(self.store.post(row["id"]) or candidate, account)
+        return 200, self._view(
+            post_view(self.store.post(row["id"]) or candidate, account), "attempts"
+        )
 
     async def delete_post(self, request: Request, key: dict[str, Any]) -> tuple[int, Any]:
         row = self._visible_post(request.path_params["id"], key)
@@ -672,6 +766,11 @@ class SandboxApp:
                 "scheduledAt": r["scheduled_at"],
                 "uri": r["uri"],
                 "cid": r["cid"],
+                "media": json.loads(r["media"]) if r["media"] else [],
+                "firstComment": (json.loads(r["first_comment"]) or {}).get("text")
+                if r["first_comment"]
+                else None,
+                "firstCommentUri": r["first_comment_uri"],
                 "errorCode": r["error_code"],
                 "createdAt": r["created_at"],
             }
@@ -779,6 +878,23 @@ class SandboxApp:
         if found is None:
             raise HTTPException(404)
         return Response(found[1], 200, media_type=found[0])
+
+
+def _jsonb_order(body: bytes) -> bytes:
+    """A stored answer as Postgres's jsonb gives it back: object keys shorter first, then
+    in byte order (the fork stores replays as jsonb)."""
+
+    def order(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: order(value[k]) for k in sorted(value, key=lambda k: (len(k), k))}
+        if isinstance(value, list):
+            return [order(v) for v in value]
+        return value
+
+    try:
+        return _json(order(json.loads(body)))
+    except ValueError:
+        return body
 
 
 async def _control_json(request: Request) -> Any:

@@ -9,7 +9,9 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from .config import SandboxConfig, load_accounts_file, parse_rate_limit
+from .config import SERVER_VERSIONS, SandboxConfig, load_accounts_file, parse_rate_limit
+
+__all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,10 +43,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--burst-429", type=int, default=0, help="answer the next N requests with 429")
     p.add_argument("--access-log", action="store_true", help="log every request")
+    p.add_argument(
+        "--server-version",
+        choices=SERVER_VERSIONS,
+        default="newest",
+        help="the letmepost server to play: newest (the hosted service, default) or "
+        "fork-d28bf71 (the open-source server at d28bf71: PATCH keeps text and media, no "
+        "/retry, test keys publish, no in-progress claim; docs/letmepost-servers.md)",
+    )
     return p
 
 
-def run(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:
     """Parse ``argv``, serve until SIGINT/SIGTERM, return the exit code (0 on a clean stop)."""
     try:
         args = _parser().parse_args(argv)
@@ -61,6 +71,7 @@ def run(argv: list[str]) -> int:
             drop_after_store=args.drop_after_store,
             burst_429=args.burst_429,
             access_log=args.access_log,
+            server_version=args.server_version,
         )
         if args.media_max_bytes:
             config.media_max_bytes = args.media_max_bytes
@@ -95,8 +106,13 @@ def run(argv: list[str]) -> int:
             previous[sig] = signal.signal(sig, on_signal)
     try:
         lines = [
-            f"letmepost sandbox on {handle.url}  (db: {args.db})",
-            f"  test key: {handle.test_key}   (sandbox branch: nothing is published)",
+            f"letmepost sandbox on {handle.url}  (db: {args.db}; plays: {args.server_version})",
+            f"  test key: {handle.test_key}   "
+            + (
+                "(publishes like the live key: the fork has no sandbox mode)"
+                if args.server_version == "fork-d28bf71"
+                else "(sandbox branch: nothing is published)"
+            ),
             f"  live key: {handle.live_key}   (emulated platform results; nothing leaves this machine)",
             "  accounts:",
             *(f"    {a['id']}  {a['platform']:<10} {a['displayName']}" for a in handle.accounts),

@@ -11,6 +11,22 @@ from typing import Any
 
 from publisher.rules.platforms import PLATFORMS as _REGISTERED
 
+__all__ = [
+    "BODY_MAX_BYTES",
+    "DEFAULT_PROFILE_ID",
+    "HEADER_TIMEOUT",
+    "MEDIA_MAX_BYTES",
+    "ORG_ID",
+    "PLATFORMS",
+    "SANDBOX_NS",
+    "SERVER_VERSIONS",
+    "SandboxConfig",
+    "default_accounts",
+    "load_accounts_file",
+    "normalize_accounts",
+    "parse_rate_limit",
+]
+
 #: The API's platform enum, in its (alphabetical) order, as its errors list it.
 PLATFORMS: tuple[str, ...] = tuple(sorted(_REGISTERED))
 
@@ -24,6 +40,12 @@ MEDIA_MAX_BYTES = 200 * 1024 * 1024
 BODY_MAX_BYTES = 16 * 1024 * 1024
 #: Seconds a client gets to send a request's headers before the connection is closed.
 HEADER_TIMEOUT = 10.0
+#: The letmepost server versions the sandbox can play (docs/letmepost-servers.md):
+#: ``newest`` (the hosted service) and ``fork-d28bf71`` (the open-source fork at d28bf71:
+#: PATCH reads ``scheduledAt`` only, no ``/retry``, ``lmp_test_`` keys publish like live
+#: keys, no in-progress claim on an Idempotency-Key, replays with keys in jsonb order,
+#: key scopes never checked, no rate limit on GET/PATCH/DELETE).
+SERVER_VERSIONS = ("newest", "fork-d28bf71")
 
 
 @dataclass
@@ -52,6 +74,7 @@ class SandboxConfig:
     worker_interval: float = 0.2
     scheduler: bool = True
     access_log: bool = False
+    server_version: str = "newest"
     extra_faults: dict[str, Any] = field(default_factory=dict)
 
     def initial_faults(self) -> dict[str, Any]:

@@ -23,6 +23,19 @@ from .errors import ApiError, not_found, validation
 from .faults import Faults
 from .store import Store
 
+__all__ = [
+    "LAUNCH_CAP",
+    "LAUNCH_WINDOW",
+    "REJECTED_CODES",
+    "SANDBOX_WARNING",
+    "SUCCESS",
+    "TIKTOK_SETTLE",
+    "Engine",
+    "month_period",
+    "post_view",
+    "result_view",
+]
+
 SUCCESS = ("published", "publishing")
 #: Target status for a failed target by error code (contract §1).
 REJECTED_CODES = ("preflight_failed", "platform_auth_failed", "platform_rejected")
@@ -153,7 +166,9 @@ class Engine:
         if account_id:
             account = self.accounts.get(account_id)
             if account is None:
-                raise not_found(f"Account {account_id} not found")
+                err = not_found(f"Platform account not found: {account_id}.")
+                err.remediation = "Verify each `targets[].accountId` belongs to your organization."
+                raise err
             if platform and platform != account["platform"]:
                 raise validation(
                     "targets.account.platform_mismatch",
@@ -170,10 +185,14 @@ class Engine:
                 "target.account.not_connected", f"No connected {platform} account in scope"
             )
         if len(candidates) > 1:
+            ids_ = [a["id"] for a in candidates]
             raise validation(
                 "target.account.ambiguous",
-                f"Several {platform} accounts are connected; name one by accountId",
-                platform_response={"candidates": [a["id"] for a in candidates]},
+                f"Multiple connected {platform} accounts in scope — specify which one in "
+                "targets[i].accountId.",
+                platform_response={"candidates": ids_},
+                remediation=f"Pass one of the candidate ids on targets[i].accountId: "
+                f"{', '.join(ids_)}.",
             )
         return candidates[0]
 
@@ -184,21 +203,35 @@ class Engine:
         now = self.clock.now()
         scheduled_at: float | None = body.get("scheduledAt")
         if body.get("publishNow") is True and scheduled_at is not None:
-            raise validation("mode_conflict", "publishNow and scheduledAt cannot be combined")
+            raise validation(
+                "mode_conflict",
+                "Pass either `publishNow: true` or `scheduledAt`, not both.",
+                remediation="Drop `scheduledAt` to publish immediately, or drop `publishNow` "
+                "to schedule.",
+            )
         profile_id = body.get("profileId")
         rows: list[dict[str, Any]] = []
         batch_id = ids.new_uuid()
         created = iso(now)
-        for i, target in enumerate(body["targets"]):
+        for target in body["targets"]:
             account = self._resolve(target, profile_id)
             text = target.get("text", body.get("text"))
             if not text:
-                raise validation("targets.text.required", f"Target {i} has no text")
+                raise validation(
+                    "targets.text.required",
+                    f"Target for account {account['id']} has no text and no top-level "
+                    "default text.",
+                    remediation="Set `text` at the top level, or on each target that needs "
+                    "distinct copy.",
+                )
             options = target.get("options")
             if options and options["platform"] != account["platform"]:
                 raise validation(
                     "targets.options.platform_mismatch",
-                    f"options.platform {options['platform']} does not match the {account['platform']} account",
+                    f'Target options carry platform "{options["platform"]}" but the resolved '
+                    f"account {account['id']} is a {account['platform']} account.",
+                    remediation="Drop `options` or set `options.platform` to match the target's "
+                    "account platform.",
                 )
             rows.append(
                 {
@@ -232,27 +265,24 @@ class Engine:
                     first.message,
                     rule=first.rule,
                     platform=row["platform"],
-                    platform_response={
-                        "findings": [
-                            {
-                                "platform": row["platform"],
-                                "rule": f.rule,
-                                "message": f.message,
-                                "field": f.field,
-                            }
-                            for f in errors
-                        ]
-                    },
+                    remediation="Change the post to fit the platform's rule, then send it again.",
                 )
             row["_warnings"] = [{"code": w.rule, "message": w.message} for w in warnings]
         if scheduled_at is not None:
             if scheduled_at < now + 1:
                 raise validation(
-                    "scheduledAt.future", "scheduledAt must be at least 1 s in the future"
+                    "scheduledAt.future",
+                    "scheduledAt must be at least 1 second in the future.",
+                    remediation="Send a timestamp at least 1 second ahead of now, or omit "
+                    "scheduledAt to publish immediately.",
                 )
             if any(r["first_comment"] for r in rows):
                 raise validation(
-                    "scheduledAt.no_first_comment", "Scheduled posts cannot carry a firstComment"
+                    "scheduledAt.no_first_comment",
+                    "Scheduled posts do not yet support firstComment — publish immediately or "
+                    "drop the field.",
+                    remediation="Drop firstComment from this request, or omit scheduledAt to "
+                    "publish synchronously.",
                 )
             for row in rows:
                 opts = _loads(row["options"]) or {}

@@ -16,6 +16,18 @@ from .clock import parse_iso_z
 from .config import PLATFORMS
 from .errors import ApiError
 
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "MAX_TARGETS",
+    "IssuePath",
+    "Issues",
+    "json_too_deep",
+    "load_json",
+    "parse_patch_body",
+    "parse_post_body",
+    "parse_retry_body",
+]
+
 MAX_TARGETS = 25
 _MEDIA_ID = re.compile(r"^med_[0-9A-Za-z]{22}$")
 _TIKTOK_PRIVACY = ("public_to_everyone", "mutual_follow_friend", "self_only")
@@ -61,7 +73,7 @@ def load_json(raw: bytes) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(
-            400, "validation_failed", "Request body is not valid JSON", rule="body.json"
+            400, "validation_failed", "Request body must be JSON.", rule="body.json"
         ) from None
 
 
@@ -80,7 +92,12 @@ class Issues:
         first = self.items[0]
         rule = first.get("rule") or ".".join(str(p) for p in first["path"]) or "body"
         raise ApiError(
-            400, "validation_failed", first["message"], rule=rule, platform_response=self.items
+            400,
+            "validation_failed",
+            first["message"],
+            rule=rule,
+            platform_response=self.items,
+            remediation="Check the request body matches the documented schema.",
         )
 
 
@@ -237,13 +254,24 @@ def parse_post_body(body: Any) -> dict[str, Any]:
         issues.raise_if_any()
     out: dict[str, Any] = {}
     targets = body.get("targets")
-    if not isinstance(targets, list) or not targets:
-        issues.add(["targets"], "At least one target is required", "too_small")
-        issues.items[-1]["rule"] = "targets.required"
+    # As the server's zod schema words it (the rule is the path: `targets`).
+    if targets is None:
+        issues.add(["targets"], "Required", "invalid_type")
         targets = []
-    elif len(targets) > MAX_TARGETS:
-        issues.add(["targets"], f"At most {MAX_TARGETS} targets", "too_big")
-        issues.items[-1]["rule"] = "targets.max"
+    elif not isinstance(targets, list):
+        issues.add(["targets"], "Expected array", "invalid_type")
+        targets = []
+    elif not targets:
+        issues.add(["targets"], "Array must contain at least 1 element(s)", "too_small")
+    elif len(targets) > MAX_TARGETS:  # checked after the schema: no issues listed
+        issues.raise_if_any()
+        raise ApiError(
+            400,
+            "validation_failed",
+            f"A single request may not fan out to more than {MAX_TARGETS} targets.",
+            rule="targets.max",
+            remediation=f"Split the publish into batches of at most {MAX_TARGETS} targets.",
+        )
     if "text" in body:
         _string(issues, body["text"], ["text"])
         out["text"] = body["text"]
@@ -297,13 +325,27 @@ def parse_post_body(body: Any) -> dict[str, Any]:
     return out
 
 
-def parse_patch_body(body: Any) -> dict[str, Any]:
-    """Validate ``PATCH /v1/posts/{id}``: ``{scheduledAt?, text?, media?}``."""
+def parse_patch_body(body: Any, version: str = "newest") -> dict[str, Any]:
+    """Validate ``PATCH /v1/posts/{id}``: ``{scheduledAt?, text?, media?}``; the fork at
+    d28bf71 reads ``{scheduledAt}`` only (required) and drops anything else unread."""
     issues = Issues()
     if not isinstance(body, dict):
         issues.add([], "Expected object", "invalid_type")
         issues.raise_if_any()
     out: dict[str, Any] = {}
+    if version == "fork-d28bf71":
+        if body.get("scheduledAt") is None:
+            issues.add(["scheduledAt"], "Required", "invalid_type")
+        else:
+            out["scheduledAt"] = parse_iso_z(body["scheduledAt"])
+            if out["scheduledAt"] is None:
+                issues.add(["scheduledAt"], "Invalid datetime", "invalid_string")
+        try:
+            issues.raise_if_any()
+        except ApiError as exc:
+            exc.remediation = None  # the fork's PATCH says none
+            raise
+        return out
     if body.get("scheduledAt") is not None:
         ts = parse_iso_z(body["scheduledAt"])
         if ts is None:

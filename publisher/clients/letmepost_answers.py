@@ -117,6 +117,9 @@ class PostAnswer(_Model):
     publishedAt: str | None = Field(default=None, max_length=100)
     scheduledAt: str | None = Field(default=None, max_length=100)
     error: ErrorInfo | None = None
+    # What the server holds, to compare an edit with (backends.letmepost.patch_unapplied)
+    text: str | None = Field(default=None, max_length=1_000_000)
+    mediaRefs: list[dict[str, Any]] | None = Field(default=None, max_length=100)
 
     _clean = field_validator("platformUri", "platformCid", mode="before")(_text)
 

@@ -68,8 +68,8 @@ M = TypeVar("M", bound=BaseModel)
 
 def read(model: type[M], data: Any, what: str, server: str) -> M:
     """``data`` read as ``model``; `BlueskyError("bad_answer")` otherwise."""
-    from publisher.backends.bluesky_pds import BlueskyError
-    from publisher.backends.letmepost_answers import describe
+    from publisher.clients.atproto import BlueskyError
+    from publisher.clients.letmepost_answers import describe
 
     try:
         return model.model_validate(data)

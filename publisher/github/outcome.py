@@ -89,9 +89,9 @@ class Report:
         return EXIT_FAILED if bad else EXIT_OK
 
     def previews(self) -> list[Any]:
-        """The preview (`publisher.preview.model.PostPreview`) of every planned file, in
+        """The preview (`publisher.preview.views.PostPreview`) of every planned file, in
         plan order: the same model `watch` and its live page show."""
-        from publisher.preview.model import build_preview
+        from publisher.preview.views import build_preview
 
         root = self.root or Path(".")
         return [build_preview(f.post, f, root=root) for f in self.plan.files]

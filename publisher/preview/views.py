@@ -27,6 +27,15 @@ from publisher.report import ACTION_WORDS
 from publisher.rules import limits
 from publisher.scheduled import calendar
 
+__all__ = [
+    "MediaPreview",
+    "PostPreview",
+    "TargetPreview",
+    "build_preview",
+    "problem_targets",
+    "segments",
+]
+
 # Links, @mentions (handles may contain dots) and #hashtags, as the platforms see them.
 _HIGHLIGHT = regex.compile(
     r"(?P<link>https?://[^\s<>\"']+?)(?=[.,;:!?)\]']*(?:\s|$))"
@@ -210,40 +219,45 @@ class PostPreview:
             head += f" · {self.note}"
         out = [f"{self.rel}: {head}"]
         for t in self.targets:
-            if t.action == "none":
-                line = f"{self.rel}: {t.meter()} · {t.reason or 'nothing to do'}"
-            else:
-                word = ACTION_WORDS.get(t.action, t.action)
-                line = f"{self.rel}: {t.meter()} · {word}" + (f" ({t.reason})" if t.reason else "")
-            result = t.result or {}
-            link = result.get("url") or result.get("uri")
-            if link:
-                line += f" · {link}"
-            out.append(line)
-            if t.in_post and t.reply_to:
-                out.append(f"{self.rel}: {t.name} replies to {t.reply_to}")
-            if t.in_post and t.quote:
-                out.append(f"{self.rel}: {t.name} quotes {t.quote}")
+            out += self._target_lines(t)
         shown = [t for t in self.targets if t.in_post]
         texts = {t.text for t in shown}
         for t in shown:
-            prefix = "text" if len(texts) == 1 else f"{t.label} text"
-            out += [f"{self.rel}: {prefix} | {line}" for line in t.text.splitlines()]
-            for m in t.media:
-                out.append(f"{self.rel}: {prefix} | [{m.kind} {m.name}: {m.alt or 'no alt text'}]")
-            if t.card:
-                out.append(f"{self.rel}: {t.label} link card | {t.card['url']}")
-            if t.first_comment:
-                out.append(f"{self.rel}: {t.label} first comment | {t.first_comment}")
-            for text, meter in zip(t.parts, t.part_meters(), strict=True):
-                out.append(f"{self.rel}: {t.name} {meter}")
-                out += [
-                    f"{self.rel}: {t.name} {meter.split(':')[0]} | {x}" for x in text.splitlines()
-                ]
+            out += self._text_lines(t, "text" if len(texts) == 1 else f"{t.label} text")
             if len(texts) == 1 and len({tt.parts for tt in shown}) == 1:
-                break
+                break  # every target shows the same: once is enough
         everything = self.problems + [p for t in self.targets for p in t.problems]
         out += [str(p) for p in sorted(everything, key=lambda p: (p.line, p.col))]
+        return out
+
+    def _target_lines(self, t: TargetPreview) -> list[str]:
+        """A target's meter, what happens to it and its link; what it answers or quotes."""
+        if t.action == "none":
+            line = f"{self.rel}: {t.meter()} · {t.reason or 'nothing to do'}"
+        else:
+            word = ACTION_WORDS.get(t.action, t.action)
+            line = f"{self.rel}: {t.meter()} · {word}" + (f" ({t.reason})" if t.reason else "")
+        result = t.result or {}
+        link = result.get("url") or result.get("uri")
+        out = [line + (f" · {link}" if link else "")]
+        if t.in_post and t.reply_to:
+            out.append(f"{self.rel}: {t.name} replies to {t.reply_to}")
+        if t.in_post and t.quote:
+            out.append(f"{self.rel}: {t.name} quotes {t.quote}")
+        return out
+
+    def _text_lines(self, t: TargetPreview, prefix: str) -> list[str]:
+        """What a target posts: its text, media, card, first comment and thread parts."""
+        out = [f"{self.rel}: {prefix} | {line}" for line in t.text.splitlines()]
+        for m in t.media:
+            out.append(f"{self.rel}: {prefix} | [{m.kind} {m.name}: {m.alt or 'no alt text'}]")
+        if t.card:
+            out.append(f"{self.rel}: {t.label} link card | {t.card['url']}")
+        if t.first_comment:
+            out.append(f"{self.rel}: {t.label} first comment | {t.first_comment}")
+        for text, meter in zip(t.parts, t.part_meters(), strict=True):
+            out.append(f"{self.rel}: {t.name} {meter}")
+            out += [f"{self.rel}: {t.name} {meter.split(':')[0]} | {x}" for x in text.splitlines()]
         return out
 
     def as_dict(self) -> dict[str, Any]:
@@ -377,7 +391,7 @@ def _card(t: Any) -> dict[str, Any] | None:
     """The link card a direct Bluesky target will show: its URL (no network here)."""
     if not t.direct or t.media:
         return None
-    from publisher.backends.linkcard import pick_link
+    from publisher.clients.linkcard import pick_link
 
     try:
         link = pick_link(t.text, card=t.extras.card, has_media=False)

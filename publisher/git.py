@@ -468,15 +468,26 @@ def _user_git(
 
 
 def committed_versions(
-    root: Path, files: Sequence[Path], *, per_file: int = 30
+    root: Path,
+    files: Sequence[Path],
+    *,
+    refs: Sequence[str] = (),
+    per_file: int = 30,
+    born: dict[Path, int] | None = None,
 ) -> dict[Path, list[bytes]]:
-    """The committed versions of `files` (newest first, at most `per_file` each), read
-    with one ``git log`` and one ``git cat-file --batch`` for the whole run (never a
-    process per file). Files outside a git work
-    tree, or git failing, give no versions: callers go on without history.
+    """The committed versions of `files` (newest first, at most `per_file` each) on
+    every ref the clone has (``--all``: branches, tags, remote-tracking refs) and on
+    `refs` (a push event's ``before``: fetched by its id when the clone lacks it, as
+    after a force push), renames followed: a file is read under its earlier names
+    too, also when the commit that renamed it dropped its `published` block (git
+    sees a deletion and an addition there; publisher pairs them when the rest of
+    the file is the same, or nearly). One ``git log`` and one ``git cat-file
+    --batch`` for the whole run (never a process per file). Files outside a git
+    work tree, or git failing, give no versions: callers go on without history.
 
     What a lost `published` block (a bad merge) is restored from before a target is
-    ever sent as new."""
+    ever sent as new. `born`, when given, gets each file's first commit time (Unix
+    seconds, under any of its names): no post of it can be older."""
     top = user_git_output(root, "rev-parse", "--show-toplevel")
     if not top or not files:
         return {}
@@ -489,62 +500,196 @@ def committed_versions(
             continue
     if not rel:
         return {}
+    revs = [r for r in refs if r and r != ZERO_SHA and _safe_rev(r)]
+    revs = [r for r in revs if _have_commit(repo, r)]
+    folder = os.path.commonpath([os.path.dirname(p) or "." for p in rel]) or "."
     try:
         log = _user_git(
             repo,
             "-c",
             "core.quotepath=off",
             "log",
-            "--format=@%H",
-            "--name-only",
-            "--no-renames",
+            "--all",
+            *revs,
+            "--format=@%H %ct",
+            "--raw",
+            "--no-abbrev",
+            "-M",
             "--max-count=5000",
             "-z",
             "--",
-            *rel,
+            folder,
             timeout=120,
         )
     except (OSError, subprocess.SubprocessError):
         return {}
     if log.returncode != 0:
         return {}
-    wanted: list[tuple[str, str]] = []  # (commit, path), newest first per path
-    counts: dict[str, int] = {}
-    commit = ""
-    for token in str(log.stdout).replace("\n", "\0").split("\0"):
-        if token.startswith("@"):
-            commit = token[1:]
-        elif token in rel and commit and counts.get(token, 0) < per_file:
-            counts[token] = counts.get(token, 0) + 1
-            wanted.append((commit, token))
-    if not wanted:
-        return {}
-    request = "".join(f"{c}:{p}\n" for c, p in wanted).encode()
+    touched = _touched(str(log.stdout))
     try:
-        done = subprocess.run(
-            ["git", "-C", str(repo), "cat-file", "--batch"],
-            input=request,
-            capture_output=True,
-            env={**os.environ, **_BASE_ENV},
-            timeout=120,
-            check=False,
-        )
+        blobs = _Blobs(repo)
     except (OSError, subprocess.SubprocessError):
         return {}
     out: dict[Path, list[bytes]] = {}
-    data, at = done.stdout, 0
-    for _, path in wanted:
-        end = data.find(b"\n", at)
-        if end < 0:
-            break
-        header = data[at:end].split()
-        at = end + 1
-        if len(header) != 3 or header[1] != b"blob":
-            continue  # "<name> missing": the path did not exist in that commit
-        size = int(header[2])
-        out.setdefault(rel[path], []).append(data[at : at + size])
-        at += size + 1
+    owner = {name: name for name in rel}  # a name one of the files had -> that file
+    seen: set[tuple[str, str]] = set()
+    try:
+        for when, changes in touched:  # one pass, newest first
+            for change in changes:
+                mine = owner.get(change.new)
+                if mine is None:
+                    continue
+                if change.status == "R" and change.old:
+                    owner.setdefault(change.old, mine)  # older versions under that name
+                elif change.status == "A":
+                    old = _paired(blobs, change, changes)
+                    if old is not None:
+                        owner.setdefault(old, mine)
+            for change in changes:
+                mine = owner.get(change.new)
+                if mine is None or change.status == "D":
+                    continue
+                if born is not None:
+                    born[rel[mine]] = min(born.get(rel[mine], when), when)
+                versions = out.setdefault(rel[mine], [])
+                if len(versions) >= per_file or (mine, change.blob) in seen:
+                    continue
+                seen.add((mine, change.blob))
+                data = blobs.get(change.blob)
+                if data is not None:
+                    versions.append(data)
+        out = {path: versions for path, versions in out.items() if versions}
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return out
+    finally:
+        blobs.close()
     return out
+
+
+class _Change:
+    """One file's change in one commit of ``git log --raw``."""
+
+    __slots__ = ("blob", "new", "old", "old_blob", "status")
+
+    def __init__(self, status: str, old: str | None, new: str, blob: str, old_blob: str):
+        self.status, self.old, self.new = status, old, new
+        self.blob, self.old_blob = blob, old_blob
+
+
+def _touched(log: str) -> list[tuple[int, list[_Change]]]:
+    """``git log --format='@%H %ct' --raw --no-abbrev -z`` -> each commit's time and
+    changes, newest first (a rename or copy has both names; a deletion its path as
+    `new`)."""
+    out: list[tuple[int, list[_Change]]] = []
+    tokens = iter(log.split("\0"))
+    for raw in tokens:
+        token = raw.strip("\n")
+        if not token:
+            continue
+        if token.startswith("@"):
+            stamp = token.split()[-1]
+            out.append((int(stamp) if stamp.isdigit() else 0, []))
+            continue
+        if not out or not token.startswith(":"):
+            continue
+        fields = token[1:].split()
+        if len(fields) < 5:
+            continue
+        old_blob, blob, status = fields[2], fields[3], fields[4][0]
+        if status in "RC":
+            old, new = next(tokens, ""), next(tokens, "")
+            out[-1][1].append(_Change(status, old, new, blob, old_blob))
+        else:
+            out[-1][1].append(_Change(status, None, next(tokens, ""), blob, old_blob))
+    return out
+
+
+def _paired(blobs: _Blobs, added: _Change, changes: list[_Change]) -> str | None:
+    """The file deleted in the same commit that `added` is, renamed: the same file but
+    for its `published` block (a rename that lost the block in the same commit, which
+    git cannot tell from a new file: the block is most of a short post)."""
+    gone = [c for c in changes if c.status == "D"]
+    if not gone:
+        return None
+    new = blobs.get(added.blob)
+    if new is None:
+        return None
+    mine = _sans_block(new)
+    from publisher.identity import similar
+
+    for c in gone:
+        old = blobs.get(c.old_blob)
+        if old is not None and similar(_sans_block(old), mine):
+            return c.new
+    return None
+
+
+def _sans_block(raw: bytes) -> str:
+    """A post file's text without its `published` block."""
+    out, skipping = [], False
+    for line in raw.decode("utf-8", "replace").splitlines():
+        if line.startswith("published:"):
+            skipping = True
+            continue
+        if skipping and (line.startswith((" ", "\t")) or not line.strip()):
+            continue
+        skipping = False
+        out.append(line)
+    return "\n".join(out)
+
+
+class _Blobs:
+    """One ``git cat-file --batch`` for the run, asked one object at a time."""
+
+    def __init__(self, repo: Path) -> None:
+        self.proc = subprocess.Popen(
+            ["git", "-C", str(repo), "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **_BASE_ENV},
+        )
+        self.cache: dict[str, bytes | None] = {}
+
+    def get(self, blob: str) -> bytes | None:
+        if not blob or set(blob) == {"0"}:
+            return None
+        if blob in self.cache:
+            return self.cache[blob]
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(blob.encode() + b"\n")
+        self.proc.stdin.flush()
+        header = self.proc.stdout.readline().split()
+        data: bytes | None = None
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            data = self.proc.stdout.read(size + 1)[:size]
+        self.cache[blob] = data
+        return data
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            self.proc.kill()
+
+
+def _safe_rev(rev: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in rev) and 7 <= len(rev) <= 64
+
+
+def _have_commit(repo: Path, rev: str) -> bool:
+    """Whether commit `rev` is in the clone, fetched from origin by its id when not
+    (a force push's ``before``: GitHub serves commits no ref names)."""
+    try:
+        if _user_git(repo, "cat-file", "-e", f"{rev}^{{commit}}", timeout=30).returncode == 0:
+            return True
+        _user_git(repo, "fetch", "-q", "--no-tags", "origin", rev, timeout=60)
+        return _user_git(repo, "cat-file", "-e", f"{rev}^{{commit}}", timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 def user_git_output(root: Path, *args: str, timeout: float = 30) -> str | None:

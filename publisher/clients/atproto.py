@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from publisher.errors import PublisherError
 from publisher.rules import platforms as _platforms
+from publisher.rules.bluesky import MAX_LANGS, SELF_LABELS, is_lang
 
 if TYPE_CHECKING:
     from atproto_client import Client
@@ -88,10 +89,7 @@ def _known(value: _T | None, name: str) -> _T:
 MAX_IMAGES = _known(_MEDIA_LIMITS.max_images, "max_images")
 MAX_IMAGE_BYTES = _known(_MEDIA_LIMITS.image_max, "image_max")
 MAX_ALT_GRAPHEMES = _known(_MEDIA_LIMITS.alt_max, "alt_max")
-MAX_LANGS = 3
 IMAGE_MIMES = _known(_MEDIA_LIMITS.image_mimes, "image_mimes")
-# The self-labels Bluesky's app offers (com.atproto.label.defs#selfLabels values).
-SELF_LABELS = frozenset({"sexual", "nudity", "porn", "graphic-media"})
 MAX_CARD_TITLE = 300
 MAX_CARD_DESCRIPTION = 1000
 # Who may reply (app.bsky.feed.threadgate): "everyone" means no gate, "nobody" an
@@ -359,7 +357,7 @@ def clear_sessions() -> None:
 
 def _read(model: str, data: Any, what: str, server: str) -> Any:
     """``data`` checked by `bluesky_answers.<model>` (imported on first use)."""
-    from publisher.backends import bluesky_answers
+    from publisher.clients import atproto_answers as bluesky_answers
 
     return bluesky_answers.read(getattr(bluesky_answers, model), data, what, server)
 
@@ -978,14 +976,6 @@ def _check_image(data: bytes, mime: str, label: str) -> None:
             "image_too_large",
             f"{label}: {len(data):,} bytes; Bluesky accepts at most {MAX_IMAGE_BYTES:,}",
         )
-
-
-_LANG_RE = re.compile(r"(?a:[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*|[ix]-[A-Za-z0-9-]+)")
-
-
-def is_lang(value: str) -> bool:
-    """Whether ``value`` is a language tag as Bluesky takes them (BCP-47-ish)."""
-    return isinstance(value, str) and _LANG_RE.fullmatch(value) is not None
 
 
 def _check_rkey(rkey: str) -> None:

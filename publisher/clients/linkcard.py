@@ -6,7 +6,7 @@ anything the page or the network does; it returns ``CardResult(card, warnings)``
 where ``card`` is None when there is no card to show and ``warnings`` say why (or
 why the card has no image).
 
-Every fetch goes through `publisher.netfetch` and is bounded: one deadline for the
+Every fetch goes through `publisher.clients.fetch` and is bounded: one deadline for the
 whole card (``timeout`` seconds, waited for in a helper thread so that not even a
 hanging DNS lookup holds the caller longer), a byte cap on what is read (the HTML
 prefix up to the cap is used; an image over its cap is dropped), a cap on redirects,
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from publisher.errors import PublisherError
 
 if TYPE_CHECKING:
-    from publisher.backends.bluesky_pds import External
+    from publisher.clients.atproto import External
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -82,7 +82,7 @@ class Card:
 
     def external(self) -> External:
         """The card as ``bluesky.External``, for ``BlueskyAccount.create_post(external=)``."""
-        from publisher.backends.bluesky_pds import External
+        from publisher.clients.atproto import External
 
         return External(self.url, self.title, self.description, self.image, self.image_mime)
 
@@ -126,7 +126,7 @@ def pick_link(
     if has_media:
         return None
     if facets is None:
-        from publisher.backends.bluesky_pds import build_facets
+        from publisher.clients.atproto import build_facets
 
         facets = build_facets(text, lambda _handle: None)
     for facet in facets:
@@ -285,9 +285,9 @@ def _get(
     *,
     partial: bool = False,
 ) -> _Fetched:
-    """GET ``url`` through `publisher.netfetch` (no internal addresses, every redirect
+    """GET ``url`` through `publisher.clients.fetch` (no internal addresses, every redirect
     checked), accepting only a 200 whose media type passes ``accept``."""
-    from publisher.netfetch import FetchError, fetch
+    from publisher.clients.fetch import FetchError, fetch
 
     remaining = deadline - time.monotonic()
     if remaining <= 0:

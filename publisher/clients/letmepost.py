@@ -35,6 +35,22 @@ from typing import Any
 
 from publisher.errors import PublisherError
 
+__all__ = [
+    "CONNECT_ATTEMPTS",
+    "MAX_ANSWER_BYTES",
+    "USER_AGENT",
+    "AnswerError",
+    "ApiError",
+    "LetmepostClient",
+    "NetworkError",
+    "NotSent",
+    "Pacer",
+    "QuotaExceeded",
+    "Response",
+    "RetryPolicy",
+    "redact",
+]
+
 USER_AGENT = "publisher (+https://github.com/publisher-dev/publisher)"
 #: The most of an answer that is read (every answer letmepost gives is far smaller).
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
@@ -248,6 +264,8 @@ class LetmepostClient:
         self._log = log
         self.stats: dict[str, int] = {"requests": 0, "retries": 0, "429": 0}
         self._in_flight: threading.BoundedSemaphore | None = None
+        self._keys_in_flight: set[str] = set()
+        self._keys_lock = threading.Lock()
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
@@ -285,13 +303,36 @@ class LetmepostClient:
         params: Mapping[str, Any] | None = None,
         files: Mapping[str, Any] | None = None,
     ) -> Response:
-        import httpx
 
         headers = {}
         if body is not None:
             headers["Content-Type"] = "application/json"
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if idempotency_key:  # never two requests in flight under one key
+            with self._keys_lock:
+                if idempotency_key in self._keys_in_flight:
+                    raise RuntimeError("a request under this Idempotency-Key is in flight")
+                self._keys_in_flight.add(idempotency_key)
+            try:
+                return self._request(method, path, body, headers, params, files, idempotency_key)
+            finally:
+                with self._keys_lock:
+                    self._keys_in_flight.discard(idempotency_key)
+        return self._request(method, path, body, headers, params, files, None)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        params: Mapping[str, Any] | None,
+        files: Mapping[str, Any] | None,
+        idempotency_key: str | None,
+    ) -> Response:
+        import httpx
+
         last: Exception | None = None
         maybe_sent = False  # an attempt got past connecting: the server may have it
         refused = 0
@@ -324,6 +365,16 @@ class LetmepostClient:
                 last = NetworkError(
                     redact(f"{method} {path}: {type(exc).__name__}: {exc}", self._key)
                 )
+                if (
+                    idempotency_key
+                    and isinstance(exc, httpx.TimeoutException)
+                    and not (isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout))
+                ):
+                    # The request may still be running on the server, and a server
+                    # without an in-progress claim (the open-source one at d28bf71) would
+                    # run a second request under this key beside it: the key stays
+                    # recorded as pending and the next run resends it.
+                    raise last from None
                 self._note(
                     f"{method} {path} -> network error ({type(exc).__name__}), attempt {attempt + 1}"
                 )
@@ -414,7 +465,7 @@ class LetmepostClient:
     def _error(self, resp: Any, replayed: bool) -> ApiError:
         """The error envelope, read strictly (`letmepost_answers.ErrorEnvelope`); any
         other body is ``http_error`` with its start, redacted before it is cut."""
-        from publisher.backends.letmepost_answers import BadAnswer, ErrorEnvelope, parse, snippet
+        from publisher.clients.letmepost_answers import BadAnswer, ErrorEnvelope, parse, snippet
 
         try:
             err = parse(ErrorEnvelope, resp.content, "").error
@@ -439,7 +490,7 @@ class LetmepostClient:
         )
 
     def _read(self, model: Any, resp: Response, method: str, path: str) -> Any:
-        from publisher.backends.letmepost_answers import BadAnswer, parse
+        from publisher.clients.letmepost_answers import BadAnswer, parse
 
         try:
             return parse(model, resp.body, f"{self.base_url} ({method} {path})")
@@ -455,7 +506,7 @@ class LetmepostClient:
         """``POST /v1/posts``; ``data`` is the `CreateAnswer` as a dict, with one result
         per target of ``body``. An answer that cannot be read is `AnswerError`: the
         post may be out, so the key stays and the next run resends it."""
-        from publisher.backends.letmepost_answers import CreateAnswer
+        from publisher.clients.letmepost_answers import CreateAnswer
 
         resp = self.request("POST", "/v1/posts", body=body, idempotency_key=key)
         answer = self._read(CreateAnswer, resp, "POST", "/v1/posts")
@@ -473,7 +524,7 @@ class LetmepostClient:
         return resp
 
     def get_post(self, post_id: str) -> dict[str, Any]:
-        from publisher.backends.letmepost_answers import PostAnswer
+        from publisher.clients.letmepost_answers import PostAnswer
 
         path = f"/v1/posts/{post_id}"
         data: dict[str, Any] = self._read(
@@ -498,7 +549,7 @@ class LetmepostClient:
         return resp.data if isinstance(resp.data, dict) else {}
 
     def accounts(self) -> list[dict[str, Any]]:
-        from publisher.backends.letmepost_answers import AccountsAnswer
+        from publisher.clients.letmepost_answers import AccountsAnswer
 
         answer = self._read(
             AccountsAnswer, self.request("GET", "/v1/accounts"), "GET", "/v1/accounts"
@@ -506,7 +557,7 @@ class LetmepostClient:
         return [a.model_dump() for a in answer.data]
 
     def upload_media(self, filename: str, data: bytes, mime: str) -> dict[str, Any]:
-        from publisher.backends.letmepost_answers import MediaAnswer
+        from publisher.clients.letmepost_answers import MediaAnswer
 
         resp = self.request("POST", "/v1/media", files={"file": (filename, data, mime)})
         answer = self._read(MediaAnswer, resp, "POST", "/v1/media")
