@@ -59,6 +59,17 @@ class MediaSpec(_Strict):
         return self
 
 
+class SourceSpec(_Strict):
+    """What a draft was made from (written by `publisher draft`): metadata like `meta`,
+    never published and not part of the content hash."""
+
+    id: NonEmpty = Field(description="The feed entry's id, or the release's.")
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = Field(
+        None, description="The entry's or the release's link."
+    )
+    feed: NonEmpty | None = Field(None, description="The feed it came from, or `release`.")
+
+
 class FirstCommentSpec(_Strict):
     text: NonEmpty
 
@@ -237,6 +248,11 @@ class PostFrontmatter(_Strict):
     # -- end of Bluesky extras
     meta: dict[str, Any] | None = Field(
         None, description="Your own data (title, tags, notes); ignored."
+    )
+    source: SourceSpec | None = Field(
+        None,
+        description="What `publisher draft` made this post from (a feed entry or a "
+        "release): never drafted again. Ignored when publishing.",
     )
     published: dict[str, Any] | None = Field(
         None, description="Written by publisher after each request. Do not edit."

@@ -100,12 +100,18 @@ def test_init_without_a_key_writes_a_working_repository(repo, action_repo):
         step["uses"]
         for job in workflow["jobs"].values()
         for step in job["steps"]
-        if "publisher" in step["uses"]
+        if "publisher" in step.get("uses", "")
     }
     assert uses == {f"publisher-dev/publisher@{action_repo[1]}"}
     assert f"@{action_repo[1]} # v{__version__}" in (repo / WORKFLOW).read_text()
     assert workflow[True]["push"]["branches"] == ["trunk"]  # yaml reads `on` as True
-    assert set(workflow[True]) == {"push", "pull_request", "schedule", "workflow_dispatch"}
+    assert set(workflow[True]) == {
+        "push",
+        "pull_request",
+        "schedule",
+        "workflow_dispatch",
+        "release",
+    }
     assert "secrets." not in str(workflow["jobs"]["preview"])
     # What to do next, in three steps.
     assert "LETMEPOST_API_KEY" in done.stdout and "publisher new" in done.stdout
