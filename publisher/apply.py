@@ -37,6 +37,8 @@ from publisher.run import Run
 if TYPE_CHECKING:
     from publisher.clients.letmepost import LetmepostClient
 
+__all__ = ["OUTCOME_UNKNOWN", "REJECTED_CODES", "Outcome", "RunResult", "Runner"]
+
 REJECTED_CODES = frozenset({"preflight_failed", "platform_auth_failed", "platform_rejected"})
 OUTCOME_UNKNOWN = "outcome_unknown"  # a lost answer, and the post edited since: never guess
 

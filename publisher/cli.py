@@ -13,6 +13,8 @@ from pathlib import Path
 from publisher import __version__
 from publisher.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
+__all__ = ["cmd_plan", "cmd_schema", "cmd_validate", "main"]
+
 #: Environment variables, named once: a command's help lists those it reads.
 _ENV = {
     "key": (

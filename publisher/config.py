@@ -45,6 +45,27 @@ from typing import Any
 from publisher.errors import UsageError
 from publisher.rules.platforms import PLATFORMS
 
+__all__ = [
+    "CONFIG_FILE",
+    "DEFAULT_API_URL",
+    "DEFAULT_PASSWORD_ENV",
+    "HOSTED_PLATFORMS",
+    "MAX_CONFIG_BYTES",
+    "ON_EDIT",
+    "PLATFORM_NAMES",
+    "Account",
+    "Config",
+    "ConfigError",
+    "FeedConfig",
+    "ReleaseConfig",
+    "check_url",
+    "config_schema",
+    "find_root",
+    "head_bytes",
+    "load_config",
+    "repository_of",
+]
+
 DEFAULT_API_URL = "https://api.letmepost.dev"
 CONFIG_FILE = "publisher.toml"
 PLATFORM_NAMES = PLATFORMS

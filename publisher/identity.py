@@ -38,6 +38,19 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+__all__ = [
+    "KEY_PREFIX",
+    "body_bytes",
+    "canonical_bytes",
+    "digest",
+    "idempotency_key",
+    "normalize_text",
+    "post_hash",
+    "post_identity",
+    "record_key",
+    "similar",
+]
+
 KEY_PREFIX = "pub1"
 
 

@@ -25,6 +25,35 @@ from pydantic import (
 
 from publisher.rules.platforms import PLATFORMS
 
+__all__ = [
+    "DATETIME_TAG",
+    "FRONTMATTER_KEYS",
+    "MAP_TAG",
+    "MEDIA_KEYS",
+    "SCHEMA_BASE",
+    "STR_TAG",
+    "TARGET_KEYS",
+    "UNION_TAGS",
+    "UUID_PATTERN",
+    "Card",
+    "FirstComment",
+    "FirstCommentSpec",
+    "Labels",
+    "Langs",
+    "MediaSpec",
+    "Moment",
+    "NonEmpty",
+    "Platform",
+    "PostFrontmatter",
+    "Replies",
+    "SourceSpec",
+    "Target",
+    "TargetSpec",
+    "Uuid",
+    "frontmatter_schema",
+    "schema_id",
+]
+
 Platform = Literal[PLATFORMS]  # type: ignore[valid-type]  # the registry's names
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"

@@ -18,6 +18,8 @@ from typing import Any
 
 from publisher.commands.common import UsageError, config_from
 
+__all__ = ["main", "parse_since", "report"]
+
 
 def parse_since(value: str, now: dt.datetime | None = None) -> dt.datetime:
     """`--since`: a date (2026-11-01), a moment with an offset, or a span back from

@@ -24,6 +24,32 @@ from publisher import __version__
 from publisher.commands.common import UsageError
 from publisher.errors import PublisherError
 
+__all__ = [
+    "ACTION_REPOSITORY",
+    "CHECKOUT",
+    "CREATE_PR",
+    "DEPENDABOT",
+    "DEPENDABOT_TEXT",
+    "DIRECT_EXAMPLE",
+    "DRAFTS_CRON",
+    "DRAFTS_JOB",
+    "EXAMPLE_POST",
+    "HEADER",
+    "IGNORE_LINE",
+    "PLACEHOLDER",
+    "WORKFLOW",
+    "WORKFLOW_TEXT",
+    "Step",
+    "action_ref",
+    "config_text",
+    "create_new",
+    "default_branch",
+    "git_root",
+    "main",
+    "replace_file",
+    "workflow_text",
+]
+
 #: The repository this action and package are released from. `uses:` names it.
 ACTION_REPOSITORY = "publisher-dev/publisher"
 WORKFLOW = Path(".github/workflows/publisher.yml")

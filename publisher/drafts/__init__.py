@@ -9,3 +9,5 @@
 - ``runner.py``: ``draft_feeds`` and ``draft_release``, what ``publisher draft`` and
   the Action call.
 """
+
+__all__ = []
