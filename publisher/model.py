@@ -300,7 +300,7 @@ MEDIA_KEYS = tuple(MediaSpec.model_fields)
 
 
 #: Where the schemas are published: `schemas/` of publisher's repository, at this
-#: release's tag (tests/test_schemas.py keeps the committed files equal to the output).
+#: release's tag (tests/e2e/test_conveniences.py keeps the committed files equal to the output).
 SCHEMA_BASE = "https://raw.githubusercontent.com/publisher-dev/publisher/v{version}/schemas/"
 
 
