@@ -2,7 +2,7 @@
 
     python bench/sandbox_load.py [--posts 10000] [--clients 8] [--get-every 4] [--live]
 
-Starts ``publisher sandbox`` (via ``publisher.sandbox.cli.run``) in a separate process on a
+Starts ``publisher sandbox`` (via ``publisher.sandbox.cli.main``) in a separate process on a
 free loopback port and a temporary database, then drives POST /v1/posts (a unique
 Idempotency-Key each) mixed with GET /v1/posts, GET /v1/posts/{id} and GET /v1/accounts
 until ``--posts`` posts exist. Prints requests/s, p50/p99 latency, the error count and the
@@ -37,7 +37,7 @@ def rss_mib(pid: int) -> float:
 
 def start_server(db: Path) -> tuple[subprocess.Popen[str], str, str, str]:
     argv = ["--port", "0", "--db", str(db), "--rate-limit", "off"]
-    code = f"from publisher.sandbox.cli import run; raise SystemExit(run({argv!r}))"
+    code = f"from publisher.sandbox.cli import main; raise SystemExit(main({argv!r}))"
     proc = subprocess.Popen(
         [sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True
     )

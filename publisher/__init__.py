@@ -5,4 +5,6 @@ letmepost.dev API (or directly to Bluesky) exactly once, and their results writt
 back into the file's ``published`` block.
 """
 
+__all__ = []
+
 __version__ = "0.1.0"

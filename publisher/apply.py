@@ -164,12 +164,12 @@ class Runner:
                 return
 
     def _steps(self, fp: FilePlan) -> None:
-        from publisher.writeback import WritebackError, check_writable
+        from publisher.writeback import WritebackError, check_writable, read_post_bytes
 
         reporter = _FileReporter(self, fp.post.rel, fp.post)
         pending = [tp for step in fp.steps for tp in step.targets]
         try:  # never send a request whose answer could not be recorded
-            check_writable(fp.post.path.read_bytes(), path=fp.post.rel)
+            check_writable(read_post_bytes(fp.post.path), path=fp.post.rel)
         except (WritebackError, OSError) as exc:
             for tp in pending:
                 reporter.outcome(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from publisher import __version__
@@ -306,9 +306,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "sandbox":
-        from publisher.sandbox.cli import run
+        from publisher.sandbox.cli import main as sandbox_main
 
-        return run(argv[1:])
+        return sandbox_main(argv[1:])
     from publisher.redaction import install
 
     install()  # from here on, what is printed passes the one redaction filter
@@ -394,12 +394,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _later(name: str):
-    def run(args: argparse.Namespace) -> int:
-        module = __import__(f"publisher.commands.{name}", fromlist=["run"])
-        return module.run(args)
+def _later(name: str) -> Callable[[argparse.Namespace], int]:
+    """A command's `main`, imported when the command runs (the CLI starts fast)."""
 
-    return run
+    def main(args: argparse.Namespace) -> int:
+        module = __import__(f"publisher.commands.{name}", fromlist=["main"])
+        return int(module.main(args))
+
+    return main
 
 
 _COMMANDS = {

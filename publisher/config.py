@@ -194,7 +194,7 @@ def repository_of(start: Path) -> Path | None:
         if (folder / CONFIG_FILE).is_file():
             return folder.resolve()
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and b"[tool.publisher" in pyproject.read_bytes():
+        if pyproject.is_file() and b"[tool.publisher" in head_bytes(pyproject):
             return folder.resolve()
         if (folder / ".git").exists():
             return folder.resolve()
@@ -223,9 +223,24 @@ def load_config(root: Path | None = None, path: Path | None = None) -> Config:
     return Config(root=root)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+#: The largest configuration file read (publisher.toml, pyproject.toml).
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+def head_bytes(path: Path) -> bytes:
+    """The first MAX_CONFIG_BYTES of a file (b"" when it cannot be read)."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        with open(path, "rb") as fh:
+            return fh.read(MAX_CONFIG_BYTES)
+    except OSError:
+        return b""
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    from publisher.files import read_bounded
+
+    try:
+        return tomllib.loads(read_bounded(path, MAX_CONFIG_BYTES).decode("utf-8-sig"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -79,6 +79,24 @@ class RealPaths:
         return os.path.join(self.resolve(folder), name)
 
 
+class TooLarge(OSError):
+    """A file over the size it may have: refused by its size, before it is read."""
+
+
+def read_bounded(path: Path | str, limit: int) -> bytes:
+    """The bytes of ``path``, sized first: a file over ``limit`` bytes is `TooLarge`
+    (nothing read), and no more than ``limit`` + 1 bytes are ever read (a file that
+    grows meanwhile is refused too)."""
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > limit:
+            raise TooLarge(f"{size:,} bytes; at most {limit:,} are read")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"more than {limit:,} bytes; at most {limit:,} are read")
+    return data
+
+
 #: The largest local media file any upload takes (letmepost's POST /v1/media refuses
 #: more than 200 MB with 413; a direct Bluesky video is at most 100 MB).
 MAX_MEDIA_BYTES = 200 * 1024 * 1024

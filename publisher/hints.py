@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+__all__ = ["PLATFORM_NICKNAMES", "did_you_mean"]
+
 #: What people call a platform, by the name publisher knows it as.
 PLATFORM_NICKNAMES = {
     "x": "twitter",

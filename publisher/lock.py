@@ -17,6 +17,8 @@ from pathlib import Path
 
 from publisher.errors import PublisherError, UsageError
 
+__all__ = ["LockWaitCancelled", "UnwritableCheckout", "lock_path", "run_lock"]
+
 
 def lock_path(root: Path) -> Path:
     git_dir = root / ".git"

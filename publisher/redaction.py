@@ -166,27 +166,34 @@ class RedactingStream(io.TextIOBase):
 
     def __init__(self, inner: TextIO) -> None:
         self._inner = inner
-        self._pending = ""
+        self._pending: list[str] = []  # the unfinished line, in pieces
+        self._pending_len = 0
         self._wlock = threading.RLock()
 
     def write(self, s: str) -> int:
         with self._wlock:
-            text = self._pending + s
-            cut = text.rfind("\n") + 1
-            if not cut and "\r" in text:  # progress lines end with \r
-                cut = text.rfind("\r") + 1
-            self._pending = text[cut:]
-            if len(self._pending) > 65536:  # no newline in sight: do not hold it all
-                cut, self._pending = len(text), ""
-            if cut:
-                self._inner.write(redact(text[:cut]))
+            cut = max(s.rfind("\n"), s.rfind("\r")) + 1
+            if not cut:  # no line ends here: hold it (bounded), pass it on with the line
+                self._pending.append(s)
+                self._pending_len += len(s)
+                if self._pending_len > 65536:
+                    self._emit("".join(self._pending))
+                    self._pending, self._pending_len = [], 0
+                return len(s)
+            head = "".join((*self._pending, s[:cut]))
+            rest = s[cut:]
+            self._pending, self._pending_len = ([rest], len(rest)) if rest else ([], 0)
+            self._emit(head)
         return len(s)
+
+    def _emit(self, text: str) -> None:
+        self._inner.write(redact(text))
 
     def flush(self) -> None:
         with self._wlock:
             if self._pending:
-                self._inner.write(redact(self._pending))
-                self._pending = ""
+                self._emit("".join(self._pending))
+                self._pending, self._pending_len = [], 0
             self._inner.flush()
 
     def writable(self) -> bool:

@@ -10,5 +10,7 @@ the package is built from (a commit cannot hold its own SHA).
 
 from __future__ import annotations
 
+__all__ = ["RELEASES"]
+
 #: version -> the full commit SHA that tag ``v<version>`` points to
 RELEASES: dict[str, str] = {}

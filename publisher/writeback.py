@@ -607,6 +607,19 @@ def unrecorded_answers(targets: Mapping[str, Mapping[str, Any]]) -> str:
     return "the server answered " + ", ".join(said)
 
 
+#: The largest file a write-back reads (a post is at most `document.MAX_BYTES`; this
+#: leaves room for one that grew since it was read, and is still a bound).
+MAX_WRITEBACK_BYTES = 16 * 1024 * 1024
+
+
+def read_post_bytes(path: Path) -> bytes:
+    """A post file's bytes, sized first (`files.TooLarge`, an OSError, when over
+    `MAX_WRITEBACK_BYTES`)."""
+    from publisher.files import read_bounded
+
+    return read_bounded(path, MAX_WRITEBACK_BYTES)
+
+
 def update_file(path: Path, record: Mapping[str, Any] | None) -> bytes:
     """Read ``path``, set (or with ``None`` remove) its ``published`` block, write it back.
 
@@ -615,7 +628,7 @@ def update_file(path: Path, record: Mapping[str, Any] | None) -> bytes:
     """
     name = str(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = read_post_bytes(Path(path))
     except OSError as exc:
         raise WritebackError(f"cannot read the file: {exc.strerror or exc}", path=name) from exc
     new = set_published(raw, record, path=name)

@@ -102,10 +102,23 @@ def test_retries_are_bounded(client):
 
 @respx.mock
 def test_network_errors_are_retried_then_reported_without_the_key(client):
+    route = respx.get(f"{URL}/v1/posts/p1").mock(side_effect=httpx.ReadTimeout(f"slow {KEY}"))
+    with pytest.raises(NetworkError) as info:
+        client.get_post("p1")
+    assert route.call_count == 4
+    assert KEY not in str(info.value)
+    assert not isinstance(info.value, NotSent)  # the request may have reached the server
+
+
+@respx.mock
+def test_a_keyed_request_that_timed_out_is_not_sent_again_beside_itself(client):
+    """It may still run on the server, and a server without an in-progress claim (the
+    open-source one at d28bf71) would run a retry under the same key beside it: two
+    posts. The key stays pending; the next run resends it (docs/letmepost-servers.md)."""
     route = respx.post(f"{URL}/v1/posts").mock(side_effect=httpx.ReadTimeout(f"slow {KEY}"))
     with pytest.raises(NetworkError) as info:
         client.create_post(b"{}", "k")
-    assert route.call_count == 4
+    assert route.call_count == 1
     assert KEY not in str(info.value)
     assert not isinstance(info.value, NotSent)  # the request may have reached the server
 
@@ -141,7 +154,8 @@ def test_a_refusal_after_an_attempt_that_may_have_landed_is_not_not_sent(client)
     )
     with pytest.raises(NetworkError) as info:
         client.create_post(b"{}", "k")
-    assert not isinstance(info.value, NotSent) and route.call_count == 4
+    # The timed-out attempt may be running still: nothing more is sent under its key.
+    assert not isinstance(info.value, NotSent) and route.call_count == 1
 
 
 @respx.mock

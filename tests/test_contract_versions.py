@@ -178,13 +178,13 @@ def test_a_stored_answer_comes_back_with_the_same_values(version: Version) -> No
     assert _jsonb_ordered(json.loads(again.content)) is (version.name != "newest")
 
 
+@pytest.mark.parametrize("version", ["sandbox:newest", "sandbox:fork-d28bf71"], indirect=True)
 def test_two_requests_at_once_under_one_key(version: Version) -> None:
     """The newest server claims a key while its request runs (the second gets 409
     in_progress); the fork has no claim: both run, two posts. (On the sandbox, whose
     latency fault holds the first request after its claim; publisher never sends two
     at once under one key: tests/test_client.py.)"""
-    if version.where == "real":
-        pytest.skip("the real server's timing cannot be held: the sandbox plays it")
+    # (not on the real server: its timing cannot be held; the sandbox plays each version)
     version.sandbox.set_faults(latency_ms=800)
     text = f"Twice {uuid.uuid4().hex[:8]}"
     body = {"targets": [{"accountId": version.bluesky}], "text": text}
@@ -207,14 +207,14 @@ def test_two_requests_at_once_under_one_key(version: Version) -> None:
         assert statuses == [200, 200] and len(rows) == 2
 
 
+@pytest.mark.parametrize("version", ["sandbox:newest", "sandbox:fork-d28bf71"], indirect=True)
 def test_publisher_records_a_replayed_answer_whatever_its_key_order(tmp_path, version) -> None:
     """The answer is lost after the server stored the post (the sandbox drops the
     connection); the retry under the same key gets the stored answer: on the fork with
     its keys in jsonb order. publisher records the same post either way."""
     from tests.helpers import cli_env, make_repo, record, run_cli
 
-    if version.where == "real":
-        pytest.skip("the real server cannot drop an answer: the sandbox plays it")
+    # (not on the real server: it cannot drop an answer; the sandbox plays each version)
     version.sandbox.set_faults(drop_after_store=1)
     text = f"Lost answer {uuid.uuid4().hex[:8]}"
     repo = make_repo(tmp_path, {"a.md": f"---\ntargets: [bluesky]\n---\n{text}\n"})
@@ -225,6 +225,7 @@ def test_publisher_records_a_replayed_answer_whatever_its_key_order(tmp_path, ve
     assert (rec["postId"], rec["uri"], rec["status"]) == (row["id"], row["uri"], "published")
 
 
+@pytest.mark.parametrize("version", ["sandbox:newest", "sandbox:fork-d28bf71"], indirect=True)
 def test_a_request_that_timed_out_is_not_sent_again_beside_itself(tmp_path, version) -> None:
     """The client gives up waiting while the server still works on the post. On the
     fork (no in-progress claim) a retry under the same key would run beside the first
@@ -241,8 +242,7 @@ def test_a_request_that_timed_out_is_not_sent_again_beside_itself(tmp_path, vers
     from publisher.validate import load_post
     from tests.helpers import cli_env, make_repo, record, run_cli
 
-    if version.where == "real":
-        pytest.skip("the real server's timing cannot be held: the sandbox plays it")
+    # (not on the real server: its timing cannot be held; the sandbox plays each version)
     text = f"Slow server {uuid.uuid4().hex[:8]}"
     repo = make_repo(tmp_path, {"a.md": f"---\ntargets: [bluesky]\n---\n{text}\n"})
     version.sandbox.set_faults(latency_ms={"ms": 1500, "count": 1})

@@ -115,7 +115,8 @@ def test_writing_back_the_published_block_keeps_the_hash(repo: Config) -> None:
         "hash": before.hash,
         "status": "queued",
         "targets": {
-            t.label: {"status": "queued", "hash": t.hash, "key": "k"} for t in before.targets
+            t.label: {"status": "queued", "hash": t.hash, "key": "k", "postId": "p1"}
+            for t in before.targets
         },
     }
     after = load(repo, set_published(BASE.encode(), record))

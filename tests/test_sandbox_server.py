@@ -95,7 +95,7 @@ def test_seeded_account_ids_are_stable_across_databases(tmp_path):
 def test_cli_prints_url_keys_accounts_and_stops_on_sigterm(tmp_path):
     db = tmp_path / "cli.db"
     argv = ["--port", "0", "--db", str(db), "--rate-limit", "off"]
-    code = f"from publisher.sandbox.cli import run; raise SystemExit(run({argv!r}))"
+    code = f"from publisher.sandbox.cli import main; raise SystemExit(main({argv!r}))"
     proc = subprocess.Popen(
         [sys.executable, "-c", code],
         cwd=REPO,
@@ -130,10 +130,10 @@ def test_cli_prints_url_keys_accounts_and_stops_on_sigterm(tmp_path):
 
 
 def test_cli_rejects_bad_arguments():
-    from publisher.sandbox.cli import run
+    from publisher.sandbox.cli import main
 
-    assert run(["--rate-limit", "lots"]) == 2
-    assert run(["--port", "not-a-port"]) == 2
-    assert run(["--header-timeout", "0"]) == 2
-    assert run(["--header-timeout", "nan"]) == 2
-    assert run(["--body-max-bytes", "0"]) == 2
+    assert main(["--rate-limit", "lots"]) == 2
+    assert main(["--port", "not-a-port"]) == 2
+    assert main(["--header-timeout", "0"]) == 2
+    assert main(["--header-timeout", "nan"]) == 2
+    assert main(["--body-max-bytes", "0"]) == 2

@@ -250,7 +250,7 @@ def test_every_command_output_and_file_is_free_of_the_key(tmp_path: Path, hostil
     assert e["status"] == "pending"  # a status outside the enum is never written
     assert "results[0].status" in published
     accounts = outputs[11].stdout
-    assert "acc-x" in accounts
+    assert "acc-b" in accounts and "***" in accounts  # listed, the echoed key masked
     g = outputs[6].stdout + outputs[6].stderr
     assert "bad password ***" in g or "***" in g
 
@@ -267,7 +267,9 @@ def test_the_action_keeps_the_key_out_of_outputs_summary_and_pushed_history(
     assert "Traceback" not in run.stderr, run.stderr
     lines = run.stdout.splitlines()
     assert lines[0] == f"::add-mask::{KEY}"  # the one line that must name it
-    assert_no_secret("ci stdout", "\n".join(lines[1:]))
+    masks = [x for x in lines if x.startswith("::add-mask::")]
+    assert masks == [f"::add-mask::{KEY}", f"::add-mask::{PASSWORD}"]  # the app password too
+    assert_no_secret("ci stdout", "\n".join(x for x in lines if x not in masks))
     assert_no_secret("ci stderr", run.stderr)
     assert_no_secret("GITHUB_OUTPUT", json.dumps(run.outputs))
     assert_no_secret("GITHUB_STEP_SUMMARY", run.summary)
@@ -340,3 +342,22 @@ def test_the_scanner_sees_a_piece_of_the_key() -> None:
         assert_no_secret("a file", f"api: {KEY[9:30]}")
     with pytest.raises(AssertionError):
         assert_no_secret("a file", f"pw: {PASSWORD[3:12]}")
+
+
+def test_init_writes_no_echoed_key_into_the_files_it_creates(
+    tmp_path: Path, hostile: Hostile
+) -> None:
+    repo = tmp_path / "fresh"
+    repo.mkdir()
+    import subprocess as sp
+
+    sp.run(["git", "init", "-q", str(repo)], check=True)
+    done = run_cli(["init"], repo, env_for(hostile.url))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_no_secret("init stdout", done.stdout)
+    assert_no_secret("init stderr", done.stderr)
+    config = (repo / "publisher.toml").read_text()
+    assert "acc-x" in config and "***" in config  # written, the echoed key masked
+    for path in repo.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            assert_no_secret(str(path), path.read_text(errors="replace"))

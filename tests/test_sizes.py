@@ -80,3 +80,52 @@ def test_a_media_file_that_changed_size_since_it_was_checked_is_an_error(tmp_pat
     path.write_bytes(b"x" * 10_000)
     with pytest.raises(OSError, match="changed since it was checked"):
         read_media(path, 100)
+
+
+def test_the_live_page_streams_media_and_refuses_a_huge_file(tmp_path: Path) -> None:
+    """The preview server sizes a media file before it sends it, and streams it."""
+    import httpx
+
+    from publisher.preview.page import PreviewHub, serve
+
+    (tmp_path / "posts").mkdir()
+    sparse(tmp_path / "posts" / "big.mp4", 20 * 1024 * MB)
+    small = tmp_path / "posts" / "clip.mp4"
+    small.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"v" * 3 * MB)
+    server = serve(PreviewHub(fetch_cards=False), root=tmp_path, port=0)
+    try:
+        big = httpx.get(server.url + "media/posts/big.mp4", timeout=30)
+        assert big.status_code == 413
+        got = httpx.get(server.url + "media/posts/clip.mp4", timeout=30)
+        assert got.status_code == 200 and got.content == small.read_bytes()
+        assert got.headers["content-type"] == "video/mp4"
+    finally:
+        server.close()
+
+
+def test_a_huge_configuration_or_event_file_is_refused_by_its_size(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"a.md": "---\ntargets: [x]\n---\nhi\n"})
+    sparse(repo / "publisher.toml", 20 * 1024 * MB)
+    code, out, mb = peak(repo, "validate")
+    assert code == 2 and "publisher.toml: cannot read" in out and "at most" in out, out
+    assert mb < 100, f"peak RSS {mb} MB"
+    (repo / "publisher.toml").write_text('[accounts]\nx = "twitter"\n')
+    sparse(tmp_path / "event.json", 20 * 1024 * MB)
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "LETMEPOST_"))}
+    env.update(
+        GITHUB_ACTIONS="true",
+        GITHUB_EVENT_NAME="push",
+        GITHUB_EVENT_PATH=str(tmp_path / "event.json"),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "publisher", "ci"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "cannot read the event payload" in done.stdout and "Traceback" not in done.stderr

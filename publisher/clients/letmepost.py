@@ -35,6 +35,22 @@ from typing import Any
 
 from publisher.errors import PublisherError
 
+__all__ = [
+    "CONNECT_ATTEMPTS",
+    "MAX_ANSWER_BYTES",
+    "USER_AGENT",
+    "AnswerError",
+    "ApiError",
+    "LetmepostClient",
+    "NetworkError",
+    "NotSent",
+    "Pacer",
+    "QuotaExceeded",
+    "Response",
+    "RetryPolicy",
+    "redact",
+]
+
 USER_AGENT = "publisher (+https://github.com/publisher-dev/publisher)"
 #: The most of an answer that is read (every answer letmepost gives is far smaller).
 MAX_ANSWER_BYTES = 8 * 1024 * 1024

@@ -1,1 +1,3 @@
 """Command implementations behind `publisher.cli` (each imported only when used)."""
+
+__all__ = []

@@ -8,6 +8,8 @@ from typing import Any
 
 from publisher.commands.common import config_from, run_from
 
+__all__ = ["SHORT_NAMES", "alias_block", "append_block", "main", "short_aliases"]
+
 #: The short name an alias starts with: what people call the platform.
 SHORT_NAMES = {"twitter": "x"}
 
@@ -124,7 +126,7 @@ def append_block(accounts: list[dict[str, Any]], config: Any) -> tuple[str, list
     return text, skipped
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     """The accounts as a table on stderr (for you to read) and, on stdout, only valid
     TOML to append to publisher.toml: `publisher accounts >> publisher.toml` works."""
     import sys

@@ -62,7 +62,7 @@ def platform_of(url: str) -> str | None:
     return HOSTS.get(host)
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from publisher.commands.common import inside
     from publisher.lock import run_lock
 

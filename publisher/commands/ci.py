@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+__all__ = ["main"]
 
-def run(args: argparse.Namespace) -> int:
+
+def main(args: argparse.Namespace) -> int:
     from publisher.github.ci import main
 
     return main(config_path=getattr(args, "config", None))

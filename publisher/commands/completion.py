@@ -7,6 +7,8 @@ import argparse
 import sys
 from dataclasses import dataclass
 
+__all__ = ["NAMES", "SHELLS", "Command", "Option", "bash", "commands", "fish", "main", "zsh"]
+
 NAMES = ("publisher", "publisher-posts")
 
 
@@ -198,6 +200,6 @@ def _fish_option(name: str, cond: str, o: Option) -> str:
 SHELLS = {"bash": bash, "zsh": zsh, "fish": fish}
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     sys.stdout.write(SHELLS[args.shell]())
     return 0

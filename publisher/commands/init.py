@@ -39,6 +39,9 @@ def create_new(path: Path, data: str) -> bool:
     """Write `data` to `path` only if nothing is there: a temp file beside it, then a
     hard link (which fails when `path` exists), so a reader never sees half a file and
     an existing file is never replaced. False when `path` already exists."""
+    from publisher.redaction import redact
+
+    data = redact(data)  # an account's name the server echoed a key into, say
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     with open(tmp, "x", encoding="utf-8", newline="\n") as handle:
@@ -62,6 +65,9 @@ def create_new(path: Path, data: str) -> bool:
 
 def replace_file(path: Path, data: str) -> None:
     """Replace `path` with `data` atomically (temp file, fsync, rename)."""
+    from publisher.redaction import redact
+
+    data = redact(data)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
         with open(tmp, "x", encoding="utf-8", newline="") as handle:
@@ -403,15 +409,15 @@ class _AccountsError(PublisherError):
     pass
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     import sys
 
-    from publisher.config import CONFIG_FILE, load_config
+    from publisher.config import CONFIG_FILE, head_bytes, load_config
 
     root = git_root(Path.cwd())
     has_config = (root / CONFIG_FILE).is_file() or (
         (root / "pyproject.toml").is_file()
-        and b"[tool.publisher" in (root / "pyproject.toml").read_bytes()
+        and b"[tool.publisher" in head_bytes(root / "pyproject.toml")
     )
     config = load_config(root)  # an existing configuration is used as it is
     posts = config.posts

@@ -19,6 +19,8 @@ from typing import Any
 from publisher.commands.common import UsageError, config_from
 from publisher.commands.init import create_new
 
+__all__ = ["THREAD_PART", "main", "parse_at", "parse_targets", "post_text", "slugify"]
+
 _SIMPLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 THREAD_PART = "---"
 
@@ -92,7 +94,7 @@ def post_text(title: str, targets: list[str], at: dt.datetime | None, thread: bo
     return "\n".join(lines) + "\n"
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     title = " ".join(str(args.title).split())
     if not title:
         raise UsageError('the title is empty: publisher new "What the post is about"')

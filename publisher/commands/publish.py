@@ -10,7 +10,7 @@ from publisher.commands.common import UsageError, config_from, load_posts, run_f
 from publisher.lock import run_lock
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     config = config_from(args)
     run = run_from(args, config)
     if args.dry_run:
@@ -152,4 +152,4 @@ def _dry_run(args: argparse.Namespace, config: Any, run: Any, posts: list[Any]) 
     return 1 if plan.invalid else 0
 
 
-__all__ = ["UsageError", "execute", "finish", "run"]
+__all__ = ["UsageError", "execute", "finish", "main"]

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from publisher.commands.common import config_from, load_posts
 from publisher.scheduled import Entry, calendar, parse_moment
 
-__all__ = ["Entry", "calendar", "render", "run"]
+__all__ = ["Entry", "calendar", "main", "render"]
 
 
 def render(entries: list[Entry]) -> str:
@@ -40,7 +40,7 @@ def render(entries: list[Entry]) -> str:
     return "\n".join(out)
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from publisher.report import dump_json
 
     config = config_from(args)

@@ -15,8 +15,10 @@ from typing import Any
 from publisher.commands.common import config_from, load_posts, run_from
 from publisher.lock import run_lock
 
+__all__ = ["gone", "main"]
 
-def run(args: argparse.Namespace) -> int:
+
+def main(args: argparse.Namespace) -> int:
     config = config_from(args)
     with run_lock(config.root, notify=lambda line: print(f"publisher: {line}", file=sys.stderr)):
         return _sync(args, config)

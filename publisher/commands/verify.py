@@ -32,6 +32,8 @@ from typing import Any
 
 from publisher.commands.common import config_from, load_posts
 
+__all__ = ["DRIFT", "Check", "check", "collect", "main"]
+
 DRIFT = frozenset({"deleted", "edited upstream", "file edited"})
 _CHECKED_STATUSES = frozenset({"published", "publishing", "pending"})
 
@@ -184,7 +186,7 @@ def _missing_facets(value: dict[str, Any], host: str) -> list[str]:
     return missing
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from publisher.report import dump_json, table
 
     config = config_from(args)

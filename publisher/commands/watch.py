@@ -15,6 +15,8 @@ from typing import Any
 
 from publisher.commands.common import UsageError, config_from, run_from
 
+__all__ = ["main", "stop_on_signals"]
+
 
 @contextlib.contextmanager
 def stop_on_signals(stop: threading.Event, view: Any) -> Iterator[None]:
@@ -34,7 +36,7 @@ def stop_on_signals(stop: threading.Event, view: Any) -> Iterator[None]:
             signal.signal(s, h)
 
 
-def run(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from publisher.git import commit_local, in_work_tree
     from publisher.preview.terminal import HubListener, LiveView, PlainView
     from publisher.preview.watch import Watcher

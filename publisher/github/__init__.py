@@ -11,3 +11,5 @@
 
 Nothing is imported here: `import publisher.git` stays cheap.
 """
+
+__all__ = []

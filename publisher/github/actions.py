@@ -114,7 +114,10 @@ class ActionsEnv:
         event_path = env.get("GITHUB_EVENT_PATH")
         if event_path:
             try:
-                loaded = json.loads(Path(event_path).read_text(encoding="utf-8"))
+                from publisher.files import read_bounded
+
+                # GitHub caps a webhook payload at 25 MB: anything larger is not one.
+                loaded = json.loads(read_bounded(event_path, 32 * 1024 * 1024))
             except FileNotFoundError:
                 raise GitHubError(
                     f"GITHUB_EVENT_PATH points to a missing file: {event_path}"

@@ -212,7 +212,11 @@ class Job:
         allow_also(config.fetch_allow)
         from publisher.redaction import from_environ
 
-        from_environ(environ, [a.password_env for a in config.accounts.values() if a.password_env])
+        passwords = [a.password_env for a in config.accounts.values() if a.password_env]
+        from_environ(environ, passwords)
+        for name in dict.fromkeys(passwords):  # the runner hides them in its log too
+            if environ.get(name, "").strip():
+                log.mask(environ[name].strip())
         if inputs.path is not None:
             posts = PurePosixPath(inputs.path.replace("\\", "/"))
             if posts.is_absolute() or ".." in posts.parts:

@@ -8,3 +8,5 @@
 
 Nothing is imported here: `import publisher.preview.views` stays cheap.
 """
+
+__all__ = []

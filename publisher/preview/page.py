@@ -14,6 +14,7 @@ Everything taken from a post is untrusted: the page only ever sets it as text
 from __future__ import annotations
 
 import json
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -227,15 +228,18 @@ class _Handler(BaseHTTPRequestHandler):
         return host in ("127.0.0.1", "localhost")
 
     def _send(self, status: int, body: bytes, ctype: str) -> None:
+        self._head(status, len(body), ctype)
+        self.wfile.write(body)
+
+    def _head(self, status: int, length: int, ctype: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(length))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Content-Security-Policy", _CSP)
         self.send_header("Referrer-Policy", "no-referrer")
         self.end_headers()
-        self.wfile.write(body)
 
     def _media(self, rel: str) -> None:
         """A media file from inside the repository (images and videos only)."""
@@ -247,13 +251,22 @@ class _Handler(BaseHTTPRequestHandler):
             )
             mime = limits.mime_from_extension(target.name) or ""
             wanted = inside and limits.kind_of_mime(mime) in _MEDIA_TYPES and target.is_file()
-            data = target.read_bytes() if wanted else None
+            handle = open(target, "rb") if wanted else None  # noqa: SIM115 - closed below
         except (OSError, ValueError, RuntimeError):
-            data = None
-        if data is None:
+            handle = None
+        if handle is None:
             self._send(404, b"not found\n", "text/plain; charset=utf-8")
             return
-        self._send(200, data, mime or "application/octet-stream")
+        with handle:  # sized first, then streamed: never the whole file in memory
+            from publisher.files import MAX_MEDIA_BYTES
+
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_MEDIA_BYTES:
+                self._send(413, b"too large to preview\n", "text/plain; charset=utf-8")
+                return
+            self._head(200, size, mime or "application/octet-stream")
+            while chunk := handle.read(1 << 20):
+                self.wfile.write(chunk)
 
     def _events(self) -> None:
         """Server-sent events: a snapshot, then every changed post as it changes."""
@@ -296,4 +309,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _json(value: Any) -> bytes:
     # "<" escaped as well, so the JSON could never close a <script> if it were inlined.
-    return json.dumps(value, ensure_ascii=False, default=str).replace("<", "\\u003c").encode()
+    from publisher.redaction import redact
+
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return redact(text).replace("<", "\\u003c").encode()  # no secret reaches the page

@@ -27,6 +27,15 @@ from publisher.report import ACTION_WORDS
 from publisher.rules import limits
 from publisher.scheduled import calendar
 
+__all__ = [
+    "MediaPreview",
+    "PostPreview",
+    "TargetPreview",
+    "build_preview",
+    "problem_targets",
+    "segments",
+]
+
 # Links, @mentions (handles may contain dots) and #hashtags, as the platforms see them.
 _HIGHLIGHT = regex.compile(
     r"(?P<link>https?://[^\s<>\"']+?)(?=[.,;:!?)\]']*(?:\s|$))"

@@ -222,9 +222,10 @@ class Watcher:
         too (its media files may have changed)."""
         from publisher.plan import make_plan
         from publisher.validate import load_post
+        from publisher.writeback import read_post_bytes
 
         try:
-            raw = path.read_bytes()
+            raw = read_post_bytes(path)  # sized first: a huge file is passed over
         except OSError:
             return  # vanished between the event and now: handled as a deletion
         tracked = self.tracked.get(path)

@@ -41,6 +41,8 @@ from .faults import FaultError, Faults
 from .publishing import Engine, post_view
 from .store import Store, decode_cursor, key_hash
 
+__all__ = ["MULTIPART_OVERHEAD", "Handler", "RateLimiter", "SandboxApp", "log"]
+
 log = logging.getLogger("publisher.sandbox")
 
 _REQUEST_ID = re.compile(r"^[\w-]{1,255}$", re.ASCII)

@@ -11,6 +11,8 @@ from types import FrameType
 
 from .config import SERVER_VERSIONS, SandboxConfig, load_accounts_file, parse_rate_limit
 
+__all__ = ["main"]
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -52,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:
     """Parse ``argv``, serve until SIGINT/SIGTERM, return the exit code (0 on a clean stop)."""
     try:
         args = _parser().parse_args(argv)

@@ -7,6 +7,8 @@ import threading
 import time
 from datetime import UTC, datetime
 
+__all__ = ["SandboxClock", "iso", "parse_iso_any", "parse_iso_z"]
+
 _ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 

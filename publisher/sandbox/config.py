@@ -11,6 +11,22 @@ from typing import Any
 
 from publisher.rules.platforms import PLATFORMS as _REGISTERED
 
+__all__ = [
+    "BODY_MAX_BYTES",
+    "DEFAULT_PROFILE_ID",
+    "HEADER_TIMEOUT",
+    "MEDIA_MAX_BYTES",
+    "ORG_ID",
+    "PLATFORMS",
+    "SANDBOX_NS",
+    "SERVER_VERSIONS",
+    "SandboxConfig",
+    "default_accounts",
+    "load_accounts_file",
+    "normalize_accounts",
+    "parse_rate_limit",
+]
+
 #: The API's platform enum, in its (alphabetical) order, as its errors list it.
 PLATFORMS: tuple[str, ...] = tuple(sorted(_REGISTERED))
 

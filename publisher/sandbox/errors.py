@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["DOC_BASE", "ApiError", "not_found", "validation"]
+
 DOC_BASE = "https://docs.letmepost.dev"
 
 

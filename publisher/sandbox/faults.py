@@ -20,6 +20,8 @@ from typing import Any
 
 from .config import PLATFORMS
 
+__all__ = ["PLATFORM_FAULTS", "FaultError", "Faults", "normalize"]
+
 #: Platform fault codes and the target status each produces (contract §1 mapping).
 PLATFORM_FAULTS: dict[str, str] = {
     "platform_unavailable": "failed",

@@ -8,6 +8,18 @@ import secrets
 import string
 import uuid
 
+__all__ = [
+    "api_key",
+    "atproto_cid",
+    "digits",
+    "media_id",
+    "new_uuid",
+    "sandbox_cid",
+    "shortcode",
+    "snowflake",
+    "tid",
+]
+
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _TWITTER_EPOCH_MS = 1288834974657

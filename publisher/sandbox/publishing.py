@@ -23,6 +23,19 @@ from .errors import ApiError, not_found, validation
 from .faults import Faults
 from .store import Store
 
+__all__ = [
+    "LAUNCH_CAP",
+    "LAUNCH_WINDOW",
+    "REJECTED_CODES",
+    "SANDBOX_WARNING",
+    "SUCCESS",
+    "TIKTOK_SETTLE",
+    "Engine",
+    "month_period",
+    "post_view",
+    "result_view",
+]
+
 SUCCESS = ("published", "publishing")
 #: Target status for a failed target by error code (contract §1).
 REJECTED_CODES = ("preflight_failed", "platform_auth_failed", "platform_rejected")

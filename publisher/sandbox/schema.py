@@ -16,6 +16,18 @@ from .clock import parse_iso_z
 from .config import PLATFORMS
 from .errors import ApiError
 
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "MAX_TARGETS",
+    "IssuePath",
+    "Issues",
+    "json_too_deep",
+    "load_json",
+    "parse_patch_body",
+    "parse_post_body",
+    "parse_retry_body",
+]
+
 MAX_TARGETS = 25
 _MEDIA_ID = re.compile(r"^med_[0-9A-Za-z]{22}$")
 _TIKTOK_PRIVACY = ("public_to_everyone", "mutual_follow_friend", "self_only")

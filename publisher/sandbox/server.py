@@ -16,6 +16,8 @@ from .app import SandboxApp
 from .config import SandboxConfig
 from .protocol import header_timeout_protocol
 
+__all__ = ["SandboxHandle", "start_sandbox"]
+
 
 @dataclass
 class SandboxHandle:

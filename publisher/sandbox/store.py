@@ -20,6 +20,17 @@ from typing import Any
 from . import ids
 from .clock import iso
 
+__all__ = [
+    "IDEMPOTENCY_STALE",
+    "IDEMPOTENCY_WINDOW",
+    "POST_COLUMNS",
+    "SCHEMA",
+    "Store",
+    "decode_cursor",
+    "encode_cursor",
+    "key_hash",
+]
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS api_keys (
