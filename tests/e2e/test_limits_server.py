@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +28,8 @@ import httpx
 import pytest
 
 from publisher.rules.limits import Content, Media, check, measure
-from tests.fixtures.pds import LocalPds, _free_port, _parse_env_lines
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.fixtures.letmepost_server import RealServer, source_folder
+from tests.fixtures.pds import _parse_env_lines
 
 # A unit of each hard kind (one grapheme, except "x" + CR LF; TikTok counts UTF-16 units).
 KINDS = {
@@ -58,109 +54,35 @@ HARD_MAX = 300  # hard units per text; ASCII pads the rest (Facebook's limit is 
 
 
 # ----------------------------------------------------------------- the server
+# ``letmepost_server`` is the session fixture of tests/fixtures/letmepost_server.py: the
+# real server, started by scripts/letmepost/start.sh (or named by LMP_URL).
 
 
-@dataclass(frozen=True)
-class _Server:
-    """What the tests use of a running server (the fields of the fixture's RealServer)."""
-
-    url: str
-    live_key: str
-    org_id: str
-    profile_id: str
-    alice_id: str
-    bob_id: str
-    threads_id: str
-    run_dir: Path | None  # its state/api.env and src/ (None: not at hand)
-
-
-def _source_folder() -> Path | None:
-    folder = Path(
-        os.environ.get("LETMEPOST_SERVER_SRC") or ROOT.parent / "shared/tools/letmepost-server"
-    )
-    return folder if (folder / "src.tar.gz").is_file() else None
-
-
-def _server_from(env: dict[str, str], run_dir: Path | None) -> _Server:
-    return _Server(
-        url=env["LMP_URL"].rstrip("/"),
-        live_key=env["LMP_LIVE_KEY"],
-        org_id=env["LMP_ORG_ID"],
-        profile_id=env["LMP_PROFILE_ID"],
-        alice_id=env["LMP_ALICE_ID"],
-        bob_id=env["LMP_BOB_ID"],
-        threads_id=env["LMP_THREADS_ID"],
-        run_dir=run_dir,
-    )
-
-
-@pytest.fixture(scope="module")
-def letmepost_server(pds: LocalPds) -> Iterator[_Server]:
-    """The real letmepost server: ``LMP_URL`` and the lines start.sh prints in the
-    environment (``LMP_HOME`` its folder), else started here with the shared start.sh."""
-    if os.environ.get("LMP_URL"):
-        home = os.environ.get("LMP_HOME")
-        yield _server_from(dict(os.environ), Path(home) if home else None)
-        return
-    folder = _source_folder()
-    if folder is None:
-        pytest.skip(
-            "no real letmepost server: its source is not at hand (set LETMEPOST_SERVER_SRC "
-            "to the folder with src.tar.gz and start.sh)"
-        )
-    if not shutil.which("node"):
-        pytest.skip("no real letmepost server: needs node")
-    port = _free_port()
-    home = Path(os.environ.get("TMPDIR", "/tmp")) / "publisher-limits-letmepost"  # kept
-    env = {
-        **os.environ,
-        "LMP_HOME": str(home),
-        "LMP_API_PORT": str(port),
-        "LMP_PG_PORT": str(_free_port()),
-        "LMP_REDIS_PORT": str(_free_port()),
-        "LMP_S3_PORT": str(_free_port()),
-        "PDS_SCRIPT": str(ROOT / "scripts" / "pds" / "start-pds.sh"),
-        "LMP_EXTERNAL_PDS": "1",
-        "PDS_URL": pds.url,
-        "PDS_TEST_HANDLE": pds.handle,
-        "PDS_TEST_PASSWORD": pds.password,
-        "PDS_TEST_DID": pds.did,
-    }
-    started = subprocess.run(
-        [str(folder / "start.sh")], env=env, capture_output=True, text=True, timeout=1200
-    )
-    try:
-        if started.returncode != 0:
-            pytest.fail(f"the letmepost server did not start:\n{started.stderr[-3000:]}")
-        yield _server_from(_parse_env_lines(started.stdout), home)
-    finally:
-        subprocess.run([str(folder / "stop.sh")], env=env, capture_output=True, timeout=120)
-
-
-def _run_dir(server: Any) -> Path | None:
-    """The folder of the server's state and build (where its api.env is)."""
-    candidates = [getattr(server, "run_dir", None)]
-    if os.environ.get("LMP_RUN_DIR"):
-        candidates.append(Path(os.environ["LMP_RUN_DIR"]))
+def _run_dir(server: RealServer) -> Path | None:
+    """The folder of the server's state (its state/api.env): start.sh's run folder."""
     port = httpx.URL(server.url).port
-    home = Path(os.environ.get("LMP_HOME") or Path(os.environ.get("TMPDIR", "/tmp")))
-    candidates += [home / f"run-{port}", home / "publisher-letmepost" / f"run-{port}"]
+    home = Path(
+        os.environ.get("LMP_HOME") or Path(os.environ.get("TMPDIR", "/tmp")) / "publisher-letmepost"
+    )
+    candidates = [Path(os.environ["LMP_RUN_DIR"])] if os.environ.get("LMP_RUN_DIR") else []
+    candidates += [home / f"run-{port}", home]
     for folder in candidates:
-        if folder is not None and (folder / "state" / "api.env").is_file():
+        if (folder / "state" / "api.env").is_file():
             return folder
     return None
 
 
-def _connect(server: Any, platform: str) -> str:
-    """A ``platform`` account row, inserted as the shared start.sh inserts X's and
-    Threads' (``tools/add-account.mjs``: the server's own repository code)."""
-    folder, source = _run_dir(server), _source_folder()
-    if folder is None or source is None:
+def _connect(server: RealServer, platform: str) -> str:
+    """A ``platform`` account row, inserted as start.sh inserts X's and Threads'
+    (the source's ``tools/add-account.mjs``: the server's own repository code)."""
+    folder, source = _run_dir(server), source_folder()
+    api_dirs = [] if folder is None else [folder / "src/apps/api", folder.parent / "src/apps/api"]
+    api_dir = next((d for d in api_dirs if (d / "dist" / "db" / "index.js").is_file()), None)
+    if folder is None or api_dir is None or source is None:
         pytest.skip(
-            f"cannot connect a {platform} account: the server's state folder or its "
-            "source is not at hand"
+            f"cannot connect a {platform} account: the server's state folder, build or "
+            "source is not at hand (a server named by LMP_URL without LMP_RUN_DIR?)"
         )
-    api_dir = folder / "src" / "apps" / "api"
     env = {**os.environ, **_parse_env_lines((folder / "state" / "api.env").read_text())}
     env["LMP_API_DIR"] = str(api_dir)
     done = subprocess.run(
@@ -170,7 +92,7 @@ def _connect(server: Any, platform: str) -> str:
             server.org_id,
             server.profile_id,
             platform,
-            f"{abs(hash(platform)) % 10**10}",
+            str(sum(map(ord, platform)) * 1_000_003),
             f"publisher_{platform}",
         ],
         cwd=api_dir,
@@ -184,7 +106,7 @@ def _connect(server: Any, platform: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def accounts(letmepost_server: Any) -> dict[str, str]:
+def accounts(letmepost_server: RealServer) -> dict[str, str]:
     server = letmepost_server
     out = {"bluesky": server.alice_id, "threads": server.threads_id}
     for platform in ("linkedin", "facebook", "instagram", "tiktok"):
@@ -192,7 +114,7 @@ def accounts(letmepost_server: Any) -> dict[str, str]:
     return out
 
 
-def _post(server: Any, targets: list[dict[str, Any]]) -> httpx.Response:
+def _post(server: RealServer, targets: list[dict[str, Any]]) -> httpx.Response:
     for _ in range(3):
         r = httpx.post(
             f"{server.url}/v1/posts",
@@ -241,7 +163,7 @@ CASES = [(p, k) for k in KINDS for p in PLATFORMS]
 
 @pytest.mark.parametrize(("platform", "kind"), CASES, ids=[f"{p}-{k}" for p, k in CASES])
 def test_one_past_the_limit_is_refused_with_publishers_rule_and_count(
-    letmepost_server: Any, accounts: dict[str, str], platform: str, kind: str
+    letmepost_server: RealServer, accounts: dict[str, str], platform: str, kind: str
 ) -> None:
     text = _text(platform, KINDS[kind], extra=1)
     ours = _our_rule(platform, text)
@@ -257,7 +179,7 @@ def test_one_past_the_limit_is_refused_with_publishers_rule_and_count(
 
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_exactly_at_the_limit_passes_the_servers_preflight(
-    letmepost_server: Any, accounts: dict[str, str], kind: str
+    letmepost_server: RealServer, accounts: dict[str, str], kind: str
 ) -> None:
     targets = []
     for platform in PLATFORMS:
