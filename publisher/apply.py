@@ -161,7 +161,7 @@ class Runner:
         for step in d.steps:
             reporter = _FileReporter(self, d.path, None)
             try:
-                self.backends[step.backend].run(step, None, reporter)
+                self.backends[step.backend].execute(step, None, reporter)
             except StopRun:
                 return
 
@@ -194,7 +194,7 @@ class Runner:
                         where = fp.restored_from.get(tp.label, "git history")
                         reporter.outcome(tp, "restored", note=f"from {where}")
                     continue
-                self.backends[step.backend].run(step, record, reporter)
+                self.backends[step.backend].execute(step, record, reporter)
         except StopRun:
             pass
         except (WritebackError, OSError) as exc:
