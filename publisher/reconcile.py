@@ -318,7 +318,7 @@ def slot(post: Any, t: ResolvedTarget) -> int:
 
 
 def free_key(
-    book: Record,
+    record: Record,
     t: ResolvedTarget,
     account: BlueskyAccount,
     part: int,
@@ -332,7 +332,7 @@ def free_key(
     something else (a file deleted, its path used again) moves on to the next."""
     from publisher.clients.atproto import BlueskyError, parse_post_uri
 
-    rec = book.target(t.label)
+    rec = record.target(t.label)
     known: set[str] = set()
     uris = [rec.get("uri"), *(rec.get("earlier") or [])]
     uris += [p.get("uri") for p in rec.get("parts") or [] if isinstance(p, dict)]
@@ -343,11 +343,11 @@ def free_key(
             known.add(parse_post_uri(str(uri))[1])
         except ValueError:
             continue
-    known |= book.post.foreign  # the keys of a post its path held before: not this one
-    place = slot(book.post, t)
+    known |= record.post.foreign  # the keys of a post its path held before: not this one
+    place = slot(record.post, t)
     free = None
     for generation in range(1, MAX_GENERATIONS + 1):
-        rkey = identity.record_key(book.post.identity, place, part, generation)
+        rkey = identity.record_key(record.post.identity, place, part, generation)
         if rkey in known:
             continue
         found = account.get_record(collection, rkey)
@@ -362,7 +362,7 @@ def free_key(
             f"{MAX_GENERATIONS} record keys of this post are taken by other records: give the "
             "file an `id:` of its own",
         )
-    for former in former_identities(book.post):  # made before a rename or a new `id:`?
+    for former in former_identities(record.post):  # made before a rename or a new `id:`?
         for generation in range(1, MAX_GENERATIONS + 1):
             rkey = identity.record_key(former, place, part, generation)
             if rkey in known:
