@@ -133,3 +133,40 @@ def test_dry_run_lists_a_restore_as_no_request(tmp_path, sandbox):
     assert out["local"] == [
         {"file": "posts/a.md", "step": "restore the record from git history: bluesky"}
     ]
+
+
+def test_history_stops_at_a_deletion_and_knows_a_files_earlier_names(tmp_path):
+    """A path deleted and used again is a new post: only the new file's versions are
+    its own (the old ones are `earlier`); a renamed file knows the names it had."""
+    from publisher.git import committed_versions
+
+    repo = _repo(tmp_path, {"weekly.md": post("[x]", "Last week."), "a.md": post("[x]", "Moved.")})
+    git(repo, "rm", "-q", "posts/weekly.md")
+    git(repo, "mv", "posts/a.md", "posts/b.md")
+    git(repo, "commit", "-qm", "done with last week, tidied")
+    (repo / "posts/weekly.md").write_text(post("[x]", "This week."))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "this week")
+    weekly, moved = repo / "posts/weekly.md", repo / "posts/b.md"
+    names: dict = {}
+    earlier: dict = {}
+    versions = committed_versions(repo, [weekly, moved], names=names, earlier=earlier)
+    assert [b"This week." in v for v in versions[weekly]] == [True]
+    assert [b"Last week." in v for v in earlier[weekly]] == [True]
+    assert [p.name for p in names[moved]] == ["a.md"] and weekly not in names
+    assert any(b"Moved." in v for v in versions[moved]) and moved not in earlier
+
+
+def test_a_deletion_on_another_branch_keeps_the_files_history(tmp_path):
+    """Only a deletion followed by a new file at that path ends a post's history."""
+    from publisher.git import committed_versions
+
+    repo = _repo(tmp_path, {"a.md": post("[x]", "Kept.")})
+    git(repo, "checkout", "-qb", "tidy")
+    git(repo, "rm", "-q", "posts/a.md")
+    git(repo, "commit", "-qm", "an abandoned tidy-up")
+    git(repo, "checkout", "-q", "main")
+    path = repo / "posts/a.md"
+    path.write_text(post("[x]", "Kept, with a typo fixed."))
+    git(repo, "commit", "-qam", "typo")
+    assert len(committed_versions(repo, [path])[path]) == 2
