@@ -73,11 +73,6 @@ def test_review_refused_commit_back_then_a_part_inserted_posts_no_part_twice(tmp
     assert rec["status"] == "published", rec
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: `onEdit: repost` of an edited part of a direct thread drops the old "
-    "part's URI (no `earlier:`); `unpublish` leaves it on the PDS",
-)
 def test_review_repost_of_an_edited_thread_then_unpublish_takes_every_post_back(
     tmp_path, pds, account
 ):
