@@ -21,11 +21,6 @@ def account(pds: LocalPds) -> BlueskyAccount:
     return BlueskyAccount(pds.handle, pds.url, pds.password)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: a part inserted into a direct thread whose block was lost shifts the "
-    "derived part keys; the old last part is posted a second time",
-)
 def test_review_insert_into_a_thread_with_its_block_lost_posts_no_part_twice(
     tmp_path, pds, account
 ):
