@@ -288,7 +288,9 @@ class BlueskyBackend:
         rkey = recorded if unfinished and isinstance(recorded, str) else ""
         found = account.get_post(rkey, repo=rec.get("did")) if unfinished else None
         if not unfinished:  # a new post, or a deliberate repost: its derived key
-            book.superseded(t.label)  # what it made before: `earlier`
+            # what it made before: `earlier` (written with the pending key: a target
+            # with nothing out yet must never be on disk as an empty record)
+            book.superseded(t.label, save=False)
             rkey, found = free_key(book, t, account, 1, lambda f: same_post(f, t.text, None))
             if found is not None:  # made by a run that recorded it nowhere: adopted
                 root = ((found.get("value") or {}).get("reply") or {}).get("root") or {}
