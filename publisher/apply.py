@@ -37,6 +37,8 @@ from publisher.run import Run
 if TYPE_CHECKING:
     from publisher.clients.letmepost import LetmepostClient
 
+__all__ = ["OUTCOME_UNKNOWN", "REJECTED_CODES", "Outcome", "RunResult", "Runner"]
+
 REJECTED_CODES = frozenset({"preflight_failed", "platform_auth_failed", "platform_rejected"})
 OUTCOME_UNKNOWN = "outcome_unknown"  # a lost answer, and the post edited since: never guess
 
@@ -159,7 +161,7 @@ class Runner:
         for step in d.steps:
             reporter = _FileReporter(self, d.path, None)
             try:
-                self.backends[step.backend].run(step, None, reporter)
+                self.backends[step.backend].execute(step, None, reporter)
             except StopRun:
                 return
 
@@ -192,7 +194,7 @@ class Runner:
                         where = fp.restored_from.get(tp.label, "git history")
                         reporter.outcome(tp, "restored", note=f"from {where}")
                     continue
-                self.backends[step.backend].run(step, record, reporter)
+                self.backends[step.backend].execute(step, record, reporter)
         except StopRun:
             pass
         except (WritebackError, OSError) as exc:

@@ -13,6 +13,8 @@ from pathlib import Path
 from publisher import __version__
 from publisher.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
+__all__ = ["cmd_plan", "cmd_schema", "cmd_validate", "main"]
+
 #: Environment variables, named once: a command's help lists those it reads.
 _ENV = {
     "key": (
@@ -39,6 +41,15 @@ _ENV = {
         "PUBLISHER_ACTION_URL",
         "the repository whose commit the workflow is pinned to (default: publisher's "
         "GitHub repository)",
+    ),
+    "fetch": (
+        "PUBLISHER_FETCH_ALLOW",
+        "hosts, addresses or CIDRs that may be fetched from although private or "
+        "loopback (comma-separated, e.g. 127.0.0.1; also fetch_allow in publisher.toml)",
+    ),
+    "github_event": (
+        "GITHUB_EVENT_PATH",
+        "the release event --release reads when no --event is given (set by Actions)",
     ),
     "github": (
         "GITHUB_*, PUBLISHER_*",
@@ -135,6 +146,37 @@ def _parser() -> argparse.ArgumentParser:
         metavar="A,B",
         help="the post's targets, comma-separated (default: the targets of publisher.toml)",
     )
+
+    p = command(
+        "draft",
+        "new feed entries or a release become draft posts, ready for review",
+        "Read the [[feeds]] of publisher.toml (or --feed URL) once each, conditionally, "
+        "and write one draft post per entry never drafted before (found in the posts and "
+        "in git history); or draft a release from a GitHub release event (--release) or "
+        "a tag and its release notes (--tag). A feed that fails is one line and the "
+        "others go on (exit 1). Nothing is ever overwritten.",
+        env=("fetch", "github_event"),
+    )
+    p.add_argument(
+        "--feed",
+        action="append",
+        metavar="URL",
+        help="an RSS, Atom or JSON feed (repeatable; default: the [[feeds]] of publisher.toml)",
+    )
+    p.add_argument(
+        "--release",
+        action="store_true",
+        help="draft the release of a GitHub release event ($GITHUB_EVENT_PATH or --event)",
+    )
+    p.add_argument("--event", type=Path, metavar="FILE", help="the release event's JSON")
+    p.add_argument("--tag", help="draft this tag's release from the release notes file")
+    p.add_argument("--notes", type=Path, metavar="FILE", help="the release notes file")
+    p.add_argument("--since", metavar="WHEN", help="only entries since: 2026-11-01, or 7d")
+    p.add_argument(
+        "--limit", type=int, metavar="N", help="at most N drafts, the newest (default 20)"
+    )
+    p.add_argument("--dry-run", action="store_true", help="show the drafts, write nothing")
+    json_flag(p)
 
     p = command(
         "schedule",
@@ -416,6 +458,7 @@ _COMMANDS = {
     "ci": _later("ci"),
     "init": _later("init"),
     "new": _later("new"),
+    "draft": _later("draft"),
     "schedule": _later("schedule"),
     "adopt": _later("adopt"),
     "completion": _later("completion"),

@@ -17,6 +17,16 @@ x = "twitter"                         # a platform name: the one connected accou
 bluesky = "alice.bsky.social"
 pds = "https://bsky.social"
 password_env = "BLUESKY_APP_PASSWORD"
+
+[[feeds]]                             # `publisher draft`: new entries become drafts
+url = "https://example.org/blog/feed.xml"
+template = "{title}\n\n{summary}\n\n{link}"  # optional; the placeholders: drafts/compose.py
+targets = ["bluesky-main"]            # optional; default: `targets`
+folder = "posts/blog"                 # optional; default: `posts`
+
+[release]                             # `publisher draft --release` (all keys optional)
+template = "{title} is out\n\n{summary}\n\n{link}"
+notes = "CHANGELOG.md"                # the release notes file read with --tag
 ```
 
 The API key never comes from a file: only from `LETMEPOST_API_KEY` (or the Action input).
@@ -35,6 +45,27 @@ from typing import Any
 from publisher.errors import UsageError
 from publisher.rules.platforms import PLATFORMS
 
+__all__ = [
+    "CONFIG_FILE",
+    "DEFAULT_API_URL",
+    "DEFAULT_PASSWORD_ENV",
+    "HOSTED_PLATFORMS",
+    "MAX_CONFIG_BYTES",
+    "ON_EDIT",
+    "PLATFORM_NAMES",
+    "Account",
+    "Config",
+    "ConfigError",
+    "FeedConfig",
+    "ReleaseConfig",
+    "check_url",
+    "config_schema",
+    "find_root",
+    "head_bytes",
+    "load_config",
+    "repository_of",
+]
+
 DEFAULT_API_URL = "https://api.letmepost.dev"
 CONFIG_FILE = "publisher.toml"
 PLATFORM_NAMES = PLATFORMS
@@ -50,6 +81,8 @@ _KEYS = {
     "accounts",
     "allow_repost",
     "langs",
+    "feeds",
+    "release",
     "platforms",
     "fetch_allow",
 }
@@ -84,6 +117,26 @@ class Account:
         return self.handle is not None
 
 
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    """A `[[feeds]]` entry: a feed whose new entries `publisher draft` drafts."""
+
+    url: str
+    template: str | None = None
+    targets: tuple[str, ...] = ()
+    folder: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseConfig:
+    """`[release]`: how `publisher draft --release` drafts a release."""
+
+    template: str | None = None
+    targets: tuple[str, ...] = ()
+    folder: str | None = None
+    notes: str | None = None  # the release notes file (default: CHANGELOG.md, ...)
+
+
 @dataclass(frozen=True)
 class Config:
     root: Path
@@ -96,6 +149,8 @@ class Config:
     on_edit: str = "keep"  # what an edit after publishing does: keep | repost
     accounts: dict[str, Account] = field(default_factory=dict)
     langs: tuple[str, ...] = ()  # default `langs` of direct Bluesky posts
+    feeds: tuple[FeedConfig, ...] = ()  # `[[feeds]]`: what `publisher draft` reads
+    release: ReleaseConfig | None = None  # `[release]`: what `publisher draft --release` writes
     fetch_allow: tuple[str, ...] = ()  # hosts / CIDRs link cards may fetch from (netfetch)
     platforms: tuple[str, ...] | None = None  # what the letmepost server has enabled
 
@@ -300,6 +355,8 @@ def _from_table(table: dict[str, Any], root: Path, source: Path) -> Config:
         on_edit=_on_edit(typed("on_edit", str, "keep"), where),
         accounts=accounts,
         langs=_langs(table.get("langs", []), where),
+        feeds=_feeds(table.get("feeds", []), where, accounts),
+        release=_release(table.get("release"), where, accounts),
         platforms=_platforms(table.get("platforms"), where),
         fetch_allow=_fetch_allow(table.get("fetch_allow", []), where),
     )
@@ -435,6 +492,102 @@ def _account_of(alias: str, value: Any, where: str) -> Account:
     )
 
 
+# -- drafts: [[feeds]] and [release] --------------------------------------------------
+
+
+def _draft_targets(value: Any, where: str, accounts: Mapping[str, Account]) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
+        raise ConfigError(f"{where}.targets must be a list of alias names")
+    for name in value:
+        if name not in accounts and name not in PLATFORM_NAMES and not _UUID.match(name):
+            from publisher.hints import did_you_mean
+
+            raise ConfigError(
+                f"{where}.targets: {name!r} is not an alias in [accounts], a platform name or "
+                f"an account UUID{did_you_mean(name, [*accounts, *PLATFORM_NAMES])}"
+            )
+    if len(set(value)) != len(value) or len(value) > 25:
+        raise ConfigError(f"{where}.targets: 1 to 25 different targets")
+    return tuple(value)
+
+
+def _draft_folder(value: Any, where: str, key: str = "folder") -> str:
+    if (
+        not isinstance(value, str)
+        or not value
+        or Path(value).is_absolute()
+        or ".." in Path(value).parts
+    ):
+        what = "a file" if key == "notes" else "a folder"
+        raise ConfigError(f"{where}.{key} must be {what} inside the repository")
+    return value
+
+
+def _draft_template(value: Any, where: str) -> str:
+    from publisher.drafts.compose import check_template
+
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}.template must be a text with placeholders like {{title}}")
+    why = check_template(value)
+    if why:
+        raise ConfigError(f"{where}.template: {why}")
+    return value
+
+
+def _draft_table(
+    item: Any, where: str, allowed: set[str], accounts: Mapping[str, Account]
+) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where} must be a table")
+    unknown = sorted(set(item) - allowed)
+    if unknown:
+        from publisher.hints import did_you_mean
+
+        raise ConfigError(
+            f"{where}: unknown setting {unknown[0]!r}{did_you_mean(unknown[0], allowed)}"
+        )
+    out: dict[str, Any] = {}
+    if "template" in item:
+        out["template"] = _draft_template(item["template"], where)
+    if "targets" in item:
+        out["targets"] = _draft_targets(item["targets"], where, accounts)
+    if "folder" in item:
+        out["folder"] = _draft_folder(item["folder"], where)
+    return out
+
+
+def _feeds(value: Any, where: str, accounts: Mapping[str, Account]) -> tuple[FeedConfig, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: `feeds` must be an array of tables: [[feeds]] url = ...")
+    feeds: list[FeedConfig] = []
+    for n, item in enumerate(value, 1):
+        here = f"{where}: feeds[{n}]"
+        fields = _draft_table(item, here, {"url", "template", "targets", "folder"}, accounts)
+        url = item.get("url")
+        if not isinstance(url, str) or not url.strip():
+            raise ConfigError(f"{here}.url is missing: the feed's address (RSS, Atom or JSON)")
+        from publisher.drafts.fetch import check_feed_url
+
+        why = check_feed_url(url.strip())
+        if why:
+            raise ConfigError(f"{here}.url: {why}")
+        if any(f.url == url.strip() for f in feeds):
+            raise ConfigError(f"{here}.url: the same feed is listed twice")
+        feeds.append(FeedConfig(url=url.strip(), **fields))
+    return tuple(feeds)
+
+
+def _release(value: Any, where: str, accounts: Mapping[str, Account]) -> ReleaseConfig | None:
+    if value is None:
+        return None
+    here = f"{where}: release"
+    fields = _draft_table(value, here, {"template", "targets", "folder", "notes"}, accounts)
+    notes = value.get("notes")
+    if notes is not None:
+        fields["notes"] = _draft_folder(notes, here, "notes")
+    return ReleaseConfig(**fields)
+
+
 def config_schema() -> dict[str, Any]:
     """JSON Schema of publisher.toml (and of `[tool.publisher]` in pyproject.toml), for
     editors (Taplo / Even Better TOML read a `#:schema URL` line) and `publisher schema
@@ -474,6 +627,22 @@ def config_schema() -> dict[str, Any]:
         },
         "required": ["bluesky"],
         "additionalProperties": False,
+    }
+    draft_settings: dict[str, Any] = {
+        "template": {
+            "type": "string",
+            "description": "the draft's text: {title}, {link}, {summary}, {author}, {date}, "
+            "{feed}, {tag}, {repo}; default {title}, {summary}, {link}",
+        },
+        "targets": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "minItems": 1,
+            "maxItems": 25,
+            "uniqueItems": True,
+            "description": "the drafts' targets (default: `targets`)",
+        },
+        "folder": {"type": "string", "description": "where drafts go (default: `posts`)"},
     }
     account = {
         "description": "An alias: an account UUID, a platform name (the one connected "
@@ -539,6 +708,36 @@ def config_schema() -> dict[str, Any]:
                 "description": "aliases for accounts: `publisher accounts >> publisher.toml` "
                 "adds those of your letmepost key",
                 "additionalProperties": account,
+            },
+            "feeds": {
+                "type": "array",
+                "description": "[[feeds]]: feeds whose new entries `publisher draft` drafts",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "url": {
+                            "type": "string",
+                            "pattern": "^https?://",
+                            "description": "the feed: RSS, Atom or JSON Feed",
+                        },
+                        **draft_settings,
+                    },
+                    "required": ["url"],
+                    "additionalProperties": False,
+                },
+            },
+            "release": {
+                "type": "object",
+                "description": "how `publisher draft --release` / `--tag` drafts a release",
+                "properties": {
+                    **draft_settings,
+                    "notes": {
+                        "type": "string",
+                        "description": "the release notes file read with --tag "
+                        "(default: CHANGELOG.md, CHANGES.md, NEWS.md, ...)",
+                    },
+                },
+                "additionalProperties": False,
             },
         },
         "additionalProperties": False,

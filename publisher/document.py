@@ -31,6 +31,19 @@ import yaml
 
 from publisher.errors import PublisherError
 
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "Document",
+    "DocumentError",
+    "LinkedFile",
+    "Loc",
+    "Notice",
+    "load_document",
+    "parse_document",
+]
+
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 MAX_NODES = 20_000

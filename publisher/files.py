@@ -7,6 +7,19 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+__all__ = [
+    "MAX_MEDIA_BYTES",
+    "POST_SUFFIXES",
+    "MediaTooLarge",
+    "RealPaths",
+    "TooLarge",
+    "find_posts",
+    "is_post_file",
+    "is_post_name",
+    "read_bounded",
+    "read_media",
+]
+
 POST_SUFFIXES = (".md", ".markdown")
 # Editor swap, backup and temp files; publisher's own temp files (".name.xxxx.tmp").
 _NOISE = re.compile(r"(^\.|^#.*#$|~$|\.sw[a-p]$|\.tmp$|\.bak$|^4913$|\.crswap$)")

@@ -801,3 +801,87 @@ __all__ = [
     "user_git_output",
     "work_tree_root",
 ]
+
+
+def versions_mentioning(
+    root: Path, folders: Sequence[str], needle: str, *, max_commits: int = 5000
+) -> list[bytes]:
+    """Every committed version of a file under ``folders`` (relative to ``root``) on
+    any ref (``--all``: branches, remote branches, fetched pull-request heads, tags)
+    that a commit added ``needle`` to or removed it from: the file as that commit
+    left it and as it was before. One ``git log -S`` and one ``git cat-file --batch``
+    (at most ``max_commits`` commits). Outside a work tree, or with git failing, [].
+
+    ``publisher draft`` reads the ``source:`` of every draft ever committed here, so
+    a draft that was deleted is never drafted again."""
+    top = user_git_output(root, "rev-parse", "--show-toplevel")
+    if not top:
+        return []
+    repo = Path(top)
+    specs = []
+    for folder in folders:
+        try:
+            rel = Path(os.path.relpath((root / folder).resolve(), repo.resolve())).as_posix()
+        except ValueError:
+            continue
+        if rel == ".." or rel.startswith("../"):
+            continue
+        specs.append(rel)
+    if not specs:
+        return []
+    try:
+        log = _user_git(
+            repo,
+            "-c",
+            "core.quotepath=off",
+            "log",
+            "--all",
+            "--format=@%H",
+            "--name-only",
+            "--no-renames",
+            f"--max-count={max_commits}",
+            "-S",
+            needle,
+            "-z",
+            "--",
+            *specs,
+            timeout=120,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    if log.returncode != 0:
+        return []
+    request: list[str] = []
+    commit = ""
+    for token in str(log.stdout).replace("\n", "\0").split("\0"):
+        if token.startswith("@"):
+            commit = token[1:]
+        elif token and commit and "\n" not in token:
+            request += [f"{commit}:{token}\n", f"{commit}^:{token}\n"]
+    if not request:
+        return []
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(repo), "cat-file", "--batch"],
+            input="".join(request).encode(),
+            capture_output=True,
+            env={**os.environ, **_BASE_ENV},
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    out: list[bytes] = []
+    data, at = done.stdout, 0
+    while at < len(data):
+        end = data.find(b"\n", at)
+        if end < 0:
+            break
+        header = data[at:end].split()
+        at = end + 1
+        if len(header) != 3 or header[1] != b"blob":
+            continue  # "<name> missing": not in that commit (added, or a root commit)
+        size = int(header[2])
+        out.append(data[at : at + size])
+        at += size + 1
+    return out

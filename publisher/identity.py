@@ -4,7 +4,8 @@
   publishes (account, resolved text, media by content hash or URL with alt text,
   first comment, options, schedule, publishNow, profileId). The post's hash is the
   hash of its targets' hashes, so reordering `targets` is not an edit, while changing
-  anything a target publishes is. Neither includes `published`, `meta` or `draft`.
+  anything a target publishes is. Neither includes `published`, `meta`, `source` or
+  `draft`.
 - Text is normalised before hashing *and* before sending (CRLF -> LF, Unicode NFC,
   trailing spaces on each line removed, blank lines at both ends trimmed), so the bytes
   sent always match the hash they are keyed by.
@@ -36,6 +37,19 @@ import json
 import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+__all__ = [
+    "KEY_PREFIX",
+    "body_bytes",
+    "canonical_bytes",
+    "digest",
+    "idempotency_key",
+    "normalize_text",
+    "post_hash",
+    "post_identity",
+    "record_key",
+    "similar",
+]
 
 KEY_PREFIX = "pub1"
 

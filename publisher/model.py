@@ -25,6 +25,35 @@ from pydantic import (
 
 from publisher.rules.platforms import PLATFORMS
 
+__all__ = [
+    "DATETIME_TAG",
+    "FRONTMATTER_KEYS",
+    "MAP_TAG",
+    "MEDIA_KEYS",
+    "SCHEMA_BASE",
+    "STR_TAG",
+    "TARGET_KEYS",
+    "UNION_TAGS",
+    "UUID_PATTERN",
+    "Card",
+    "FirstComment",
+    "FirstCommentSpec",
+    "Labels",
+    "Langs",
+    "MediaSpec",
+    "Moment",
+    "NonEmpty",
+    "Platform",
+    "PostFrontmatter",
+    "Replies",
+    "SourceSpec",
+    "Target",
+    "TargetSpec",
+    "Uuid",
+    "frontmatter_schema",
+    "schema_id",
+]
+
 Platform = Literal[PLATFORMS]  # type: ignore[valid-type]  # the registry's names
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -57,6 +86,17 @@ class MediaSpec(_Strict):
         if (self.path is None) == (self.url is None):
             raise ValueError("give exactly one of `path` or `url`")
         return self
+
+
+class SourceSpec(_Strict):
+    """What a draft was made from (written by `publisher draft`): metadata like `meta`,
+    never published and not part of the content hash."""
+
+    id: NonEmpty = Field(description="The feed entry's id, or the release's.")
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")] | None = Field(
+        None, description="The entry's or the release's link."
+    )
+    feed: NonEmpty | None = Field(None, description="The feed it came from, or `release`.")
 
 
 class FirstCommentSpec(_Strict):
@@ -238,6 +278,11 @@ class PostFrontmatter(_Strict):
     meta: dict[str, Any] | None = Field(
         None, description="Your own data (title, tags, notes); ignored."
     )
+    source: SourceSpec | None = Field(
+        None,
+        description="What `publisher draft` made this post from (a feed entry or a "
+        "release): never drafted again. Ignored when publishing.",
+    )
     published: dict[str, Any] | None = Field(
         None, description="Written by publisher after each request. Do not edit."
     )
@@ -255,7 +300,7 @@ MEDIA_KEYS = tuple(MediaSpec.model_fields)
 
 
 #: Where the schemas are published: `schemas/` of publisher's repository, at this
-#: release's tag (tests/test_schemas.py keeps the committed files equal to the output).
+#: release's tag (tests/e2e/test_conveniences.py keeps the committed files equal to the output).
 SCHEMA_BASE = "https://raw.githubusercontent.com/publisher-dev/publisher/v{version}/schemas/"
 
 

@@ -43,6 +43,24 @@ from publisher.post import RETRYABLE_CODES, Post, ResolvedTarget
 from publisher.record import Status
 from publisher.run import Env, Run
 
+__all__ = [
+    "CREATES",
+    "KEY_WINDOW",
+    "SENDS",
+    "SENT_TO_PDS",
+    "UNSTORED_CODES",
+    "WORK",
+    "Action",
+    "DeletedFile",
+    "FilePlan",
+    "Plan",
+    "Step",
+    "StepKind",
+    "TargetPlan",
+    "make_plan",
+    "recorded_targets",
+]
+
 
 class Action(StrEnum):
     """What publishing does with one target."""

@@ -17,6 +17,23 @@ from publisher.config import Account
 from publisher.document import Document
 from publisher.rules import limits
 
+__all__ = [
+    "NO_EXTRAS",
+    "REPLY_CHOICES",
+    "REPLY_RULES",
+    "RETRYABLE_CODES",
+    "SCHEDULE_MARGIN",
+    "BlueskyExtras",
+    "MediaFile",
+    "Post",
+    "Problem",
+    "ResolvedTarget",
+    "display_path",
+    "iso_z",
+    "part_hash",
+    "post_ref",
+]
+
 SCHEDULE_MARGIN = dt.timedelta(seconds=10)
 RETRYABLE_CODES = frozenset(
     {"platform_unavailable", "internal_error", "rate_limited", "quota_exceeded", "network"}

@@ -315,7 +315,7 @@ def slot(post: Any, t: ResolvedTarget) -> int:
 
 
 def free_key(
-    book: Record,
+    record: Record,
     t: ResolvedTarget,
     account: BlueskyAccount,
     part: int,
@@ -329,7 +329,7 @@ def free_key(
     something else (a file deleted, its path used again) moves on to the next."""
     from publisher.clients.atproto import BlueskyError, parse_post_uri
 
-    rec = book.target(t.label)
+    rec = record.target(t.label)
     known: set[str] = set()
     uris = [rec.get("uri"), *(rec.get("earlier") or [])]
     uris += [p.get("uri") for p in rec.get("parts") or [] if isinstance(p, dict)]
@@ -340,9 +340,9 @@ def free_key(
             known.add(parse_post_uri(str(uri))[1])
         except ValueError:
             continue
-    place = slot(book.post, t)
+    place = slot(record.post, t)
     for generation in range(1, MAX_GENERATIONS + 1):
-        rkey = identity.record_key(book.post.identity, place, part, generation)
+        rkey = identity.record_key(record.post.identity, place, part, generation)
         if rkey in known:
             continue
         found = account.get_record(collection, rkey)

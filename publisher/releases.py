@@ -5,7 +5,7 @@ release, offline: a tag can be moved, a commit SHA cannot (docs/action.md, "Pinn
 The release procedure (docs/releasing.md, `scripts/release.py`) tags the release commit
 ``vX.Y.Z``, moves ``vX``, then records the tag's commit here in the next commit, the one
 the package is built from (a commit cannot hold its own SHA).
-``tests/test_releases.py`` checks every entry against the repository's history.
+``tests/e2e/test_releases.py`` checks every entry against the repository's history.
 """
 
 from __future__ import annotations

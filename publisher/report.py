@@ -13,6 +13,17 @@ from publisher.post import Post
 if TYPE_CHECKING:  # `validate` prints problems without planning anything
     from publisher.plan import Plan
 
+__all__ = [
+    "ACTION_WORDS",
+    "dump_json",
+    "plan_table",
+    "plural",
+    "print_problems",
+    "problems_summary",
+    "result_table",
+    "table",
+]
+
 ACTION_WORDS = {
     "publish": "publish",
     "retry": "retry",

@@ -1,9 +1,11 @@
 """docs/internals.md says what the code is: its module table names every module of
 `publisher/` (a file, or the folder holding it), names nothing that is gone, and every
-name in its "public surface" column exists where the row says."""
+name in its "public surface" column exists where the row says. Every module declares
+its public names in `__all__`, and each of them exists."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import re
 from pathlib import Path
@@ -93,3 +95,22 @@ def test_every_public_name_in_the_table_exists(paths: list[str], names: list[str
             continue  # prose in backticks (a field, a setting), not a name
         where = [_module_name(p) for p in paths]
         assert any(_has(m, name) for m in where), f"docs/internals.md: {paths} has no {name}"
+
+
+@pytest.mark.parametrize("path", [*_modules(), "__init__.py"])
+def test_every_module_declares_its_public_names(path: str) -> None:
+    source = (PACKAGE / path).read_text()
+    tree = ast.parse(source)
+    declared = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.Assign | ast.AnnAssign)
+        and any(
+            isinstance(t, ast.Name) and t.id == "__all__"
+            for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        )
+    ]
+    assert declared, f"publisher/{path} has no __all__"
+    module = importlib.import_module(_module_name(path).removesuffix(".__init__"))
+    for name in module.__all__:
+        assert hasattr(module, name), f"publisher/{path}: __all__ names {name}, which is not there"

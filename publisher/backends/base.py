@@ -64,7 +64,7 @@ class Backend(Protocol):
         is None for a deleted file's steps (only its queued posts are left)."""
         ...
 
-    def run(self, step: Step, record: Record | None, reporter: Reporter) -> None:
+    def execute(self, step: Step, record: Record | None, reporter: Reporter) -> None:
         """Carry out `step`: each request's answer is in `record`, on disk, before the
         next request (`record` is None for a deleted file's steps)."""
         ...

@@ -131,7 +131,7 @@ class BlueskyBackend:
             out.append(Request(method, pds or "", target=tp.label, record_key=step.key))
         return out
 
-    def run(self, step: Step, record: Record | None, reporter: Reporter) -> None:
+    def execute(self, step: Step, record: Record | None, reporter: Reporter) -> None:
         from publisher.plan import StepKind
 
         assert record is not None

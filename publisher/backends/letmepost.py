@@ -61,7 +61,7 @@ class LetmepostBackend:
         method = {StepKind.CANCEL: "DELETE", StepKind.REFRESH: "GET", StepKind.UPDATE: "PATCH"}
         return [Request(method[step.kind], f"/v1/posts/{step.post_id}")]
 
-    def run(self, step: Step, record: Record | None, reporter: Reporter) -> None:
+    def execute(self, step: Step, record: Record | None, reporter: Reporter) -> None:
         if record is None:  # a deleted file: only its queued posts are left to cancel
             for tp in step.targets:
                 reporter.checkpoint()
@@ -103,14 +103,14 @@ class LetmepostBackend:
 
     # -- threads ------------------------------------------------------------------------
 
-    def _part_body(self, step: Step, book: Record) -> bytes:
+    def _part_body(self, step: Step, record: Record) -> bytes:
         """The request of part `step.part`: the part's text to the same account, as a
         reply to the part before it (`<part N>` where that is not out yet)."""
         (tp,) = step.targets
         t = tp.target
         assert t is not None
-        rec = book.target(tp.label)
-        parent = rec if step.part == 2 and rec.get("uri") else book.part(tp.label, step.part - 1)
+        rec = record.target(tp.label)
+        parent = rec if step.part == 2 and rec.get("uri") else record.part(tp.label, step.part - 1)
         target = {k: v for k, v in t.api_target({}).items() if k in ("accountId", "platform")}
         target["text"] = t.parts[step.part - 2]
         # A target given as an account UUID names no platform: the API said which it is
@@ -124,26 +124,26 @@ class LetmepostBackend:
             options = {**dict(t.options), **options}
         target["options"] = options
         body: dict[str, Any] = {"targets": [target]}
-        if book.post.profile_id:
-            body["profileId"] = book.post.profile_id
+        if record.post.profile_id:
+            body["profileId"] = record.post.profile_id
         return identity.body_bytes(body)
 
-    def _part(self, book: Record, reporter: Reporter, step: Step) -> None:
+    def _part(self, record: Record, reporter: Reporter, step: Step) -> None:
         (tp,) = step.targets
         t = tp.target
         assert t is not None and step.key is not None
-        rec = book.target(tp.label)
-        parent = rec if step.part == 2 and rec.get("uri") else book.part(tp.label, step.part - 1)
+        rec = record.target(tp.label)
+        parent = rec if step.part == 2 and rec.get("uri") else record.part(tp.label, step.part - 1)
         if parent is None or parent.get("status") not in ("published", "publishing"):
             if step.part == 2:  # said once per thread; a later part waits silently
                 reporter.outcome(tp, "waiting", note=waiting_note(rec.get("status")))
             return
-        body = self._part_body(step, book)
+        body = self._part_body(step, record)
         digest = t.part_hashes[step.part - 2]
-        prev = book.part(tp.label, step.part) or {}
+        prev = record.part(tp.label, step.part) or {}
         earlier = prev.get("status")
         resend = earlier == Status.PENDING and prev.get("key") == step.key
-        sent = book.pending(  # the part's key is on disk before its request leaves
+        sent = record.pending(  # the part's key is on disk before its request leaves
             tp.label,
             Sending(step.attempt, hash=digest, key=step.key),
             part=step.part,
@@ -154,7 +154,7 @@ class LetmepostBackend:
             resp = self._client().create_post(body, sent.key)
         except NotSent as exc:  # not a byte left: known not posted (see `_send`)
             if earlier != "pending":
-                book.failed(tp.label, Failure(NOT_SENT, str(exc)), part=step.part)
+                record.failed(tp.label, Failure(NOT_SENT, str(exc)), part=step.part)
             reporter.outcome(tp, "not sent", error=f"part {step.part}: {exc}")
             reporter.stop(f"{exc}: the other posts wait for the next run")
             return
@@ -165,7 +165,7 @@ class LetmepostBackend:
                 )
                 return
             status, failure = _refusal(exc)
-            book.failed(tp.label, failure, part=step.part, status=status)
+            record.failed(tp.label, failure, part=step.part, status=status)
             shown = failure.message if failure.code == OUTCOME_UNKNOWN else _hint(exc)
             reporter.outcome(tp, status, error=f"part {step.part}: {shown}")
             return
@@ -177,7 +177,7 @@ class LetmepostBackend:
             status, uri=r.get("uri"), cid=r.get("cid"), post_id=r.get("postId"),
             error=Failure.of(err),
         )  # fmt: skip
-        book.answered(tp.label, answer, part=step.part)
+        record.answered(tp.label, answer, part=step.part)
         if status not in (Status.PUBLISHED, Status.PUBLISHING):
             said = (
                 f"{err.get('code')}: {err.get('message', '')}" if isinstance(err, dict) else status
@@ -213,11 +213,11 @@ class LetmepostBackend:
         reporter.outcome(tp, "canceled")
 
     def _upload_media(
-        self, book: Record, reporter: Reporter, targets: list[ResolvedTarget]
+        self, record: Record, reporter: Reporter, targets: list[ResolvedTarget]
     ) -> None:
         for t in targets:
             for m in t.media:
-                if m.path is None or m.sha256 is None or m.sha256 in book.media:
+                if m.path is None or m.sha256 is None or m.sha256 in record.media:
                     continue
                 reporter.checkpoint()
                 from publisher.files import read_media
@@ -226,20 +226,20 @@ class LetmepostBackend:
                 uploaded = self._client().upload_media(
                     m.path.name, data, m.mime or "application/octet-stream"
                 )
-                book.uploaded(m.sha256, uploaded["id"])
+                record.uploaded(m.sha256, uploaded["id"])
 
-    def _publish(self, book: Record, reporter: Reporter, sends: list[TargetPlan]) -> None:
+    def _publish(self, record: Record, reporter: Reporter, sends: list[TargetPlan]) -> None:
         """A first request (or a deliberate new attempt) for `sends`: a new key."""
-        post = book.post
+        post = record.post
         labels = [tp.label for tp in sends]
-        attempt = 1 + max(book.attempt(label) for label in labels)
+        attempt = 1 + max(record.attempt(label) for label in labels)
         assert post.hash is not None
         key = identity.idempotency_key(self.env, post.hash, labels, attempt, post.identity)
-        self._send(book, reporter, sends, key, attempt)
+        self._send(record, reporter, sends, key, attempt)
 
     def _send(
         self,
-        book: Record,
+        record: Record,
         reporter: Reporter,
         sends: list[TargetPlan],
         key: str,
@@ -249,18 +249,18 @@ class LetmepostBackend:
     ) -> None:
         """The request for `sends` under `key`: the key is on disk (`pending`) before
         the request leaves, and the answer is mapped into the record after it."""
-        post = book.post
+        post = record.post
         client = self._client()
         targets = [tp.target for tp in sends if tp.target is not None]
         try:
-            self._upload_media(book, reporter, targets)
+            self._upload_media(record, reporter, targets)
         except (ApiError, NetworkError, OSError) as exc:
             for tp in sends:
                 reporter.outcome(tp, "error", error=f"media upload failed: {exc}")
             if isinstance(exc, QuotaExceeded):
                 reporter.stop(_quota_message(exc))
             return
-        payload = post.body(targets, book.media)
+        payload = post.body(targets, record.media)
         try:  # Bluesky replies: the parent and root as they are now (read, not guessed)
             for t, item in zip(targets, payload["targets"], strict=True):
                 if t.reply_to and not t.direct:
@@ -271,20 +271,20 @@ class LetmepostBackend:
             return
         body = identity.body_bytes(payload)
         # a target pending from an earlier run may have been sent then: it stays pending
-        earlier = {t.label: book.targets().get(t.label, {}).get("status") for t in targets}
-        with book.batch():  # on disk before the request leaves: a rerun reuses this key
+        earlier = {t.label: record.targets().get(t.label, {}).get("status") for t in targets}
+        with record.batch():  # on disk before the request leaves: a rerun reuses this key
             for t in targets:
                 sending = Sending(attempt, hash=t.hash, key=key, platform=t.platform)
-                book.pending(t.label, sending, fresh=not resend)
+                record.pending(t.label, sending, fresh=not resend)
         try:
             resp = client.create_post(body, key)
         except NotSent as exc:
             # Not a byte left: the outcome is known (nothing was posted), so the record
             # says so instead of `pending`; the next run sends it again under this key.
-            with book.batch():
+            with record.batch():
                 for t in targets:
                     if earlier[t.label] != "pending":
-                        book.failed(t.label, Failure(NOT_SENT, str(exc)))
+                        record.failed(t.label, Failure(NOT_SENT, str(exc)))
             for tp in sends:
                 reporter.outcome(tp, "not sent", error=str(exc))
             reporter.stop(f"{exc}: the other posts wait for the next run")
@@ -300,9 +300,9 @@ class LetmepostBackend:
                     )
                 return
             status, failure = _refusal(exc)
-            with book.batch():
+            with record.batch():
                 for t in targets:
-                    book.failed(t.label, failure, status=status, hash=t.hash, platform=t.platform)
+                    record.failed(t.label, failure, status=status, hash=t.hash, platform=t.platform)
             message = failure.message if failure.code == OUTCOME_UNKNOWN else _hint(exc)
             for tp in sends:
                 reporter.outcome(tp, status, error=message)
@@ -310,7 +310,7 @@ class LetmepostBackend:
                 reporter.stop(_quota_message(exc))
             return
         results = (resp.data or {}).get("results") or []
-        with book.batch():
+        with record.batch():
             for i, t in enumerate(targets):
                 r = results[i] if i < len(results) else {}
                 status = _status(r.get("status"))
@@ -332,9 +332,9 @@ class LetmepostBackend:
                     ),
                     error=Failure.of(r.get("error")),
                 )
-                book.answered(t.label, answer)
+                record.answered(t.label, answer)
         for t, tp in zip(targets, sends, strict=True):
-            rec = book.target(t.label)
+            rec = record.target(t.label)
             err = rec.get("error")
             reporter.outcome(
                 tp,
@@ -345,36 +345,36 @@ class LetmepostBackend:
                 note=f"scheduled for {rec['scheduledAt']}" if rec.get("scheduledAt") else None,
             )
 
-    def _cancel(self, book: Record, reporter: Reporter, tp: TargetPlan) -> None:
-        if self._delete_queued(book, reporter, tp):
+    def _cancel(self, record: Record, reporter: Reporter, tp: TargetPlan) -> None:
+        if self._delete_queued(record, reporter, tp):
             reporter.outcome(tp, "canceled")
 
-    def _delete_queued(self, book: Record, reporter: Reporter, tp: TargetPlan) -> bool:
+    def _delete_queued(self, record: Record, reporter: Reporter, tp: TargetPlan) -> bool:
         """Cancel a queued post and record it; False (and the outcome reported) when
         it could not be cancelled, or was no longer queued (then what it became is
         recorded)."""
-        post_id = book.target(tp.label).get("postId")
+        post_id = record.target(tp.label).get("postId")
         try:
             if post_id:
                 self._client().delete_post(post_id)
         except ApiError as exc:
             if exc.status == 409:
-                self._refresh(book, reporter, tp)  # no longer queued: record what it became
+                self._refresh(record, reporter, tp)  # no longer queued: record what it became
             else:
                 reporter.outcome(tp, "error", error=_hint(exc))
             return False
         except NetworkError as exc:
             reporter.outcome(tp, "error", error=str(exc))
             return False
-        if getattr(book.post, "unpublish", False):  # unpublish: true: taken back for good
-            book.canceled(tp.label, unpublished=True)
+        if getattr(record.post, "unpublish", False):  # unpublish: true: taken back for good
+            record.canceled(tp.label, unpublished=True)
             reporter.outcome(tp, "unpublished", note="the queued post was canceled")
             return False
-        book.canceled(tp.label)
+        record.canceled(tp.label)
         return True
 
-    def _refresh(self, book: Record, reporter: Reporter, tp: TargetPlan) -> None:
-        rec = book.target(tp.label)
+    def _refresh(self, record: Record, reporter: Reporter, tp: TargetPlan) -> None:
+        rec = record.target(tp.label)
         try:
             data = self._client().get_post(rec["postId"])
         except (ApiError, NetworkError) as exc:
@@ -388,7 +388,7 @@ class LetmepostBackend:
             error=Failure.of(data.get("error")),
             at=iso_z(data.get("publishedAt")),
         )
-        book.answered(tp.label, answer)  # writes nothing when nothing changed
+        record.answered(tp.label, answer)  # writes nothing when nothing changed
         reporter.outcome(
             tp,
             data.get("status", "unknown"),
@@ -396,19 +396,19 @@ class LetmepostBackend:
             url=web_url(uri, data.get("platform")),
         )
 
-    def _update(self, book: Record, reporter: Reporter, tp: TargetPlan) -> None:
+    def _update(self, record: Record, reporter: Reporter, tp: TargetPlan) -> None:
         t = tp.target
         assert t is not None
-        rec = book.target(tp.label)
-        post = book.post
+        rec = record.target(tp.label)
+        post = record.post
         fixed = rec.get("fixedHash")
         if fixed and fixed != t.fixed_hash(post.profile_id):
-            self._recreate(book, reporter, tp)
+            self._recreate(record, reporter, tp)
             return
         try:
-            self._upload_media(book, reporter, [t])
+            self._upload_media(record, reporter, [t])
             patch: dict[str, Any] = {"text": t.text, "scheduledAt": post.scheduled_iso}
-            api_target = t.api_target(book.media)
+            api_target = t.api_target(record.media)
             patch["media"] = api_target.get("media", [])
             client = self._client()
             answer = client.patch_post(rec["postId"], identity.body_bytes(patch))
@@ -417,9 +417,9 @@ class LetmepostBackend:
                 unapplied = patch_unapplied(patch, client.get_post(rec["postId"]))
         except ApiError as exc:
             if exc.status == 409:
-                self._refresh(book, reporter, tp)
+                self._refresh(record, reporter, tp)
                 return
-            book.kept(tp.label, Failure.of(exc.as_record()))
+            record.kept(tp.label, Failure.of(exc.as_record()))
             reporter.outcome(tp, "failed", error=_hint(exc))
             return
         except NetworkError as exc:
@@ -430,17 +430,17 @@ class LetmepostBackend:
             # server at d28bf71 reads `scheduledAt` only): the edit is not applied, so
             # it is never recorded as such. The queued post is cancelled and the post
             # created anew, as for an edit beyond a PATCH.
-            self._recreate(book, reporter, tp)
+            self._recreate(record, reporter, tp)
             return
-        book.queued(tp.label, hash=t.hash, scheduled_at=post.scheduled_iso)
+        record.queued(tp.label, hash=t.hash, scheduled_at=post.scheduled_iso)
         reporter.outcome(tp, "queued")
 
-    def _recreate(self, book: Record, reporter: Reporter, tp: TargetPlan) -> None:
+    def _recreate(self, record: Record, reporter: Reporter, tp: TargetPlan) -> None:
         """An edit PATCH cannot carry (options, first comment, profile): cancel the
         queued post, then create it anew under a new key."""
-        if self._delete_queued(book, reporter, tp):
+        if self._delete_queued(record, reporter, tp):
             reporter.checkpoint()
-            self._publish(book, reporter, [tp])
+            self._publish(record, reporter, [tp])
 
 
 def waiting_note(status: Any) -> str:

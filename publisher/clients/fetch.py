@@ -47,6 +47,7 @@ __all__ = [
     "ALLOW_ENV",
     "FetchError",
     "Fetched",
+    "NotModified",
     "allow_also",
     "check_address",
     "fetch",
@@ -64,6 +65,15 @@ _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 class FetchError(Exception):
     """Why a URL could not be read (a sentence for the user; no secret, no body)."""
+
+
+class NotModified(FetchError):
+    """A 304 answer to a conditional request (``If-None-Match`` / ``If-Modified-Since``
+    in ``headers``): nothing changed. ``headers`` are the answer's (lower-case names)."""
+
+    def __init__(self, message: str, headers: Mapping[str, str]) -> None:
+        super().__init__(message)
+        self.headers = headers
 
 
 class Fetched(NamedTuple):
@@ -236,7 +246,8 @@ def fetch(
     headers: Mapping[str, str] | None = None,
 ) -> Fetched:
     """GET ``url`` safely (see the module's docstring); ``Fetched(final_url, headers,
-    body)`` of a 200 answer, else FetchError."""
+    body)`` of a 200 answer, else FetchError (``NotModified``, one, for a 304 answer to
+    a conditional request)."""
     deadline = time.monotonic() + timeout
     allow = _allowlist()
     return _bounded(
@@ -309,6 +320,8 @@ def _fetch(
                         seen.add(target)
                         url = target
                         continue
+                    if r.status_code == 304:
+                        raise NotModified(f"{_safe(url)} answered 304", dict(r.headers.items()))
                     if r.status_code != 200:
                         raise FetchError(f"{_safe(url)} answered {r.status_code}")
                     mime, _ = media_type(r.headers.get("content-type", ""))

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 from publisher.commands.common import UsageError, config_from
 
+__all__ = ["ADOPTABLE", "HOSTS", "Found", "main", "platform_of"]
+
 #: The platform of a post URL, by its host (without `www.` / `mobile.` / `m.`).
 HOSTS = {
     "bsky.app": "bluesky",

@@ -24,11 +24,41 @@ from publisher import __version__
 from publisher.commands.common import UsageError
 from publisher.errors import PublisherError
 
+__all__ = [
+    "ACTION_REPOSITORY",
+    "CHECKOUT",
+    "CREATE_PR",
+    "DEPENDABOT",
+    "DEPENDABOT_TEXT",
+    "DIRECT_EXAMPLE",
+    "DRAFTS_CRON",
+    "DRAFTS_JOB",
+    "EXAMPLE_POST",
+    "HEADER",
+    "IGNORE_LINE",
+    "PLACEHOLDER",
+    "WORKFLOW",
+    "WORKFLOW_TEXT",
+    "Step",
+    "action_ref",
+    "config_text",
+    "create_new",
+    "default_branch",
+    "git_root",
+    "main",
+    "replace_file",
+    "workflow_text",
+]
+
 #: The repository this action and package are released from. `uses:` names it.
 ACTION_REPOSITORY = "publisher-dev/publisher"
 WORKFLOW = Path(".github/workflows/publisher.yml")
 DEPENDABOT = Path(".github/dependabot.yml")
 CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2"
+# peter-evans/create-pull-request 5f6978faf089d4d20b00c7766989d076bb2fc7f1 = v8.1.1: the
+# tags v8.1.1 and v8 of the action's repository point to this commit (2026-04-10).
+CREATE_PR = "peter-evans/create-pull-request@5f6978faf089d4d20b00c7766989d076bb2fc7f1 # v8.1.1"
+DRAFTS_CRON = "41 6 * * *"
 IGNORE_LINE = ".publisher/"
 
 
@@ -276,7 +306,10 @@ WORKFLOW_TEXT = """\
 #   a post that waits for a person is listed in the summary, and fails only the run
 #   that found it;
 # - "Run workflow" by hand: on {branch} it does what the hourly run does; on any other
-#   branch it only previews (publisher publishes from the default branch only).
+#   branch it only previews (publisher publishes from the default branch only);
+# - every day and on each published release: new entries of the [[feeds]] in
+#   publisher.toml, or the release, become draft posts in one pull request to review
+#   (remove `draft: true` to publish; close it to drop them: they are not drafted again).
 # The action is pinned to a commit SHA; .github/dependabot.yml proposes new releases.
 name: Posts
 
@@ -288,6 +321,9 @@ on:
     paths: [{paths}]
   schedule:
     - cron: "17 * * * *"
+    - cron: "{drafts_cron}" # drafts from feeds
+  release:
+    types: [published]
   workflow_dispatch:
 
 permissions: {{}}
@@ -339,6 +375,50 @@ jobs:
       - uses: {uses} {comment}
         with:
           mode: preview
+{drafts_job}"""
+
+# The drafts job: its own block (the rest of the workflow is init's).
+DRAFTS_JOB = """
+  drafts:
+    name: Drafts
+    if: >-
+      github.event_name == 'release' || github.event.schedule == '{drafts_cron}' ||
+      (github.event_name == 'workflow_dispatch' &&
+      github.ref_name == github.event.repository.default_branch)
+    runs-on: ubuntu-latest
+    timeout-minutes: 15
+    concurrency:
+      group: drafts
+      cancel-in-progress: false
+    permissions:
+      contents: write # push the drafts' branch
+      pull-requests: write # open the pull request
+    steps:
+      - uses: {checkout}
+        with: # zizmor: ignore[artipacked] the next step fetches the pull requests' heads
+          ref: ${{{{ github.event.repository.default_branch }}}}
+          fetch-depth: 0
+      # Drafts in every pull request (open, closed, merged) count as drafted: never twice.
+      - run: git fetch --quiet --no-tags origin '+refs/pull/*/head:refs/remotes/origin/pull/*'
+      - uses: {uses} {comment}
+        with:
+          mode: draft # a release event drafts the release; the schedule, the feeds
+      # One pull request per run that found something new (a new branch each time, so
+      # a draft you edited in review is never overwritten). A pull request opened with
+      # the default token starts no workflow (GitHub's rule): set a secret
+      # PUBLISHER_PR_TOKEN (a fine-grained token with contents and pull-requests
+      # write) so the preview comment shows the drafts at once.
+      - uses: {create_pr}
+        with:
+          token: ${{{{ secrets.PUBLISHER_PR_TOKEN || github.token }}}}
+          branch: publisher/drafts
+          branch-suffix: timestamp
+          commit-message: New drafts from feeds and releases
+          title: New drafts to review
+          body: >-
+            New entries of the feeds in publisher.toml, or a new release, drafted by
+            publisher. Edit them here; remove `draft: true` from the ones to publish,
+            delete the others (or close this pull request): they are not drafted again.
 """
 
 DEPENDABOT_TEXT = """\
@@ -372,6 +452,14 @@ def workflow_text(branch: str, posts: str, uses: str, comment: str) -> str:
         checkout=CHECKOUT,
         uses=uses,
         comment=comment,
+        drafts_cron=DRAFTS_CRON,
+        drafts_job=DRAFTS_JOB.format(
+            checkout=CHECKOUT,
+            uses=uses,
+            comment=comment,
+            create_pr=CREATE_PR,
+            drafts_cron=DRAFTS_CRON,
+        ),
     )
 
 

@@ -26,6 +26,31 @@ from publisher.errors import PublisherError
 if TYPE_CHECKING:
     import httpx
 
+__all__ = [
+    "COMMENT_MARKER",
+    "SUMMARY_LIMIT",
+    "ZERO_SHA",
+    "ActionsEnv",
+    "AnnotationLevel",
+    "CommentResult",
+    "GitHubApiError",
+    "GitHubError",
+    "PullRequestEvent",
+    "PushEvent",
+    "add_mask",
+    "annotation",
+    "append_summary",
+    "command",
+    "endgroup",
+    "escape_data",
+    "escape_property",
+    "format_outputs",
+    "group",
+    "stop_commands",
+    "upsert_pr_comment",
+    "write_outputs",
+]
+
 ZERO_SHA = "0" * 40
 """The ``before`` of a push that created the ref."""
 

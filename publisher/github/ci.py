@@ -14,6 +14,10 @@ Actions environment, chooses a mode and tells the story of the event:
   with no key and no network write, shown per post and target in the job summary and
   one PR comment. A block in a file the event did not change was reported by an
   earlier run: it is listed as waiting and fails no run (`Report.waiting`).
+- ``draft`` (a ``release`` event, or asked for): the release, or on any other event
+  the ``[[feeds]]`` of publisher.toml, become draft post files in the workspace
+  (``publisher draft``); nothing is committed: the workflow's next step opens the
+  pull request. A feed that cannot be read is a warning, and the others go on.
 - ``validate`` (anything else): annotations and a summary.
 
 Post text is untrusted: it reaches the log only inside ``::stop-commands::``, the
@@ -53,7 +57,7 @@ from publisher.github.select import Selection, select_posts
 
 __all__ = ["Inputs", "choose_mode", "main", "parse_bool"]
 
-MODES = ("auto", "publish", "preview", "validate")
+MODES = ("auto", "publish", "preview", "validate", "draft")
 PUSH_ATTEMPTS = 5
 COMMENT_LIMIT = 60_000
 """GitHub refuses comment bodies over 65,536 characters; keep a margin."""
@@ -87,6 +91,8 @@ def main(
             log.command(annotation("notice", why, title="publisher: nothing published"))
         if mode == "publish":
             code = publish(job, why)
+        elif mode == "draft":
+            code = draft(job, why)
         else:
             code = preview(job, why) if mode == "preview" else validate(job, why)
         return EXIT_USAGE if job.unwritable else code  # said once, where it happened
@@ -162,6 +168,75 @@ def publish(job: Job, why: str) -> int:
             lambda: append_summary(summary_path, git_summary(report)),
         )
     return report.exit_code()
+
+
+def draft(job: Job, why: str) -> int:
+    """A release event: a draft announcing the release; any other event: drafts of the
+    configured feeds' new entries. The files are left in the workspace for the next
+    step (the pull request); outputs ``drafted`` (how many) and ``drafts`` (their
+    files, titles and sources)."""
+    from publisher.drafts.release import NotARelease, ReleaseError, release_from_payload
+    from publisher.drafts.runner import draft_feeds, draft_release, sources_from_config
+    from publisher.lock import run_lock
+
+    job.log.command(f"publisher: draft ({why})")
+    results = []
+    with run_lock(job.config.root):
+        if job.actions.event_name == "release":
+            try:
+                release = release_from_payload(job.actions.event)
+            except NotARelease as exc:
+                job.log.command(f"publisher: nothing to draft: {exc}")
+            except ReleaseError as exc:
+                raise UsageError(str(exc)) from None
+            else:
+                results.append(draft_release(job.config, release, remember=False))
+        else:
+            feeds = sources_from_config(job.config)
+            if not feeds:
+                job.log.command(
+                    annotation(
+                        "notice",
+                        "no [[feeds]] in publisher.toml: no feed to draft from",
+                        title="publisher: drafts",
+                    )
+                )
+            results = draft_feeds(job.config, feeds, remember=False) if feeds else []
+    root = job.repo_root or job.config.root
+    drafts = [w.as_dict(root) for r in results for w in r.drafts]
+    for r in results:
+        if r.status == "failed":
+            job.log.command(
+                annotation("warning", f"{r.source}: {r.error}", title="publisher: a feed failed")
+            )
+    lines = [f"{d['file']}: {d['title']}" for d in drafts]
+    job.log.untrusted("\n".join(lines) or "no new entry to draft")
+    if job.actions.output_path is not None:
+        write_outputs(
+            job.actions.output_path,
+            {
+                "drafted": len(drafts),
+                "drafts": [
+                    {"file": d["file"], "title": d["title"], "source": d["source"]} for d in drafts
+                ],
+            },
+        )
+    if job.actions.summary_path is not None:
+        from publisher.github.render import link, md
+
+        rows = [
+            f"| {md(d['file'])} | {md(d['title'])} | "
+            f"{link(d['source'].get('url'), d['source']['id'])} |"
+            for d in drafts
+        ]
+        failed = [f"- {md(r.source)}: {md(r.error or '')}" for r in results if r.error]
+        parts = [f"### publisher: {len(drafts)} new {'draft' if len(drafts) == 1 else 'drafts'}"]
+        if rows:
+            parts += ["", "| file | title | source |", "|---|---|---|", *rows]
+        if failed:
+            parts += ["", "Feeds that could not be read:", *failed]
+        append_summary(job.actions.summary_path, "\n".join(parts) + "\n")
+    return EXIT_OK
 
 
 # ------------------------------------------------------------------------------- the job
@@ -437,6 +512,8 @@ def choose_mode(requested: str, env: ActionsEnv) -> tuple[str, str]:
         return "publish", f"push to the default branch {env.default_branch}"
     if env.pull_request is not None:
         return "preview", f"pull request #{env.pull_request.number}"
+    if env.event_name == "release":
+        return "draft", "a release event"
     what = env.event_name or "no event"
     if env.event_name == "push":
         what = f"push to {env.branch or env.ref or 'a ref'}, not the default branch"

@@ -18,7 +18,7 @@ Checked against the official library (twitter-text 3.1.0 on node) on 10,000 gene
 texts: links with and without a scheme, invalid domains, emoji sequences, directional
 and combining marks, CJK, Indic scripts, CR LF: the same count on every text of the
 first 3,084 (everything but Emoji 12 sequences), and on the conformance suite
-(tests/test_limits_conformance.py).
+(tests/rules/test_limits_conformance.py).
 
 The port reads its emoji list with ``pkg_resources``, which setuptools no longer ships
 (81 and later): while the port is imported, a stand-in that reads the file beside the

@@ -1,5 +1,5 @@
 """Units of `publisher.github.ci`, called directly (the event's story end to end is in
-tests/test_ci.py): which mode a run takes, where it may publish, and how the action's
+tests/e2e/test_ci.py): which mode a run takes, where it may publish, and how the action's
 inputs are read."""
 
 from __future__ import annotations
