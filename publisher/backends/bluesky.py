@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 from publisher import identity
 from publisher.backends.base import Reporter, Request
 from publisher.config import DEFAULT_PASSWORD_ENV
-from publisher.reconcile import free_key, same_post
+from publisher.reconcile import MAX_GENERATIONS, free_key, same_post, slot
 from publisher.record import Answer, Failure, Sending, Status, web_url
 
 if TYPE_CHECKING:
@@ -110,6 +110,7 @@ class BlueskyBackend:
         self._accounts: dict[tuple[str, str], BlueskyAccount] = {}
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max(1, slots))  # as many as letmepost's
+        self._reads: dict[tuple[int, str], dict[str, Any] | None] = {}  # `_seen`
 
     def requests(self, step: Step, record: Record | None) -> list[Request]:
         from publisher.plan import StepKind
@@ -287,7 +288,9 @@ class BlueskyBackend:
         rkey = recorded if unfinished and isinstance(recorded, str) else ""
         found = account.get_post(rkey, repo=rec.get("did")) if unfinished else None
         if not unfinished:  # a new post, or a deliberate repost: its derived key
-            book.superseded(t.label)  # what it made before: `earlier`
+            # what it made before: `earlier` (written with the pending key: a target
+            # with nothing out yet must never be on disk as an empty record)
+            book.superseded(t.label, save=False)
             rkey, found = free_key(book, t, account, 1, lambda f: same_post(f, t.text, None))
             if found is not None:  # made by a run that recorded it nowhere: adopted
                 root = ((found.get("value") or {}).get("reply") or {}).get("root") or {}
@@ -377,6 +380,8 @@ class BlueskyBackend:
                 return same_post(f, text, parent["uri"])
 
             digest = t.part_hashes[n - 2]
+            if rkey is None:  # made by a run that recorded it nowhere, at another place?
+                rkey, found = self._elsewhere(book, t, account, n, parent["uri"]) or (None, None)
             if rkey is None:  # its derived key; a run that recorded it nowhere made it?
                 rkey, found = free_key(book, t, account, n, mine)
                 if found is not None:
@@ -399,6 +404,7 @@ class BlueskyBackend:
                         raise
                     uri, cid = taken["uri"], taken["cid"]
                     digest = _found_hash(taken, text, digest)
+                self._seen(account, rkey, {"uri": uri, "cid": cid, "value": {"text": text}})
             else:
                 uri, cid = found["uri"], found["cid"]
         except BlueskyError as exc:
@@ -407,6 +413,67 @@ class BlueskyBackend:
         answer = Answer(Status.PUBLISHED, uri=uri, cid=cid, hash=digest, rkey=rkey)
         book.answered(t.label, answer, part=n)
         return "published", {"uri": uri, "note": f"part {n}"}
+
+    def _seen(
+        self, account: BlueskyAccount, rkey: str, made: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """The post at `rkey` (None: absent), read once per run (`made`: this run just
+        created it there)."""
+        key = (id(account), rkey)
+        with self._lock:
+            if made is not None:
+                self._reads[key] = made
+            if key in self._reads:
+                return self._reads[key]
+        found = account.get_post(rkey)
+        with self._lock:
+            self._reads[key] = found
+        return found
+
+    def _elsewhere(
+        self, book: Record, t: ResolvedTarget, account: BlueskyAccount, n: int, parent: str
+    ) -> tuple[str, dict[str, Any]] | None:
+        """Part `n` made by a run that recorded it nowhere, under the key of another
+        position of the thread (a part inserted or removed since, with the block lost):
+        a record at a derived key of parts 2..max(now, recorded)+1, any generation up to
+        the first absent one, that says this part's words and replies to a post of this
+        thread (the part before it preferred). Each key is read once per run; keys of
+        posts the record holds are passed over without a request."""
+        from publisher.clients.atproto import parse_post_uri
+
+        rec = book.target(t.label)
+        recorded = [p for p in rec.get("parts") or [] if isinstance(p, dict)]
+        thread = {str(u) for u in (rec.get("uri"), *(rec.get("earlier") or [])) if u}
+        thread |= {str(p["uri"]) for p in recorded if p.get("uri")}
+        known = set()
+        for uri in thread:
+            try:
+                known.add(parse_post_uri(uri)[1])
+            except ValueError:
+                continue
+        words = identity.normalize_text(t.parts[n - 2])
+        place = slot(book.post, t)
+        last = max(len(t.parts), len(recorded)) + 2
+        candidates: list[tuple[str, dict[str, Any]]] = []
+        for m in range(2, last + 1):
+            for generation in range(1, MAX_GENERATIONS + 1):
+                rkey = identity.record_key(book.post.identity, place, m, generation)
+                if rkey in known:
+                    continue
+                found = self._seen(account, rkey)
+                if found is None:
+                    break
+                thread.add(str(found.get("uri") or ""))
+                value = found.get("value") or {}
+                if identity.normalize_text(str(value.get("text") or "")) == words:
+                    candidates.append((rkey, found))
+        for rkey, found in candidates:  # the part before it first, then any of the thread
+            if _parent(found) == parent:
+                return rkey, found
+        for rkey, found in candidates:
+            if _parent(found) in thread:
+                return rkey, found
+        return None
 
     def _repost(self, book: Record, t: ResolvedTarget, account: BlueskyAccount) -> str:
         """`repost: URL`: an `app.bsky.feed.repost` record, recorded like a post; its
@@ -564,6 +631,13 @@ def _taken(
         return None
     found = account.get_record(collection, rkey)
     return found if found is not None and mine(found) else None
+
+
+def _parent(found: Mapping[str, Any]) -> str | None:
+    """The URI of the post a found post replies to (None: not a reply)."""
+    reply = (found.get("value") or {}).get("reply") or {}
+    uri = (reply.get("parent") or {}).get("uri")
+    return str(uri) if uri else None
 
 
 def _found_hash(found: Mapping[str, Any], text: str, digest: str) -> str:

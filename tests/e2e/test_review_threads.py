@@ -21,11 +21,6 @@ def account(pds: LocalPds) -> BlueskyAccount:
     return BlueskyAccount(pds.handle, pds.url, pds.password)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: a part inserted into a direct thread whose block was lost shifts the "
-    "derived part keys; the old last part is posted a second time",
-)
 def test_review_insert_into_a_thread_with_its_block_lost_posts_no_part_twice(
     tmp_path, pds, account
 ):
@@ -73,11 +68,6 @@ def test_review_refused_commit_back_then_a_part_inserted_posts_no_part_twice(tmp
     assert rec["status"] == "published", rec
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: `onEdit: repost` of an edited part of a direct thread drops the old "
-    "part's URI (no `earlier:`); `unpublish` leaves it on the PDS",
-)
 def test_review_repost_of_an_edited_thread_then_unpublish_takes_every_post_back(
     tmp_path, pds, account
 ):
