@@ -173,7 +173,7 @@ class BlueskyBackend:
                     )
             return self._accounts[key]
 
-    def publish(self, book: Record, tp: TargetPlan) -> tuple[str, dict[str, Any]]:
+    def publish(self, record: Record, tp: TargetPlan) -> tuple[str, dict[str, Any]]:
         """Publish (or finish) one direct target; returns (outcome status, outcome fields).
 
         Every step is written to the file before the next request.
@@ -198,25 +198,25 @@ class BlueskyBackend:
         notes: list[str] = []
         if t.repost:
             try:
-                uri = self._repost(book, t, account)
+                uri = self._repost(record, t, account)
             except BlueskyError as exc:
-                return self._failed(book, t, exc)
+                return self._failed(record, t, exc)
             return "published", {"uri": uri, "note": f"reposted {t.repost}"}
         try:
-            uri, cid, adopted = self._post(book, t, account, notes)
-            if book.target(t.label).get("gates"):
-                self._gates(book, t, account, uri, adopted)
+            uri, cid, adopted = self._post(record, t, account, notes)
+            if record.target(t.label).get("gates"):
+                self._gates(record, t, account, uri, adopted)
             if t.first_comment:
-                self._comment(book, t, account, uri, cid)
+                self._comment(record, t, account, uri, cid)
         except BlueskyError as exc:
-            return self._failed(book, t, exc)
-        rec = book.target(t.label)
+            return self._failed(record, t, exc)
+        rec = record.target(t.label)
         values = {"uri": rec.get("uri"), "url": web_url(rec.get("uri"))}
         if notes:
             values["note"] = "; ".join(notes)
         return "published", values
 
-    def unpublish(self, book: Record, tp: TargetPlan) -> tuple[str, dict[str, Any]]:
+    def unpublish(self, record: Record, tp: TargetPlan) -> tuple[str, dict[str, Any]]:
         """Take a direct post back: its thread's later parts (last first), its first
         comment, gates and the post itself (or the repost) are deleted, with
         ``unpublishing`` on disk first (deletes are idempotent: a rerun
@@ -233,7 +233,7 @@ class BlueskyBackend:
         assert t is not None and t.account is not None
         if self.sandbox:
             return "skipped", {"error": "a direct Bluesky account is not changed in a sandbox run"}
-        rec = book.target(t.label)
+        rec = record.target(t.label)
         rkey, crkey = rec.get("rkey"), rec.get("commentRkey")
         if not rkey:
             return "error", {"error": "no record key is recorded: nothing to delete"}
@@ -244,7 +244,7 @@ class BlueskyBackend:
                     "error": f"recorded in the repository of {rec['did']}, not of "
                     f"{account.handle} ({account.did}): delete it there"
                 }
-            book.unpublishing(t.label)  # on disk before the first delete: a rerun finishes
+            record.unpublishing(t.label)  # on disk before the first delete: a rerun finishes
             parts = [p["rkey"] for p in rec.get("parts") or [] if p.get("rkey")]
             deletes = [(POST_COLLECTION, k) for k in reversed(parts)]
             deletes += [(THREADGATE_COLLECTION, rkey), (POSTGATE_COLLECTION, rkey)]
@@ -267,7 +267,7 @@ class BlueskyBackend:
         except BlueskyError as exc:
             return "error", {"error": f"{exc}; the next run deletes again"}
         earlier = len(rec.get("earlier") or [])
-        book.unpublished(t.label)
+        record.unpublished(t.label)
         note = "deleted from Bluesky"
         if earlier:
             note += f", with the {earlier} post{'s' if earlier != 1 else ''} it made before"
@@ -276,13 +276,13 @@ class BlueskyBackend:
     # -- steps ----------------------------------------------------------------------
 
     def _post(
-        self, book: Record, t: ResolvedTarget, account: BlueskyAccount, notes: list[str]
+        self, record: Record, t: ResolvedTarget, account: BlueskyAccount, notes: list[str]
     ) -> tuple[str, str, bool]:
         """The main record: adopted when a recorded key already exists, else created
         under a key that is on disk first. Returns (uri, cid, adopted)."""
         from publisher.clients.atproto import BlueskyError
 
-        rec = book.target(t.label)
+        rec = record.target(t.label)
         recorded = rec.get("rkey")
         unfinished = isinstance(recorded, str) and rec.get("status") in ("pending", "failed")
         rkey = recorded if unfinished and isinstance(recorded, str) else ""
@@ -290,8 +290,8 @@ class BlueskyBackend:
         if not unfinished:  # a new post, or a deliberate repost: its derived key
             # what it made before: `earlier` (written with the pending key: a target
             # with nothing out yet must never be on disk as an empty record)
-            book.superseded(t.label, save=False)
-            rkey, found = free_key(book, t, account, 1, lambda f: same_post(f, t.text, None))
+            record.superseded(t.label, save=False)
+            rkey, found = free_key(record, t, account, 1, lambda f: same_post(f, t.text, None))
             if found is not None:  # made by a run that recorded it nowhere: adopted
                 root = ((found.get("value") or {}).get("reply") or {}).get("root") or {}
                 reply_root = (
@@ -299,12 +299,12 @@ class BlueskyBackend:
                     if t.parts and root.get("uri") and root.get("cid")
                     else None
                 )
-                _announce(book, t, account, rkey, fresh=True, reply_root=reply_root)
+                _announce(record, t, account, rkey, fresh=True, reply_root=reply_root)
                 notes.append("found on Bluesky at its record key: adopted, not posted again")
         if found is not None:  # created by an earlier run that did not record (all of) it
             uri, cid = found["uri"], found["cid"]
-            self._record_post(book, t, account, uri, cid)
-            _adopted_text(book, t, found)
+            self._record_post(record, t, account, uri, cid)
+            _adopted_text(record, t, found)
             return uri, cid, True
         external = _card(t, notes)  # read before the key is written: nothing to undo
         # What it answers or quotes, resolved before the key is written (a post that is
@@ -316,7 +316,7 @@ class BlueskyBackend:
             quote = account.resolve_post(t.quote)
         # on disk before the record exists; a thread under a reply shares its root
         reply_root = f"{reply_to[2]} {reply_to[3]}" if reply_to and t.parts else None
-        _announce(book, t, account, rkey, fresh=not unfinished, reply_root=reply_root)
+        _announce(record, t, account, rkey, fresh=not unfinished, reply_root=reply_root)
         try:
             uri, cid = account.create_post(
                 t.text,
@@ -336,15 +336,15 @@ class BlueskyBackend:
                 raise
             uri, cid = taken["uri"], taken["cid"]
             notes.append("created meanwhile by another run: adopted, not posted again")
-            self._record_post(book, t, account, uri, cid)
-            _adopted_text(book, t, taken)
+            self._record_post(record, t, account, uri, cid)
+            _adopted_text(record, t, taken)
             return uri, cid, True
-        self._record_post(book, t, account, uri, cid)
+        self._record_post(record, t, account, uri, cid)
         return uri, cid, False
 
     # -- threads and reposts ---------------------------------------------------------
 
-    def part(self, book: Record, tp: TargetPlan, n: int) -> tuple[str, dict[str, Any]] | None:
+    def part(self, record: Record, tp: TargetPlan, n: int) -> tuple[str, dict[str, Any]] | None:
         """Part `n` of the target's thread, a reply to part n-1 (the root is part 1, or
         the conversation's root when part 1 answers another post). Its record key is on
         disk before the record exists; a rerun adopts it (getRecord). None when the
@@ -355,8 +355,8 @@ class BlueskyBackend:
         assert t is not None and t.account is not None
         if self.sandbox:
             return None
-        rec = book.target(t.label)
-        parent = rec if n == 2 else book.part(t.label, n - 1)
+        rec = record.target(t.label)
+        parent = rec if n == 2 else record.part(t.label, n - 1)
         if not parent or not parent.get("uri") or parent.get("status") != "published":
             if n == 2 and rec.get("status") == "published":
                 return "waiting", {"note": f"part {n} waits for part {n - 1}"}
@@ -367,7 +367,7 @@ class BlueskyBackend:
         try:
             account = self.account(t.account)
             account.login()
-            prev = book.part(t.label, n)
+            prev = record.part(t.label, n)
             # a recorded key whose answer was lost (pending) or whose create failed
             # (maybe after the PDS stored it): read back, adopted if it exists
             unfinished = prev is not None and prev.get("status") in ("pending", "failed")
@@ -381,14 +381,14 @@ class BlueskyBackend:
 
             digest = t.part_hashes[n - 2]
             if rkey is None:  # made by a run that recorded it nowhere, at another place?
-                rkey, found = self._elsewhere(book, t, account, n, parent["uri"]) or (None, None)
+                rkey, found = self._elsewhere(record, t, account, n, parent["uri"]) or (None, None)
             if rkey is None:  # its derived key; a run that recorded it nowhere made it?
-                rkey, found = free_key(book, t, account, n, mine)
+                rkey, found = free_key(record, t, account, n, mine)
                 if found is not None:
                     digest = _found_hash(found, text, digest)
             if recorded is None:  # the part's key is on disk before the record exists
                 attempt = int((prev or {}).get("attempt", 0)) + 1
-                book.pending(t.label, Sending(attempt, t.part_hashes[n - 2], rkey=rkey), part=n)
+                record.pending(t.label, Sending(attempt, t.part_hashes[n - 2], rkey=rkey), part=n)
             if found is None:
                 try:
                     uri, cid = account.create_post(
@@ -408,10 +408,10 @@ class BlueskyBackend:
             else:
                 uri, cid = found["uri"], found["cid"]
         except BlueskyError as exc:
-            book.failed(t.label, Failure(exc.code, str(exc)), part=n)
+            record.failed(t.label, Failure(exc.code, str(exc)), part=n)
             return "failed", {"error": f"part {n}: {exc}"}
         answer = Answer(Status.PUBLISHED, uri=uri, cid=cid, hash=digest, rkey=rkey)
-        book.answered(t.label, answer, part=n)
+        record.answered(t.label, answer, part=n)
         return "published", {"uri": uri, "note": f"part {n}"}
 
     def _seen(
@@ -431,7 +431,7 @@ class BlueskyBackend:
         return found
 
     def _elsewhere(
-        self, book: Record, t: ResolvedTarget, account: BlueskyAccount, n: int, parent: str
+        self, record: Record, t: ResolvedTarget, account: BlueskyAccount, n: int, parent: str
     ) -> tuple[str, dict[str, Any]] | None:
         """Part `n` made by a run that recorded it nowhere, under the key of another
         position of the thread (a part inserted or removed since, with the block lost):
@@ -441,7 +441,7 @@ class BlueskyBackend:
         posts the record holds are passed over without a request."""
         from publisher.clients.atproto import parse_post_uri
 
-        rec = book.target(t.label)
+        rec = record.target(t.label)
         recorded = [p for p in rec.get("parts") or [] if isinstance(p, dict)]
         thread = {str(u) for u in (rec.get("uri"), *(rec.get("earlier") or [])) if u}
         thread |= {str(p["uri"]) for p in recorded if p.get("uri")}
@@ -452,12 +452,12 @@ class BlueskyBackend:
             except ValueError:
                 continue
         words = identity.normalize_text(t.parts[n - 2])
-        place = slot(book.post, t)
+        place = slot(record.post, t)
         last = max(len(t.parts), len(recorded)) + 2
         candidates: list[tuple[str, dict[str, Any]]] = []
         for m in range(2, last + 1):
             for generation in range(1, MAX_GENERATIONS + 1):
-                rkey = identity.record_key(book.post.identity, place, m, generation)
+                rkey = identity.record_key(record.post.identity, place, m, generation)
                 if rkey in known:
                     continue
                 found = self._seen(account, rkey)
@@ -475,13 +475,13 @@ class BlueskyBackend:
                 return rkey, found
         return None
 
-    def _repost(self, book: Record, t: ResolvedTarget, account: BlueskyAccount) -> str:
+    def _repost(self, record: Record, t: ResolvedTarget, account: BlueskyAccount) -> str:
         """`repost: URL`: an `app.bsky.feed.repost` record, recorded like a post; its
         record key is on disk before it exists, and a rerun adopts it."""
         from publisher.clients.atproto import REPOST_COLLECTION, BlueskyError
 
         assert t.repost is not None
-        rec = book.target(t.label)
+        rec = record.target(t.label)
         recorded = rec.get("rkey") if rec.get("status") in ("pending", "failed") else None
         rkey = recorded if isinstance(recorded, str) else ""
         found = account.get_record(REPOST_COLLECTION, rkey, repo=rec.get("did")) if rkey else None
@@ -492,9 +492,9 @@ class BlueskyBackend:
                 return ((f.get("value") or {}).get("subject") or {}).get("uri") == subject[0]
 
             if not rkey:  # its derived key: made by a run that recorded it nowhere?
-                rkey, found = free_key(book, t, account, 1, mine, REPOST_COLLECTION)
+                rkey, found = free_key(record, t, account, 1, mine, REPOST_COLLECTION)
                 # on disk before the repost exists; one it replaces: `earlier`
-                _announce(book, t, account, rkey, fresh=True)
+                _announce(record, t, account, rkey, fresh=True)
         if found is None:
             try:
                 uri, cid = account.create_repost(subject[0], subject[1], rkey)
@@ -505,25 +505,25 @@ class BlueskyBackend:
                 uri, cid = taken["uri"], taken["cid"]
         else:
             uri, cid = found["uri"], found["cid"]
-        book.answered(t.label, Answer(Status.PUBLISHED, uri=uri, cid=cid, rkey=rkey))
+        record.answered(t.label, Answer(Status.PUBLISHED, uri=uri, cid=cid, rkey=rkey))
         return uri
 
     def _record_post(
-        self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
+        self, record: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
     ) -> None:
         from publisher.clients.atproto import parse_post_uri
 
         did, rkey = parse_post_uri(uri)
-        due = t.first_comment or book.target(t.label).get("gates")
+        due = t.first_comment or record.target(t.label).get("gates")
         answer = Answer(
             # pending until the gates and the first comment are recorded too
             Status.PENDING if due else Status.PUBLISHED,
             uri=uri, cid=cid, did=did, rkey=rkey, platform=_BSKY,
         )  # fmt: skip
-        book.answered(t.label, answer)
+        record.answered(t.label, answer)
 
     def _gates(
-        self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, adopted: bool
+        self, record: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, adopted: bool
     ) -> None:
         """The threadgate and postgate under the post's record key. After a crash (the
         post was adopted) each is read back first and created only when absent; a key
@@ -534,7 +534,7 @@ class BlueskyBackend:
             BlueskyError,
         )
 
-        rkey = book.target(t.label)["rkey"]
+        rkey = record.target(t.label)["rkey"]
         x = t.extras
         wanted: list[tuple[str, Callable[[], Any]]] = []
         if x.threadgate:
@@ -553,15 +553,15 @@ class BlueskyBackend:
                 if exc.code != "record_exists":
                     raise
         status = Status.PENDING if t.first_comment else Status.PUBLISHED
-        book.answered(t.label, Answer(status, gates_done=True))
+        record.answered(t.label, Answer(status, gates_done=True))
 
     def _comment(
-        self, book: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
+        self, record: Record, t: ResolvedTarget, account: BlueskyAccount, uri: str, cid: str
     ) -> None:
         from publisher.clients.atproto import BlueskyError, parse_post_uri
 
         assert t.first_comment is not None
-        rec = book.target(t.label)
+        rec = record.target(t.label)
         # its key is derived from the post's own (a run that adopted the post finds the
         # comment another run made)
         crkey = rec.get("commentRkey") or identity.record_key(
@@ -572,7 +572,7 @@ class BlueskyBackend:
             c_uri, c_cid = found["uri"], found["cid"]
         else:
             if not rec.get("commentRkey"):
-                book.comment_pending(t.label, crkey)  # on disk before the reply exists
+                record.comment_pending(t.label, crkey)  # on disk before the reply exists
             parent = _reply_to(t)
             root_uri, root_cid = (parent[2], parent[3]) if parent else (uri, cid)
             try:
@@ -585,16 +585,16 @@ class BlueskyBackend:
                     raise
                 c_uri, c_cid = taken["uri"], taken["cid"]
         answer = Answer(Status.PUBLISHED, first_comment_uri=c_uri, first_comment_cid=c_cid)
-        book.answered(t.label, answer)
+        record.answered(t.label, answer)
 
-    def _failed(self, book: Record, t: ResolvedTarget, exc: Any) -> tuple[str, dict[str, Any]]:
+    def _failed(self, record: Record, t: ResolvedTarget, exc: Any) -> tuple[str, dict[str, Any]]:
         """Record a failure after the key was written. The key stays, so the next run
         adopts the record if the request did create it."""
-        rec = book.target(t.label)
+        rec = record.target(t.label)
         code = _RECORDED_CODES.get(exc.code, exc.code)
         failure = Failure(code, str(exc))
         if rec.get("uri"):  # the post is out; only its first comment is missing
-            book.failed(t.label, failure, status=Status.PENDING)
+            record.failed(t.label, failure, status=Status.PENDING)
             what = "its reply and quote settings" if rec.get("gates") else "the first comment"
             return "failed", {
                 "uri": rec["uri"],
@@ -603,7 +603,7 @@ class BlueskyBackend:
                 f"adds {what} (and only that)",
             }
         status = Status.REJECTED if exc.code == "rejected" else Status.FAILED
-        book.failed(t.label, failure, status=status, hash=t.hash, platform=_BSKY)
+        record.failed(t.label, failure, status=status, hash=t.hash, platform=_BSKY)
         return str(status), {"error": str(exc)}
 
 
@@ -649,12 +649,12 @@ def _found_hash(found: Mapping[str, Any], text: str, digest: str) -> str:
     return identity.digest({"adopted": said})
 
 
-def _adopted_text(book: Record, t: ResolvedTarget, found: Mapping[str, Any]) -> None:
+def _adopted_text(record: Record, t: ResolvedTarget, found: Mapping[str, Any]) -> None:
     """An adopted post whose words differ from the file's (a typo fixed since): its
     recorded hash is not the file's, so the edit policy decides about the difference."""
     text = str((found.get("value") or {}).get("text") or "")
     if identity.normalize_text(text) != identity.normalize_text(t.text):
-        book.rehashed(t.label, identity.digest({"adopted": text}))
+        record.rehashed(t.label, identity.digest({"adopted": text}))
 
 
 def _card(t: ResolvedTarget, notes: list[str]) -> Any:
@@ -719,7 +719,7 @@ def _reply_to(t: ResolvedTarget) -> tuple[str, str, str, str] | None:
 
 
 def _announce(
-    book: Record,
+    record: Record,
     t: ResolvedTarget,
     account: BlueskyAccount,
     rkey: str,
@@ -730,6 +730,6 @@ def _announce(
     """The record key a create goes under, `pending` on disk before the create (a
     rerun reads it back and adopts what exists); `fresh`: a new post, whatever the
     target made before joins `earlier`."""
-    attempt = book.attempt(t.label) + 1
+    attempt = record.attempt(t.label) + 1
     sending = Sending(attempt, t.hash, rkey=rkey, did=account.did, platform=_BSKY)
-    book.pending(t.label, sending, fresh=fresh, gates=bool(t.extras.gates), reply_root=reply_root)
+    record.pending(t.label, sending, fresh=fresh, gates=bool(t.extras.gates), reply_root=reply_root)
