@@ -38,7 +38,14 @@ def test_review_insert_into_a_thread_with_its_block_lost_posts_no_part_twice(
     again = run_cli(["publish"], repo, env)
     texts = Counter(r["value"]["text"] for r in records_with(account, tag))
     assert texts[two] == 1, (texts, again.stdout + again.stderr)  # never posted again
-    assert texts[one] == 1
+    assert texts[one] == 1 and texts[new] == 1
+    assert again.returncode == 0, again.stdout + again.stderr
+    me = record(repo / "posts/t.md")["targets"]["me"]
+    assert me["status"] == "published" and len(me["parts"]) == 2, me  # every part recorded
+    old_two = next(r for r in records_with(account, tag) if r["value"]["text"] == two)
+    assert me["parts"][1]["uri"] == old_two["uri"], me  # the old part 2 is part 3 now
+    assert run_cli(["publish"], repo, env).returncode == 0
+    assert len(records_with(account, tag)) == 3  # and a further run posts nothing
 
 
 def test_review_refused_commit_back_then_a_part_inserted_posts_no_part_twice(tmp_path, sandbox):
