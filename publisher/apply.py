@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from publisher.backends import Backend, StopRun, open_backends
-from publisher.plan import DeletedFile, FilePlan, Plan, StepKind, TargetPlan
+from publisher.plan import DeletedFile, FilePlan, Plan, Step, StepKind, TargetPlan
 from publisher.post import Post
 from publisher.record import Record
 from publisher.run import Run
@@ -160,6 +160,7 @@ class Runner:
     def _deleted(self, d: DeletedFile) -> None:
         for step in d.steps:
             reporter = _FileReporter(self, d.path, None)
+            assert step.backend is not None  # a deleted file's steps cancel its posts
             try:
                 self.backends[step.backend].execute(step, None, reporter)
             except StopRun:
@@ -181,18 +182,8 @@ class Runner:
         record = Record(fp.post, self.invocation, on_write=self.result.wrote)
         try:
             for step in fp.steps:
-                if step.kind is StepKind.FORGET:  # no request: the record itself
-                    record.forget(step.labels)
-                    for tp in step.targets:
-                        reporter.outcome(tp, "forgotten")
-                    continue
-                if step.kind is StepKind.RESTORE:  # a lost record, back from git history
-                    with record.batch():  # what history knows replaces what is lost
-                        for label in step.labels:
-                            record.restored(label, fp.restored[label])
-                    for tp in step.targets:
-                        where = fp.restored_from.get(tp.label, "git history")
-                        reporter.outcome(tp, "restored", note=f"from {where}")
+                if step.backend is None:  # no request: the record itself
+                    _record_step(fp, step, record, reporter)
                     continue
                 self.backends[step.backend].execute(step, record, reporter)
         except StopRun:
@@ -211,6 +202,22 @@ class Runner:
         except Exception as exc:  # a bug must not take the other files down with it
             for tp in pending:
                 reporter.outcome(tp, "error", error=f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _record_step(fp: FilePlan, step: Step, record: Record, reporter: _FileReporter) -> None:
+    """A step that sends nothing: a removed target's stale record dropped (forget), or
+    a lost record written back from git history (restore)."""
+    if step.kind is StepKind.FORGET:
+        record.forget(step.labels)
+        for tp in step.targets:
+            reporter.outcome(tp, "forgotten")
+        return
+    with record.batch():  # what history knows replaces what is lost
+        for label in step.labels:
+            record.restored(label, fp.restored[label])
+    for tp in step.targets:
+        where = fp.restored_from.get(tp.label, "git history")
+        reporter.outcome(tp, "restored", note=f"from {where}")
 
 
 class _FileReporter:

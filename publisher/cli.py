@@ -412,7 +412,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     reconciler = Reconciler(posts, run, repost=args.repost, retry_failed=args.retry_failed)
     plan = reconciler.plan()
     if args.refresh and plan.work:
-        with run.connect(need_key=plan.needs_letmepost) as api:
+        with run.connect(need_key=plan.needs_api) as api:
             plan = reconciler.plan(api)
     if args.json:
         dump_json(plan.as_dict())

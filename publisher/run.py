@@ -20,9 +20,10 @@ sandbox answering a live-format key) never counts for a run against a real API.
 Example::
 
     run = resolve_run(config, sandbox=False)
-    plan = make_plan(posts, run)
-    with run.connect() as conn:
-        apply_plan(plan, conn)
+    reconciler = Reconciler(posts, run)
+    plan = reconciler.plan()
+    with run.connect(need_key=plan.needs_api) as api:
+        result = Runner(run, client=api.client).run(reconciler.plan(api))
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def _publish(args: argparse.Namespace, config: Any, run: Any) -> int:
     # ask before creating: git history now (one git call), the server once connected
     reconciler = Reconciler(posts, run, **options)
     plan = reconciler.plan()
-    with run.connect(need_key=plan.needs_letmepost, verbose=args.verbose) as api:
+    with run.connect(need_key=plan.needs_api, verbose=args.verbose) as api:
         plan = reconciler.plan(api)
         # errors of invalid posts, and the warnings of what goes out (LinkedIn drops the
         # media, a first comment is ignored there, ...): said before anything is sent
@@ -125,7 +125,7 @@ def _dry_run(args: argparse.Namespace, config: Any, run: Any, posts: list[Any]) 
                 requests.append(request.as_dict(f.path))
     for d in plan.deleted:
         for step in d.steps:
-            for request in backends[step.backend].requests(step, None):
+            for request in backends[step.backend or ""].requests(step, None):
                 requests.append(request.as_dict(d.path))
     if args.json:
         from publisher.report import dump_json

@@ -27,13 +27,13 @@ def main(args: argparse.Namespace) -> int:
 def _sync(args: argparse.Namespace, config: Any) -> int:
     from publisher.commands.publish import execute, finish
     from publisher.history import deleted_queued
-    from publisher.plan import make_plan
+    from publisher.reconcile import Reconciler
 
     posts = load_posts(args.paths, config)
     run = run_from(args, config)
     deleted = deleted_queued(config.root, config.posts, run)
-    plan = make_plan(posts, run, queued_only=True, deleted=deleted)
-    with run.connect(need_key=plan.needs_letmepost) as api:
+    plan = Reconciler(posts, run, queued_only=True, deleted=deleted, ask=False).plan()
+    with run.connect(need_key=plan.needs_api) as api:
         result = execute(plan, api, json_output=args.json)
     cancelled = sum(1 for o in result.outcomes if o.status == "canceled" and o.path in gone(plan))
     if cancelled and not args.json:
