@@ -1,50 +1,34 @@
-"""The `published` block of a post file: read, written, counted, merged.
-
-Nothing else builds or reads record dicts by hand. The block is written only by
-publisher, after every response, as a textual splice (`writeback.update_file`: every
-other byte of the file is kept). Its shape::
-
-    published:
-      env: live                  # live | sandbox (Run.counts decides what counts)
-      api: https://api.letmepost.dev
-      hash: sha256:...           # content hash of the whole post when last sent
-      status: published          # the batch status, from the targets' (batch_status)
-      updatedAt: '2026-11-29T12:00:00Z'
-      media: {<sha256>: med_...} # uploaded local files
-      targets:
-        <label>: {platform, account, status, hash, key, attempt, postId, uri, cid, url,
-                  firstCommentUri, ..., at, warnings, error}
-
-Reading is lenient where it must be (unknown keys are kept, so older and newer
-versions agree) and strict where a hand edit would do harm: an unknown status, a
-wrong type, or a `pending` target without a usable key is an error at its line
-(`post.py` reports it as `published.invalid`), never an internal error or an endless
-retry.
-
-- `TargetRecord`, `PublishedRecord`: the typed, read-only view a `Post` carries.
-- `Record`: one file's block as a run changes it, through its transitions
-  (`pending`, `answered`, `failed`, `queued`, `kept`, `superseded`, ...), each on disk
-  when it returns; `Sending`, `Answer`, `Failure` are their typed arguments.
-- `counts(block, run)`, `queued_targets(block, run)`: what a raw block means for a run.
-- `merge_records`, `merge_published`: the union the Action needs after a rebase.
-"""
+"""`Record`: one file's `published` block as a run changes it, through its
+transitions (`pending`, `answered`, `failed`, `queued`, `kept`, `superseded`, ...),
+each on disk when it returns; `Sending`, `Answer`, `Failure` are their typed
+arguments, `Announced` what `pending` hands back."""
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from publisher.rules.platforms import REGISTRY
+from publisher.record.block import (
+    DERIVED_KEYS,
+    LIVE_STATUSES,
+    TARGET_ORDER,
+    Status,
+    block_of,
+    compact_target,
+    counts,
+    direct_record,
+    now_iso,
+    same_but_time,
+)
 
 if TYPE_CHECKING:
     from publisher.run import Run
+
+__all__ = ["Announced", "Answer", "Failure", "Record", "RecordError", "Sending"]
 
 
 class _Post(Protocol):
@@ -65,191 +49,6 @@ class _Post(Protocol):
     def scheduled_iso(self) -> str | None: ...
 
     def body(self, targets: Any, media_ids: Mapping[str, str]) -> dict[str, Any]: ...
-
-
-__all__ = [
-    "Announced",
-    "Answer",
-    "Failure",
-    "PublishedRecord",
-    "Record",
-    "Sending",
-    "Status",
-    "TargetError",
-    "TargetRecord",
-    "batch_status",
-    "block_of",
-    "counts",
-    "direct_record",
-    "merge_published",
-    "merge_records",
-    "now_iso",
-    "queued_targets",
-    "release_problem",
-    "unite_target",
-    "web_url",
-]
-
-
-class Status(StrEnum):
-    """A target's status in the record (the API's post statuses, plus `pending`: a
-    request announced in the file whose answer is not recorded yet)."""
-
-    PENDING = "pending"
-    QUEUED = "queued"
-    VALIDATED = "validated"
-    PUBLISHING = "publishing"
-    PUBLISHED = "published"
-    FAILED = "failed"
-    REJECTED = "rejected"
-    CANCELED = "canceled"
-    UNPUBLISHING = "unpublishing"  # unpublish: true, its deletes started (direct Bluesky)
-    UNPUBLISHED = "unpublished"  # taken back: deleted, or canceled while queued
-
-
-LIVE_STATUSES = frozenset({Status.PUBLISHED, Status.PUBLISHING})  # out on the platform
-
-TargetStatus = Literal[
-    "pending", "queued", "validated", "publishing", "published", "failed", "rejected", "canceled",
-    "unpublishing", "unpublished",
-]  # fmt: skip
-
-# The order of a target's keys in the file (unknown keys follow, as found).
-TARGET_ORDER = (
-    "platform", "account", "status", "hash", "key", "attempt", "postId", "uri", "cid", "url",
-    "firstCommentUri", "firstCommentCid", "did", "rkey", "commentRkey", "scheduledAt",
-    "fixedHash", "gates", "at", "unpublishedAt",
-    "warnings", "error", "parts", "earlier",
-)  # fmt: skip
-
-
-def _usable_key(value: str) -> bool:
-    """An Idempotency-Key or record key as publisher writes them: 1-255 printable
-    ASCII characters, no spaces (a newline would make every resend fail forever)."""
-    return 0 < len(value) <= 255 and value.isascii() and value.isprintable() and " " not in value
-
-
-_RESENDABLE = frozenset({"pending", "failed", "rejected"})
-#: The most attempts a record (or a `release:`) may name: more is a hand edit gone wrong.
-MAX_ATTEMPT = 100_000
-
-
-def release_problem(label: Any, attempt: Any) -> str | None:
-    """Why a `release:` entry is not one publisher can honour, or None: a target's
-    label, or ``<label>#part<n>`` with n >= 2, and an attempt from 1 to MAX_ATTEMPT."""
-    import re
-
-    if not isinstance(label, str) or not label.strip():
-        return f"release: {label!r} is not a target's label"
-    if "#" in label and not re.fullmatch(r"[^#\s]+#part([2-9]|[1-9][0-9]{1,3})", label):
-        return (
-            f"release: {label!r} must be a target's label, or `<label>#part<n>` for part n "
-            "(2 or more) of a thread"
-        )
-    if type(attempt) is not int or not 1 <= attempt <= MAX_ATTEMPT:
-        return f"release: {label}: the attempt must be a number from 1 to {MAX_ATTEMPT:,}"
-    return None
-
-
-def _check_target(rec: Any) -> None:
-    """What the backends index in a target's record without asking: a queued letmepost
-    post has the `postId` sync, update and cancel go by; a direct thread's
-    `replyRoot` is ``<at:// uri> <cid>``."""
-    if rec.status == Status.QUEUED and not rec.postId:
-        raise ValueError("a `queued` target needs the `postId` letmepost answered with")
-    root = (rec.model_extra or {}).get("replyRoot")
-    if root is not None:
-        parts = root.split(" ") if isinstance(root, str) else []
-        if len(parts) != 2 or not parts[0].startswith("at://") or not parts[1]:
-            raise ValueError("`replyRoot` must be the thread root's `<at:// URI> <cid>`")
-
-
-def _check_resumable(rec: Any, names: tuple[str, ...], what: str) -> None:
-    """A hand edit must not make a record unsendable: its keys as publisher writes
-    them, and a `pending` one with the key its request went under."""
-    if rec.status not in _RESENDABLE:
-        return  # settled: its keys are never sent again
-    for name in names:
-        value = getattr(rec, name)
-        if value is not None and not _usable_key(value):
-            raise ValueError(f"`{name}` is not a key publisher wrote (1-255 printable ASCII)")
-    if rec.status == Status.PENDING and not (rec.key or rec.rkey):
-        raise ValueError(f"a `pending` {what} needs the `key` (or `rkey`) it was sent under")
-
-
-# `defer_build`: a model's validator is built on its first use, not at import (most
-# `validate` runs of one file read no record at all).
-class TargetError(BaseModel):
-    model_config = ConfigDict(extra="allow", defer_build=True)
-    code: str
-    message: str = ""
-    rule: str | None = None
-
-
-class PartRecord(BaseModel):
-    """One later part of a thread (part 2 is the first reply)."""
-
-    model_config = ConfigDict(extra="allow", defer_build=True)
-    status: TargetStatus
-    hash: str | None = None
-    key: str | None = None
-    attempt: int = Field(1, ge=0, le=MAX_ATTEMPT)
-    postId: str | None = None
-    uri: str | None = None
-    cid: str | None = None
-    rkey: str | None = None
-    at: str | None = None
-    error: TargetError | None = None
-
-    @model_validator(mode="after")
-    def _resumable(self) -> PartRecord:
-        _check_resumable(self, ("key", "rkey"), "part")
-        return self
-
-
-class TargetRecord(PartRecord):
-    """What one target got (what a part has, and more). Unknown keys are kept, so older
-    and newer versions agree."""
-
-    platform: str | None = None
-    account: str | None = None
-    url: str | None = None  # written by 0.1; `web_url(uri)` gives it
-    firstCommentUri: str | None = None
-    firstCommentCid: str | None = None
-    did: str | None = None
-    commentRkey: str | None = None
-    scheduledAt: str | None = None
-    warnings: list[str] | None = None
-    earlier: list[str] | None = None  # URIs of the posts made before a repost
-    parts: list[PartRecord] | None = None  # a thread's later parts, in order (part 2 first)
-    gates: str | None = None  # direct Bluesky: `pending` while its threadgate/postgate are due
-    unpublishedAt: str | None = None  # when `unpublish: true` took it back
-
-    @model_validator(mode="after")
-    def _resumable(self) -> TargetRecord:
-        _check_resumable(self, ("key", "rkey", "commentRkey"), "target")
-        _check_target(self)
-        return self
-
-
-class PublishedRecord(BaseModel):
-    model_config = ConfigDict(extra="allow", defer_build=True)
-    env: Literal["live", "sandbox"] = "live"
-    api: str | None = None
-    hash: str | None = None
-    status: str | None = None  # written by older versions; `batch_status` derives it
-    updatedAt: str | None = None
-    media: dict[str, str] = Field(default_factory=dict)
-    targets: dict[str, TargetRecord] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _defaults_from_labels(self) -> PublishedRecord:
-        for label, rec in self.targets.items():  # what the compact shape leaves out
-            if rec.platform is None and label in REGISTRY:
-                rec.platform = label
-            if rec.at is None:
-                rec.at = self.updatedAt
-        return self
 
 
 # ---------------------------------------------------------------- transition values
@@ -333,147 +132,6 @@ class Answer:
 _IN_FLIGHT = frozenset(
     {Status.PENDING, Status.FAILED, Status.REJECTED, Status.QUEUED, Status.PUBLISHING}
 )
-
-
-# ---------------------------------------------------------------- derived values
-
-
-def now_iso() -> str:
-    """Now, as every timestamp in a record is written: UTC, seconds, a trailing Z."""
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def iso_z(value: Any) -> str | None:
-    """A timestamp from elsewhere (the API's ``2026-12-01T09:00:00.123+00:00``) in the
-    record's one format; None when it cannot be read."""
-    if not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def web_url(uri: str | None, platform: str | None = None) -> str | None:
-    """A link for people: bsky.app for an at:// post URI, the URI itself when it is
-    already a web address."""
-    if not uri:
-        return None
-    if uri.startswith("at://"):
-        parts = uri[5:].split("/")
-        if len(parts) == 3 and parts[1] == "app.bsky.feed.post":
-            return f"https://bsky.app/profile/{parts[0]}/post/{parts[2]}"
-        return None
-    return uri if uri.startswith(("https://", "http://")) else None
-
-
-def batch_status(targets: Mapping[str, Mapping[str, Any]]) -> str:
-    """A record's overall status from its targets' statuses."""
-    statuses = {r.get("status") for r in targets.values()}
-    if statuses <= LIVE_STATUSES:
-        return "published"
-    if statuses <= {Status.QUEUED}:
-        return "queued"
-    if Status.PENDING in statuses:
-        return "pending"
-    if statuses & (LIVE_STATUSES | {Status.QUEUED}):
-        return "partial_failed"
-    return "failed"
-
-
-# ---------------------------------------------------------------- the compact shape
-
-#: Block keys derived from others, not written (older versions wrote them).
-DERIVED_KEYS = ("status",)
-_NOISE_WARNINGS = frozenset({"sandbox.no_platform_write"})  # `env: sandbox` says it
-
-
-def compact_target(label: str, rec: Mapping[str, Any]) -> dict[str, Any]:
-    """A target's record without what another field gives (read back by
-    `TargetRecord` and `Record` with the same defaults):
-
-    - `url`: the web URL is `web_url(uri)`;
-    - `cid` when the URI holds it (the sandbox's URIs end with it; a Bluesky cid is
-      not in its at:// URI and stays: replies need it);
-    - `platform` when the target is written as that platform's name;
-    - `attempt: 1`, the default;
-    - `at` once the target is published or canceled (the block's `updatedAt` says when);
-    - `key` once the answer is definite (published, queued, canceled): only an
-      unanswered (`pending`) or failed request is ever sent again under it;
-    - the sandbox's `sandbox.no_platform_write` warning (`env: sandbox` says it).
-    """
-    out = {k: v for k, v in rec.items() if k != "url"}
-    cid, uri = out.get("cid"), out.get("uri")
-    if cid and uri and str(cid) in str(uri):
-        del out["cid"]
-    if out.get("platform") == label:
-        del out["platform"]
-    if out.get("attempt") == 1:
-        del out["attempt"]
-    if out.get("status") in (*LIVE_STATUSES, Status.CANCELED):
-        out.pop("at", None)
-    if out.get("status") in (*LIVE_STATUSES, Status.CANCELED, Status.QUEUED):
-        out.pop("key", None)
-    warnings = [w for w in out.get("warnings") or [] if w not in _NOISE_WARNINGS]
-    if warnings:
-        out["warnings"] = warnings
-    else:
-        out.pop("warnings", None)
-    if out.get("parts"):
-        out["parts"] = [compact_target("", p) if isinstance(p, dict) else p for p in out["parts"]]
-    return out
-
-
-def _same_but_time(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    strip = ("updatedAt",)
-    return {k: v for k, v in a.items() if k not in strip} == {
-        k: v for k, v in b.items() if k not in strip
-    }
-
-
-# ---------------------------------------------------------------- raw blocks
-
-
-def block_of(data: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The `published` mapping of a frontmatter mapping (None when absent or not one)."""
-    value = (data or {}).get("published")
-    return value if isinstance(value, dict) else None
-
-
-def counts(block: Mapping[str, Any] | None, run: Run) -> bool:
-    """Whether a raw `published` block counts for `run`."""
-    return isinstance(block, Mapping) and run.counts(block.get("env"), block.get("api"))
-
-
-def direct_record(rec: Mapping[str, Any]) -> bool:
-    """Whether a raw target record is a direct Bluesky one (it names the repository,
-    `did`): it counts in every run, whatever letmepost server or environment the
-    block was written for."""
-    return bool(rec.get("did"))
-
-
-def queued_targets(block: Mapping[str, Any] | None, run: Run) -> list[tuple[str, str | None, str]]:
-    """(label, platform, postId) of every queued target of a block that counts for
-    `run`: what cancelling the post (a deleted file) must cancel."""
-    if not counts(block, run):
-        return []
-    assert block is not None
-
-    return [
-        (
-            str(label),
-            rec.get("platform") or (label if label in REGISTRY else None),
-            str(rec["postId"]),
-        )
-        for label, rec in (block.get("targets") or {}).items()
-        if isinstance(rec, dict) and rec.get("status") == Status.QUEUED and rec.get("postId")
-    ]
-
-
-# ---------------------------------------------------------------- the working copy
 
 
 class Record:
@@ -860,7 +518,7 @@ class Record:
         for key, value in self.data.items():
             if key not in block and key not in ("media", "targets", *DERIVED_KEYS):
                 block[key] = value
-        if self._written is not None and _same_but_time(block, self._written):
+        if self._written is not None and same_but_time(block, self._written):
             return
         update_file(self.post.path, block)
         self._written = block
@@ -872,128 +530,3 @@ class Record:
             if t.label == label:
                 return (t.index, label)
         return (10_000, label)
-
-
-# ---------------------------------------------------------------- merging
-
-
-def _moment(value: Any) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return dt.datetime.min.replace(tzinfo=dt.UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _pick_target(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
-    """The better of two records of one target: the one with a uri, else the newer;
-    for the same post, its thread parts and earlier URIs are united (a part one side
-    recorded is never lost)."""
-    if bool(ours.get("uri")) != bool(theirs.get("uri")):
-        return ours if ours.get("uri") else theirs
-    if ours.get("uri") and (ours.get("uri"), ours.get("status")) == (
-        theirs.get("uri"),
-        theirs.get("status"),
-    ):
-        parts = _merge_parts(ours.get("parts") or [], theirs.get("parts") or [])
-        earlier = [*(theirs.get("earlier") or [])]
-        earlier += [u for u in ours.get("earlier") or [] if u not in earlier]
-        if parts == (theirs.get("parts") or []) and earlier == (theirs.get("earlier") or []):
-            return theirs  # the same result: keep the remote's bytes
-        merged = {**theirs, "parts": parts} if parts else dict(theirs)
-        if earlier:
-            merged["earlier"] = earlier
-        return merged
-    return ours if _moment(ours.get("at")) > _moment(theirs.get("at")) else theirs
-
-
-def unite_target(mine: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
-    """`mine` with what `other` (a record of the same post) knows and `mine` lost:
-    its thread parts (a part `mine` lacks, or has with no uri) and earlier URIs."""
-    parts = _merge_parts(other.get("parts") or [], mine.get("parts") or [])
-    earlier = list(mine.get("earlier") or [])
-    earlier += [u for u in other.get("earlier") or [] if u not in earlier]
-    out = dict(mine)
-    if parts:
-        out["parts"] = parts
-    if earlier:
-        out["earlier"] = earlier
-    return out
-
-
-def _merge_parts(ours: list[Any], theirs: list[Any]) -> list[Any]:
-    """Part by part, the record with a uri (else the remote's)."""
-    out = []
-    for i in range(max(len(ours), len(theirs))):
-        mine = ours[i] if i < len(ours) and isinstance(ours[i], dict) else None
-        remote = theirs[i] if i < len(theirs) and isinstance(theirs[i], dict) else None
-        if remote is None or (mine is not None and mine.get("uri") and not remote.get("uri")):
-            out.append(mine if mine is not None else {})
-        else:
-            out.append(remote)
-    return out
-
-
-def merge_records(
-    ours: dict[str, Any] | None, theirs: dict[str, Any] | None
-) -> dict[str, Any] | None:
-    """Merge two ``published`` records of one post, so no result is lost.
-
-    Targets are united; for a target both record, the one with a ``uri`` wins, else the
-    newer ``at``; an identical result keeps the remote's. Returns ``theirs`` itself
-    (the same object) when ours adds nothing.
-    """
-    if ours is None or theirs is None:
-        return theirs if ours is None else ours
-    if ours.get("env", "live") != theirs.get("env", "live"):
-        return ours if ours.get("env", "live") == "live" else theirs
-    their_targets = {k: v for k, v in (theirs.get("targets") or {}).items() if isinstance(v, dict)}
-    targets = dict(their_targets)
-    for label, rec in (ours.get("targets") or {}).items():
-        if isinstance(rec, dict):
-            targets[label] = _pick_target(rec, targets[label]) if label in targets else rec
-    media = {**(ours.get("media") or {}), **(theirs.get("media") or {})}
-    if targets == their_targets and media == (theirs.get("media") or {}):
-        return theirs
-    newer = ours if _moment(ours.get("updatedAt")) > _moment(theirs.get("updatedAt")) else theirs
-    merged = {k: v for k, v in theirs.items() if k not in DERIVED_KEYS}
-    merged.update(hash=newer.get("hash"), updatedAt=newer.get("updatedAt"), targets=targets)
-    if media:
-        merged["media"] = media
-    return merged
-
-
-def committed_blocks(versions: Mapping[Any, list[bytes]]) -> dict[str, list[dict[str, Any]]]:
-    """The `published` blocks of committed versions of post files (from
-    `git.committed_versions`), per path as `Post.rel` says it is given in the
-    mapping's keys, newest first; versions that cannot be read are skipped."""
-    from publisher.document import DocumentError, parse_document
-
-    out: dict[str, list[dict[str, Any]]] = {}
-    for rel, raws in versions.items():
-        for raw in raws:
-            try:
-                block = block_of(parse_document(raw, str(rel)).data)
-            except DocumentError:
-                continue
-            if block is not None:
-                out.setdefault(str(rel), []).append(block)
-    return out
-
-
-def merge_published(path: str, ours: bytes, theirs: bytes) -> bytes:
-    """``merge_file`` callback for :func:`publisher.git.push_with_retry`.
-
-    Both versions' ``published`` records are merged and written onto the remote's
-    version of the file, so the remote's other edits are kept. Raises when either
-    side cannot be read as a post (the push then fails cleanly).
-    """
-    from publisher.document import parse_document
-    from publisher.writeback import set_published
-
-    mine = block_of(parse_document(ours, path).data)
-    remote = block_of(parse_document(theirs, path).data)
-    merged = merge_records(mine, remote)
-    if merged is remote:
-        return theirs
-    return set_published(theirs, merged, path=path)
