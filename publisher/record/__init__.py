@@ -36,11 +36,16 @@ import Record`):
   rebase.
 """
 
+from typing import TYPE_CHECKING
+
 from publisher.record.block import (
     DERIVED_KEYS,
     LIVE_STATUSES,
     TARGET_ORDER,
+    ErrorDict,
+    PartDict,
     Status,
+    TargetDict,
     TargetStatus,
     batch_status,
     block_of,
@@ -68,8 +73,10 @@ from publisher.record.working import (
     Record,
     RecordError,
     Sending,
-    _Post,  # noqa: F401  (reconcile types its post with it)
 )
+
+if TYPE_CHECKING:
+    from publisher.post import Post as _Post  # noqa: F401  (reconcile's name for it)
 
 __all__ = [
     "DERIVED_KEYS",
@@ -78,13 +85,16 @@ __all__ = [
     "TARGET_ORDER",
     "Announced",
     "Answer",
+    "ErrorDict",
     "Failure",
+    "PartDict",
     "PartRecord",
     "PublishedRecord",
     "Record",
     "RecordError",
     "Sending",
     "Status",
+    "TargetDict",
     "TargetError",
     "TargetRecord",
     "TargetStatus",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeGuard, cast
 
 from publisher.rules.platforms import REGISTRY
 
@@ -18,8 +18,12 @@ __all__ = [
     "DERIVED_KEYS",
     "LIVE_STATUSES",
     "TARGET_ORDER",
+    "ErrorDict",
+    "PartDict",
     "Status",
+    "TargetDict",
     "TargetStatus",
+    "as_target",
     "batch_status",
     "block_of",
     "compact_target",
@@ -29,6 +33,7 @@ __all__ = [
     "now_iso",
     "queued_targets",
     "same_but_time",
+    "targets_of",
     "web_url",
 ]
 
@@ -65,12 +70,76 @@ TARGET_ORDER = (
 )  # fmt: skip
 
 
+class ErrorDict(TypedDict, total=False):
+    """A target's `error`: the API's (or publisher's own) code, message and rule."""
+
+    code: str
+    message: str
+    rule: str | None
+
+
+class PartDict(TypedDict, total=False):
+    """One later part of a thread as the file holds it (`view.PartRecord` checks it)."""
+
+    status: str
+    hash: str
+    key: str
+    attempt: int
+    postId: str
+    uri: str
+    cid: str
+    rkey: str
+    at: str
+    error: ErrorDict
+
+
+class TargetDict(PartDict, total=False):
+    """A target's record as the file holds it (`view.TargetRecord` checks it); keys
+    publisher does not know are kept as found."""
+
+    platform: str
+    account: str
+    url: str
+    firstCommentUri: str
+    firstCommentCid: str
+    did: str
+    commentRkey: str
+    scheduledAt: str
+    fixedHash: str
+    gates: str
+    unpublishedAt: str
+    replyRoot: str
+    warnings: list[str]
+    earlier: list[str]
+    parts: list[PartDict]
+
+
+def as_target(raw: Mapping[str, object]) -> TargetDict:
+    """A target record of a block that was checked (`view.TargetRecord`: a post whose
+    block is not is `published.invalid` and never run; a record restored from git
+    history is checked the same way before it is planned), or one the transitions
+    built from their typed arguments. A copy: the block it came from is not changed."""
+    return cast(TargetDict, dict(raw))
+
+
+def targets_of(block: Mapping[str, object]) -> dict[str, dict[str, object]]:
+    """A raw block's target records that are mappings, by label."""
+    targets = block.get("targets")
+    if not isinstance(targets, dict):
+        return {}
+    return {str(k): v for k, v in targets.items() if isinstance(v, dict)}
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 def now_iso() -> str:
     """Now, as every timestamp in a record is written: UTC, seconds, a trailing Z."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def iso_z(value: Any) -> str | None:
+def iso_z(value: object) -> str | None:
     """A timestamp from elsewhere (the API's ``2026-12-01T09:00:00.123+00:00``) in the
     record's one format; None when it cannot be read."""
     if not value:
@@ -97,7 +166,7 @@ def web_url(uri: str | None, platform: str | None = None) -> str | None:
     return uri if uri.startswith(("https://", "http://")) else None
 
 
-def batch_status(targets: Mapping[str, Mapping[str, Any]]) -> str:
+def batch_status(targets: Mapping[str, Mapping[str, object]]) -> str:
     """A record's overall status from its targets' statuses."""
     statuses = {r.get("status") for r in targets.values()}
     if statuses <= LIVE_STATUSES:
@@ -118,7 +187,7 @@ DERIVED_KEYS = ("status",)
 _NOISE_WARNINGS = frozenset({"sandbox.no_platform_write"})  # `env: sandbox` says it
 
 
-def compact_target(label: str, rec: Mapping[str, Any]) -> dict[str, Any]:
+def compact_target(label: str, rec: Mapping[str, object]) -> dict[str, object]:
     """A target's record without what another field gives (read back by
     `TargetRecord` and `Record` with the same defaults):
 
@@ -144,17 +213,23 @@ def compact_target(label: str, rec: Mapping[str, Any]) -> dict[str, Any]:
         out.pop("at", None)
     if out.get("status") in (*LIVE_STATUSES, Status.CANCELED, Status.QUEUED):
         out.pop("key", None)
-    warnings = [w for w in out.get("warnings") or [] if w not in _NOISE_WARNINGS]
+    found = out.get("warnings")
+    warnings = [w for w in found or () if w not in _NOISE_WARNINGS] if _many(found) else []
     if warnings:
         out["warnings"] = warnings
     else:
         out.pop("warnings", None)
-    if out.get("parts"):
-        out["parts"] = [compact_target("", p) if isinstance(p, dict) else p for p in out["parts"]]
+    parts = out.get("parts")
+    if parts and _many(parts):
+        out["parts"] = [compact_target("", p) if isinstance(p, dict) else p for p in parts]
     return out
 
 
-def same_but_time(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+def _many(value: object) -> TypeGuard[list[object] | tuple[object, ...]]:
+    return isinstance(value, list | tuple)
+
+
+def same_but_time(a: Mapping[str, object], b: Mapping[str, object]) -> bool:
     strip = ("updatedAt",)
     return {k: v for k, v in a.items() if k not in strip} == {
         k: v for k, v in b.items() if k not in strip
@@ -164,25 +239,31 @@ def same_but_time(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 # ---------------------------------------------------------------- raw blocks
 
 
-def block_of(data: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The `published` mapping of a frontmatter mapping (None when absent or not one)."""
+def block_of(data: Mapping[str, object] | None) -> dict[str, Any] | None:
+    """The `published` mapping of a frontmatter mapping (None when absent or not one):
+    parsed YAML, unchecked (`view.PublishedRecord` is the checked view), which its
+    callers narrow (`targets_of`) where they read it."""
     value = (data or {}).get("published")
     return value if isinstance(value, dict) else None
 
 
-def counts(block: Mapping[str, Any] | None, run: Run) -> bool:
+def counts(block: Mapping[str, object] | None, run: Run) -> bool:
     """Whether a raw `published` block counts for `run`."""
-    return isinstance(block, Mapping) and run.counts(block.get("env"), block.get("api"))
+    return isinstance(block, Mapping) and run.counts(
+        _text(block.get("env")), _text(block.get("api"))
+    )
 
 
-def direct_record(rec: Mapping[str, Any]) -> bool:
+def direct_record(rec: Mapping[str, object]) -> bool:
     """Whether a raw target record is a direct Bluesky one (it names the repository,
     `did`): it counts in every run, whatever letmepost server or environment the
     block was written for."""
     return bool(rec.get("did"))
 
 
-def queued_targets(block: Mapping[str, Any] | None, run: Run) -> list[tuple[str, str | None, str]]:
+def queued_targets(
+    block: Mapping[str, object] | None, run: Run
+) -> list[tuple[str, str | None, str]]:
     """(label, platform, postId) of every queued target of a block that counts for
     `run`: what cancelling the post (a deleted file) must cancel."""
     if not counts(block, run):
@@ -192,9 +273,9 @@ def queued_targets(block: Mapping[str, Any] | None, run: Run) -> list[tuple[str,
     return [
         (
             str(label),
-            rec.get("platform") or (label if label in REGISTRY else None),
+            _text(rec.get("platform")) or (label if label in REGISTRY else None),
             str(rec["postId"]),
         )
-        for label, rec in (block.get("targets") or {}).items()
-        if isinstance(rec, dict) and rec.get("status") == Status.QUEUED and rec.get("postId")
+        for label, rec in targets_of(block).items()
+        if rec.get("status") == Status.QUEUED and rec.get("postId")
     ]

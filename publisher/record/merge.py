@@ -8,12 +8,20 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from publisher.record.block import DERIVED_KEYS, block_of
+from publisher.record.block import DERIVED_KEYS, block_of, targets_of
 
 __all__ = ["committed_blocks", "merge_published", "merge_records", "unite_target"]
 
 
-def _moment(value: Any) -> dt.datetime:
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _mapping(value: object) -> dict[object, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def _moment(value: object) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
@@ -21,7 +29,7 @@ def _moment(value: Any) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _pick_target(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+def _pick_target(ours: dict[str, object], theirs: dict[str, object]) -> dict[str, object]:
     """The better of two records of one target: the one with a uri, else the newer;
     for the same post, its thread parts and earlier URIs are united (a part one side
     recorded is never lost)."""
@@ -31,10 +39,10 @@ def _pick_target(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]
         theirs.get("uri"),
         theirs.get("status"),
     ):
-        parts = _merge_parts(ours.get("parts") or [], theirs.get("parts") or [])
-        earlier = [*(theirs.get("earlier") or [])]
-        earlier += [u for u in ours.get("earlier") or [] if u not in earlier]
-        if parts == (theirs.get("parts") or []) and earlier == (theirs.get("earlier") or []):
+        parts = _merge_parts(_list(ours.get("parts")), _list(theirs.get("parts")))
+        earlier = [*_list(theirs.get("earlier"))]
+        earlier += [u for u in _list(ours.get("earlier")) if u not in earlier]
+        if parts == _list(theirs.get("parts")) and earlier == _list(theirs.get("earlier")):
             return theirs  # the same result: keep the remote's bytes
         merged = {**theirs, "parts": parts} if parts else dict(theirs)
         if earlier:
@@ -43,12 +51,12 @@ def _pick_target(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]
     return ours if _moment(ours.get("at")) > _moment(theirs.get("at")) else theirs
 
 
-def unite_target(mine: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+def unite_target(mine: Mapping[str, object], other: Mapping[str, object]) -> dict[str, object]:
     """`mine` with what `other` (a record of the same post) knows and `mine` lost:
     its thread parts (a part `mine` lacks, or has with no uri) and earlier URIs."""
-    parts = _merge_parts(other.get("parts") or [], mine.get("parts") or [])
-    earlier = list(mine.get("earlier") or [])
-    earlier += [u for u in other.get("earlier") or [] if u not in earlier]
+    parts = _merge_parts(_list(other.get("parts")), _list(mine.get("parts")))
+    earlier = list(_list(mine.get("earlier")))
+    earlier += [u for u in _list(other.get("earlier")) if u not in earlier]
     out = dict(mine)
     if parts:
         out["parts"] = parts
@@ -57,12 +65,17 @@ def unite_target(mine: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _merge_parts(ours: list[Any], theirs: list[Any]) -> list[Any]:
+def _part(parts: list[object], i: int) -> dict[object, object] | None:
+    found = parts[i] if i < len(parts) else None
+    return found if isinstance(found, dict) else None
+
+
+def _merge_parts(ours: list[object], theirs: list[object]) -> list[object]:
     """Part by part, the record with a uri (else the remote's)."""
-    out = []
+    out: list[object] = []
     for i in range(max(len(ours), len(theirs))):
-        mine = ours[i] if i < len(ours) and isinstance(ours[i], dict) else None
-        remote = theirs[i] if i < len(theirs) and isinstance(theirs[i], dict) else None
+        mine = _part(ours, i)
+        remote = _part(theirs, i)
         if remote is None or (mine is not None and mine.get("uri") and not remote.get("uri")):
             out.append(mine if mine is not None else {})
         else:
@@ -71,8 +84,8 @@ def _merge_parts(ours: list[Any], theirs: list[Any]) -> list[Any]:
 
 
 def merge_records(
-    ours: dict[str, Any] | None, theirs: dict[str, Any] | None
-) -> dict[str, Any] | None:
+    ours: dict[str, object] | None, theirs: dict[str, object] | None
+) -> dict[str, object] | None:
     """Merge two ``published`` records of one post, so no result is lost.
 
     Targets are united; for a target both record, the one with a ``uri`` wins, else the
@@ -83,13 +96,12 @@ def merge_records(
         return theirs if ours is None else ours
     if ours.get("env", "live") != theirs.get("env", "live"):
         return ours if ours.get("env", "live") == "live" else theirs
-    their_targets = {k: v for k, v in (theirs.get("targets") or {}).items() if isinstance(v, dict)}
+    their_targets = targets_of(theirs)
     targets = dict(their_targets)
-    for label, rec in (ours.get("targets") or {}).items():
-        if isinstance(rec, dict):
-            targets[label] = _pick_target(rec, targets[label]) if label in targets else rec
-    media = {**(ours.get("media") or {}), **(theirs.get("media") or {})}
-    if targets == their_targets and media == (theirs.get("media") or {}):
+    for label, rec in targets_of(ours).items():
+        targets[label] = _pick_target(rec, targets[label]) if label in targets else rec
+    media = {**_mapping(ours.get("media")), **_mapping(theirs.get("media"))}
+    if targets == their_targets and media == _mapping(theirs.get("media")):
         return theirs
     newer = ours if _moment(ours.get("updatedAt")) > _moment(theirs.get("updatedAt")) else theirs
     merged = {k: v for k, v in theirs.items() if k not in DERIVED_KEYS}
@@ -99,10 +111,11 @@ def merge_records(
     return merged
 
 
-def committed_blocks(versions: Mapping[Any, list[bytes]]) -> dict[str, list[dict[str, Any]]]:
+def committed_blocks(versions: Mapping[str, list[bytes]]) -> dict[str, list[dict[str, Any]]]:
     """The `published` blocks of committed versions of post files (from
     `git.committed_versions`), per path as `Post.rel` says it is given in the
-    mapping's keys, newest first; versions that cannot be read are skipped."""
+    mapping's keys, newest first; versions that cannot be read are skipped. Raw
+    blocks, as `block_of` gives them."""
     from publisher.document import DocumentError, parse_document
 
     out: dict[str, list[dict[str, Any]]] = {}

@@ -5,11 +5,11 @@ or an endless retry."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from publisher.record.block import Status, TargetStatus
+from publisher.record.block import TargetStatus
 from publisher.rules.platforms import REGISTRY
 
 __all__ = [
@@ -33,7 +33,7 @@ _RESENDABLE = frozenset({"pending", "failed", "rejected"})
 MAX_ATTEMPT = 100_000
 
 
-def release_problem(label: Any, attempt: Any) -> str | None:
+def release_problem(label: object, attempt: object) -> str | None:
     """Why a `release:` entry is not one publisher can honour, or None: a target's
     label, or ``<label>#part<n>`` with n >= 2, and an attempt from 1 to MAX_ATTEMPT."""
     import re
@@ -50,11 +50,11 @@ def release_problem(label: Any, attempt: Any) -> str | None:
     return None
 
 
-def _check_target(rec: Any) -> None:
+def _check_target(rec: TargetRecord) -> None:
     """What the backends index in a target's record without asking: a queued letmepost
     post has the `postId` sync, update and cancel go by; a direct thread's
     `replyRoot` is ``<at:// uri> <cid>``."""
-    if rec.status == Status.QUEUED and not rec.postId:
+    if rec.status == "queued" and not rec.postId:
         raise ValueError("a `queued` target needs the `postId` letmepost answered with")
     root = (rec.model_extra or {}).get("replyRoot")
     if root is not None:
@@ -63,16 +63,16 @@ def _check_target(rec: Any) -> None:
             raise ValueError("`replyRoot` must be the thread root's `<at:// URI> <cid>`")
 
 
-def _check_resumable(rec: Any, names: tuple[str, ...], what: str) -> None:
+def _check_resumable(rec: PartRecord, names: tuple[str, ...], what: str) -> None:
     """A hand edit must not make a record unsendable: its keys as publisher writes
     them, and a `pending` one with the key its request went under."""
     if rec.status not in _RESENDABLE:
         return  # settled: its keys are never sent again
     for name in names:
-        value = getattr(rec, name)
-        if value is not None and not _usable_key(value):
+        value: object = getattr(rec, name)
+        if value is not None and not (isinstance(value, str) and _usable_key(value)):
             raise ValueError(f"`{name}` is not a key publisher wrote (1-255 printable ASCII)")
-    if rec.status == Status.PENDING and not (rec.key or rec.rkey):
+    if rec.status == "pending" and not (rec.key or rec.rkey):
         raise ValueError(f"a `pending` {what} needs the `key` (or `rkey`) it was sent under")
 
 

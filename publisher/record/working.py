@@ -6,49 +6,34 @@ arguments, `Announced` what `pending` hands back."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from publisher.record.block import (
     DERIVED_KEYS,
     LIVE_STATUSES,
     TARGET_ORDER,
+    ErrorDict,
+    PartDict,
     Status,
+    TargetDict,
+    as_target,
     block_of,
     compact_target,
     counts,
     direct_record,
     now_iso,
     same_but_time,
+    targets_of,
 )
 
 if TYPE_CHECKING:
+    from publisher.post import Post
     from publisher.run import Run
 
 __all__ = ["Announced", "Answer", "Failure", "Record", "RecordError", "Sending"]
-
-
-class _Post(Protocol):
-    """What a `Record` needs of its `post.Post` (the record is read by post.py, so it
-    does not import it)."""
-
-    path: Path
-    rel: str
-    hash: str | None
-    identity: str
-    former: tuple[str, ...]
-    foreign: frozenset[str]
-    doc: Any
-    targets: Any
-    profile_id: str | None
-
-    @property
-    def scheduled_iso(self) -> str | None: ...
-
-    def body(self, targets: Any, media_ids: Mapping[str, str]) -> dict[str, Any]: ...
 
 
 # ---------------------------------------------------------------- transition values
@@ -68,11 +53,11 @@ class Failure:
     message: str = ""
     rule: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> ErrorDict:
         return {"code": self.code, "rule": self.rule, "message": self.message}
 
     @classmethod
-    def of(cls, value: Any) -> Failure | None:
+    def of(cls, value: object) -> Failure | None:
         """From an answer's error object (None when it has none)."""
         if not isinstance(value, Mapping) or not value.get("code"):
             return None
@@ -142,59 +127,55 @@ class Record:
     with the batch status and `updatedAt` worked out here.
     """
 
-    def __init__(self, post: _Post, run: Run, on_write: Any = None) -> None:
+    def __init__(
+        self, post: Post, run: Run, on_write: Callable[[str], object] | None = None
+    ) -> None:
         self.post, self.run, self.on_write = post, run, on_write
         previous = block_of(post.doc.data) if post.doc else None
-        data: dict[str, Any] = {}
-        if previous is not None and counts(previous, run):
-            data = dict(previous)
-            data["targets"] = {
-                k: dict(v)
-                for k, v in (previous.get("targets") or {}).items()
-                if isinstance(v, dict)
-            }
-            data["media"] = dict(previous.get("media") or {})
-        elif previous is not None:  # another server's block: its direct records still hold
-            direct = {
-                k: dict(v)
-                for k, v in (previous.get("targets") or {}).items()
-                if isinstance(v, dict) and direct_record(v)
-            }
-            if direct:
-                data["targets"] = direct
-        self.data = data
-        self._batching = 0
+        self._targets: dict[str, TargetDict] = {}
+        self._media: dict[str, str] = {}
+        self._extra: dict[str, object] = {}  # the block's other keys, kept as found
         # The block as the file holds it, in the compact shape: what `save` compares to.
-        self._written: dict[str, Any] | None = None
+        self._written: dict[str, object] | None = None
         if previous is not None and counts(previous, run):
+            self._targets = {k: as_target(v) for k, v in targets_of(previous).items()}
+            media = previous.get("media")
+            if isinstance(media, dict):
+                self._media = {str(k): str(v) for k, v in media.items()}
+            self._extra = {k: v for k, v in previous.items() if k not in ("media", "targets")}
             self._written = {
                 **{k: v for k, v in previous.items() if k not in DERIVED_KEYS},
-                "targets": {k: compact_target(k, v) for k, v in data["targets"].items()},
+                "targets": {k: compact_target(k, v) for k, v in self._targets.items()},
             }
+        elif previous is not None:  # another server's block: its direct records still hold
+            self._targets = {
+                k: as_target(v) for k, v in targets_of(previous).items() if direct_record(v)
+            }
+        self._batching = 0
 
     @property
     def media(self) -> dict[str, str]:
-        return self.data.setdefault("media", {})
+        return self._media
 
-    def target(self, label: str) -> dict[str, Any]:
+    def target(self, label: str) -> TargetDict:
         """A target's record as it is now (read it; change it only through the
         transitions below)."""
-        return self.data.setdefault("targets", {}).setdefault(label, {})
+        return self._targets.setdefault(label, TargetDict())
 
-    def targets(self) -> dict[str, dict[str, Any]]:
-        return self.data.get("targets", {})
+    def targets(self) -> dict[str, TargetDict]:
+        return self._targets
 
     def attempt(self, label: str) -> int:
         """How many requests for `label` got an answer (a record without `attempt`
         was written after the first: 1)."""
-        rec = self.data.get("targets", {}).get(label)
+        rec = self._targets.get(label)
         return int(rec.get("attempt", 1)) if rec and rec.get("status") else 0
 
-    def part(self, label: str, n: int) -> dict[str, Any] | None:
+    def part(self, label: str, n: int) -> PartDict | None:
         """The record of part `n` of a target's thread (2 = the first reply); part 1
         is the target's own record."""
         if n == 1:
-            return self.data.get("targets", {}).get(label)
+            return self._targets.get(label)
         parts = self.target(label).get("parts") or []
         return parts[n - 2] if 0 <= n - 2 < len(parts) and isinstance(parts[n - 2], dict) else None
 
@@ -236,7 +217,7 @@ class Record:
         is a new request (a first one, a retry, a repost): whatever the slot already
         made on the platform is `superseded` first; a resend of a recorded request
         (`fresh=False`) keeps the rest of the record."""
-        values: dict[str, Any] = {
+        values: dict[str, object] = {
             "status": Status.PENDING,
             "hash": sending.hash,
             "key": sending.key,
@@ -247,9 +228,7 @@ class Record:
         if part == 1:
             if fresh:
                 self.superseded(label, save=False)
-                previous = self.target(label)
-                kept = {k: previous[k] for k in ("platform", "account", "earlier") if k in previous}
-                self.data["targets"][label] = kept
+                self._keep_only(label, ("platform", "account", "earlier"))
             values.update(
                 platform=sending.platform or self.target(label).get("platform"),
                 did=sending.did,
@@ -282,7 +261,7 @@ class Record:
             raise RecordError(
                 f"{label} part {part}: an answer for a request that was never announced"
             )
-        values: dict[str, Any] = {
+        values: dict[str, object] = {
             "status": answer.status,
             "uri": answer.uri,
             "cid": answer.cid,
@@ -335,7 +314,11 @@ class Record:
         gates or first comment failed, its extras still due (`status=PENDING`). The
         key stays: a request that may have been stored is resent (or read back)
         under it, never under a new one."""
-        values: dict[str, Any] = {"status": status, "error": failure.as_dict(), "at": now_iso()}
+        values: dict[str, object] = {
+            "status": status,
+            "error": failure.as_dict(),
+            "at": now_iso(),
+        }
         if hash is not None:
             values["hash"] = hash
         if part == 1:
@@ -398,9 +381,7 @@ class Record:
         """Posts made before publisher (or by another tool), taken as this target's:
         part 1, then its thread's parts. Recorded as they are, never sent again; the
         target had nothing out (`publisher adopt` checks), so nothing is superseded."""
-        previous = self.target(label)
-        kept = {k: previous[k] for k in ("account", "earlier") if k in previous}
-        self.data["targets"][label] = kept
+        self._keep_only(label, ("account", "earlier"))
         first, *rest = posts
         self._set(
             label,
@@ -416,7 +397,7 @@ class Record:
             },
         )
         for n, part in enumerate(rest, start=2):
-            values = {
+            values: dict[str, object] = {
                 "status": part.status,
                 "hash": part.hash,
                 "uri": part.uri,
@@ -432,9 +413,9 @@ class Record:
         self._set(label, {"hash": hash})
         self._commit()
 
-    def restored(self, label: str, raw: Mapping[str, Any]) -> None:
+    def restored(self, label: str, raw: Mapping[str, object]) -> None:
         """A target record lost in a bad merge, as git history recorded it."""
-        self.data.setdefault("targets", {})[label] = {}
+        self._targets[label] = TargetDict()
         self._set(label, raw)
 
     def superseded(
@@ -452,14 +433,14 @@ class Record:
                 live.append(str(rec["uri"]))
             if rec.get("firstCommentUri"):
                 live.append(str(rec["firstCommentUri"]))
-        parts = [p for p in rec.get("parts") or [] if isinstance(p, dict)]
+        parts: list[PartDict] = [p for p in rec.get("parts") or [] if isinstance(p, dict)]
         first = max(part, 2) - 2
         last = first + 1 if only and part > 1 else len(parts)
         for p in parts[first:last]:
             if p.get("uri") and p.get("status") in (*LIVE_STATUSES, Status.PENDING):
                 live.append(str(p["uri"]))
         earlier = [u for u in rec.get("earlier") or [] if u not in live]
-        changes: dict[str, Any] = {"earlier": [*earlier, *live] or None}
+        changes: dict[str, object] = {"earlier": [*earlier, *live] or None}
         if part == 1 or not only:
             changes["parts"] = parts[:first] or None
         self._set(label, changes)
@@ -470,24 +451,31 @@ class Record:
     def forget(self, labels: list[str]) -> None:
         """Drop the records of targets no longer in the post that never went out."""
         for label in labels:
-            self.data.get("targets", {}).pop(label, None)
+            self._targets.pop(label, None)
         self._commit()
 
     # -- the one place a record's keys are set -----------------------------------------
 
-    def _set(self, label: str, values: Mapping[str, Any]) -> None:
+    def _keep_only(self, label: str, names: tuple[str, ...]) -> None:
+        """A slot's record starts again, keeping only `names`."""
+        self._targets[label] = as_target(
+            {k: v for k, v in self.target(label).items() if k in names}
+        )
+
+    def _set(self, label: str, values: Mapping[str, object]) -> None:
         """Merge `values` into a target's record, in key order; a None value removes
-        the key."""
+        the key. The values are the transitions' typed arguments, under `TargetDict`'s
+        keys (or a record git history holds, checked as the file's are)."""
         plain = {k: str(v) if isinstance(v, StrEnum) else v for k, v in values.items()}
-        rec = {**self.target(label), **plain}
+        rec: dict[str, object] = {**self.target(label), **plain}
         ordered = {k: rec[k] for k in TARGET_ORDER if rec.get(k) is not None}
         ordered.update({k: v for k, v in rec.items() if k not in ordered and v is not None})
-        self.data["targets"][label] = ordered
+        self._targets[label] = as_target(ordered)
 
     def _set_part(
-        self, label: str, n: int, values: Mapping[str, Any], *, replace: bool = False
+        self, label: str, n: int, values: Mapping[str, object], *, replace: bool = False
     ) -> None:
-        parts = [dict(p) for p in self.target(label).get("parts") or []]
+        parts: list[dict[str, object]] = [dict(p) for p in self.target(label).get("parts") or []]
         while len(parts) < n - 1:
             parts.append({})
         plain = {k: str(v) if isinstance(v, StrEnum) else v for k, v in values.items()}
@@ -502,20 +490,20 @@ class Record:
         that learns nothing writes nothing (not even a newer `updatedAt`)."""
         from publisher.writeback import update_file
 
-        targets = self.data.get("targets", {})
-        block: dict[str, Any] = {
+        targets = self._targets
+        block: dict[str, object] = {
             "env": str(self.run.env),
             "api": self.run.api,
             "hash": self.post.hash,
             "updatedAt": now_iso(),
         }
-        if self.data.get("media"):
-            block["media"] = self.data["media"]
+        if self._media:
+            block["media"] = self._media
         block["targets"] = {
             label: compact_target(label, targets[label])
             for label in sorted(targets, key=self._order)
         }
-        for key, value in self.data.items():
+        for key, value in self._extra.items():
             if key not in block and key not in ("media", "targets", *DERIVED_KEYS):
                 block[key] = value
         if self._written is not None and same_but_time(block, self._written):
