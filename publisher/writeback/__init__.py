@@ -254,7 +254,7 @@ def unrecorded_answers(targets: Mapping[str, Mapping[str, object]]) -> str:
 def update_file(path: Path, record: Mapping[str, object] | None) -> bytes:
     """Read ``path``, set (or with ``None`` remove) its ``published`` block, write it back.
 
-    Writes only when the bytes change; returns the file's new bytes. Any problem,
+    Writes only when the bytes change; returns the file's new bytes. Every problem,
     including an I/O error, is raised as :class:`WritebackError` naming the file.
     """
     name = str(path)
