@@ -128,6 +128,13 @@ def config_schema() -> dict[str, object]:
                     {"const": "all"},
                 ],
             },
+            "fetch_allow": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "hosts, addresses or CIDRs that link cards and feeds may be "
+                'fetched from although private or loopback, like ["127.0.0.1"] '
+                "(PUBLISHER_FETCH_ALLOW adds more)",
+            },
             "accounts": {
                 "type": "object",
                 "description": "aliases for accounts: `publisher accounts >> publisher.toml` "
