@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from publisher.backends import Backend, StopRun, open_backends
 from publisher.plan import DeletedFile, FilePlan, Plan, Step, StepKind, TargetPlan
@@ -35,7 +35,9 @@ from publisher.record import Record
 from publisher.run import Run
 
 if TYPE_CHECKING:
+    from publisher.clients.atproto import BlueskyAccount
     from publisher.clients.letmepost import LetmepostClient
+    from publisher.config import Account
 
 __all__ = ["OUTCOME_UNKNOWN", "REJECTED_CODES", "Outcome", "RunResult", "Runner"]
 
@@ -62,7 +64,7 @@ class Outcome:
     def failed(self) -> bool:
         return self.status in ("failed", "rejected", "error", "not sent")
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
@@ -96,7 +98,7 @@ class Runner:
         run: Run,
         *,
         client: LetmepostClient | None = None,
-        bluesky: Callable[[Any], Any] | None = None,
+        bluesky: Callable[[Account], BlueskyAccount] | None = None,
         on_file_done: Callable[[FilePlan], None] | None = None,
     ) -> None:
         self.invocation, self.client = run, client
@@ -226,7 +228,7 @@ class _FileReporter:
     def __init__(self, runner: Runner, rel: str, post: Post | None) -> None:
         self.runner, self.rel, self.post = runner, rel, post
 
-    def outcome(self, tp: TargetPlan, status: str, **fields: Any) -> None:
+    def outcome(self, tp: TargetPlan, status: str, **fields: str | None) -> None:
         line = None
         post = self.post
         if (
