@@ -15,12 +15,14 @@ backend the step names (`Step.backend`), together with the file's `Record` and a
 3. **maps** the answer into the record (`Record.answered` / `failed`, on disk before
    the next request), and tells the reporter the outcome per target;
 4. **adopts** a result after a crash: a RESEND step finds the recorded key and gets
-   the stored answer (letmepost replays it) or reads the record back (Bluesky).
+   the stored answer (letmepost replays it) or reads the record back (Bluesky); and
+   a post whose record was lost: `lost(plan, born)` asks its server once per run
+   (letmepost's post log), or it looks at a derived key as it creates (Bluesky).
 
 Adding a backend (Mastodon, say) is one module here plus its account config: a
-class with `name`, `steps`, `requests` and `execute` (docs/examples/backend.py is a
-skeleton that mypy checks), a branch in `ResolvedTarget.backend` that recognises its
-targets, and a line in `open_backends`. See docs/internals.md.
+class with `name`, `steps`, `lost`, `requests` and `execute` (docs/examples/mastodon.py
+is a skeleton that mypy checks), a branch in `ResolvedTarget.backend` that recognises
+its targets, and a line in `open_backends`. See docs/internals.md.
 """
 
 from __future__ import annotations
