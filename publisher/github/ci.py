@@ -105,7 +105,7 @@ def main(
 
 
 def validate(job: Job, why: str) -> int:
-    """Any other event: check every post, annotate, summarise."""
+    """Every other event: check every post, annotate, summarise."""
     from publisher.github.render import validate_summary
     from publisher.report import print_problems, problems_summary
 
