@@ -54,7 +54,7 @@ class RecordAnswer(_Model):
 
     uri: str = Field(pattern=r"^at://\S+$", max_length=8192)
     cid: str | None = Field(default=None, max_length=512)
-    value: dict[str, Any]
+    value: dict[str, object]
 
     def as_dict(self) -> dict[str, Any]:
         """The record as the PDS answered it (what was not in the answer left out)."""

@@ -13,7 +13,7 @@ could not read.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, TypedDict, TypeVar
+from typing import Literal, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -135,7 +135,7 @@ class PostAnswer(_Model):
     error: ErrorInfo | None = None
     # What the server holds, to compare an edit with (backends.letmepost.patch_unapplied)
     text: str | None = Field(default=None, max_length=1_000_000)
-    mediaRefs: list[dict[str, Any]] | None = Field(default=None, max_length=100)
+    mediaRefs: list[dict[str, object]] | None = Field(default=None, max_length=100)
 
     _clean = field_validator("platformUri", "platformCid", mode="before")(_text)
 
