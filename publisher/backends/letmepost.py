@@ -82,7 +82,21 @@ class LetmepostBackend:
         post = file.post
         if post is None:  # a deleted file: only its queued posts are left
             return out
-        sending = [tp for tp in targets if tp.target is not None]
+        out += self._send_steps(file, post, [tp for tp in targets if tp.target is not None])
+        # unpublish: the API cannot delete a published post: the run says so
+        out += [
+            Step(StepKind.DELETE, self.name, (tp,))
+            for tp in targets
+            if tp.action == Action.UNPUBLISH
+        ]
+        # each thread's next parts, in order, as replies
+        out += [self._part_step(file, post, tp, n) for tp in targets for n in tp.parts]
+        return out
+
+    def _send_steps(self, file: FileContext, post: Post, sending: list[TargetPlan]) -> list[Step]:
+        """The resends of unanswered requests (grouped by their recorded key, so each
+        goes out again exactly as it went), then one create for every new target."""
+        records, out = file.records, []
         resends: dict[tuple[str, int], list[TargetPlan]] = {}
         for tp in sending:
             rec = records.get(tp.label)
@@ -99,14 +113,6 @@ class LetmepostBackend:
             labels = [tp.label for tp in sends]
             key = identity.idempotency_key(file.run.env, post.hash, labels, attempt, post.identity)
             out.append(self._send_step(StepKind.CREATE, post, sends, key, attempt, file.media))
-        # unpublish: the API cannot delete a published post: the run says so
-        out += [
-            Step(StepKind.DELETE, self.name, (tp,))
-            for tp in targets
-            if tp.action == Action.UNPUBLISH
-        ]
-        # each thread's next parts, in order, as replies
-        out += [self._part_step(file, post, tp, n) for tp in targets for n in tp.parts]
         return out
 
     def _part_step(self, file: FileContext, post: Post, tp: TargetPlan, n: int) -> Step:
