@@ -323,7 +323,7 @@ def _deleted_with_queue(
             block = record.block_of(load_document(post_file).data)
         except (DocumentError, OSError):
             continue
-        for rec in (block or {}).get("targets", {}).values():
+        for rec in record.targets_of(block or {}).values():
             if isinstance(rec, dict) and rec.get("postId"):
                 kept.add(str(rec["postId"]))
     for item in found:

@@ -55,6 +55,7 @@ from publisher.record.block import (
     iso_z,
     now_iso,
     queued_targets,
+    targets_of,
     web_url,
 )
 from publisher.record.merge import committed_blocks, merge_published, merge_records, unite_target
@@ -110,6 +111,7 @@ __all__ = [
     "now_iso",
     "queued_targets",
     "release_problem",
+    "targets_of",
     "unite_target",
     "web_url",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeGuard, cast
+from typing import TYPE_CHECKING, Literal, TypedDict, TypeGuard, cast
 
 from publisher.rules.platforms import REGISTRY
 
@@ -240,7 +240,7 @@ def same_but_time(a: Mapping[str, object], b: Mapping[str, object]) -> bool:
 # ---------------------------------------------------------------- raw blocks
 
 
-def block_of(data: Mapping[str, object] | None) -> dict[str, Any] | None:
+def block_of(data: Mapping[str, object] | None) -> dict[str, object] | None:
     """The `published` mapping of a frontmatter mapping (None when absent or not one):
     parsed YAML, unchecked (`view.PublishedRecord` is the checked view), which its
     callers narrow (`targets_of`) where they read it."""

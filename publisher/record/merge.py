@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
 
 from publisher.record.block import DERIVED_KEYS, block_of, targets_of
 
@@ -111,14 +110,14 @@ def merge_records(
     return merged
 
 
-def committed_blocks(versions: Mapping[str, list[bytes]]) -> dict[str, list[dict[str, Any]]]:
+def committed_blocks(versions: Mapping[str, list[bytes]]) -> dict[str, list[dict[str, object]]]:
     """The `published` blocks of committed versions of post files (from
     `git.committed_versions`), per path as `Post.rel` says it is given in the
     mapping's keys, newest first; versions that cannot be read are skipped. Raw
     blocks, as `block_of` gives them."""
     from publisher.document import DocumentError, parse_document
 
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: dict[str, list[dict[str, object]]] = {}
     for rel, raws in versions.items():
         for raw in raws:
             try:
