@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypedDict
 from publisher.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from publisher.github.actions import AnnotationLevel, annotation
 from publisher.github.select import Selection
+from publisher.report import plural
 
 if TYPE_CHECKING:
     from publisher.apply import Outcome
@@ -167,7 +168,7 @@ class Report:
                         "target": None,
                         "platform": None,
                         "action": "none",
-                        "reason": f"{len(f.post.errors)} errors",
+                        "reason": plural(len(f.post.errors), "error"),
                     }
                 )
             for t in f.targets:
