@@ -4,7 +4,7 @@ Building `PostFrontmatter`'s validator is most of what `publisher validate` spen
 post after its imports, and validating is a fair part of checking each post in a plan.
 `quick_frontmatter` accepts only values that the model accepts as they are (plain
 strings, booleans, lists of strings, the common target and media mappings) and builds the
-same model from them with `model_construct`; for anything else, or anything it is not
+same model from them as `model_construct` would; for anything else, or anything it is not
 sure of, it returns None and pydantic decides (and words the errors) as before.
 tests/validate/test_quick.py holds it to pydantic's answers.
 """
@@ -14,6 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
 
 from publisher.model import (
     FirstCommentSpec,
@@ -29,6 +32,54 @@ __all__ = ["quick_frontmatter"]
 
 class _Unsure(Exception):
     """A value pydantic should judge."""
+
+
+_set = object.__setattr__
+
+
+class _Maker:
+    """Builds a model from values already known to be valid, as `model_construct` does
+    (the same `__dict__`, set fields, no extra, no private attributes), without asking
+    every field for its default on every call: they are read once here. A model this
+    cannot build alike (default factories, mutable defaults, post-init hooks, private
+    attributes, extra keys kept) turns the quick path off."""
+
+    def __init__(self, cls: type[BaseModel]) -> None:
+        self.cls = cls
+        fields = cls.__pydantic_fields__
+        self.defaults = {name: f.default for name, f in fields.items()}
+        self.usable = (
+            not cls.__pydantic_post_init__
+            and not cls.__private_attributes__
+            and not cls.__pydantic_root_model__
+            and cls.model_config.get("extra") != "allow"
+            and all(
+                f.is_required() or (f.default_factory is None and f.default in (None, False))
+                for f in fields.values()
+            )
+        )
+
+    def __call__(self, values: dict[str, object]) -> Any:
+        model = self.cls.__new__(self.cls)
+        data = dict(self.defaults)  # in the fields' order, as pydantic keeps them
+        data.update(values)
+        _set(model, "__dict__", data)
+        _set(model, "__pydantic_fields_set__", set(values))
+        _set(model, "__pydantic_extra__", None)
+        _set(model, "__pydantic_private__", None)
+        return model
+
+
+_POST_MODEL, _TARGET_MODEL, _MEDIA_MODEL, _SOURCE_MODEL, _COMMENT_MODEL = (
+    _Maker(PostFrontmatter),
+    _Maker(TargetSpec),
+    _Maker(MediaSpec),
+    _Maker(SourceSpec),
+    _Maker(FirstCommentSpec),
+)
+_USABLE = all(
+    m.usable for m in (_POST_MODEL, _TARGET_MODEL, _MEDIA_MODEL, _SOURCE_MODEL, _COMMENT_MODEL)
+)
 
 
 # The model's patterns, on ASCII only: where these match, pydantic's match too
@@ -111,7 +162,8 @@ def _first_comment(value: object) -> str | FirstCommentSpec:
     if type(value) is dict:
         if set(value) != {"text"}:
             raise _Unsure
-        return FirstCommentSpec.model_construct(text=_text(value["text"]))
+        comment: FirstCommentSpec = _COMMENT_MODEL({"text": _text(value["text"])})
+        return comment
     return _text(value)
 
 
@@ -119,7 +171,8 @@ def _media_item(value: object) -> MediaSpec:
     fields = _fields(value, _MEDIA)
     if (fields.get("path") is None) == (fields.get("url") is None):
         raise _Unsure
-    return MediaSpec.model_construct(None, **fields)
+    media: MediaSpec = _MEDIA_MODEL(fields)
+    return media
 
 
 def _media(value: object) -> list[MediaSpec]:
@@ -135,7 +188,8 @@ def _target(value: object) -> str | TargetSpec:
     account, account_id = fields.get("account"), fields.get("accountId")
     if not (account or account_id or fields.get("platform")) or (account and account_id):
         raise _Unsure
-    return TargetSpec.model_construct(None, **fields)
+    target: TargetSpec = _TARGET_MODEL(fields)
+    return target
 
 
 def _targets(value: object) -> list[str | TargetSpec]:
@@ -154,7 +208,8 @@ def _source(value: object) -> SourceSpec:
     fields = _fields(value, _SOURCE, "source")
     if "id" not in fields:
         raise _Unsure
-    return SourceSpec.model_construct(None, **fields)
+    source: SourceSpec = _SOURCE_MODEL(fields)
+    return source
 
 
 _Checks = dict[str, Callable[[object], object]]
@@ -225,8 +280,13 @@ def _fields(value: object, checks: _Checks, shape: str = "") -> dict[str, object
 
 def quick_frontmatter(data: dict[str, object]) -> PostFrontmatter | None:
     """`PostFrontmatter.model_validate(data)` for the shapes it is sure of, else None."""
+    if not _USABLE:
+        return None
     try:
         fields = _fields(data, _POST, "post")
     except _Unsure:
         return None
-    return PostFrontmatter.model_construct(None, **fields)
+    if "$schema" in fields:
+        fields["schema_"] = fields.pop("$schema")
+    post: PostFrontmatter = _POST_MODEL(fields)
+    return post
