@@ -36,7 +36,6 @@ import hashlib
 import json
 import unicodedata
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 __all__ = [
     "KEY_PREFIX",
@@ -60,7 +59,7 @@ def normalize_text(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
 
 
-def _iso(value: Any) -> str:
+def _iso(value: object) -> str:
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON")
@@ -70,13 +69,13 @@ def _iso(value: Any) -> str:
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_iso)
 
 
-def canonical_bytes(value: Any) -> bytes:
+def canonical_bytes(value: object) -> bytes:
     """Deterministic JSON bytes: sorted keys, no insignificant whitespace, UTF-8.
     YAML dates and times (an unquoted `2026-01-01` in `options`) go as ISO strings."""
     return _ENCODER.encode(value).encode()
 
 
-def digest(value: Any) -> str:
+def digest(value: object) -> str:
     return "sha256:" + hashlib.sha256(canonical_bytes(value)).hexdigest()
 
 
@@ -141,6 +140,6 @@ def similar(found: str, text: str) -> bool:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.9
 
 
-def body_bytes(body: Mapping[str, Any]) -> bytes:
+def body_bytes(body: Mapping[str, object]) -> bytes:
     """The exact bytes sent for a request body."""
     return canonical_bytes(body)

@@ -10,7 +10,7 @@ ignored would publish at once). `publisher schema` prints the JSON Schema of
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Literal, TypeAlias
 
 from pydantic import (
     BaseModel,
@@ -110,7 +110,7 @@ STR_TAG, MAP_TAG, DATETIME_TAG = "<str>", "<mapping>", "<datetime>"
 UNION_TAGS = frozenset({STR_TAG, MAP_TAG, DATETIME_TAG})
 
 
-def _shape(value: Any) -> str:
+def _shape(value: object) -> str:
     return MAP_TAG if isinstance(value, dict) else STR_TAG
 
 
@@ -134,7 +134,7 @@ Labels = Annotated[
 # A string or a list (replies), a boolean or a URL (card): checked in post.py, so that
 # a wrong value gets one message at its line rather than one per union branch.
 Replies = Annotated[
-    Any,
+    object,
     WithJsonSchema(
         {
             "description": "Who may reply: everyone, nobody, following, followers, "
@@ -151,7 +151,7 @@ Replies = Annotated[
     ),
 ]
 Card = Annotated[
-    Any,
+    object,
     WithJsonSchema(
         {
             "description": "The link card: false for none, or the http(s) URL it shows "
@@ -176,7 +176,7 @@ class TargetSpec(_Strict):
     text: NonEmpty | None = None
     media: list[MediaSpec] | None = None
     firstComment: FirstComment | None = None
-    options: dict[str, Any] | None = Field(
+    options: dict[str, object] | None = Field(
         None, description="Platform options, e.g. {platform: pinterest, boardId: ...}."
     )
     # -- Bluesky extras (langs, labels, replies, quotes, card, unpublish)
@@ -275,7 +275,7 @@ class PostFrontmatter(_Strict):
         "Bluesky), canceled if queued, else the run says to delete it on the platform.",
     )
     # -- end of Bluesky extras
-    meta: dict[str, Any] | None = Field(
+    meta: dict[str, object] | None = Field(
         None, description="Your own data (title, tags, notes); ignored."
     )
     source: SourceSpec | None = Field(
@@ -283,7 +283,7 @@ class PostFrontmatter(_Strict):
         description="What `publisher draft` made this post from (a feed entry or a "
         "release): never drafted again. Ignored when publishing.",
     )
-    published: dict[str, Any] | None = Field(
+    published: dict[str, object] | None = Field(
         None, description="Written by publisher after each request. Do not edit."
     )
     schema_: str | None = Field(
@@ -310,7 +310,7 @@ def schema_id(name: str) -> str:
     return SCHEMA_BASE.format(version=__version__) + name
 
 
-def frontmatter_schema() -> dict[str, Any]:
+def frontmatter_schema() -> dict[str, object]:
     """JSON Schema of the frontmatter (for editors, pre-commit and `publisher schema`)."""
     schema = PostFrontmatter.model_json_schema()
     return {

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from publisher.post import Post
 
 if TYPE_CHECKING:  # `validate` prints problems without planning anything
-    from publisher.plan import Plan
+    from publisher.apply import RunResult
+    from publisher.plan import Plan, TargetPlan
 
 __all__ = [
     "ACTION_WORDS",
@@ -79,7 +80,7 @@ def _snippet(text: str, width: int = 40) -> str:
     return json.dumps(line if len(line) <= width else line[: width - 1] + "…", ensure_ascii=False)
 
 
-def _thread_lines(t: Any) -> list[str]:
+def _thread_lines(t: TargetPlan) -> list[str]:
     """A thread's parts under its target's row, one line each: what this run does with
     each part (part 1 is the target's own action)."""
     resolved = t.target
@@ -157,7 +158,7 @@ def plan_table(plan: Plan) -> str:
     return text
 
 
-def dump_json(value: Any, out: TextIO = sys.stdout) -> None:
+def dump_json(value: object, out: TextIO = sys.stdout) -> None:
     """`value` as JSON: the outer two levels indented for people, everything deeper on one
     line each. `json.dump(indent=...)` runs the pure-Python encoder, piece by piece (a
     third of `plan --json`'s time on 5,000 posts); each line here is one call to the C
@@ -166,11 +167,11 @@ def dump_json(value: Any, out: TextIO = sys.stdout) -> None:
     out.write("\n")
 
 
-def _compact(value: Any) -> str:
+def _compact(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _json_text(value: Any, depth: int) -> str:
+def _json_text(value: object, depth: int) -> str:
     if depth >= 2 or not isinstance(value, dict | list) or not value:
         return _compact(value)
     pad, close = "  " * (depth + 1), "  " * depth
@@ -181,7 +182,7 @@ def _json_text(value: Any, depth: int) -> str:
     return "[\n" + ",\n".join(items) + f"\n{close}]"
 
 
-def result_table(plan: Plan, result: Any) -> str:
+def result_table(plan: Plan, result: RunResult) -> str:
     """One row per target: what happened and its link (or its error)."""
     rows = []
     for o in sorted(result.outcomes, key=lambda o: (o.path, o.target)):

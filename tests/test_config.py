@@ -127,3 +127,22 @@ def test_an_alias_may_be_a_platform_name_when_it_names_one_account_there(tmp_pat
         (tmp_path / "publisher.toml").write_text(f"[accounts]\nbluesky = {value}\n")
         with pytest.raises(ConfigError, match="platform name"):
             load_config(tmp_path)
+
+
+def test_the_schema_knows_every_setting_the_loader_reads(tmp_path: Path) -> None:
+    import tomllib
+
+    import jsonschema
+
+    from publisher.config import config_schema
+    from publisher.config.read import _KEYS
+
+    schema = config_schema()
+    properties = schema["properties"]
+    assert isinstance(properties, dict) and set(properties) == _KEYS
+    settings = 'fetch_allow = ["127.0.0.1", "10.0.0.0/8"]\nlangs = ["en"]\n'
+    (tmp_path / "publisher.toml").write_text(settings)
+    assert load_config(tmp_path).fetch_allow == ("127.0.0.1", "10.0.0.0/8")
+    jsonschema.validate(tomllib.loads(settings), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"fetch_allow": "127.0.0.1"}, schema)

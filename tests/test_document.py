@@ -160,10 +160,10 @@ _YAML_LINES = [
 
 
 def _read(text: str, lines: bool) -> object:
-    from publisher.document import _parse_yaml
+    from publisher.document.reader import parse_yaml
 
     try:
-        data, line_map = _parse_yaml(text, "p.md", 1, lines=lines)
+        data, line_map = parse_yaml(text, "p.md", 1, lines=lines)
     except DocumentError as exc:
         return ("refused", exc.line, exc.col, exc.code, exc.message)
     assert line_map is not None or not lines  # asked for: always there

@@ -30,7 +30,7 @@ from publisher.clients.letmepost import (
 )
 from publisher.errors import PublisherError
 from publisher.plan import Step, StepKind, TargetPlan
-from publisher.record import Answer, Failure, Record, Sending, Status, iso_z, web_url
+from publisher.record import Answer, Failure, PartDict, Record, Sending, Status, iso_z, web_url
 
 if TYPE_CHECKING:
     from publisher.post import ResolvedTarget
@@ -511,7 +511,7 @@ def post_id_of(uri: str | None) -> str | None:
 
 
 def reply_options(
-    platform: str | None, parent: dict[str, Any] | None, root: dict[str, Any]
+    platform: str | None, parent: PartDict | None, root: PartDict
 ) -> dict[str, Any] | None:
     """The `options` that make a post through letmepost a reply to `parent` (the
     thread's first post is `root`), per platform; None while `parent` is not out."""

@@ -424,8 +424,10 @@ class Job:
                 if not pushed.ok:
                     report.git_error = f"push to {branch} failed: {pushed.error}"
                 elif pushed.merged_files:
-                    n = len(pushed.merged_files)
-                    self.log.command(f"publisher: merged results with the remote in {n} files")
+                    from publisher.report import plural
+
+                    n = plural(len(pushed.merged_files), "file")
+                    self.log.command(f"publisher: merged results with the remote in {n}")
         if report.git_error:
             self.log.command(
                 annotation(

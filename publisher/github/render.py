@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from publisher.github.outcome import SENT, Report
-from publisher.report import ACTION_WORDS
+from publisher.report import ACTION_WORDS, plural
 
 __all__ = [
     "commit_message",
@@ -114,7 +114,7 @@ def publish_summary(report: Report) -> str:
     text = [
         "## publisher: publish",
         "",
-        f"{md(report.reason)} · {len(report.plan.files)} posts considered · env {report.env}",
+        f"{md(report.reason)} · {plural(len(report.plan.files), 'post')} considered · env {report.env}",
         "",
         f"**{ok} published, {queued} queued, {report.failed} failed**",
         "",
@@ -210,7 +210,7 @@ def preview_markdown(report: Report) -> str:
     out = [
         "## publisher: preview",
         "",
-        f"{md(report.reason)} · {len(report.plan.files)} posts · nothing was sent",
+        f"{md(report.reason)} · {plural(len(report.plan.files), 'post')} · nothing was sent",
         "",
         _sandbox_md(report, "merging publishes them"),
     ]
@@ -302,7 +302,7 @@ def preview_text(report: Report) -> str:
 def validate_summary(report: Report) -> str:
     invalid = len(report.plan.invalid)
     files = len(report.plan.files)
-    head = f"## publisher: validate\n\n{md(report.reason)} · {files} posts checked · "
+    head = f"## publisher: validate\n\n{md(report.reason)} · {plural(files, 'post')} checked · "
     head += f"**{invalid} invalid**\n" if invalid else "all valid\n"
     return head + _problems_md(report)
 

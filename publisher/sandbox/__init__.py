@@ -10,7 +10,7 @@ The server (starlette, uvicorn) is imported only when a sandbox starts.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .config import SandboxConfig
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["SandboxConfig", "SandboxHandle", "start_sandbox"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in ("SandboxHandle", "start_sandbox"):
         from . import server
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import tomllib
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from publisher.rules.platforms import PLATFORMS as _REGISTERED
+
+from .shapes import Account
 
 __all__ = [
     "BODY_MAX_BYTES",
@@ -65,7 +67,7 @@ class SandboxConfig:
     media_max_bytes: int = MEDIA_MAX_BYTES
     body_max_bytes: int = BODY_MAX_BYTES
     header_timeout: float = HEADER_TIMEOUT
-    accounts: list[dict[str, Any]] | None = None
+    accounts: Sequence[Mapping[str, object]] | None = None
     latency_ms: int = 0
     fail_5xx: int = 0
     fail_5xx_status: int = 500
@@ -75,11 +77,11 @@ class SandboxConfig:
     scheduler: bool = True
     access_log: bool = False
     server_version: str = "newest"
-    extra_faults: dict[str, Any] = field(default_factory=dict)
+    extra_faults: dict[str, object] = field(default_factory=dict)
 
-    def initial_faults(self) -> dict[str, Any]:
+    def initial_faults(self) -> dict[str, object]:
         """The fault settings armed at start-up, in the ``/_sandbox/faults`` JSON shape."""
-        faults: dict[str, Any] = dict(self.extra_faults)
+        faults: dict[str, object] = dict(self.extra_faults)
         if self.latency_ms:
             faults["latency_ms"] = self.latency_ms
         if self.fail_5xx:
@@ -126,7 +128,7 @@ def _platform_account_id(platform: str, account_id: str) -> str:
     return str(10**15 + n % (9 * 10**15))
 
 
-def default_accounts() -> list[dict[str, Any]]:
+def default_accounts() -> list[dict[str, object]]:
     """One account per platform, two on LinkedIn (so a bare ``linkedin`` is ambiguous)."""
     specs = [
         ("bluesky", "Sandbox Bluesky"),
@@ -142,18 +144,18 @@ def default_accounts() -> list[dict[str, Any]]:
     return [{"platform": p, "displayName": name} for p, name in specs]
 
 
-def normalize_accounts(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def normalize_accounts(raw: Sequence[object]) -> list[Account]:
     """Fill stable ids and platform extras into account specs; raise ValueError on bad input.
 
     A spec needs ``platform``; ``id`` defaults to uuid5 of ``platform:index`` (index counts
     accounts of that platform), ``profileId`` to the default profile.
     """
     seen: dict[str, int] = {}
-    out: list[dict[str, Any]] = []
+    out: list[Account] = []
     for i, spec in enumerate(raw):
-        if not isinstance(spec, dict) or spec.get("platform") not in PLATFORMS:
+        platform = spec.get("platform") if isinstance(spec, dict) else None
+        if not isinstance(spec, dict) or not isinstance(platform, str) or platform not in PLATFORMS:
             raise ValueError(f"account #{i + 1}: 'platform' must be one of {', '.join(PLATFORMS)}")
-        platform = spec["platform"]
         index = seen.get(platform, 0)
         seen[platform] = index + 1
         account_id = str(spec.get("id") or uuid.uuid5(SANDBOX_NS, f"{platform}:{index}"))
@@ -161,7 +163,7 @@ def normalize_accounts(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
             uuid.UUID(account_id)
         except ValueError:
             raise ValueError(f"account #{i + 1}: id {account_id!r} is not a uuid") from None
-        account: dict[str, Any] = {
+        account: Account = {
             "id": account_id,
             "profileId": str(spec.get("profileId") or DEFAULT_PROFILE_ID),
             "platform": platform,
@@ -172,13 +174,13 @@ def normalize_accounts(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "tokenExpiresAt": spec.get("tokenExpiresAt"),
         }
         if platform == "pinterest":
-            pin = spec.get("pinterest") or {}
+            pin = _extras(spec, "pinterest", i)
             account["pinterest"] = {
                 "defaultBoardId": pin.get("defaultBoardId", "9876543210123456789"),
                 "defaultBoardName": pin.get("defaultBoardName", "Sandbox board"),
             }
         if platform == "instagram":
-            ig = spec.get("instagram") or {}
+            ig = _extras(spec, "instagram", i)
             account["instagram"] = {
                 "kind": ig.get("kind", "business"),
                 "accountType": ig.get("accountType", "BUSINESS"),
@@ -190,10 +192,18 @@ def normalize_accounts(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def load_accounts_file(path: Path) -> list[dict[str, Any]]:
+def _extras(spec: Mapping[str, object], platform: str, i: int) -> Mapping[str, object]:
+    """An account's platform extras (``pinterest``, ``instagram``): an object, maybe empty."""
+    extras = spec.get(platform) or {}
+    if not isinstance(extras, dict):
+        raise ValueError(f"account #{i + 1}: {platform!r} must be an object")
+    return extras
+
+
+def load_accounts_file(path: Path) -> list[Account]:
     """Read account specs from JSON (a list, or ``{"accounts": [...]}``) or TOML (``[[accounts]]``)."""
     text = path.read_text(encoding="utf-8")
-    data: Any = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    data: object = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     if isinstance(data, dict):
         data = data.get("accounts")
     if not isinstance(data, list) or not data:

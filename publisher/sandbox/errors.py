@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 __all__ = ["DOC_BASE", "ApiError", "not_found", "validation"]
 
 DOC_BASE = "https://docs.letmepost.dev"
@@ -20,7 +18,7 @@ class ApiError(Exception):
         *,
         rule: str | None = None,
         platform: str | None = None,
-        platform_response: Any = None,
+        platform_response: object = None,
         remediation: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
@@ -34,8 +32,8 @@ class ApiError(Exception):
         self.remediation = remediation
         self.headers = headers or {}
 
-    def envelope(self, request_id: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
+    def envelope(self, request_id: str) -> dict[str, dict[str, object]]:
+        body: dict[str, object] = {"code": self.code, "message": self.message}
         if self.rule is not None:
             body["rule"] = self.rule
         if self.platform is not None:
@@ -51,8 +49,22 @@ class ApiError(Exception):
         return {"error": body}
 
 
-def validation(rule: str, message: str, status: int = 400, **kw: Any) -> ApiError:
-    return ApiError(status, "validation_failed", message, rule=rule, **kw)
+def validation(
+    rule: str,
+    message: str,
+    status: int = 400,
+    *,
+    platform_response: object = None,
+    remediation: str | None = None,
+) -> ApiError:
+    return ApiError(
+        status,
+        "validation_failed",
+        message,
+        rule=rule,
+        platform_response=platform_response,
+        remediation=remediation,
+    )
 
 
 def not_found(message: str, rule: str | None = None) -> ApiError:

@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import uvicorn
 
@@ -27,7 +26,7 @@ class SandboxHandle:
     db_path: Path
     test_key: str = field(repr=False)
     live_key: str = field(repr=False)
-    accounts: list[dict[str, Any]]
+    accounts: list[dict[str, object]]
     _server: uvicorn.Server = field(repr=False)
     _thread: threading.Thread = field(repr=False)
     _app: SandboxApp = field(repr=False)
@@ -45,19 +44,22 @@ class SandboxHandle:
 
     # -- conveniences over the /_sandbox control API (tests and scripts) -------------------
 
-    def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """Call ``/_sandbox/<path>`` and return its JSON."""
+    def control(
+        self, method: str, path: str, body: dict[str, object] | None = None
+    ) -> dict[str, object]:
+        """Call ``/_sandbox/<path>`` and return its JSON (always an object)."""
         import httpx
 
         response = httpx.request(method, f"{self.url}/_sandbox/{path}", json=body, timeout=30)
         response.raise_for_status()
-        return response.json()
+        answer: dict[str, object] = response.json()
+        return answer
 
     def reset(self) -> None:
         """Wipe posts, idempotency, media, quota and rate-limit state; clear faults; real clock."""
         self.control("POST", "reset")
 
-    def set_faults(self, **faults: Any) -> dict[str, Any]:
+    def set_faults(self, **faults: object) -> dict[str, object]:
         """Arm faults (merged into the current ones), e.g. ``set_faults(drop_after_store=1)``
         or ``set_faults(bluesky={"code": "platform_unavailable", "count": 1})``."""
         return self.control("POST", "faults", faults)
@@ -65,18 +67,21 @@ class SandboxHandle:
     def clear_faults(self) -> None:
         self.control("DELETE", "faults")
 
-    def advance_clock(self, seconds: float) -> dict[str, Any]:
+    def advance_clock(self, seconds: float) -> dict[str, object]:
         """Move the sandbox clock forward and publish what became due before returning."""
         return self.control("POST", "clock", {"advance": seconds})
 
-    def configure(self, **settings: Any) -> dict[str, Any]:
+    def configure(self, **settings: object) -> dict[str, object]:
         """Change ``rateLimit`` ("N/S" or None), ``quota``, ``mediaMaxBytes`` or
         ``bodyMaxBytes`` until reset."""
         return self.control("POST", "config", settings)
 
-    def posts(self) -> list[dict[str, Any]]:
+    def posts(self) -> list[dict[str, object]]:
         """Every post row the sandbox ever created (ground truth for exactly-once checks)."""
-        return list(self.control("GET", "posts")["data"])
+        data = self.control("GET", "posts")["data"]
+        if not isinstance(data, list):
+            raise TypeError(f"/_sandbox/posts answered no list of posts: {data!r}")
+        return list(data)
 
     def __enter__(self) -> SandboxHandle:
         return self

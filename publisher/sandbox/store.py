@@ -15,10 +15,21 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from . import ids
 from .clock import iso
+from .shapes import (
+    Account,
+    ApiKeyRow,
+    FirstComment,
+    IdempotencyRow,
+    MediaRef,
+    MediaRow,
+    Options,
+    PostRow,
+    PostUpdate,
+)
 
 __all__ = [
     "IDEMPOTENCY_STALE",
@@ -27,8 +38,13 @@ __all__ = [
     "SCHEMA",
     "Store",
     "decode_cursor",
+    "dumps",
     "encode_cursor",
+    "first_comment_of",
     "key_hash",
+    "loads",
+    "media_of",
+    "options_of",
 ]
 
 SCHEMA = """
@@ -98,8 +114,47 @@ def key_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _in(column: str, values: Sequence[str]) -> tuple[str, list[Any]]:
+def _in(column: str, values: Sequence[str]) -> tuple[str, list[object]]:
     return f"{column} IN ({', '.join('?' for _ in values)})", list(values)
+
+
+def dumps(value: object) -> str | None:
+    """A JSON column's text (compact); None stays NULL."""
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+def loads(value: str | None) -> object:
+    """A JSON column's value (NULL: None)."""
+    return None if value is None else json.loads(value)
+
+
+def media_of(row: PostRow) -> list[MediaRef]:
+    """A post's media refs, as the schema checked them (none: [])."""
+    refs: list[MediaRef] = json.loads(row["media"]) if row["media"] else []
+    return refs
+
+
+def options_of(row: PostRow) -> Options:
+    """A post's checked ``options`` (none: {})."""
+    options: Options = json.loads(row["options"]) if row["options"] else {}
+    return options
+
+
+def first_comment_of(row: PostRow) -> FirstComment | None:
+    comment: FirstComment | None = (
+        json.loads(row["first_comment"]) if row["first_comment"] else None
+    )
+    return comment
+
+
+def _post(row: sqlite3.Row) -> PostRow:
+    """A row of ``posts`` as its schema types it."""
+    return cast(PostRow, dict(row))
+
+
+def _media(row: sqlite3.Row) -> MediaRow:
+    """A row of ``media`` (selected without its bytes) as its schema types it."""
+    return cast(MediaRow, dict(row))
 
 
 def encode_cursor(created_at: str, seq: int) -> str:
@@ -147,11 +202,11 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
-    def one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+    def one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
         with self._lock:
             return self._db.execute(sql, params).fetchone()
 
@@ -165,7 +220,7 @@ class Store:
         with self.tx() as db:
             db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (key, value))
 
-    def ensure_keys(self, now: float) -> dict[str, dict[str, Any]]:
+    def ensure_keys(self, now: float) -> dict[str, ApiKeyRow]:
         """The sandbox's test and live keys, created on first use of this database.
 
         The secrets are kept in the sandbox database (unlike the real server, which keeps
@@ -188,16 +243,16 @@ class Store:
                         ),
                     )
             rows = db.execute("SELECT * FROM api_keys ORDER BY created_at").fetchall()
-        keys: dict[str, dict[str, Any]] = {}
+        keys: dict[str, ApiKeyRow] = {}
         for row in rows:
-            keys.setdefault(row["env"], dict(row))
+            keys.setdefault(row["env"], cast(ApiKeyRow, dict(row)))
         return keys
 
-    def key_by_hash(self, digest: str) -> dict[str, Any] | None:
+    def key_by_hash(self, digest: str) -> ApiKeyRow | None:
         row = self.one("SELECT * FROM api_keys WHERE hash = ?", (digest,))
-        return dict(row) if row else None
+        return cast(ApiKeyRow, dict(row)) if row else None
 
-    def sync_accounts(self, accounts: list[dict[str, Any]] | None, now: float) -> None:
+    def sync_accounts(self, accounts: list[Account] | None, now: float) -> None:
         """Replace the accounts with ``accounts``; with None, seed only an empty table."""
         with self.tx() as db:
             if accounts is None:
@@ -212,27 +267,31 @@ class Store:
     def has_accounts(self) -> bool:
         return self.one("SELECT 1 FROM accounts LIMIT 1") is not None
 
-    def accounts(self) -> list[dict[str, Any]]:
-        rows = self.query("SELECT data, created_at FROM accounts ORDER BY position")
-        return [dict(json.loads(r["data"]), createdAt=r["created_at"]) for r in rows]
+    def accounts(self) -> list[Account]:
+        out = []
+        for r in self.query("SELECT data, created_at FROM accounts ORDER BY position"):
+            account: Account = json.loads(r["data"])  # as sync_accounts wrote it
+            account["createdAt"] = r["created_at"]
+            out.append(account)
+        return out
 
     # -- posts ----------------------------------------------------------------------------
 
-    def insert_posts(self, rows: list[dict[str, Any]]) -> None:
+    def insert_posts(self, rows: list[PostRow]) -> None:
         with self.tx() as db:
             db.executemany(_INSERT_POST, [tuple(r.get(c) for c in POST_COLUMNS) for r in rows])
 
-    def post(self, post_id: str) -> dict[str, Any] | None:
+    def post(self, post_id: str) -> PostRow | None:
         row = self.one("SELECT * FROM posts WHERE id = ?", (post_id,))
-        return dict(row) if row else None
+        return _post(row) if row else None
 
     def update_post(
-        self, post_id: str, fields: dict[str, Any], *, status_in: Sequence[str] = ()
+        self, post_id: str, fields: PostUpdate, *, status_in: Sequence[str] = ()
     ) -> bool:
         """Update one post; with ``status_in``, only if its status is one of those (atomic)."""
         sets = ", ".join(f"{k} = ?" for k in fields)
         sql = f"UPDATE posts SET {sets} WHERE id = ?"
-        params: list[Any] = [*fields.values(), post_id]
+        params: list[object] = [*fields.values(), post_id]
         if status_in:
             clause, values = _in("status", status_in)
             sql += f" AND {clause}"
@@ -250,9 +309,9 @@ class Store:
         before: str | None,
         cursor: tuple[str, int] | None,
         limit: int,
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[PostRow], str | None]:
         where = ["sandbox = ?"]
-        params: list[Any] = [int(sandbox)]
+        params: list[object] = [int(sandbox)]
         for column, values in filters.items():
             if values:
                 clause, vals = _in(column, values)
@@ -275,17 +334,17 @@ class Store:
             f"SELECT * FROM posts WHERE {' AND '.join(where)} "
             "ORDER BY created_at DESC, seq DESC LIMIT ?"
         )
-        rows = [dict(r) for r in self.query(sql, [*params, limit + 1])]
+        rows = [_post(r) for r in self.query(sql, [*params, limit + 1])]
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
             next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["seq"])
         return rows, next_cursor
 
-    def all_posts(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.query("SELECT * FROM posts ORDER BY seq")]
+    def all_posts(self) -> list[PostRow]:
+        return [_post(r) for r in self.query("SELECT * FROM posts ORDER BY seq")]
 
-    def claim_due(self, now_iso: str, limit: int = 100) -> list[dict[str, Any]]:
+    def claim_due(self, now_iso: str, limit: int = 100) -> list[PostRow]:
         """Atomically move due queued posts to ``publishing`` and return them."""
         with self.tx() as db:
             rows = db.execute(
@@ -298,19 +357,19 @@ class Store:
                     "UPDATE posts SET status = 'publishing', updated_at = ? WHERE id = ?",
                     (now_iso, row["id"]),
                 )
-        return [dict(r) for r in rows]
+        return [_post(r) for r in rows]
 
-    def settle_publishing(self, before_iso: str) -> list[dict[str, Any]]:
+    def settle_publishing(self, before_iso: str) -> list[PostRow]:
         """Posts still ``publishing`` (TikTok processing) whose last update is before a time."""
         rows = self.query(
             "SELECT * FROM posts WHERE status = 'publishing' AND scheduled_at IS NULL "
             "AND updated_at <= ?",
             (before_iso,),
         )
-        return [dict(r) for r in rows]
+        return [_post(r) for r in rows]
 
-    def known_posts(self, platform: str, sandbox: bool, ref: str) -> list[dict[str, Any]]:
-        """Published posts on ``platform`` (of that environment) that ``ref`` names: it
+    def known_posts(self, platform: str, sandbox: bool, ref: str) -> list[str]:
+        """The ids of the published posts on ``platform`` (of that environment) that ``ref`` names: it
         equals the post's cid, its uri, or the last path segment of its uri."""
         escaped = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = self.query(
@@ -321,10 +380,20 @@ class Store:
         )
         # LIKE ignores ASCII case and sees no segment boundaries: the exact test is here.
         return [
-            dict(r)
+            r["id"]
             for r in rows
             if ref in (r["cid"], r["uri"]) or (r["uri"] or "").rstrip("/").rsplit("/", 1)[-1] == ref
         ]
+
+    def bluesky_record(self, uri: str) -> PostRow | None:
+        """The emulated live Bluesky post (published or publishing) whose uri, or whose
+        first comment's uri, is ``uri``."""
+        row = self.one(
+            "SELECT * FROM posts WHERE platform = 'bluesky' AND sandbox = 0 "
+            "AND status IN ('published', 'publishing') AND (uri = ? OR first_comment_uri = ?)",
+            (uri, uri),
+        )
+        return _post(row) if row else None
 
     def launch_count(self, account_id: str, since_iso: str) -> int:
         row = self.one(
@@ -336,7 +405,9 @@ class Store:
 
     # -- idempotency ----------------------------------------------------------------------
 
-    def idem_begin(self, org: str, key: str, fingerprint: str, now: float) -> tuple[str, Any]:
+    def idem_begin(
+        self, org: str, key: str, fingerprint: str, now: float
+    ) -> tuple[str, tuple[int, bytes] | None]:
         """Claim ``(org, key)``; returns one of:
 
         ``("claimed", None)``, ``("replay", (status, body))``, ``("mismatch", None)``,
@@ -381,29 +452,29 @@ class Store:
                 "DELETE FROM idempotency WHERE org_id = ? AND key = ? AND state = 0", (org, key)
             )
 
-    def idem_records(self) -> list[dict[str, Any]]:
+    def idem_records(self) -> list[IdempotencyRow]:
         rows = self.query(
             "SELECT key, fingerprint, state, status_code, created_at FROM idempotency"
         )
-        return [dict(r) for r in rows]
+        return [cast(IdempotencyRow, dict(r)) for r in rows]
 
     # -- media ----------------------------------------------------------------------------
 
-    def insert_media(self, row: dict[str, Any]) -> None:
+    def insert_media(self, row: MediaRow, data: bytes) -> None:
         with self.tx() as db:
             db.execute(
                 "INSERT INTO media (id, profile_id, content_type, size_bytes, sha256, data, created_at) "
                 "VALUES (:id, :profile_id, :content_type, :size_bytes, :sha256, :data, :created_at)",
-                row,
+                {**row, "data": data},
             )
 
-    def media(self, media_id: str) -> dict[str, Any] | None:
+    def media(self, media_id: str) -> MediaRow | None:
         row = self.one(
             "SELECT seq, id, profile_id, content_type, size_bytes, sha256, created_at "
             "FROM media WHERE id = ?",
             (media_id,),
         )
-        return dict(row) if row else None
+        return _media(row) if row else None
 
     def media_bytes(self, media_id: str) -> tuple[str, bytes] | None:
         row = self.one("SELECT content_type, data FROM media WHERE id = ?", (media_id,))
@@ -411,8 +482,8 @@ class Store:
 
     def list_media(
         self, cursor: tuple[str, int] | None, limit: int
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        where, params = "1", []
+    ) -> tuple[list[MediaRow], str | None]:
+        where, params = "1", list[object]()
         if cursor:
             where = "(created_at < ? OR (created_at = ? AND seq < ?))"
             params = [cursor[0], cursor[0], cursor[1]]
@@ -421,7 +492,7 @@ class Store:
             f"WHERE {where} ORDER BY created_at DESC, seq DESC LIMIT ?",
             [*params, limit + 1],
         )
-        out = [dict(r) for r in rows]
+        out = [_media(r) for r in rows]
         next_cursor = None
         if len(out) > limit:
             out = out[:limit]

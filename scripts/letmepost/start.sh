@@ -162,95 +162,129 @@ install() {
   log "installed"
 }
 
-start() {
+node_app() { # node_app SCRIPT LOG PIDFILE: the API or its worker, in the API's env
+  # The source runs them under `--import ./instrument.mjs`, which loads Sentry (1.5 s of
+  # CPU) and only sets it up when SENTRY_DSN is set: without one it is left out.
+  local sentry=()
+  [ -n "${SENTRY_DSN:-}" ] && sentry=(--import ./instrument.mjs)
+  (set -a; . "$RUN/state/api.env"; set +a; cd "$API_DIR" &&
+    exec nohup node "${sentry[@]}" "$1" >"$2" 2>&1 </dev/null) &
+  echo $! >"$3"
+}
+
+# up: the services and the onboarding that needs no PDS (sign-up, organisation, keys,
+# profiles, the X and Threads rows), in LMP_RUN_DIR; prints nothing. Run again while up,
+# it returns at once. `start` runs it (or finds it done: the test fixture runs `up` in
+# the background as soon as it knows a test will need the server).
+up() {
   install
   local state="$RUN/state" logs="$RUN/logs"
-  if [ -f "$state/keys.env" ] && alive "$state/api.pid" dist/server.js &&
-    curl -sf "$API_URL/health" >/dev/null; then
-    cat "$state/keys.env"
+  if [ -f "$state/prep.env" ] && alive "$state/api.pid" dist/server.js &&
+    alive "$state/worker.pid" dist/queue/worker.js && curl -sf "$API_URL/health" >/dev/null; then
     return 0
   fi
   stop_all
+  rm -f "$state/prep.env" "$state/keys.env"
   mkdir -p "$state" "$logs" "$RUN/pg" "$RUN/redis"
   [ "$(id -u)" = 0 ] && chown postgres:postgres "$RUN/pg"
 
-  # Postgres (a copy of the migrated template), Redis, S3 and the PDS side by side.
+  # Postgres (a copy of the migrated template), Redis and S3 side by side.
   log "start postgres :$PG_PORT, redis :$REDIS_PORT, S3 :$S3_PORT"
-  cp -a "$TEMPLATE" "$RUN/pg/data"
-  (pg_start "$RUN/pg/data") &
-  local pg_job=$!
+  nohup "$LMP_HOME/s3venv/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT" >"$logs/moto.log" 2>&1 </dev/null &
+  echo $! >"$state/moto.pid"
   nohup redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$RUN/redis" \
     --save '' --appendonly no --daemonize no >"$logs/redis.log" 2>&1 </dev/null &
   echo $! >"$state/redis.pid"
-  nohup "$LMP_HOME/s3venv/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT" >"$logs/moto.log" 2>&1 </dev/null &
-  echo $! >"$state/moto.pid"
-  if [ "${LMP_EXTERNAL_PDS:-0}" = 1 ]; then
-    PDS_EXTRA_HANDLES="${PDS_EXTRA_HANDLES:-bob.test}" PDS_EXTRA_PASSWORD="${PDS_EXTRA_PASSWORD:-extra-pass}"
-  else
-    log "start PDS"
-    PDS_EXTRA_HANDLES="${PDS_EXTRA_HANDLES:-bob.test}" "$PDS_SCRIPT" start >"$state/pds.env" 2>"$logs/pds-start.log" ||
-      { cat "$logs/pds-start.log" >&2; exit 1; }
-    set -a; . "$state/pds.env"; set +a
-    echo started >"$state/own-pds"
-  fi
   api_env "$state/api.env"
-  wait "$pg_job" || { log "postgres did not start"; tail -20 "$RUN/pg/postgres.log" >&2; exit 1; }
+  cp -a "$TEMPLATE" "$RUN/pg/data"
+  pg_start "$RUN/pg/data" || { log "postgres did not start"; tail -20 "$RUN/pg/postgres.log" >&2; exit 1; }
   wait_for 30 redis redis-cli -p "$REDIS_PORT" ping
+  log "postgres, redis up"
   # The API and its worker (node's start-up is the slow part; S3 is only needed later).
-  (set -a; . "$state/api.env"; set +a; cd "$API_DIR" &&
-    exec nohup node --import ./instrument.mjs dist/server.js >"$logs/api.log" 2>&1 </dev/null) &
-  echo $! >"$state/api.pid"
-  (set -a; . "$state/api.env"; set +a; cd "$API_DIR" &&
-    exec nohup node --import ./instrument.mjs dist/queue/worker.js >"$logs/worker.log" 2>&1 </dev/null) &
-  echo $! >"$state/worker.pid"
-  wait_for 60 S3 curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" || { tail -20 "$logs/moto.log" >&2; exit 1; }
-  curl -sf -X PUT "http://127.0.0.1:$S3_PORT/letmepost-media" >/dev/null
-  # The API fetches media bytes back anonymously from MEDIA_PUBLIC_BASE_URL (a public bucket).
-  curl -sf -X PUT "http://127.0.0.1:$S3_PORT/letmepost-media?policy" -H 'Content-Type: application/json' --data-binary \
-    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::letmepost-media/*"}]}' >/dev/null
+  node_app dist/server.js "$logs/api.log" "$state/api.pid"
+  node_app dist/queue/worker.js "$logs/worker.log" "$state/worker.pid"
   wait_for 60 API curl -sf "$API_URL/health" || { tail -30 "$logs/api.log" >&2; exit 1; }
-
-  # Onboarding through the API's own endpoints; X and Threads rows through its repository.
-  log "bootstrap: sign-up, org, keys, connect $PDS_TEST_HANDLE + ${PDS_EXTRA_HANDLES%%,*}"
-  python3 "$SRC_DIR/tools/bootstrap.py" "$API_URL" "$PDS_URL" \
-    "$PDS_TEST_HANDLE:$PDS_TEST_PASSWORD" "${PDS_EXTRA_HANDLES%%,*}:$PDS_EXTRA_PASSWORD" >"$state/boot.env"
-  . "$state/boot.env"
-  add_account() { # add_account PLATFORM ID NAME > FILE (side by side: node starts slowly)
+  log "API up; onboarding"
+  python3 "$HERE/onboard.py" prepare "$API_URL" "$state/session.jar" >"$state/prep.env.tmp"
+  . "$state/prep.env.tmp"
+  # X and Threads rows through the server's repository (side by side: node starts slowly).
+  add_account() { # add_account PLATFORM ID NAME > FILE
     (set -a; . "$state/api.env"; cd "$API_DIR" && LMP_API_DIR="$API_DIR" \
       node "$SRC_DIR/tools/add-account.mjs" "$LMP_ORG_ID" "$LMP_PROFILE_ID" "$@")
   }
   add_account twitter 1111111111 publisher_x >"$state/x.id" &
   local x_job=$!
-  add_account threads 2222222222 publisher_threads >"$state/threads.id"
-  wait "$x_job"
-  local x_id t_id
-  x_id="$(cat "$state/x.id")" t_id="$(cat "$state/threads.id")"
+  add_account threads 2222222222 publisher_threads >"$state/threads.id" &
+  local t_job=$!
+  wait_for 60 S3 curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" || { tail -20 "$logs/moto.log" >&2; exit 1; }
+  curl -sf -X PUT "http://127.0.0.1:$S3_PORT/letmepost-media" >/dev/null
+  # The API fetches media bytes back anonymously from MEDIA_PUBLIC_BASE_URL (a public bucket).
+  curl -sf -X PUT "http://127.0.0.1:$S3_PORT/letmepost-media?policy" -H 'Content-Type: application/json' --data-binary \
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::letmepost-media/*"}]}' >/dev/null
+  wait "$x_job" && wait "$t_job" || { log "add-account failed"; exit 1; }
+  log "S3 up, X and Threads rows in"
+  {
+    cat "$state/prep.env.tmp"
+    echo "LMP_X_ID=$(cat "$state/x.id")"
+    echo "LMP_THREADS_ID=$(cat "$state/threads.id")"
+  } >"$state/prep.env.tmp2"
+  mv "$state/prep.env.tmp2" "$state/prep.env"
+  rm -f "$state/prep.env.tmp"
+}
+
+start() {
+  local state="$RUN/state"
+  if [ -f "$state/keys.env" ] && alive "$state/api.pid" dist/server.js &&
+    curl -sf "$API_URL/health" >/dev/null; then
+    cat "$state/keys.env"
+    return 0
+  fi
+  local pds_job=""
+  if [ "${LMP_EXTERNAL_PDS:-0}" = 1 ]; then
+    PDS_EXTRA_HANDLES="${PDS_EXTRA_HANDLES:-bob.test}" PDS_EXTRA_PASSWORD="${PDS_EXTRA_PASSWORD:-extra-pass}"
+  else # a PDS of its own, started beside the rest
+    install
+    if [ -f "$state/own-pds" ]; then "$PDS_SCRIPT" stop || true; rm -f "$state/own-pds"; fi
+    mkdir -p "$RUN/logs"
+    log "start PDS"
+    PDS_EXTRA_HANDLES="${PDS_EXTRA_HANDLES:-bob.test}" "$PDS_SCRIPT" start >"$RUN/pds.env" 2>"$RUN/logs/pds-start.log" &
+    pds_job=$!
+  fi
+  up
+  if [ -n "$pds_job" ]; then
+    wait "$pds_job" || { cat "$RUN/logs/pds-start.log" >&2; exit 1; }
+    mv "$RUN/pds.env" "$state/pds.env"
+    echo started >"$state/own-pds"
+    set -a; . "$state/pds.env"; set +a
+  fi
+  log "connect $PDS_TEST_HANDLE + ${PDS_EXTRA_HANDLES%%,*}"
+  python3 "$HERE/onboard.py" connect "$API_URL" "$state/session.jar" "$PDS_URL" \
+    "$PDS_TEST_HANDLE:$PDS_TEST_PASSWORD" "${PDS_EXTRA_HANDLES%%,*}:$PDS_EXTRA_PASSWORD" >"$state/boot.env"
   {
     echo "LMP_URL=$API_URL"
-    cat "$state/boot.env"
-    echo "LMP_X_ID=$x_id"
-    echo "LMP_THREADS_ID=$t_id"
+    cat "$state/prep.env" "$state/boot.env"
     echo "PDS_URL=$PDS_URL"
     echo "PDS_TEST_HANDLE=$PDS_TEST_HANDLE"
     echo "PDS_TEST_PASSWORD=$PDS_TEST_PASSWORD"
     echo "PDS_TEST_DID=${PDS_TEST_DID:-}"
   } >"$state/keys.env.tmp"
   mv "$state/keys.env.tmp" "$state/keys.env"
-  log "up: $API_URL (logs in $logs)"
+  log "up: $API_URL (logs in $RUN/logs)"
   cat "$state/keys.env"
 }
 
+# The run's data is thrown away: its processes get a moment to stop, then are killed.
 stop_all() {
-  local state="$RUN/state"
-  stop_pid "$state/api.pid" dist/server.js &
-  stop_pid "$state/worker.pid" dist/queue/worker.js &
-  stop_pid "$state/moto.pid" moto_server &
-  wait
-  stop_pid "$state/redis.pid" redis-server
+  local state="$RUN/state" jobs=() p
+  for p in "api dist/server.js" "worker dist/queue/worker.js" "moto moto_server" "redis redis-server"; do
+    stop_pid "$state/${p%% *}.pid" "${p#* }" &
+    jobs+=($!)
+  done
   if [ -f "$RUN/pg/data/postmaster.pid" ]; then
     as_pg "$(pgbin)/pg_ctl -D $RUN/pg/data -m immediate -w stop" >/dev/null 2>&1 || true
   fi
   if [ -f "$state/own-pds" ]; then "$PDS_SCRIPT" stop || true; fi
+  wait "${jobs[@]}"
 }
 
 stop() {
@@ -260,8 +294,9 @@ stop() {
 
 case "${1:-start}" in
   install) install ;;
+  up) up ;;
   start) start ;;
   stop) stop ;;
   source) need_source; echo "$SRC_DIR" ;;
-  *) echo "usage: $0 [install|start|stop|source]" >&2; exit 2 ;;
+  *) echo "usage: $0 [install|up|start|stop|source]" >&2; exit 2 ;;
 esac

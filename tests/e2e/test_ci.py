@@ -434,7 +434,7 @@ def test_a_race_on_the_same_post_merges_the_record_into_the_remote_version(
 
     run = gh.run(ws, "push", gh.push_event(before, after))
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "merged results with the remote in 1 files" in run.stdout
+    assert "merged results with the remote in 1 file\n" in run.stdout
     text = gh.remote_file("posts/a.md")
     assert "meta: {note: added meanwhile}" in text  # the remote's edit is kept
     assert text.count("published:") == 1

@@ -211,7 +211,7 @@ def contract_sandbox_fork(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     yield from _contract_sandbox(tmp_path_factory, "fork-d28bf71")
 
 
-@pytest.fixture(params=["sandbox", "fork-d28bf71"])
+@pytest.fixture(params=["sandbox", pytest.param("fork-d28bf71", marks=pytest.mark.real_server)])
 def server(request: pytest.FixtureRequest) -> Server:
     if request.param in ("sandbox", "sandbox-fork-d28bf71"):
         from publisher.sandbox.config import DEFAULT_PROFILE_ID

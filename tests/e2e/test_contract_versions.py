@@ -62,7 +62,13 @@ def sandbox_fork(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     yield from _sandbox(tmp_path_factory, "fork-d28bf71")
 
 
-@pytest.fixture(params=["sandbox:newest", "sandbox:fork-d28bf71", "real:fork-d28bf71"])
+@pytest.fixture(
+    params=[
+        "sandbox:newest",
+        "sandbox:fork-d28bf71",
+        pytest.param("real:fork-d28bf71", marks=pytest.mark.real_server),
+    ]
+)
 def version(request: pytest.FixtureRequest) -> Version:
     where, name = request.param.split(":")
     if where == "real":
