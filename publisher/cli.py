@@ -1,4 +1,5 @@
-"""The `publisher` command line: parse arguments, call the library, print, exit.
+"""The `publisher` command line: parse the arguments, hand each command (a module of
+`publisher/commands/`) its typed options, and turn errors into exit codes, here only.
 
 Exit codes: 0 all good, 1 some post invalid or failed, 2 usage or configuration error.
 """
@@ -11,9 +12,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from publisher import __version__
-from publisher.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from publisher.errors import EXIT_FAILED, EXIT_USAGE
 
-__all__ = ["cmd_plan", "cmd_schema", "cmd_validate", "main"]
+__all__ = ["main"]
 
 #: Environment variables, named once: a command's help lists those it reads.
 _ENV = {
@@ -376,90 +377,167 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
-    from publisher.commands.common import config_from, load_posts
-    from publisher.report import dump_json, print_problems, problems_summary
-
-    config = config_from(args)
-    posts = load_posts(args.paths, config)
-    if args.json:
-        dump_json(
-            {
-                "files": [
-                    {"path": p.rel, "valid": p.valid, "problems": [x.as_dict() for x in p.problems]}
-                    for p in posts
-                ]
-            }
-        )
-    else:
-        print_problems(posts)
-        print(problems_summary(posts), file=sys.stderr)
-    failed = any(not p.valid or (args.strict and p.warnings) for p in posts)
-    return EXIT_FAILED if failed else EXIT_OK
+# -- the one place a Namespace becomes a command's typed arguments --------------------
+# Each command module is imported when its command runs (the CLI starts fast).
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
-    from publisher.commands.common import config_from, load_posts, run_from
-    from publisher.report import dump_json, plan_table, print_problems
-
-    config = config_from(args)
-    run = run_from(args, config)
-    posts = load_posts(args.paths, config)
-    # a lost record is restored, not re-posted: plan says so too (git history; with
-    # --refresh the server is asked as well, as publish does)
-    from publisher.reconcile import Reconciler
-
-    reconciler = Reconciler(posts, run, repost=args.repost, retry_failed=args.retry_failed)
-    plan = reconciler.plan()
-    if args.refresh and plan.work:
-        with run.connect(need_key=plan.needs_letmepost) as api:
-            plan = reconciler.plan(api)
-    if args.json:
-        dump_json(plan.as_dict())
-    else:
-        print_problems([p for p in posts if not p.valid], out=sys.stderr)
-        print(plan_table(plan))
-    return EXIT_FAILED if plan.invalid else EXIT_OK
+def _paths(args: argparse.Namespace) -> tuple[Path, ...]:
+    return tuple(args.paths)
 
 
-def cmd_schema(args: argparse.Namespace) -> int:
-    from publisher.report import dump_json
+def _validate(args: argparse.Namespace) -> int:
+    from publisher.commands import validate
 
-    if args.which == "config":
-        from publisher.config import config_schema
-
-        dump_json(config_schema())
-    else:
-        from publisher.model import frontmatter_schema
-
-        dump_json(frontmatter_schema())
-    return EXIT_OK
+    return validate.main(
+        validate.Options(_paths(args), args.config, as_json=args.json, strict=args.strict)
+    )
 
 
-def _later(name: str) -> Callable[[argparse.Namespace], int]:
-    """A command's `main`, imported when the command runs (the CLI starts fast)."""
+def _plan(args: argparse.Namespace) -> int:
+    from publisher.commands import plan
 
-    def main(args: argparse.Namespace) -> int:
-        module = __import__(f"publisher.commands.{name}", fromlist=["main"])
-        return int(module.main(args))
+    options = plan.Options(
+        _paths(args),
+        args.config,
+        as_json=args.json,
+        sandbox=args.sandbox,
+        repost=args.repost,
+        retry_failed=args.retry_failed,
+        refresh=args.refresh,
+    )
+    return plan.main(options)
 
-    return main
+
+def _publish(args: argparse.Namespace) -> int:
+    from publisher.commands import publish
+
+    options = publish.Options(
+        _paths(args),
+        args.config,
+        as_json=args.json,
+        sandbox=args.sandbox,
+        dry_run=args.dry_run,
+        repost=args.repost,
+        retry_failed=args.retry_failed,
+        verbose=args.verbose,
+    )
+    return publish.main(options)
 
 
-_COMMANDS = {
-    "validate": cmd_validate,
-    "plan": cmd_plan,
-    "schema": cmd_schema,
-    "publish": _later("publish"),
-    "sync": _later("sync"),
-    "accounts": _later("accounts"),
-    "verify": _later("verify"),
-    "watch": _later("watch"),
-    "ci": _later("ci"),
-    "init": _later("init"),
-    "new": _later("new"),
-    "draft": _later("draft"),
-    "schedule": _later("schedule"),
-    "adopt": _later("adopt"),
-    "completion": _later("completion"),
+def _sync(args: argparse.Namespace) -> int:
+    from publisher.commands import sync
+
+    return sync.main(
+        sync.Options(_paths(args), args.config, as_json=args.json, sandbox=args.sandbox)
+    )
+
+
+def _accounts(args: argparse.Namespace) -> int:
+    from publisher.commands import accounts
+
+    return accounts.main(accounts.Options(args.config, as_json=args.json, sandbox=args.sandbox))
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from publisher.commands import verify
+
+    return verify.main(verify.Options(_paths(args), args.config, as_json=args.json))
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from publisher.commands import watch
+
+    options = watch.Options(
+        _paths(args),
+        args.config,
+        settle=args.settle,
+        publish=args.publish,
+        no_publish=args.no_publish,
+        sandbox=args.sandbox,
+        commit=args.commit,
+        serve=args.serve,
+        port=args.port,
+    )
+    return watch.main(options)
+
+
+def _ci(args: argparse.Namespace) -> int:
+    from publisher.commands import ci
+
+    return ci.main(args.config)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from publisher.commands import init
+
+    return init.main()
+
+
+def _new(args: argparse.Namespace) -> int:
+    from publisher.commands import new
+
+    options = new.Options(
+        args.title, args.config, at=args.at, thread=args.thread, targets=args.targets
+    )
+    return new.main(options)
+
+
+def _draft(args: argparse.Namespace) -> int:
+    from publisher.commands import draft
+
+    options = draft.Options(
+        args.config,
+        feeds=tuple(args.feed or ()),
+        release=args.release,
+        event=args.event,
+        tag=args.tag,
+        notes=args.notes,
+        since=args.since,
+        limit=args.limit,
+        dry_run=args.dry_run,
+        as_json=args.json,
+    )
+    return draft.main(options)
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    from publisher.commands import schedule
+
+    return schedule.main(schedule.Options(_paths(args), args.config, as_json=args.json))
+
+
+def _adopt(args: argparse.Namespace) -> int:
+    from publisher.commands import adopt
+
+    return adopt.main(adopt.Options(args.path, tuple(args.urls), args.target, args.config))
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from publisher.commands import schema
+
+    return schema.main(args.which)
+
+
+def _completion(args: argparse.Namespace) -> int:
+    from publisher.commands import completion
+
+    return completion.main(args.shell)
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "validate": _validate,
+    "plan": _plan,
+    "schema": _schema,
+    "publish": _publish,
+    "sync": _sync,
+    "accounts": _accounts,
+    "verify": _verify,
+    "watch": _watch,
+    "ci": _ci,
+    "init": _init,
+    "new": _new,
+    "draft": _draft,
+    "schedule": _schedule,
+    "adopt": _adopt,
+    "completion": _completion,
 }

@@ -28,7 +28,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any, TextIO
+from typing import TextIO
 
 __all__ = [
     "MASK",
@@ -149,7 +149,7 @@ def redact(text: str) -> str:
     return "".join(out)
 
 
-def redact_any(value: Any) -> Any:
+def redact_any(value: object) -> object:
     """``value`` (JSON-like: dicts, lists, strings) with every string redacted."""
     if isinstance(value, str):
         return redact(value)
@@ -217,7 +217,7 @@ class RedactingStream(io.TextIOBase):
     def inner(self) -> TextIO:
         return self._inner
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         return getattr(self._inner, name)
 
 

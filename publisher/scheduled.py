@@ -12,8 +12,12 @@ Two sources:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from publisher.post import Post
 
 __all__ = ["Entry", "calendar", "parse_moment"]
 
@@ -39,7 +43,7 @@ def parse_moment(moment: str | None) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def calendar(posts: list[Any], now: dt.datetime | None = None) -> list[Entry]:
+def calendar(posts: Iterable[Post], now: dt.datetime | None = None) -> list[Entry]:
     """Every planned and queued target of `posts`, soonest first."""
     from publisher.post import iso_z
 

@@ -11,7 +11,14 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["BlobAnswer", "HandleAnswer", "ListAnswer", "RecordAnswer", "StrongRef", "read"]
+__all__ = [
+    "BlobAnswer",
+    "HandleAnswer",
+    "ListAnswer",
+    "RecordAnswer",
+    "StrongRef",
+    "read",
+]
 
 
 class _Model(BaseModel):
@@ -47,7 +54,11 @@ class RecordAnswer(_Model):
 
     uri: str = Field(pattern=r"^at://\S+$", max_length=8192)
     cid: str | None = Field(default=None, max_length=512)
-    value: dict[str, Any]
+    value: dict[str, object]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The record as the PDS answered it (what was not in the answer left out)."""
+        return self.model_dump(exclude_unset=True)
 
 
 class ListAnswer(_Model):
@@ -66,9 +77,9 @@ class HandleAnswer(_Model):
 M = TypeVar("M", bound=BaseModel)
 
 
-def read(model: type[M], data: Any, what: str, server: str) -> M:
+def read(model: type[M], data: object, what: str, server: str) -> M:
     """``data`` read as ``model``; `BlueskyError("bad_answer")` otherwise."""
-    from publisher.clients.atproto import BlueskyError
+    from publisher.clients.atproto.errors import BlueskyError
     from publisher.clients.letmepost_answers import describe
 
     try:

@@ -24,16 +24,28 @@ line, or an exception (`redact` guards everything that prints).
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import json
-import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from publisher.clients import pacing
+from publisher.clients.pacing import Pacer, RetryPolicy
 from publisher.errors import PublisherError
+
+if TYPE_CHECKING:
+    import httpx
+    from pydantic import BaseModel
+
+    from publisher.clients.letmepost_answers import PostView
+
+    _M = TypeVar("_M", bound=BaseModel)
+
+#: Query parameters and multipart files as httpx takes them (files: name, bytes, type).
+_Params = Mapping[str, str | int]
+_Files = Mapping[str, tuple[str, bytes, str]]
 
 __all__ = [
     "CONNECT_ATTEMPTS",
@@ -67,7 +79,7 @@ class ApiError(PublisherError):
         *,
         rule: str | None = None,
         request_id: str | None = None,
-        platform_response: Any = None,
+        platform_response: object = None,
         replayed: bool = False,
     ) -> None:
         self.status, self.code, self.rule, self.message = status, code, rule, message
@@ -87,7 +99,7 @@ class ApiError(PublisherError):
             or (self.status == 429 and self.code == "rate_limited")
         )
 
-    def as_record(self) -> dict[str, Any]:
+    def as_record(self) -> dict[str, str | None]:
         return {"code": self.code, "rule": self.rule, "message": self.message}
 
 
@@ -142,91 +154,6 @@ class Response:
     body: bytes = b""
 
 
-@dataclass
-class RetryPolicy:
-    attempts: int = 6
-    base: float = 0.5
-    cap: float = 20.0
-    max_retry_after: float = 120.0
-
-    def backoff(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
-        """Full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
-        return rng() * min(self.cap, self.base * (2**attempt))
-
-
-@dataclass
-class Pacer:
-    """Shared by every thread of a run: waits for the rate-limit window instead of
-    spending requests on 429s, and holds every thread for a 429's ``Retry-After``.
-
-    Waits are slept in slices of at most ``slice`` seconds, each followed by a fresh
-    look at the state: a thread that began waiting for a window reset goes as soon as a
-    later 429 says to come back earlier, not when its first wait would have ended.
-    """
-
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-    remaining: int | None = None
-    reset_at: float = 0.0
-    #: Nobody sends before this (clock time): set by a 429's Retry-After.
-    hold_until: float = 0.0
-    waited: float = 0.0
-    slice: float = 0.5
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def acquire(self) -> None:
-        while True:
-            with self._lock:
-                now = self.clock()
-                if now < self.hold_until:
-                    wait = self.hold_until - now
-                else:
-                    if self.reset_at and now >= self.reset_at:
-                        self.remaining, self.reset_at = None, 0.0
-                    if self.remaining is None or self.remaining > 0:
-                        if self.remaining is not None:
-                            self.remaining -= 1
-                        return
-                    wait = self.reset_at - now + 0.05
-                wait = min(wait, self.slice)
-                self.waited += wait
-            self.sleep(wait)
-
-    def update(self, headers: Mapping[str, str]) -> None:
-        remaining, reset = headers.get("ratelimit-remaining"), headers.get("ratelimit-reset")
-        if remaining is None or reset is None:
-            return
-        try:
-            left, seconds = int(remaining), float(reset)
-        except ValueError:
-            return
-        if not (seconds >= 0 and seconds != float("inf")):
-            return
-        with self._lock:
-            now = self.clock()
-            if now < self.hold_until:
-                # A 429's Retry-After is in force: it is the server's latest word on when
-                # to come back. The first answer after it re-establishes the window.
-                return
-            at = now + seconds
-            if self.remaining is None or at > self.reset_at + 1:
-                self.remaining = left  # a new window
-            else:
-                self.remaining = min(self.remaining, left)
-            self.reset_at = max(self.reset_at, at) if self.remaining == 0 else at
-
-    def hold(self, seconds: float) -> None:
-        """A 429 said ``Retry-After: seconds``: every thread waits that long, and the
-        window the pacer knew (or that came with the 429) no longer counts."""
-        with self._lock:
-            self.hold_until = max(self.hold_until, self.clock() + seconds)
-            self.remaining, self.reset_at = None, 0.0
-
-    def block_for(self, seconds: float) -> None:
-        """Hold every thread for ``seconds`` (alias of `hold`, kept for callers)."""
-        self.hold(seconds)
-
-
 def redact(text: str, secret: str | None) -> str:
     """`text` through the one redaction filter (`publisher.redaction`), with `secret`
     (whole, escaped, or any piece of 8 characters) among the run's secrets."""
@@ -247,7 +174,7 @@ class LetmepostClient:
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         pacer: Pacer | None = None,
-        transport: Any = None,
+        transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         log: Callable[[str], None] | None = None,
     ) -> None:
@@ -300,8 +227,8 @@ class LetmepostClient:
         *,
         body: bytes | None = None,
         idempotency_key: str | None = None,
-        params: Mapping[str, Any] | None = None,
-        files: Mapping[str, Any] | None = None,
+        params: _Params | None = None,
+        files: _Files | None = None,
     ) -> Response:
 
         headers = {}
@@ -327,8 +254,8 @@ class LetmepostClient:
         path: str,
         body: bytes | None,
         headers: dict[str, str],
-        params: Mapping[str, Any] | None,
-        files: Mapping[str, Any] | None,
+        params: _Params | None,
+        files: _Files | None,
         idempotency_key: str | None,
     ) -> Response:
         import httpx
@@ -381,7 +308,7 @@ class LetmepostClient:
                 self._sleep(self.retry.backoff(attempt))
                 continue
             retry_after = (
-                _retry_after(resp.headers, self.retry.max_retry_after)
+                pacing.retry_after(resp.headers, self.retry.max_retry_after)
                 if resp.status_code == 429
                 else None
             )
@@ -416,9 +343,9 @@ class LetmepostClient:
         path: str,
         body: bytes | None,
         headers: Mapping[str, str],
-        params: Mapping[str, Any] | None,
-        files: Mapping[str, Any] | None,
-    ) -> Any:
+        params: _Params | None,
+        files: _Files | None,
+    ) -> httpx.Response:
         """One request; its answer read as a stream and capped at `MAX_ANSWER_BYTES`
         (decoded: a compressed bomb stays small). A 2xx answer over the cap is an
         `AnswerError`; an error answer is kept up to the cap."""
@@ -462,7 +389,7 @@ class LetmepostClient:
         if self._log:
             self._log(redact(line, self._key))
 
-    def _error(self, resp: Any, replayed: bool) -> ApiError:
+    def _error(self, resp: httpx.Response, replayed: bool) -> ApiError:
         """The error envelope, read strictly (`letmepost_answers.ErrorEnvelope`); any
         other body is ``http_error`` with its start, redacted before it is cut."""
         from publisher.clients.letmepost_answers import BadAnswer, ErrorEnvelope, parse, snippet
@@ -489,7 +416,7 @@ class LetmepostClient:
             replayed=replayed,
         )
 
-    def _read(self, model: Any, resp: Response, method: str, path: str) -> Any:
+    def _read(self, model: type[_M], resp: Response, method: str, path: str) -> _M:
         from publisher.clients.letmepost_answers import BadAnswer, parse
 
         try:
@@ -523,27 +450,24 @@ class LetmepostClient:
         resp.data = answer.model_dump()
         return resp
 
-    def get_post(self, post_id: str) -> dict[str, Any]:
+    def get_post(self, post_id: str) -> PostView:
         from publisher.clients.letmepost_answers import PostAnswer
 
         path = f"/v1/posts/{post_id}"
-        data: dict[str, Any] = self._read(
-            PostAnswer, self.request("GET", path), "GET", path
-        ).model_dump()
-        return data
+        return self._read(PostAnswer, self.request("GET", path), "GET", path).as_view()
 
-    def list_posts(self, **params: Any) -> dict[str, Any]:
+    def list_posts(self, **params: str | int) -> dict[str, Any]:
         resp = self.request("GET", "/v1/posts", params=params)
         if not isinstance(resp.data, dict):
             raise AnswerError(f"{self.base_url} (GET /v1/posts) did not answer a JSON object")
         return resp.data
 
-    def patch_post(self, post_id: str, body: bytes) -> dict[str, Any]:
+    def patch_post(self, post_id: str, body: bytes) -> dict[str, object]:
         path = f"/v1/posts/{post_id}"
         resp = self.request("PATCH", path, body=body)
         return resp.data if isinstance(resp.data, dict) else {}
 
-    def delete_post(self, post_id: str) -> dict[str, Any]:
+    def delete_post(self, post_id: str) -> dict[str, object]:
         path = f"/v1/posts/{post_id}"
         resp = self.request("DELETE", path)
         return resp.data if isinstance(resp.data, dict) else {}
@@ -565,30 +489,8 @@ class LetmepostClient:
         return {**out, "id": answer.id}
 
 
-def _json(resp: Any) -> Any:
+def _json(resp: httpx.Response) -> object:
     try:
         return resp.json()
     except ValueError:
         return None
-
-
-def _retry_after(
-    headers: Mapping[str, str], cap: float, wall: Callable[[], float] = time.time
-) -> float | None:
-    """Seconds from ``Retry-After`` (delta-seconds or an HTTP date), within [0, cap]."""
-    value = (headers.get("retry-after") or "").strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            return None
-        seconds = when.timestamp() - wall()
-    if seconds != seconds:  # NaN
-        return None
-    return min(cap, max(0.0, seconds))

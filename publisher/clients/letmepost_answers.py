@@ -13,7 +13,7 @@ could not read.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypedDict, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -26,6 +26,7 @@ __all__ = [
     "ErrorEnvelope",
     "MediaAnswer",
     "PostAnswer",
+    "PostView",
     "TargetResult",
     "parse",
 ]
@@ -44,7 +45,7 @@ class BadAnswer(Exception):
     run resends it."""
 
 
-def _text(value: Any) -> Any:
+def _text(value: object) -> object:
     if isinstance(value, str):
         value = redact(value)  # before it is cut: a cut key is still (part of) the key
         return value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 1] + "…"
@@ -62,7 +63,7 @@ class ErrorInfo(_Model):
 
     _clean = field_validator("code", "message", "rule", mode="before")(_text)
 
-    def as_record(self) -> dict[str, Any]:
+    def as_record(self) -> dict[str, str | None]:
         return {"code": self.code, "rule": self.rule, "message": self.message}
 
 
@@ -106,6 +107,21 @@ class CreateAnswer(_Model):
     results: list[TargetResult] = Field(min_length=1, max_length=100)
 
 
+class PostView(TypedDict):
+    """A `PostAnswer` as `LetmepostClient.get_post` hands it on: plain data."""
+
+    id: str | None
+    status: PostStatus
+    platform: str | None
+    platformUri: str | None
+    platformCid: str | None
+    publishedAt: str | None
+    scheduledAt: str | None
+    error: dict[str, str | None] | None
+    text: str | None
+    mediaRefs: list[dict[str, object]] | None
+
+
 class PostAnswer(_Model):
     """``GET /v1/posts/{id}``, and what ``DELETE`` answers (``{id, status}``)."""
 
@@ -119,9 +135,24 @@ class PostAnswer(_Model):
     error: ErrorInfo | None = None
     # What the server holds, to compare an edit with (backends.letmepost.patch_unapplied)
     text: str | None = Field(default=None, max_length=1_000_000)
-    mediaRefs: list[dict[str, Any]] | None = Field(default=None, max_length=100)
+    mediaRefs: list[dict[str, object]] | None = Field(default=None, max_length=100)
 
     _clean = field_validator("platformUri", "platformCid", mode="before")(_text)
+
+    def as_view(self) -> PostView:
+        error = self.error
+        return {
+            "id": self.id,
+            "status": self.status,
+            "platform": self.platform,
+            "platformUri": self.platformUri,
+            "platformCid": self.platformCid,
+            "publishedAt": self.publishedAt,
+            "scheduledAt": self.scheduledAt,
+            "error": None if error is None else dict(error.model_dump()),
+            "text": self.text,
+            "mediaRefs": self.mediaRefs,
+        }
 
 
 class Account(BaseModel):
@@ -147,7 +178,7 @@ class ErrorEnvelope(_Model):
     error: ErrorInfo
 
 
-def _where(loc: tuple[Any, ...]) -> str:
+def _where(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

@@ -26,12 +26,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from publisher.errors import PublisherError
 
 if TYPE_CHECKING:
     from publisher.clients.atproto import External
+    from publisher.clients.atproto.facets import Facet
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -99,7 +100,7 @@ class CardResult(NamedTuple):
 
 def pick_link(
     text: str,
-    facets: Sequence[dict[str, Any]] | None = None,
+    facets: Sequence[Facet] | None = None,
     *,
     card: bool | str | None = None,
     has_media: bool = False,

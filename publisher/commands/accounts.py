@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
-import argparse
 import re
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from publisher.commands.common import config_from, run_from
 
-__all__ = ["SHORT_NAMES", "alias_block", "append_block", "main", "short_aliases"]
+if TYPE_CHECKING:
+    from publisher.config import Config
+
+__all__ = [
+    "SHORT_NAMES",
+    "Account",
+    "Options",
+    "alias_block",
+    "append_block",
+    "main",
+    "short_aliases",
+]
+
+#: A connected account as `GET /v1/accounts` lists it (`id`, `platform`,
+#: `displayName`, `platformAccountId`, ...): read, never trusted to be complete.
+Account = Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class Options:
+    config: Path | None = None
+    as_json: bool = False
+    sandbox: bool = False
+
 
 #: The short name an alias starts with: what people call the platform.
 SHORT_NAMES = {"twitter": "x"}
@@ -38,13 +63,13 @@ def _words(name: str) -> list[str]:
     return [w for w in re.split(r"[^a-z0-9]+", name.lower()) if w]
 
 
-def short_aliases(accounts: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+def short_aliases(accounts: Sequence[Account]) -> list[tuple[str, Account]]:
     """A short, readable, unique alias per account: `x` or `bluesky` for the one account
     on a platform, `linkedin-company` / `linkedin-personal` for several (the words of
     their display names that tell them apart), `linkedin-2` when nothing does."""
     from publisher.config import PLATFORM_NAMES
 
-    by_platform: dict[str, list[dict[str, Any]]] = {}
+    by_platform: dict[str, list[Account]] = {}
     for acct in accounts:
         by_platform.setdefault(str(acct.get("platform") or "account"), []).append(acct)
     platform_ok: bool | None = None
@@ -76,7 +101,7 @@ def short_aliases(accounts: list[dict[str, Any]]) -> list[tuple[str, dict[str, A
     return [(named[id(a)], a) for a in accounts]
 
 
-def alias_block(accounts: list[dict[str, Any]]) -> str:
+def alias_block(accounts: Sequence[Account]) -> str:
     """`[accounts]` lines for publisher.toml, one per account, with short unique aliases."""
     lines = ["[accounts]"]
     for alias, acct in short_aliases(accounts):
@@ -87,7 +112,7 @@ def alias_block(accounts: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def append_block(accounts: list[dict[str, Any]], config: Any) -> tuple[str, list[str]]:
+def append_block(accounts: Sequence[Account], config: Config) -> tuple[str, list[str]]:
     """What `publisher accounts >> publisher.toml` appends: one `[accounts.<alias>]` table
     per account the configuration does not name yet, valid TOML after any publisher.toml
     (a sub-table may follow an `[accounts]` table, and it closes whatever table came
@@ -126,7 +151,7 @@ def append_block(accounts: list[dict[str, Any]], config: Any) -> tuple[str, list
     return text, skipped
 
 
-def main(args: argparse.Namespace) -> int:
+def main(options: Options) -> int:
     """The accounts as a table on stderr (for you to read) and, on stdout, only valid
     TOML to append to publisher.toml: `publisher accounts >> publisher.toml` works."""
     import sys
@@ -134,22 +159,23 @@ def main(args: argparse.Namespace) -> int:
     from publisher.clients.letmepost import ApiError, NetworkError
     from publisher.report import dump_json, table
 
-    config = config_from(args)
-    with run_from(args, config).connect() as api:
+    config = config_from(options.config)
+    with run_from(config, sandbox=options.sandbox).connect() as api:
+        assert api.client is not None  # connect() refuses a run without a key
         try:
             accounts = api.client.accounts()
         except (ApiError, NetworkError) as exc:
             print(f"publisher: error: cannot list accounts: {exc}", file=sys.stderr)
             return 1
-    if args.json:
+    if options.as_json:
         dump_json({"data": accounts, "aliases": alias_block(accounts)})
         return 0
     rows = [
         [
-            a.get("platform", ""),
-            a.get("displayName") or "",
-            a.get("platformAccountId") or "",
-            a["id"],
+            str(a.get("platform", "")),
+            str(a.get("displayName") or ""),
+            str(a.get("platformAccountId") or ""),
+            str(a["id"]),
         ]
         for a in accounts
     ]

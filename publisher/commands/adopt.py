@@ -12,16 +12,22 @@ and CID: through the direct account's PDS for a direct target, else through
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from publisher.commands.common import UsageError, config_from
 
-__all__ = ["ADOPTABLE", "HOSTS", "Found", "main", "platform_of"]
+if TYPE_CHECKING:
+    from publisher.config import Config
+    from publisher.post import Post, ResolvedTarget
+    from publisher.record import Record
+
+__all__ = ["ADOPTABLE", "HOSTS", "Found", "Options", "main", "platform_of"]
 
 #: The platform of a post URL, by its host (without `www.` / `mobile.` / `m.`).
 HOSTS = {
@@ -44,6 +50,14 @@ HOSTS = {
 ADOPTABLE = frozenset({None, "failed", "rejected", "canceled"})
 
 
+@dataclass(frozen=True)
+class Options:
+    path: Path  # the post file
+    urls: tuple[str, ...]  # the published posts' web URLs (or at:// URIs)
+    target: str | None = None  # default: the one target of that URL's platform
+    config: Path | None = None
+
+
 @dataclass
 class Found:
     """One adopted post: what goes in the record."""
@@ -64,35 +78,56 @@ def platform_of(url: str) -> str | None:
     return HOSTS.get(host)
 
 
-def main(args: argparse.Namespace) -> int:
+def main(options: Options) -> int:
     from publisher.commands.common import inside
     from publisher.lock import run_lock
 
-    path = args.path
+    path = options.path
     if not path.is_file():
         raise UsageError(f"{path}: no such post file")
-    args.paths = [path]
-    config = config_from(args)
+    config = config_from(options.config, [path])
     if not inside(path, config.root):
         raise UsageError(f"{path}: outside the repository {config.root}")
     with run_lock(config.root, notify=lambda line: print(f"publisher: {line}", file=sys.stderr)):
-        return _adopt(args, config)
+        return _adopt(options, config)
 
 
-def _adopt(args: argparse.Namespace, config: Any) -> int:
-    from publisher.record import Answer, Record, Status, web_url
-    from publisher.report import print_problems
+def _adopt(options: Options, config: Config) -> int:
+    from publisher.record import Record
     from publisher.run import Env, Run
+
+    post = _load(options.path, config)
+    groups = _match(post, options.urls, options.target)
+    # Adopted posts are live posts, sent to the API publisher.toml names.
+    record = Record(post, Run(Env.LIVE, config.resolved_api_url()))
+    found = _to_adopt(post, record, groups, config)
+    if not found:
+        return 0
+    _write(post, record, found)
+    _tell(post, found)
+    return 0
+
+
+def _load(path: Path, config: Config) -> Post:
+    """The post, which must have a target to adopt posts for."""
+    from publisher.report import print_problems
     from publisher.validate import load_post
 
-    post = load_post(args.path, config)
+    post = load_post(path, config)
     if not post.targets:
         print_problems([post], out=sys.stderr)
         raise UsageError(f"{post.rel}: the post has no usable targets to adopt posts for")
-    groups = _match(post, args.urls, args.target)
-    # Adopted posts are live posts, sent to the API publisher.toml names.
-    run = Run(Env.LIVE, config.resolved_api_url())
-    record = Record(post, run)
+    return post
+
+
+def _to_adopt(
+    post: Post, record: Record, groups: dict[ResolvedTarget, list[str]], config: Config
+) -> dict[str, list[Found]]:
+    """The posts each target adopts, by label, read back: only for targets that sent
+    nothing yet; a target that already records the same post is said and skipped, one
+    that records anything else is refused."""
+    from publisher.record import Status, web_url
+
     found: dict[str, list[Found]] = {}
     for t, urls in groups.items():
         if len(urls) > 1 + len(t.parts):
@@ -114,9 +149,15 @@ def _adopt(args: argparse.Namespace, config: Any) -> int:
             + (f", {shown}" if shown else "")
             + "): publisher adopts only posts it has not sent"
         )
-    if not found:
-        return 0
-    with record.batch():  # one write, under the run lock
+    return found
+
+
+def _write(post: Post, record: Record, found: dict[str, list[Found]]) -> None:
+    """Record the adopted posts: one write of the `published` block (the caller holds
+    the run lock)."""
+    from publisher.record import Answer, Status
+
+    with record.batch():
         for t in post.targets:
             posts = found.get(t.label)
             if not posts:
@@ -134,31 +175,37 @@ def _adopt(args: argparse.Namespace, config: Any) -> int:
                 for i, item in enumerate(posts)
             ]
             record.adopted(t.label, answers, platform=t.platform)
+
+
+def _tell(post: Post, found: dict[str, list[Found]]) -> None:
+    """Each adopted post on stdout; on stderr, a text that differs from the file's and
+    the later parts of a thread that `publish` will send."""
+    from publisher.record import web_url
+
     for t in post.targets:
-        for n, item in enumerate(found.get(t.label) or [], start=1):
-            which = f" part {n}" if len(found[t.label]) > 1 or t.parts else ""
+        adopted = found.get(t.label) or []
+        for n, item in enumerate(adopted, start=1):
+            which = f" part {n}" if len(adopted) > 1 or t.parts else ""
             print(
                 f"{post.rel}: {t.label}{which}: adopted {web_url(item.uri, t.platform) or item.uri}"
             )
-            if item.text is not None:
-                expected = t.text if n == 1 else t.parts[n - 2]
-                if item.text != expected:
-                    print(
-                        f"publisher: note: {t.label}{which}: the post says {item.text[:60]!r}, "
-                        "the file something else (kept as adopted: nothing is sent)",
-                        file=sys.stderr,
-                    )
-        waiting = len(t.parts) + 1 - len(found.get(t.label) or [])
-        if found.get(t.label) and waiting > 0:
+            expected = t.text if n == 1 else t.parts[n - 2]
+            if item.text is not None and item.text != expected:
+                print(
+                    f"publisher: note: {t.label}{which}: the post says {item.text[:60]!r}, "
+                    "the file something else (kept as adopted: nothing is sent)",
+                    file=sys.stderr,
+                )
+        waiting = len(t.parts) + 1 - len(adopted)
+        if adopted and waiting > 0:
             print(
                 f"publisher: note: {t.label}: {waiting} later part(s) of the thread have no "
                 "URL: `publish` sends them as replies",
                 file=sys.stderr,
             )
-    return 0
 
 
-def _match(post: Any, urls: list[str], target: str | None) -> dict[Any, list[str]]:
+def _match(post: Post, urls: Sequence[str], target: str | None) -> dict[ResolvedTarget, list[str]]:
     """Which target each URL is a post of: `--target` (every URL: a thread's parts in
     order), else the one target on the URL's platform."""
     by_label = {t.label: t for t in post.targets}
@@ -179,7 +226,7 @@ def _match(post: Any, urls: list[str], target: str | None) -> dict[Any, list[str
                     f"{url} is a {platform} post, and {target!r} a {t.platform} target"
                 )
         return {t: list(urls)}
-    groups: dict[Any, list[str]] = {}
+    groups: dict[ResolvedTarget, list[str]] = {}
     for url in urls:
         platform = platform_of(url)
         if platform is None:
@@ -201,7 +248,7 @@ def _match(post: Any, urls: list[str], target: str | None) -> dict[Any, list[str
     return groups
 
 
-def _read(url: str, t: Any, config: Any) -> Found:
+def _read(url: str, t: ResolvedTarget, config: Config) -> Found:
     """The record of one adopted post. A Bluesky post is read back (no login), so a
     URL that names nothing is refused rather than recorded."""
     if t.platform == "twitter":
@@ -218,14 +265,13 @@ def _read(url: str, t: Any, config: Any) -> Found:
     return _read_bluesky(url, t, config)
 
 
-def _read_bluesky(url: str, t: Any, config: Any) -> Found:
+def _read_bluesky(url: str, t: ResolvedTarget, config: Config) -> Found:
     from publisher.clients.atproto import (
         POST_COLLECTION,
         BlueskyError,
         parse_post_ref,
         read_handle,
         read_post,
-        resolve_pds,
     )
 
     try:
@@ -234,27 +280,10 @@ def _read_bluesky(url: str, t: Any, config: Any) -> Found:
         raise UsageError(str(exc)) from None
     account = t.account if t.direct else None
     appview = (os.environ.get("PUBLISHER_APPVIEW_URL") or "").strip().rstrip("/") or None
-    host = account.pds if t.direct and account is not None else appview
+    host = account.pds if account is not None else appview
     try:
-        did = actor
-        if not did.startswith("did:"):
-            looked_up = read_handle(actor, host) if host else None
-            if looked_up is None:
-                raise UsageError(
-                    f"{url}: cannot resolve @{actor}"
-                    + (
-                        f" through {host}"
-                        if host
-                        else ": set PUBLISHER_APPVIEW_URL (e.g. https://public.api.bsky.app), "
-                        "or give the at:// URI"
-                    )
-                )
-            did = looked_up
-        if host is None:
-            plc = os.environ.get("PUBLISHER_PLC_URL") or "https://plc.directory"
-            host = resolve_pds(did, plc_url=plc, timeout=10)
-            if host is None:
-                raise UsageError(f"{url}: cannot find the PDS of {did}")
+        did = _did_of(url, actor, host)
+        host = host or _pds_of(url, did)
         uri = f"at://{did}/{POST_COLLECTION}/{rkey}"
         record = read_post(uri, host)
     except BlueskyError as exc:
@@ -265,7 +294,8 @@ def _read_bluesky(url: str, t: Any, config: Any) -> Found:
         own = did if account.handle == actor else read_handle(account.handle, host)
         if own is not None and own != did:
             raise UsageError(f"{url}: not a post of @{account.handle}, the account of {t.label!r}")
-    text = (record.get("value") or {}).get("text")
+    value = record.get("value")
+    text = value.get("text") if isinstance(value, dict) else None
     return Found(
         uri=str(record.get("uri") or uri),
         cid=str(record["cid"]),
@@ -273,3 +303,35 @@ def _read_bluesky(url: str, t: Any, config: Any) -> Found:
         rkey=rkey,
         text=text if isinstance(text, str) else None,
     )
+
+
+def _did_of(url: str, actor: str, host: str | None) -> str:
+    """The DID of the post's author: `actor` itself, or its handle resolved through
+    `host` (the direct account's PDS, or the AppView)."""
+    from publisher.clients.atproto import read_handle
+
+    if actor.startswith("did:"):
+        return actor
+    looked_up = read_handle(actor, host) if host else None
+    if looked_up is None:
+        raise UsageError(
+            f"{url}: cannot resolve @{actor}"
+            + (
+                f" through {host}"
+                if host
+                else ": set PUBLISHER_APPVIEW_URL (e.g. https://public.api.bsky.app), "
+                "or give the at:// URI"
+            )
+        )
+    return looked_up
+
+
+def _pds_of(url: str, did: str) -> str:
+    """The PDS hosting `did`, from its DID document (`$PUBLISHER_PLC_URL`)."""
+    from publisher.clients.atproto import resolve_pds
+
+    plc = os.environ.get("PUBLISHER_PLC_URL") or "https://plc.directory"
+    host = resolve_pds(did, plc_url=plc, timeout=10)
+    if host is None:
+        raise UsageError(f"{url}: cannot find the PDS of {did}")
+    return host

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
+from pathlib import Path
 
 __all__ = ["main"]
 
 
-def main(args: argparse.Namespace) -> int:
+def main(config: Path | None = None) -> int:
     from publisher.github.ci import main
 
-    return main(config_path=getattr(args, "config", None))
+    return main(config_path=config)

@@ -200,6 +200,6 @@ def _fish_option(name: str, cond: str, o: Option) -> str:
 SHELLS = {"bash": bash, "zsh": zsh, "fish": fish}
 
 
-def main(args: argparse.Namespace) -> int:
-    sys.stdout.write(SHELLS[args.shell]())
+def main(shell: str) -> int:
+    sys.stdout.write(SHELLS[shell]())
     return 0

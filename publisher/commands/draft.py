@@ -8,17 +8,36 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import re
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from publisher.commands.common import UsageError, config_from
 
-__all__ = ["main", "parse_since", "report"]
+if TYPE_CHECKING:
+    from publisher.config import Config
+    from publisher.drafts.runner import DraftResult
+
+__all__ = ["Options", "main", "parse_since", "report"]
+
+
+@dataclass(frozen=True)
+class Options:
+    config: Path | None = None
+    feeds: tuple[str, ...] = ()  # --feed URL (repeatable); none: the [[feeds]] of the config
+    release: bool = False  # draft the release of a GitHub release event
+    event: Path | None = None  # the release event's JSON
+    tag: str | None = None  # draft this tag's release from the release notes file
+    notes: Path | None = None
+    since: str | None = None  # only entries since (a date, a moment, or a span: 7d)
+    limit: int | None = None  # at most N drafts, the newest
+    dry_run: bool = False
+    as_json: bool = False
 
 
 def parse_since(value: str, now: dt.datetime | None = None) -> dt.datetime:
@@ -44,33 +63,41 @@ def parse_since(value: str, now: dt.datetime | None = None) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-def main(args: argparse.Namespace) -> int:
+def main(options: Options) -> int:
     from publisher.lock import run_lock
 
-    config = config_from(args)
-    if args.limit is not None and args.limit < 1:
-        raise UsageError("--limit must be 1 or more")
-    since = parse_since(args.since) if args.since else None
-    release_mode = bool(args.release or args.tag or args.event)
-    if release_mode and args.feed:
-        raise UsageError("give --feed or --release/--tag, not both")
-    if (args.since or args.limit) and release_mode:
-        raise UsageError("--since and --limit are for feeds")
+    config = config_from(options.config)
+    release_mode, since = _check(options)
     with run_lock(config.root):
         if release_mode:
-            results = [_release(args, config)]
-            if results[0] is None:
-                if args.json:
+            release = _release(options, config)
+            if release is None:
+                if options.as_json:
                     from publisher.report import dump_json
 
-                    dump_json({"dryRun": args.dry_run, "drafted": 0, "failed": 0, "results": []})
+                    dump_json({"dryRun": options.dry_run, "drafted": 0, "failed": 0, "results": []})
                 return 0
+            results = [release]
         else:
-            results = _feeds(args, config, since)
-    return report(results, config.root, as_json=args.json, dry_run=args.dry_run)
+            results = _feeds(options, config, since)
+    return report(results, config.root, as_json=options.as_json, dry_run=options.dry_run)
 
 
-def _feeds(args: argparse.Namespace, config: Any, since: dt.datetime | None) -> list[Any]:
+def _check(options: Options) -> tuple[bool, dt.datetime | None]:
+    """Whether this run drafts a release (else feeds), and `--since` read; refuses
+    options that do not fit together."""
+    if options.limit is not None and options.limit < 1:
+        raise UsageError("--limit must be 1 or more")
+    since = parse_since(options.since) if options.since else None
+    release_mode = bool(options.release or options.tag or options.event)
+    if release_mode and options.feeds:
+        raise UsageError("give --feed or --release/--tag, not both")
+    if (options.since or options.limit) and release_mode:
+        raise UsageError("--since and --limit are for feeds")
+    return release_mode, since
+
+
+def _feeds(options: Options, config: Config, since: dt.datetime | None) -> list[DraftResult]:
     from publisher.drafts.fetch import check_feed_url
     from publisher.drafts.runner import (
         DEFAULT_LIMIT,
@@ -80,10 +107,10 @@ def _feeds(args: argparse.Namespace, config: Any, since: dt.datetime | None) -> 
     )
 
     configured = sources_from_config(config)
-    if args.feed:
+    if options.feeds:
         by_url = {s.url: s for s in configured}
         feeds = []
-        for url in dict.fromkeys(u.strip() for u in args.feed):
+        for url in dict.fromkeys(u.strip() for u in options.feeds):
             why = check_feed_url(url)
             if why:
                 raise UsageError(f"--feed: {why}")
@@ -96,22 +123,22 @@ def _feeds(args: argparse.Namespace, config: Any, since: dt.datetime | None) -> 
             f"no feed to read: add a [[feeds]] table with a url to {where}, or give --feed URL "
             "(or --release for a release)"
         )
-    limit = args.limit if args.limit is not None else DEFAULT_LIMIT
-    return draft_feeds(config, feeds, since=since, limit=limit, dry_run=args.dry_run)
+    limit = options.limit if options.limit is not None else DEFAULT_LIMIT
+    return draft_feeds(config, feeds, since=since, limit=limit, dry_run=options.dry_run)
 
 
-def _release(args: argparse.Namespace, config: Any) -> Any:
+def _release(options: Options, config: Config) -> DraftResult | None:
     from publisher.drafts.release import NotARelease, release_from_event, release_from_tag
     from publisher.drafts.runner import draft_release
 
     try:
-        if args.tag:
-            notes = args.notes
+        if options.tag:
+            notes = options.notes
             if notes is None and config.release and config.release.notes:
                 notes = config.root / config.release.notes
-            release = release_from_tag(config.root, args.tag.strip(), notes)
+            release = release_from_tag(config.root, options.tag.strip(), notes)
         else:
-            event = args.event or (
+            event = options.event or (
                 Path(os.environ["GITHUB_EVENT_PATH"])
                 if os.environ.get("GITHUB_EVENT_PATH")
                 else None
@@ -125,10 +152,10 @@ def _release(args: argparse.Namespace, config: Any) -> Any:
     except NotARelease as exc:
         print(f"publisher: nothing to draft: {exc}", file=sys.stderr)
         return None
-    return draft_release(config, release, dry_run=args.dry_run)
+    return draft_release(config, release, dry_run=options.dry_run)
 
 
-def report(results: list[Any], root: Path, *, as_json: bool, dry_run: bool) -> int:
+def report(results: Sequence[DraftResult], root: Path, *, as_json: bool, dry_run: bool) -> int:
     failed = [r for r in results if r.status == "failed"]
     drafted = sum(len(r.drafts) for r in results)
     if as_json:
@@ -156,7 +183,7 @@ def report(results: list[Any], root: Path, *, as_json: bool, dry_run: bool) -> i
     return 1 if failed else 0
 
 
-def _counts(r: Any, dry_run: bool) -> str:
+def _counts(r: DraftResult, dry_run: bool) -> str:
     if r.status == "not_modified":
         return "unchanged since the last run (304): nothing new"
     parts = [f"{len(r.drafts)} new {'draft' if len(r.drafts) == 1 else 'drafts'}"]

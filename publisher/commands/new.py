@@ -8,21 +8,40 @@ validates as it is.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from publisher.commands.common import UsageError, config_from
-from publisher.commands.init import create_new
+from publisher.commands.common import UsageError, config_from, create_new
 
-__all__ = ["THREAD_PART", "main", "parse_at", "parse_targets", "post_text", "slugify"]
+if TYPE_CHECKING:
+    from publisher.config import Config
+
+__all__ = [
+    "THREAD_PART",
+    "Options",
+    "main",
+    "parse_at",
+    "parse_targets",
+    "post_text",
+    "slugify",
+]
 
 _SIMPLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 THREAD_PART = "---"
+
+
+@dataclass(frozen=True)
+class Options:
+    title: str
+    config: Path | None = None
+    at: str | None = None  # scheduledAt, ISO-8601 with an offset
+    thread: bool = False  # start a thread (parts between ---)
+    targets: str | None = None  # comma-separated; None: the targets of publisher.toml
 
 
 def slugify(title: str, limit: int = 60) -> str:
@@ -49,7 +68,7 @@ def parse_at(value: str) -> dt.datetime:
     return moment
 
 
-def parse_targets(value: str, config: Any) -> list[str]:
+def parse_targets(value: str, config: Config) -> list[str]:
     """`--targets bluesky,x`: aliases of publisher.toml, platform names or account
     UUIDs, each once. UsageError (with a hint) for a name the post would refuse."""
     from publisher.config import _UUID, PLATFORM_NAMES
@@ -94,18 +113,18 @@ def post_text(title: str, targets: list[str], at: dt.datetime | None, thread: bo
     return "\n".join(lines) + "\n"
 
 
-def main(args: argparse.Namespace) -> int:
-    title = " ".join(str(args.title).split())
+def main(options: Options) -> int:
+    title = " ".join(options.title.split())
     if not title:
         raise UsageError('the title is empty: publisher new "What the post is about"')
-    at = parse_at(args.at) if args.at else None
-    config = config_from(args)
+    at = parse_at(options.at) if options.at else None
+    config = config_from(options.config)
     targets = list(config.targets) or ["bluesky"]
-    if getattr(args, "targets", None) is not None:
-        targets = parse_targets(args.targets, config)
+    if options.targets is not None:
+        targets = parse_targets(options.targets, config)
     day = (at.date() if at else dt.date.today()).isoformat()
     stem = f"{day}-{slugify(title)}"
-    text = post_text(title, targets, at, args.thread)
+    text = post_text(title, targets, at, options.thread)
     folder = config.posts_dir
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder}: the posts folder is not a folder")

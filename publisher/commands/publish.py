@@ -2,51 +2,75 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from publisher.commands.common import UsageError, config_from, load_posts, run_from
 from publisher.lock import run_lock
 
+if TYPE_CHECKING:
+    from publisher.apply import RunResult
+    from publisher.config import Config
+    from publisher.plan import FilePlan, Plan
+    from publisher.post import Post
+    from publisher.run import Connection, Run
 
-def main(args: argparse.Namespace) -> int:
-    config = config_from(args)
-    run = run_from(args, config)
-    if args.dry_run:
-        return _dry_run(args, config, run, load_posts(args.paths, config))
+__all__ = ["Options", "UsageError", "execute", "finish", "main"]
+
+
+@dataclass(frozen=True)
+class Options:
+    paths: tuple[Path, ...] = ()
+    config: Path | None = None
+    as_json: bool = False
+    sandbox: bool = False
+    dry_run: bool = False  # print the exact requests, send nothing
+    repost: bool = False  # posts edited after publishing are posted again
+    retry_failed: bool = False
+    verbose: bool = False  # log each request
+
+
+def main(options: Options) -> int:
+    config = config_from(options.config, options.paths)
+    run = run_from(config, sandbox=options.sandbox)
+    if options.dry_run:
+        return _dry_run(options, config, run, load_posts(options.paths, config))
     with run_lock(config.root, notify=lambda line: print(f"publisher: {line}", file=sys.stderr)):
-        return _publish(args, config, run)
+        return _publish(options, config, run)
 
 
-def _publish(args: argparse.Namespace, config: Any, run: Any) -> int:
+def _publish(options: Options, config: Config, run: Run) -> int:
     from publisher.history import deleted_queued
     from publisher.reconcile import Reconciler
     from publisher.report import print_problems
 
-    posts = load_posts(args.paths, config)  # read under the lock: no stale plan
-    options: dict[str, Any] = {"repost": args.repost, "retry_failed": args.retry_failed}
-    if not args.paths:  # the whole repository: deleted files' queued posts are cancelled
-        options["deleted"] = deleted_queued(config.root, config.posts, run)
+    posts = load_posts(options.paths, config)  # read under the lock: no stale plan
+    # the whole repository: deleted files' queued posts are cancelled
+    deleted = () if options.paths else deleted_queued(config.root, config.posts, run)
     # ask before creating: git history now (one git call), the server once connected
-    reconciler = Reconciler(posts, run, **options)
+    reconciler = Reconciler(
+        posts, run, repost=options.repost, retry_failed=options.retry_failed, deleted=deleted
+    )
     plan = reconciler.plan()
-    with run.connect(need_key=plan.needs_letmepost, verbose=args.verbose) as api:
+    with run.connect(need_key=plan.needs_api, verbose=options.verbose) as api:
         plan = reconciler.plan(api)
         # errors of invalid posts, and the warnings of what goes out (LinkedIn drops the
         # media, a first comment is ignored there, ...): said before anything is sent
         going = [f.post for f in plan.work if f.post.warnings]
         print_problems([p for p in posts if not p.valid] + going, out=sys.stderr)
-        if api.sandbox is not None and not args.json:
+        if api.sandbox is not None and not options.as_json:
             print(
                 f"sandbox: {api.sandbox.url} (state in .publisher/; nothing leaves this machine)",
                 file=sys.stderr,
             )
-        result = execute(plan, api, json_output=args.json)
-    return finish(plan, result, json_output=args.json)
+        result = execute(plan, api, json_output=options.as_json)
+    return finish(plan, result, json_output=options.as_json)
 
 
-def execute(plan: Any, api: Any, *, json_output: bool, concurrency: int = 4) -> Any:
+def execute(plan: Plan, api: Connection, *, json_output: bool, concurrency: int = 4) -> RunResult:
     """Run the plan with a progress bar on a terminal."""
     from publisher.apply import Runner
 
@@ -59,7 +83,7 @@ def execute(plan: Any, api: Any, *, json_output: bool, concurrency: int = 4) -> 
         task = progress.add_task("publishing", total=len(work))
         progress.start()
 
-    def done(_: Any) -> None:
+    def done(_: FilePlan) -> None:
         if progress is not None:
             progress.advance(task)
 
@@ -71,7 +95,7 @@ def execute(plan: Any, api: Any, *, json_output: bool, concurrency: int = 4) -> 
             progress.stop()
 
 
-def finish(plan: Any, result: Any, *, json_output: bool) -> int:
+def finish(plan: Plan, result: RunResult, *, json_output: bool) -> int:
     from publisher.report import dump_json, result_table
 
     refused = [(f, t) for f in plan.files for t in f.targets if t.action in ("refuse", "blocked")]
@@ -97,7 +121,7 @@ def finish(plan: Any, result: Any, *, json_output: bool) -> int:
     return 1 if bad else 0
 
 
-def _dry_run(args: argparse.Namespace, config: Any, run: Any, posts: list[Any]) -> int:
+def _dry_run(options: Options, config: Config, run: Run, posts: list[Post]) -> int:
     """Print the exact requests of the plan's steps (method, path, Idempotency-Key,
     body), as `publish` would send them, without sending anything."""
     from publisher.backends import open_backends
@@ -106,14 +130,14 @@ def _dry_run(args: argparse.Namespace, config: Any, run: Any, posts: list[Any]) 
     from publisher.record import Record
     from publisher.report import print_problems
 
-    env = run.env
-    options: dict[str, Any] = {"repost": args.repost, "retry_failed": args.retry_failed}
-    if not args.paths:  # as `publish` plans it: deleted files' queued posts are cancelled
-        options["deleted"] = deleted_queued(config.root, config.posts, run)
-    plan = Reconciler(posts, run, **options).plan()  # offline: git history only
+    # as `publish` plans it: deleted files' queued posts are cancelled
+    deleted = () if options.paths else deleted_queued(config.root, config.posts, run)
+    plan = Reconciler(
+        posts, run, repost=options.repost, retry_failed=options.retry_failed, deleted=deleted
+    ).plan()  # offline: git history only
     print_problems([p for p in posts if not p.valid], out=sys.stderr)
     backends = open_backends(run, client=None)
-    requests = []
+    requests: list[dict[str, object]] = []
     local: list[dict[str, str]] = []  # what changes only the file (restore, forget)
     for f in plan.work:
         record = Record(f.post, run)
@@ -125,31 +149,35 @@ def _dry_run(args: argparse.Namespace, config: Any, run: Any, posts: list[Any]) 
                 requests.append(request.as_dict(f.path))
     for d in plan.deleted:
         for step in d.steps:
-            for request in backends[step.backend].requests(step, None):
+            for request in backends[step.backend or ""].requests(step, None):
                 requests.append(request.as_dict(d.path))
-    if args.json:
+    if options.as_json:
         from publisher.report import dump_json
 
-        dump_json({"env": str(env), "requests": requests, **({"local": local} if local else {})})
+        extra = {"local": local} if local else {}
+        dump_json({"env": str(run.env), "requests": requests, **extra})
     else:
-        for r in requests:
-            print(f"{r['method']} {r['path']}   # {r['file']}")
-            if "upload" in r:
-                print(f"  file: {r['upload']}")
-            if "idempotencyKey" in r:
-                print(f"  Idempotency-Key: {r['idempotencyKey']}")
-            if "recordKey" in r:
-                print(f"  record key: {r['recordKey']} (read back first; created only if absent)")
-            if "body" in r:
-                print(f"  {r['body']}")
-        for item in local:
-            print(f"(no request) {item['step']}   # {item['file']}")
-        print(
-            f"\n{len(requests)} requests would be sent ({env}); nothing was sent.", file=sys.stderr
-        )
+        _print_requests(requests, local, str(run.env))
     if not requests and not plan.invalid:
         print("nothing to publish", file=sys.stderr)
     return 1 if plan.invalid else 0
 
 
-__all__ = ["UsageError", "execute", "finish", "main"]
+def _print_requests(
+    requests: Sequence[Mapping[str, object]], local: Sequence[Mapping[str, str]], env: str
+) -> None:
+    """The dry run's requests as text: each request, its key and body, then the steps
+    that change only the file."""
+    for r in requests:
+        print(f"{r['method']} {r['path']}   # {r['file']}")
+        if "upload" in r:
+            print(f"  file: {r['upload']}")
+        if "idempotencyKey" in r:
+            print(f"  Idempotency-Key: {r['idempotencyKey']}")
+        if "recordKey" in r:
+            print(f"  record key: {r['recordKey']} (read back first; created only if absent)")
+        if "body" in r:
+            print(f"  {r['body']}")
+    for item in local:
+        print(f"(no request) {item['step']}   # {item['file']}")
+    print(f"\n{len(requests)} requests would be sent ({env}); nothing was sent.", file=sys.stderr)

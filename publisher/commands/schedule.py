@@ -3,14 +3,21 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from publisher.commands.common import config_from, load_posts
 from publisher.scheduled import Entry, calendar, parse_moment
 
-__all__ = ["Entry", "calendar", "main", "render"]
+__all__ = ["Entry", "Options", "calendar", "main", "render"]
+
+
+@dataclass(frozen=True)
+class Options:
+    paths: tuple[Path, ...] = ()
+    config: Path | None = None
+    as_json: bool = False
 
 
 def render(entries: list[Entry]) -> str:
@@ -40,14 +47,14 @@ def render(entries: list[Entry]) -> str:
     return "\n".join(out)
 
 
-def main(args: argparse.Namespace) -> int:
+def main(options: Options) -> int:
     from publisher.report import dump_json
 
-    config = config_from(args)
-    posts = load_posts(args.paths, config)
+    config = config_from(options.config, options.paths)
+    posts = load_posts(options.paths, config)
     entries = calendar(posts)
     invalid = [p for p in posts if not p.valid]
-    if args.json:
+    if options.as_json:
         dump_json(
             {
                 "items": [asdict(e) for e in entries],

@@ -23,19 +23,31 @@ a hint, not drift); sandbox records are not checked.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from publisher.commands.common import config_from, load_posts
 
-__all__ = ["DRIFT", "Check", "check", "collect", "main"]
+if TYPE_CHECKING:
+    from publisher.config import Config
+    from publisher.post import Post
+
+__all__ = ["DRIFT", "Check", "Options", "check", "collect", "main"]
 
 DRIFT = frozenset({"deleted", "edited upstream", "file edited"})
 _CHECKED_STATUSES = frozenset({"published", "publishing", "pending"})
+
+
+@dataclass(frozen=True)
+class Options:
+    paths: tuple[Path, ...] = ()
+    config: Path | None = None
+    as_json: bool = False
 
 
 @dataclass
@@ -57,7 +69,7 @@ class Check:
     def drift(self) -> bool:
         return self.state in DRIFT
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, str]:
         return {
             "path": self.path,
             "target": self.target,
@@ -68,7 +80,7 @@ class Check:
         }
 
 
-def collect(posts: list[Any], config: Any) -> list[Check]:
+def collect(posts: Sequence[Post], config: Config) -> list[Check]:
     """Every recorded Bluesky record of ``posts`` that can be read back."""
     checks = []
     for post in posts:
@@ -159,7 +171,7 @@ def check(
     return c
 
 
-def _missing_facets(value: dict[str, Any], host: str) -> list[str]:
+def _missing_facets(value: Mapping[str, object], host: str) -> list[str]:
     """The links, mentions and hashtags of a record's text that are not facets of it
     (what Bluesky's own client would have made; a mention only when its handle
     resolves through ``host``)."""
@@ -169,14 +181,7 @@ def _missing_facets(value: dict[str, Any], host: str) -> list[str]:
     if not isinstance(text, str):
         return []
     expected = build_facets(text, lambda handle: read_handle(handle, host))
-    have = set()
-    for facet in value.get("facets") or []:
-        if not isinstance(facet, dict):
-            continue
-        index = facet.get("index") or {}
-        for feature in facet.get("features") or []:
-            if isinstance(feature, dict):
-                have.add((feature.get("$type"), index.get("byteStart"), index.get("byteEnd")))
+    have = _facets_of(value.get("facets"))
     raw = text.encode("utf-8")
     missing = []
     for facet in expected:
@@ -186,11 +191,11 @@ def _missing_facets(value: dict[str, Any], host: str) -> list[str]:
     return missing
 
 
-def main(args: argparse.Namespace) -> int:
+def main(options: Options) -> int:
     from publisher.report import dump_json, table
 
-    config = config_from(args)
-    posts = load_posts(args.paths, config)
+    config = config_from(options.config, options.paths)
+    posts = load_posts(options.paths, config)
     checks = collect(posts, config)
     plc_url = os.environ.get("PUBLISHER_PLC_URL") or "https://plc.directory"
     appview = (os.environ.get("PUBLISHER_APPVIEW_URL") or "").strip().rstrip("/") or None
@@ -201,7 +206,7 @@ def main(args: argparse.Namespace) -> int:
         list(pool.map(lambda c: check(c, plc_url, pds_of, appview), checks))
     drift = [c for c in checks if c.drift]
     errors = [c for c in checks if c.state == "error"]
-    if args.json:
+    if options.as_json:
         dump_json(
             {
                 "checks": [c.as_dict() for c in checks],
@@ -212,7 +217,7 @@ def main(args: argparse.Namespace) -> int:
     elif checks:
         rows = [[c.path, c.target, c.what, c.state, c.detail] for c in checks]
         print(table(rows, ["FILE", "TARGET", "RECORD", "STATE", "DETAIL"]))
-    if not args.json:
+    if not options.as_json:
         ok = sum(1 for c in checks if c.state == "ok")
         plain = sum(1 for c in checks if c.state == "plain text")
         print(
@@ -224,6 +229,21 @@ def main(args: argparse.Namespace) -> int:
     return 1 if drift or errors else 0
 
 
-def _short(text: Any, limit: int = 60) -> str:
+def _facets_of(facets: object) -> set[tuple[object, object, object]]:
+    """(feature type, byteStart, byteEnd) of each feature of a record's facets, as the
+    record has them (anything malformed is skipped)."""
+    have: set[tuple[object, object, object]] = set()
+    for facet in facets if isinstance(facets, list) else []:
+        if not isinstance(facet, dict):
+            continue
+        index = facet.get("index")
+        index = index if isinstance(index, dict) else {}
+        for feature in facet.get("features") or []:
+            if isinstance(feature, dict):
+                have.add((feature.get("$type"), index.get("byteStart"), index.get("byteEnd")))
+    return have
+
+
+def _short(text: object, limit: int = 60) -> str:
     s = str(text)
     return repr(s if len(s) <= limit else s[: limit - 1] + "…")

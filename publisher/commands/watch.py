@@ -5,25 +5,45 @@ into a clean stop."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import signal
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from publisher.commands.common import UsageError, config_from, run_from
 
-__all__ = ["main", "stop_on_signals"]
+if TYPE_CHECKING:
+    from publisher.config import Config
+    from publisher.preview.watch import Listener
+    from publisher.run import Run
+
+__all__ = ["Options", "main", "stop_on_signals"]
+
+
+@dataclass(frozen=True)
+class Options:
+    paths: tuple[Path, ...] = ()
+    config: Path | None = None
+    settle: float = 3.0  # seconds a post must stay unchanged before it is published
+    publish: bool = False
+    no_publish: bool = False
+    sandbox: bool = False
+    commit: bool = False  # git commit written-back files
+    serve: bool = False  # serve a live preview page on 127.0.0.1
+    port: int = 8790
 
 
 @contextlib.contextmanager
-def stop_on_signals(stop: threading.Event, view: Any) -> Iterator[None]:
+def stop_on_signals(stop: threading.Event, view: Listener) -> Iterator[None]:
     """Ctrl-C (and SIGTERM) set ``stop`` instead of raising: the loop ends after the
     request in flight and its write-back, never between them."""
 
-    def handler(signum: int, _frame: Any) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():
             view.event(None, "stopping: finishing the request in flight and its write-back")
         stop.set()
@@ -36,66 +56,78 @@ def stop_on_signals(stop: threading.Event, view: Any) -> Iterator[None]:
             signal.signal(s, h)
 
 
-def main(args: argparse.Namespace) -> int:
-    from publisher.git import commit_local, in_work_tree
-    from publisher.preview.terminal import HubListener, LiveView, PlainView
-    from publisher.preview.watch import Watcher
-
-    config = config_from(args)
-    for path in args.paths:
+def _check_paths(options: Options, config: Config) -> None:
+    for path in options.paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
-    if not args.paths and not config.posts_dir.is_dir():
+    if not options.paths and not config.posts_dir.is_dir():
         raise UsageError(f"{config.posts_dir}: the posts folder does not exist")
-    if args.settle < 0:
+    if options.settle < 0:
         raise UsageError("--settle must be 0 or more seconds")
-    run = run_from(args, config)
-    # An editor's autosave must never post for real by surprise: a live run publishes
-    # only when asked; a sandbox run (nothing leaves for a real platform) by default.
-    publish = (args.publish or run.sandbox) and not args.no_publish
-    if args.commit and not publish:
+
+
+def _publishes(options: Options, config: Config, run: Run) -> bool:
+    """Whether settled posts are published (`--commit` needs it, and a work tree).
+    An editor's autosave must never post for real by surprise: a live run publishes
+    only when asked; a sandbox run (nothing leaves for a real platform) by default."""
+    from publisher.git import in_work_tree
+
+    publish = (options.publish or run.sandbox) and not options.no_publish
+    if options.commit and not publish:
         raise UsageError(
             "--commit commits written-back results: it needs publishing (add --publish)"
         )
-    if args.commit and not in_work_tree(config.root):
+    if options.commit and not in_work_tree(config.root):
         raise UsageError(f"--commit: {config.root} is not inside a git work tree")
-    view: Any = LiveView() if sys.stdout.isatty() else PlainView()
-    listeners: list[Any] = [view]
+    return publish
+
+
+def main(options: Options) -> int:
+    from publisher.git import commit_local
+    from publisher.preview.terminal import HubListener, LiveView, PlainView
+    from publisher.preview.watch import Watcher
+
+    config = config_from(options.config, options.paths)
+    _check_paths(options, config)
+    run = run_from(config, sandbox=options.sandbox)
+    publish = _publishes(options, config, run)
+    view: LiveView | PlainView = LiveView() if sys.stdout.isatty() else PlainView()
+    listeners: list[Listener] = [view]
     stop = threading.Event()
     with contextlib.ExitStack() as stack:
         hub = None
-        if args.serve:
+        if options.serve:
             from publisher.preview.page import PreviewHub, serve
 
             hub = PreviewHub()
             try:
-                server = serve(hub, root=config.root, port=args.port)
+                server = serve(hub, root=config.root, port=options.port)
             except OSError as exc:
                 raise UsageError(
-                    f"cannot serve on 127.0.0.1:{args.port} ({exc.strerror or exc}): "
+                    f"cannot serve on 127.0.0.1:{options.port} ({exc.strerror or exc}): "
                     "choose another port with --port"
                 ) from None
             stack.callback(server.close)
             listeners.append(HubListener(hub))
-        api = None
-        if publish:
-            api = stack.enter_context(run.connect())
+        api = stack.enter_context(run.connect()) if publish else None
         stack.enter_context(stop_on_signals(stop, view))
         stack.enter_context(view)
         if hub is not None:
-            mode = "preview only" if api is None else f"publishes after {args.settle:g} s unchanged"
+            mode = (
+                "preview only" if api is None else f"publishes after {options.settle:g} s unchanged"
+            )
             hub.info = {"root": config.root.name, "mode": f"{mode} ({run.env})"}
             view.event(None, f"preview page at {server.url}")
         if api is not None and api.sandbox is not None:
             view.event(None, f"sandbox at {api.sandbox.url} (state in .publisher/)")
         watcher = Watcher(
             config,
-            args.paths,
+            options.paths,
             listeners=listeners,
-            settle=args.settle,
+            settle=options.settle,
             run=run,
             api=api,
-            commit=commit_local if args.commit else None,
+            commit=commit_local if options.commit else None,
             stop=stop,
         )
         watcher.watch()

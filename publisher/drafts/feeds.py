@@ -11,9 +11,10 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Any
+from urllib.parse import urljoin
 
 __all__ = ["Entry", "Feed", "FeedError", "html_to_text", "parse_feed"]
 
@@ -105,7 +106,7 @@ def one_line(text: str) -> str:
     return " ".join(_CONTROLS.sub(" ", text).split())
 
 
-def _http_url(value: Any) -> str | None:
+def _http_url(value: object) -> str | None:
     if isinstance(value, str) and re.match(r"^https?://\S+$", value.strip(), re.IGNORECASE):
         return value.strip()
     return None
@@ -123,8 +124,6 @@ def parse_feed(body: bytes, content_type: str = "", url: str = "") -> Feed:
 
 
 def _xml_feed(body: bytes, content_type: str, url: str) -> Feed:
-    from urllib.parse import urljoin
-
     import feedparser  # type: ignore[import-untyped]
 
     # No base URL is given: feedparser would resolve a relative id against it, and an
@@ -137,42 +136,50 @@ def _xml_feed(body: bytes, content_type: str, url: str) -> Feed:
         detail = f": {str(why)[:120]}" if why else ""
         raise FeedError(f"not an RSS, Atom or JSON feed{detail}")
     kind = "atom" if version.startswith("atom") else "rss"
-    entries = []
-    for item in parsed.entries:
-        raw_link = item.get("link")
-        if isinstance(raw_link, str) and raw_link.strip() and url:
-            raw_link = urljoin(url, raw_link.strip())
-        link = _http_url(raw_link)
-        title = one_line(str(item.get("title") or ""))
-        raw_id = str(item.get("id") or "").strip() or link
-        summary_html = ""
-        if item.get("summary"):
-            summary_html = str(item["summary"])
-        elif item.get("content"):
-            summary_html = str(item["content"][0].get("value") or "")
-        if not raw_id:
-            if not (title or summary_html):
-                continue
-            raw_id = "sha256:" + hashlib.sha256((title + summary_html).encode()).hexdigest()[:32]
-        moment = item.get("published_parsed") or item.get("updated_parsed")
-        published = None
-        if moment:
-            year, month, day, hour, minute, second = tuple(moment)[:6]
-            published = dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
-        entries.append(
-            Entry(
-                id=raw_id[:1000],
-                url=link,
-                title=title[:MAX_TITLE],
-                summary=html_to_text(summary_html[: MAX_SUMMARY * 4])[:MAX_SUMMARY],
-                published=published,
-                author=one_line(str(item.get("author") or "")),
-            )
-        )
+    entries = [e for e in (_xml_entry(item, url) for item in parsed.entries) if e is not None]
     feed = parsed.get("feed", {})
     return Feed(
         one_line(str(feed.get("title") or "")), _http_url(feed.get("link")), tuple(entries), kind
     )
+
+
+def _xml_entry(item: Mapping[str, object], url: str) -> Entry | None:
+    """One RSS item or Atom entry as feedparser read it; None when it has neither an
+    id, a link, a title nor a text."""
+    raw_link = item.get("link")
+    if isinstance(raw_link, str) and raw_link.strip() and url:
+        raw_link = urljoin(url, raw_link.strip())
+    link = _http_url(raw_link)
+    title = one_line(str(item.get("title") or ""))
+    raw_id = str(item.get("id") or "").strip() or link
+    summary_html = _xml_summary(item)
+    if not raw_id:
+        if not (title or summary_html):
+            return None
+        raw_id = "sha256:" + hashlib.sha256((title + summary_html).encode()).hexdigest()[:32]
+    moment = item.get("published_parsed") or item.get("updated_parsed")
+    published = None
+    if isinstance(moment, tuple):  # a time.struct_time, in UTC
+        year, month, day, hour, minute, second = moment[:6]
+        published = dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
+    return Entry(
+        id=raw_id[:1000],
+        url=link,
+        title=title[:MAX_TITLE],
+        summary=html_to_text(summary_html[: MAX_SUMMARY * 4])[:MAX_SUMMARY],
+        published=published,
+        author=one_line(str(item.get("author") or "")),
+    )
+
+
+def _xml_summary(item: Mapping[str, object]) -> str:
+    """The item's summary, else its first content, as HTML."""
+    if item.get("summary"):
+        return str(item["summary"])
+    content = item.get("content")
+    if isinstance(content, list) and content and isinstance(content[0], Mapping):
+        return str(content[0].get("value") or "")
+    return ""
 
 
 def _json_feed(body: bytes) -> Feed:
@@ -187,35 +194,7 @@ def _json_feed(body: bytes) -> Feed:
         and isinstance(data.get("items"), list)
     ):
         raise FeedError("not a JSON feed (no jsonfeed.org version and items list)")
-    entries = []
-    for item in data["items"]:
-        if not isinstance(item, dict):
-            continue
-        link = _http_url(item.get("url")) or _http_url(item.get("external_url"))
-        raw = item.get("id")
-        raw_id = str(raw).strip() if isinstance(raw, str | int) and str(raw).strip() else link
-        if not raw_id:
-            continue
-        title = one_line(_str(item.get("title")))
-        summary = _str(item.get("summary"))
-        if summary:
-            summary = clean_text(summary)
-        elif item.get("content_html"):
-            summary = html_to_text(_str(item.get("content_html"))[: MAX_SUMMARY * 4])
-        else:
-            summary = clean_text(_str(item.get("content_text")))
-        author = item.get("authors") or ([item["author"]] if item.get("author") else [])
-        names = [one_line(_str(a.get("name"))) for a in author if isinstance(a, dict)]
-        entries.append(
-            Entry(
-                id=raw_id[:1000],
-                url=link,
-                title=title[:MAX_TITLE],
-                summary=summary[:MAX_SUMMARY],
-                published=_moment(item.get("date_published") or item.get("date_modified")),
-                author=", ".join(n for n in names if n),
-            )
-        )
+    entries = [e for e in (_json_entry(item) for item in data["items"]) if e is not None]
     return Feed(
         one_line(_str(data.get("title"))),
         _http_url(data.get("home_page_url")),
@@ -224,11 +203,39 @@ def _json_feed(body: bytes) -> Feed:
     )
 
 
-def _str(value: Any) -> str:
+def _json_entry(item: object) -> Entry | None:
+    """One item of a JSON Feed; None when it is no object or has neither id nor link."""
+    if not isinstance(item, dict):
+        return None
+    link = _http_url(item.get("url")) or _http_url(item.get("external_url"))
+    raw = item.get("id")
+    raw_id = str(raw).strip() if isinstance(raw, str | int) and str(raw).strip() else link
+    if not raw_id:
+        return None
+    summary = _str(item.get("summary"))
+    if summary:
+        summary = clean_text(summary)
+    elif item.get("content_html"):
+        summary = html_to_text(_str(item.get("content_html"))[: MAX_SUMMARY * 4])
+    else:
+        summary = clean_text(_str(item.get("content_text")))
+    author = item.get("authors") or ([item["author"]] if item.get("author") else [])
+    names = [one_line(_str(a.get("name"))) for a in author if isinstance(a, dict)]
+    return Entry(
+        id=raw_id[:1000],
+        url=link,
+        title=one_line(_str(item.get("title")))[:MAX_TITLE],
+        summary=summary[:MAX_SUMMARY],
+        published=_moment(item.get("date_published") or item.get("date_modified")),
+        author=", ".join(n for n in names if n),
+    )
+
+
+def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _moment(value: Any) -> dt.datetime | None:
+def _moment(value: object) -> dt.datetime | None:
     if not isinstance(value, str):
         return None
     try:

@@ -9,7 +9,6 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from publisher.errors import UsageError
 
@@ -90,7 +89,7 @@ def notes_text(markdown: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def _str(value: Any) -> str:
+def _str(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
@@ -108,12 +107,16 @@ def release_from_event(path: Path) -> Release:
     return release_from_payload(data, str(path))
 
 
-def release_from_payload(data: Any, where: str = "the event") -> Release:
+def release_from_payload(data: object, where: str = "the event") -> Release:
     """The release of a GitHub ``release`` event. ``NotARelease`` for an event that is
     not ``published`` (edited, deleted, ...) or a draft release; ``ReleaseError`` for
     a payload that is no release event."""
     release = data.get("release") if isinstance(data, dict) else None
-    if not isinstance(release, dict) or not _str(release.get("tag_name")):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(release, dict)
+        or not _str(release.get("tag_name"))
+    ):
         raise ReleaseError(f"{where}: not a release event (no release.tag_name)")
     action = _str(data.get("action"))
     if action and action not in ("published", "released", "created"):

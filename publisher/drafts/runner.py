@@ -14,10 +14,10 @@ import datetime as dt
 import json
 import os
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Required, TypedDict
 
 from publisher.config import Config, FeedConfig
 from publisher.drafts.compose import DEFAULT_TEMPLATE, Draft, fit_text, platforms_of, slugify
@@ -25,10 +25,18 @@ from publisher.drafts.compose import write_draft as _write
 from publisher.drafts.release import Release
 from publisher.drafts.seen import Known, known_sources
 
+if TYPE_CHECKING:
+    from publisher.drafts.feeds import Entry, Feed
+    from publisher.drafts.fetch import FeedAnswer
+
 __all__ = [
     "DEFAULT_LIMIT",
     "DraftResult",
     "DraftSource",
+    "FeedState",
+    "ResultDict",
+    "State",
+    "WrittenDict",
     "draft_feeds",
     "draft_release",
     "sources_from_config",
@@ -49,6 +57,43 @@ class DraftSource:
     folder: str | None = None  # relative to the repository root; None: the posts folder
 
 
+class WrittenDict(TypedDict):
+    """A draft as `--json` and the Action's outputs list it."""
+
+    file: str  # relative to the repository root when inside it
+    title: str
+    source: dict[str, str]
+    targets: list[str]
+    text: str
+    written: bool  # False with --dry-run
+
+
+class ResultDict(TypedDict):
+    source: str
+    status: str
+    error: str | None
+    drafts: list[WrittenDict]
+    known: int
+    older: int
+    left: int
+
+
+class FeedState(TypedDict, total=False):
+    """What `.publisher/feeds.json` keeps of one feed."""
+
+    drafted: list[str]  # ids drafted from it (the last MAX_REMEMBERED)
+    checked: str  # when it was last read
+    etag: str | None  # for the next conditional request
+    lastModified: str | None
+
+
+class State(TypedDict, total=False):
+    """`.publisher/feeds.json`: a cache (the posts and git say what was drafted too)."""
+
+    feeds: Required[dict[str, FeedState]]  # by feed URL
+    releases: list[str]  # ids of releases drafted
+
+
 @dataclass
 class Written:
     draft: Draft
@@ -56,7 +101,7 @@ class Written:
     entry_url: str | None
     published: dt.datetime | None
 
-    def as_dict(self, root: Path) -> dict[str, Any]:
+    def as_dict(self, root: Path) -> WrittenDict:
         where = self.path if self.path is not None else self.draft.folder / f"{self.draft.stem}.md"
         try:
             shown = where.resolve().relative_to(root.resolve()).as_posix()
@@ -84,7 +129,7 @@ class DraftResult:
     older: int = 0  # entries before --since
     left: int = 0  # entries over --limit, left for a later run
 
-    def as_dict(self, root: Path) -> dict[str, Any]:
+    def as_dict(self, root: Path) -> ResultDict:
         return {
             "source": self.source,
             "status": self.status,
@@ -111,19 +156,44 @@ def _state_path(config: Config) -> Path:
     return config.root / STATE_FILE
 
 
-def load_state(config: Config) -> dict[str, Any]:
+def load_state(config: Config) -> State:
     """The feeds' state; an unreadable file is started afresh (it is only a cache:
-    what was drafted is also found in the posts and in git)."""
+    what was drafted is also found in the posts and in git), and what is not of the
+    expected shape is left out."""
     try:
-        data = json.loads(_state_path(config).read_text(encoding="utf-8"))
+        data: object = json.loads(_state_path(config).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {"feeds": {}}
     if not isinstance(data, dict) or not isinstance(data.get("feeds"), dict):
         return {"feeds": {}}
-    return data
+    state: State = {
+        "feeds": {url: _feed_state(v) for url, v in data["feeds"].items() if isinstance(url, str)}
+    }
+    releases = data.get("releases")
+    if isinstance(releases, list):
+        state["releases"] = [i for i in releases if isinstance(i, str)]
+    return state
 
 
-def save_state(config: Config, state: Mapping[str, Any]) -> None:
+def _feed_state(value: object) -> FeedState:
+    """One feed's saved state, narrowed field by field."""
+    out: FeedState = {}
+    if not isinstance(value, dict):
+        return out
+    drafted = value.get("drafted")
+    if isinstance(drafted, list):
+        out["drafted"] = [i for i in drafted if isinstance(i, str)]
+    checked, etag, modified = value.get("checked"), value.get("etag"), value.get("lastModified")
+    if isinstance(checked, str):
+        out["checked"] = checked
+    if etag is None or isinstance(etag, str):
+        out["etag"] = etag
+    if modified is None or isinstance(modified, str):
+        out["lastModified"] = modified
+    return out
+
+
+def save_state(config: Config, state: State) -> None:
     """Write the state atomically; a place that cannot be written keeps no state (the
     next run reads the feeds in full: the posts and git still say what was drafted)."""
     path = _state_path(config)
@@ -142,14 +212,11 @@ def save_state(config: Config, state: Mapping[str, Any]) -> None:
             tmp.unlink()
 
 
-def _remembered(state: Mapping[str, Any]) -> set[str]:
+def _remembered(state: State) -> set[str]:
     ids: set[str] = set()
-    for feed in state.get("feeds", {}).values():
-        if isinstance(feed, dict) and isinstance(feed.get("drafted"), list):
-            ids.update(i for i in feed["drafted"] if isinstance(i, str))
-    releases = state.get("releases")
-    if isinstance(releases, list):
-        ids.update(i for i in releases if isinstance(i, str))
+    for feed in state["feeds"].values():
+        ids.update(feed.get("drafted", []))
+    ids.update(state.get("releases", []))
     return ids
 
 
@@ -212,101 +279,154 @@ def draft_feeds(
     """Read each feed once and draft its new entries (see the module's docstring).
     ``remember=False`` (the Action, whose workspace is gone after the run) leaves
     ``.publisher/`` alone: the posts and git history are what counts there."""
-    from publisher.drafts.feeds import FeedError, parse_feed
-    from publisher.drafts.fetch import FeedFetchError, fetch_feed, shown_url
+    from publisher.drafts.fetch import shown_url
 
     state = load_state(config)
     folders = [config.posts_dir, *(_folder(config, f.folder) for f in feeds)]
     known = known_sources(config.root, folders, _remembered(state))
     today = today or dt.date.today()
     results: list[DraftResult] = []
-    left = limit
+    left = limit  # drafts still allowed this run (--limit counts over every feed)
     for feed in feeds:
         result = DraftResult(shown_url(feed.url))
         results.append(result)
-        saved = state["feeds"].get(feed.url)
-        saved = saved if isinstance(saved, dict) else {}
-        try:
-            answer = fetch_feed(
-                feed.url,
-                etag=_str(saved.get("etag")),
-                last_modified=_str(saved.get("lastModified")),
-            )
-        except FeedFetchError as exc:
-            result.status, result.error = "failed", str(exc)
+        saved = state["feeds"].get(feed.url, {})
+        read = _read(feed, saved, result)
+        if read is None:
             continue
-        if answer.not_modified:
-            result.status = "not_modified"
-            continue
-        try:
-            parsed = parse_feed(answer.body, answer.content_type, answer.final_url)
-        except FeedError as exc:
-            result.status, result.error = "failed", str(exc)
-            continue
-        fresh = []
-        for entry in parsed.entries:
-            if not (entry.title or entry.url or entry.summary):
-                continue  # nothing to announce
-            if (entry.id, entry.url) in known:
-                result.known += 1
-            elif since is not None and entry.published is not None and entry.published < since:
-                result.older += 1
-            else:
-                fresh.append(entry)
-        # Oldest first, so the drafts read in order; with --limit, the newest are drafted.
-        far = dt.datetime.max.replace(tzinfo=dt.UTC)
-        fresh.sort(key=lambda e: e.published or far)
-        if left is not None:
+        answer, parsed = read
+        fresh = _fresh(parsed.entries, known, since, result)
+        if left is not None:  # with --limit, the newest are drafted
             cut = max(0, len(fresh) - left)
             result.left, fresh = cut, fresh[cut:]
             left -= len(fresh)
-        drafted: list[str] = []
-        for entry in fresh:
-            title = entry.title or (entry.summary.split("\n")[0][:80] if entry.summary else "")
-            day = (entry.published.date() if entry.published else None) or today
-            draft = _draft(
-                config,
-                folder=feed.folder,
-                targets=feed.targets,
-                template=feed.template,
-                values={
-                    "title": entry.title,
-                    "link": entry.url or "",
-                    "summary": entry.summary,
-                    "author": entry.author,
-                    "date": day.isoformat(),
-                    "feed": parsed.title,
-                },
-                source={
-                    "id": entry.id,
-                    **({"url": entry.url} if entry.url else {}),
-                    "feed": shown_url(feed.url),  # no query: a private feed's token stays out
-                },
-                title=title or "post",
-                link=entry.url,
-                day=day,
-            )
-            try:
-                path = None if dry_run else _write(draft)
-            except OSError as exc:
-                result.status = "failed"
-                result.error = f"cannot write {draft.folder / draft.stem}.md: {_why(exc)}"
-                break
-            result.drafts.append(Written(draft, path, entry.url, entry.published))
-            known.add({"id": entry.id, "url": entry.url})
-            drafted.append(entry.id)
+        drafted = _write_entries(config, feed, parsed.title, fresh, today, dry_run, result, known)
         if remember and not dry_run:
-            entry_state = dict(saved)
-            remembered = [i for i in entry_state.get("drafted", []) if isinstance(i, str)]
-            entry_state["drafted"] = (remembered + drafted)[-MAX_REMEMBERED:]
-            entry_state["checked"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            if result.left == 0 and result.status == "ok":  # else read it in full next time
-                entry_state["etag"] = answer.etag
-                entry_state["lastModified"] = answer.last_modified
-            state["feeds"][feed.url] = entry_state
+            state["feeds"][feed.url] = _next_state(saved, drafted, answer, result)
     if remember and not dry_run:
         save_state(config, state)
     return results
+
+
+def _read(
+    feed: DraftSource, saved: FeedState, result: DraftResult
+) -> tuple[FeedAnswer, Feed] | None:
+    """The feed's answer and what it holds, asked conditionally; None when it failed
+    (the result says why) or has not changed since the last run (304)."""
+    from publisher.drafts.feeds import FeedError, parse_feed
+    from publisher.drafts.fetch import FeedFetchError, fetch_feed
+
+    try:
+        answer = fetch_feed(
+            feed.url,
+            etag=saved.get("etag") or None,
+            last_modified=saved.get("lastModified") or None,
+        )
+    except FeedFetchError as exc:
+        result.status, result.error = "failed", str(exc)
+        return None
+    if answer.not_modified:
+        result.status = "not_modified"
+        return None
+    try:
+        parsed = parse_feed(answer.body, answer.content_type, answer.final_url)
+    except FeedError as exc:
+        result.status, result.error = "failed", str(exc)
+        return None
+    return answer, parsed
+
+
+def _fresh(
+    entries: Iterable[Entry], known: Known, since: dt.datetime | None, result: DraftResult
+) -> list[Entry]:
+    """The entries to draft, oldest first (so the drafts read in order): not drafted
+    before, not before `since`, with something to announce. The result counts the
+    others."""
+    fresh = []
+    for entry in entries:
+        if not (entry.title or entry.url or entry.summary):
+            continue  # nothing to announce
+        if (entry.id, entry.url) in known:
+            result.known += 1
+        elif since is not None and entry.published is not None and entry.published < since:
+            result.older += 1
+        else:
+            fresh.append(entry)
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    fresh.sort(key=lambda e: e.published or far)
+    return fresh
+
+
+def _write_entries(
+    config: Config,
+    feed: DraftSource,
+    feed_title: str,
+    entries: Sequence[Entry],
+    today: dt.date,
+    dry_run: bool,
+    result: DraftResult,
+    known: Known,
+) -> list[str]:
+    """Write a draft per entry (none with `dry_run`); the ids drafted. A draft that
+    cannot be written fails the feed and stops it."""
+    drafted: list[str] = []
+    for entry in entries:
+        draft = _entry_draft(config, feed, feed_title, entry, today)
+        try:
+            path = None if dry_run else _write(draft)
+        except OSError as exc:
+            result.status = "failed"
+            result.error = f"cannot write {draft.folder / draft.stem}.md: {_why(exc)}"
+            break
+        result.drafts.append(Written(draft, path, entry.url, entry.published))
+        known.add({"id": entry.id, "url": entry.url})
+        drafted.append(entry.id)
+    return drafted
+
+
+def _entry_draft(
+    config: Config, feed: DraftSource, feed_title: str, entry: Entry, today: dt.date
+) -> Draft:
+    from publisher.drafts.fetch import shown_url
+
+    title = entry.title or (entry.summary.split("\n")[0][:80] if entry.summary else "")
+    day = (entry.published.date() if entry.published else None) or today
+    return _draft(
+        config,
+        folder=feed.folder,
+        targets=feed.targets,
+        template=feed.template,
+        values={
+            "title": entry.title,
+            "link": entry.url or "",
+            "summary": entry.summary,
+            "author": entry.author,
+            "date": day.isoformat(),
+            "feed": feed_title,
+        },
+        source={
+            "id": entry.id,
+            **({"url": entry.url} if entry.url else {}),
+            "feed": shown_url(feed.url),  # no query: a private feed's token stays out
+        },
+        title=title or "post",
+        link=entry.url,
+        day=day,
+    )
+
+
+def _next_state(
+    saved: FeedState, drafted: list[str], answer: FeedAnswer, result: DraftResult
+) -> FeedState:
+    """The feed's state after this run: the ids drafted added; the validators of the
+    answer kept only when the whole feed was read (else it is read in full next time)."""
+    state = saved.copy()
+    state["drafted"] = (saved.get("drafted", []) + drafted)[-MAX_REMEMBERED:]
+    state["checked"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if result.left == 0 and result.status == "ok":
+        state["etag"] = answer.etag
+        state["lastModified"] = answer.last_modified
+    return state
 
 
 def draft_release(
@@ -359,16 +479,10 @@ def draft_release(
         return result
     result.drafts.append(Written(draft, path, release.url, release.published))
     if remember and not dry_run:
-        releases = state.get("releases")
-        releases = releases if isinstance(releases, list) else []
-        state["releases"] = [*releases, release.id][-MAX_REMEMBERED:]
+        state["releases"] = [*state.get("releases", []), release.id][-MAX_REMEMBERED:]
         save_state(config, state)
     return result
 
 
 def _why(exc: OSError) -> str:
     return exc.strerror or str(exc)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None

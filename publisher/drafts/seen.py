@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 __all__ = ["Known", "known_sources"]
 
@@ -24,7 +23,7 @@ class Known:
     ids: set[str] = field(default_factory=set)
     urls: set[str] = field(default_factory=set)
 
-    def add(self, source: Any) -> None:
+    def add(self, source: object) -> None:
         if not isinstance(source, Mapping):
             return
         sid, url = source.get("id"), source.get("url")
@@ -38,7 +37,7 @@ class Known:
         return sid in self.ids or (url is not None and url in self.urls)
 
 
-def _source_of(raw: bytes, name: str) -> Any:
+def _source_of(raw: bytes, name: str) -> object:
     if NEEDLE.encode() not in raw:
         return None
     from publisher.document import DocumentError, parse_document

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from publisher.errors import PublisherError
 
@@ -112,7 +112,7 @@ class ActionsEnv:
 
     in_actions: bool = False
     event_name: str = ""
-    event: Mapping[str, Any] = field(default_factory=dict)
+    event: Mapping[str, object] = field(default_factory=dict)  # the payload, untrusted
     ref: str = ""
     ref_name: str = ""
     sha: str = ""
@@ -135,7 +135,7 @@ class ActionsEnv:
         missing or not a JSON object.
         """
         env = os.environ if environ is None else environ
-        event: dict[str, Any] = {}
+        event: dict[str, object] = {}
         event_path = env.get("GITHUB_EVENT_PATH")
         if event_path:
             try:
@@ -154,10 +154,7 @@ class ActionsEnv:
             event = loaded
 
         event_name = env.get("GITHUB_EVENT_NAME", "")
-        repo_info = event.get("repository")
-        default_branch = _str_or_none(
-            repo_info.get("default_branch") if isinstance(repo_info, dict) else None
-        )
+        default_branch = _str_or_none(_mapping(event.get("repository")).get("default_branch"))
         push = _push_event(event) if event_name == "push" else None
         pull_request = (
             _pull_request_event(event)
@@ -227,7 +224,7 @@ class ActionsEnv:
         return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
 
 
-def _str_or_none(value: Any) -> str | None:
+def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
@@ -235,7 +232,7 @@ def _path_or_none(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
-def _push_event(event: Mapping[str, Any]) -> PushEvent:
+def _push_event(event: Mapping[str, object]) -> PushEvent:
     return PushEvent(
         before=_str_or_none(event.get("before")),
         after=_str_or_none(event.get("after")),
@@ -246,7 +243,7 @@ def _push_event(event: Mapping[str, Any]) -> PushEvent:
     )
 
 
-def _pull_request_event(event: Mapping[str, Any]) -> PullRequestEvent | None:
+def _pull_request_event(event: Mapping[str, object]) -> PullRequestEvent | None:
     pr = event.get("pull_request")
     if not isinstance(pr, dict):
         return None
@@ -255,8 +252,8 @@ def _pull_request_event(event: Mapping[str, Any]) -> PullRequestEvent | None:
         return None
     base = _mapping(pr.get("base"))
     head = _mapping(pr.get("head"))
-    head_repo = head.get("repo") if isinstance(head.get("repo"), dict) else None
-    base_repo = base.get("repo") if isinstance(base.get("repo"), dict) else None
+    head_repo = _object(head.get("repo"))
+    base_repo = _object(base.get("repo"))
     if head_repo is None:
         from_fork = True  # the fork was deleted: treat as untrusted
     elif head_repo.get("fork") is True:
@@ -359,7 +356,7 @@ def stop_commands(text: str) -> str:
 # ------------------------------------------------------------------- file commands
 
 
-def format_outputs(mapping: Mapping[str, Any]) -> str:
+def format_outputs(mapping: Mapping[str, object]) -> str:
     """Render ``GITHUB_OUTPUT`` lines.
 
     Strings without a line break are written as ``name=value``; strings with one use a
@@ -384,7 +381,7 @@ def format_outputs(mapping: Mapping[str, Any]) -> str:
     return "".join(lines)
 
 
-def write_outputs(path: str | os.PathLike[str], mapping: Mapping[str, Any]) -> None:
+def write_outputs(path: str | os.PathLike[str], mapping: Mapping[str, object]) -> None:
     """Append step outputs to the ``GITHUB_OUTPUT`` file at ``path``."""
     text = format_outputs(mapping)
     with open(path, "a", encoding="utf-8", newline="") as fh:
@@ -489,15 +486,13 @@ def upsert_pr_comment(
                 json={"body": text},
             )
             if response.status_code not in (403, 404):
-                data = _json_or_raise(response)
-                return CommentResult(id=int(data["id"]), url=data.get("html_url"), created=False)
+                return _comment_result(response, created=False)
         response = http.post(
             f"{base}/repos/{repo}/issues/{pr_number}/comments",
             headers=headers,
             json={"body": text},
         )
-        data = _json_or_raise(response)
-        return CommentResult(id=int(data["id"]), url=data.get("html_url"), created=True)
+        return _comment_result(response, created=True)
     except httpx.HTTPError as exc:
         raise GitHubError(f"GitHub API request failed: {type(exc).__name__}") from None
     finally:
@@ -509,7 +504,7 @@ def _find_comment(
     http: httpx.Client, url: str, headers: Mapping[str, str], marker: str
 ) -> int | None:
     next_url: str | None = url
-    params: dict[str, Any] | None = {"per_page": 100}
+    params: dict[str, int] | None = {"per_page": 100}
     pages = 0
     while next_url and pages < 100:
         response = http.get(next_url, headers=headers, params=params)
@@ -517,7 +512,7 @@ def _find_comment(
         if not isinstance(comments, list):
             raise GitHubApiError(response.status_code, "expected a list of comments")
         for comment in comments:
-            if _ours(comment, marker):
+            if isinstance(comment, dict) and _ours(comment, marker):
                 return int(comment["id"])
         next_url = response.links.get("next", {}).get("url")
         params = None  # the next link carries its own query
@@ -525,22 +520,36 @@ def _find_comment(
     return None
 
 
-def _mapping(value: Any) -> dict[str, Any]:
+def _object(value: object) -> Mapping[str, object] | None:
+    """`value` if it is a JSON object, else None (an event's fields are untrusted)."""
+    return value if isinstance(value, dict) else None
+
+
+def _mapping(value: object) -> Mapping[str, object]:
     """`value` if it is a JSON object, else an empty one (an event's fields are untrusted)."""
     return value if isinstance(value, dict) else {}
 
 
-def _ours(comment: Any, marker: str) -> bool:
+def _ours(comment: Mapping[str, object], marker: str) -> bool:
     """A comment carrying our marker AND written by a bot (the Actions token's
     github-actions[bot], or an App). Anyone can paste the marker into a comment of
     their own; editing theirs would put the preview under their name."""
-    if not isinstance(comment, dict):
-        return False
     user = _mapping(comment.get("user"))
     return user.get("type") == "Bot" and str(comment.get("body") or "").lstrip().startswith(marker)
 
 
-def _json_or_raise(response: httpx.Response) -> Any:
+def _comment_result(response: httpx.Response, *, created: bool) -> CommentResult:
+    """The comment GitHub answered with (its id and link)."""
+    data = _mapping(_json_or_raise(response))
+    comment_id, url = data.get("id"), data.get("html_url")
+    if isinstance(comment_id, bool) or not isinstance(comment_id, int | str):
+        raise GitHubApiError(response.status_code, "the answer names no comment")
+    return CommentResult(
+        id=int(comment_id), url=url if isinstance(url, str) else None, created=created
+    )
+
+
+def _json_or_raise(response: httpx.Response) -> object:
     if response.status_code >= 400:
         try:
             message = str(response.json().get("message", ""))

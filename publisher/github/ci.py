@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path, PurePosixPath
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from publisher import record
 from publisher.config import Config, ConfigError, load_config
@@ -54,6 +54,9 @@ from publisher.github.actions import (
 )
 from publisher.github.outcome import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Report
 from publisher.github.select import Selection, select_posts
+
+if TYPE_CHECKING:
+    from publisher.run import Connection, Run
 
 __all__ = ["Inputs", "choose_mode", "main", "parse_bool"]
 
@@ -102,7 +105,7 @@ def main(
 
 
 def validate(job: Job, why: str) -> int:
-    """Any other event: check every post, annotate, summarise."""
+    """Every other event: check every post, annotate, summarise."""
     from publisher.github.render import validate_summary
     from publisher.report import print_problems, problems_summary
 
@@ -149,7 +152,7 @@ def publish(job: Job, why: str) -> int:
         )
     with run_lock(job.config.root), job.run.connect(need_key=False) as api:
         report = job.plan(why, job.select("publish"), api=api)
-        if api.client is None and report.plan.needs_letmepost:
+        if api.client is None and report.plan.needs_api:
             raise UsageError(
                 "publishing needs the api-key input (LETMEPOST_API_KEY): pass "
                 "${{ secrets.LETMEPOST_API_KEY }}, or set sandbox: true to try it locally"
@@ -252,7 +255,7 @@ class Job:
     repo_root: Path | None
     log: Log
     environ: Mapping[str, str]
-    run: Any = field(default=None)  # publisher.run.Run
+    run: Run
     #: The runner's files that could not be written (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY):
     #: each said once as an error; the run goes on (results are still committed) and
     #: exits 2.
@@ -317,7 +320,12 @@ class Job:
         return select_posts(self.config, self.repo_root, self.actions, mode, self.run)
 
     def plan(
-        self, why: str, selection: Selection, *, reason: str | None = None, api: Any = None
+        self,
+        why: str,
+        selection: Selection,
+        *,
+        reason: str | None = None,
+        api: Connection | None = None,
     ) -> Report:
         """Load and plan the selected posts; the report of what was found. With an open
         connection, targets named by a platform alone are checked against the
@@ -387,7 +395,7 @@ class Job:
         state = "created" if result.created else "updated"
         self.log.command(f"publisher: preview comment {state}")
 
-    def send(self, api: Any, report: Report) -> None:
+    def send(self, api: Connection, report: Report) -> None:
         """Apply the plan: each result written back at once; the queued posts of
         deleted files are cancelled (steps of the plan too)."""
         from publisher.apply import Runner

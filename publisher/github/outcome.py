@@ -9,15 +9,60 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from publisher.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from publisher.github.actions import AnnotationLevel, annotation
 from publisher.github.select import Selection
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "SENT", "Report"]
+if TYPE_CHECKING:
+    from publisher.apply import Outcome
+    from publisher.plan import FilePlan, Plan, TargetPlan
+    from publisher.post import Post
+    from publisher.preview.views import PostPreview
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "SENT",
+    "Outputs",
+    "PlannedItem",
+    "PublishedItem",
+    "Report",
+]
 
 SENT = frozenset({"published", "publishing"})
+
+
+class PublishedItem(TypedDict):
+    """One target this run published: an item of the `published` output."""
+
+    file: str
+    target: str
+    platform: str | None
+    uri: str | None
+    url: str | None
+
+
+class PlannedItem(TypedDict):
+    """One target (or an invalid file, or a deleted file's queued target) and what the
+    plan does with it: an item of the `planned` output."""
+
+    file: str
+    state: str
+    target: str | None
+    platform: str | None
+    action: str
+    reason: str
+
+
+class Outputs(TypedDict):
+    """The Action's step outputs (`action.yml`)."""
+
+    published: list[PublishedItem]
+    planned: list[PlannedItem]
+    failed: str
 
 
 @dataclass
@@ -26,11 +71,11 @@ class Report:
 
     reason: str
     env: str
-    plan: Any  # publisher.plan.Plan
+    plan: Plan
     where: Callable[[str], str]  # a post's `rel` -> its path from the repository root
     selection: Selection
     root: Path | None = None  # the config root (media paths of the previews)
-    outcomes: list[Any] = field(default_factory=list)  # apply.Outcome
+    outcomes: list[Outcome] = field(default_factory=list)
     stopped: str | None = None
     written: list[str] = field(default_factory=list)  # post files written back (`rel`)
     commit: str | None = None
@@ -38,24 +83,24 @@ class Report:
     git_error: str | None = None
 
     @property
-    def refused(self) -> list[tuple[Any, Any]]:
+    def refused(self) -> list[tuple[FilePlan, TargetPlan]]:
         return [
             (f, t) for f in self.plan.files for t in f.targets if t.action in ("refuse", "blocked")
         ]
 
     @property
-    def waiting(self) -> list[tuple[Any, Any]]:
+    def waiting(self) -> list[tuple[FilePlan, TargetPlan]]:
         """Blocked or refused targets in files this event did not change: an earlier run
         reported them (and failed); they are listed, and fail no run again."""
         return [(f, t) for f, t in self.refused if not self.selection.changed_by_event(f.post.path)]
 
     @property
-    def new_blocks(self) -> list[tuple[Any, Any]]:
+    def new_blocks(self) -> list[tuple[FilePlan, TargetPlan]]:
         """Blocked or refused targets this event's change made (or a full scan found)."""
         return [(f, t) for f, t in self.refused if self.selection.changed_by_event(f.post.path)]
 
     @property
-    def sandbox_only(self) -> list[Any]:
+    def sandbox_only(self) -> list[FilePlan]:
         """Files whose `published` block holds only sandbox results (tried with
         `--sandbox` or `sandbox: true`, then committed) and that this live run publishes
         for real: they look finished, and are not."""
@@ -70,12 +115,12 @@ class Report:
         ]
 
     @property
-    def kept(self) -> list[tuple[Any, Any]]:
+    def kept(self) -> list[tuple[FilePlan, TargetPlan]]:
         """Targets edited after publishing and kept as published (onEdit: keep)."""
         return [(f, t) for f in self.plan.files for t in f.targets if t.action == "keep"]
 
     @property
-    def failed_outcomes(self) -> list[Any]:
+    def failed_outcomes(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.failed]
 
     @property
@@ -88,7 +133,7 @@ class Report:
         bad = self.failed or self.stopped or self.git_error
         return EXIT_FAILED if bad else EXIT_OK
 
-    def previews(self) -> list[Any]:
+    def previews(self) -> list[PostPreview]:
         """The preview (`publisher.preview.views.PostPreview`) of every planned file, in
         plan order: the same model `watch` and its live page show."""
         from publisher.preview.views import build_preview
@@ -98,7 +143,7 @@ class Report:
 
     # -- outputs ------------------------------------------------------------------------
 
-    def published(self) -> list[dict[str, Any]]:
+    def published(self) -> list[PublishedItem]:
         return [
             {
                 "file": self.where(o.path),
@@ -111,8 +156,8 @@ class Report:
             if o.status in SENT
         ]
 
-    def planned(self) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
+    def planned(self) -> list[PlannedItem]:
+        items: list[PlannedItem] = []
         for f in self.plan.files:
             if f.state == "invalid":
                 items.append(
@@ -150,7 +195,7 @@ class Report:
                 )
         return items
 
-    def outputs(self) -> dict[str, Any]:
+    def outputs(self) -> Outputs:
         return {
             "published": self.published(),
             "planned": self.planned(),
@@ -220,7 +265,7 @@ class Report:
         return lines
 
 
-def _target_line(post: Any, t: Any) -> int | None:
+def _target_line(post: Post, t: TargetPlan) -> int | None:
     if post.doc is None or t.target is None:
         return None
     return post.doc.line_of(("targets", t.target.index))[0]

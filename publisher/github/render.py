@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from publisher.github.outcome import SENT, Report
 from publisher.report import ACTION_WORDS, plural
+
+if TYPE_CHECKING:
+    from publisher.plan import Step
+    from publisher.post import Problem
+    from publisher.preview.views import PostPreview
 
 __all__ = [
     "commit_message",
@@ -176,14 +181,14 @@ def git_summary(report: Report) -> str:
     return f"\n### Commit\n\nResults {state}: `{report.commit[:12]}` by github-actions\\[bot\\].\n"
 
 
-def _when(preview: Any) -> str:
+def _when(preview: PostPreview) -> str:
     if preview.state == "draft":
         return "Draft: never published."
     when = f"at {preview.scheduled_at}" if preview.scheduled_at else "immediately"
     return f"Publishes {when}."
 
 
-def _texts(preview: Any) -> dict[str, list[str]]:
+def _texts(preview: PostPreview) -> dict[str, list[str]]:
     """The distinct texts of a post (first comments included), with the targets using
     each."""
     texts: dict[str, list[str]] = {}
@@ -196,11 +201,11 @@ def _texts(preview: Any) -> dict[str, list[str]]:
     return texts
 
 
-def _sorted(problems: Any) -> list[Any]:
+def _sorted(problems: Iterable[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.line, p.col))
 
 
-def _all_problems(preview: Any) -> list[Any]:
+def _all_problems(preview: PostPreview) -> list[Problem]:
     return _sorted([*preview.problems, *(p for t in preview.targets for p in t.problems)])
 
 
@@ -256,14 +261,14 @@ def preview_markdown(report: Report) -> str:
     return "\n".join(out).rstrip() + "\n" + _waiting_md(report)
 
 
-def _steps_of(report: Report, rel: str) -> list[Any]:
+def _steps_of(report: Report, rel: str) -> list[Step]:
     for f in report.plan.files:
         if f.path == rel:
             return list(f.steps)
     return []
 
 
-def _steps_md(steps: Sequence[Any]) -> list[str]:
+def _steps_md(steps: Sequence[Step]) -> list[str]:
     """The requests publishing would send (the plan's steps, as `apply` runs them)."""
     if not steps:
         return []

@@ -19,16 +19,33 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import NotRequired, TypedDict
 from urllib.parse import unquote, urlsplit
 
-from publisher.preview.views import PostPreview
+from publisher.preview.views import CardJson, PostJson, PostPreview
 from publisher.rules import limits
 
-__all__ = ["PreviewHub", "PreviewServer", "page_html", "serve"]
+__all__ = ["PreviewHub", "PreviewServer", "Snapshot", "page_html", "serve"]
 
 
 # --------------------------------------------------------------------------- the hub
+
+
+class _CardText(TypedDict):
+    """What the hub read of a link card's page (`warning`: why it could not)."""
+
+    title: str | None
+    description: str | None
+    warning: NotRequired[str]
+
+
+class Snapshot(TypedDict):
+    """Every post's latest preview, as `/api/posts` and the `snapshot` event send it."""
+
+    version: int
+    info: dict[str, str]
+    scanned: bool
+    posts: list[PostJson]
 
 
 class PreviewHub:
@@ -36,32 +53,33 @@ class PreviewHub:
     Thread-safe: the watch loop writes, the page's connections read."""
 
     def __init__(self, *, fetch_cards: bool = True) -> None:
-        self._posts: dict[str, dict[str, Any]] = {}
+        self._posts: dict[str, PostJson] = {}
         self._changes: list[tuple[int, str]] = []  # (version, rel) of each change
         self._version = 0
         self._cond = threading.Condition()
-        self.info: dict[str, Any] = {}  # shown in the page header: root, settle, env
+        self.info: dict[str, str] = {}  # shown in the page header: root, settle, env
         self.scanned = False  # every post was loaded once: the page is complete
         self.fetch_cards = fetch_cards
-        self._cards: dict[str, dict[str, Any] | None] = {}  # link -> title, description
+        self._cards: dict[str, _CardText | None] = {}  # link -> title, description
         self._fetching: set[str] = set()
 
     def update(self, preview: PostPreview) -> None:
         data = preview.as_dict()
         for t in data["targets"]:
-            if t.get("card"):
-                self._fill_card(preview.rel, t["card"])
+            card = t["card"]
+            if card:
+                self._fill_card(preview.rel, card)
         self._bump(preview.rel, data)
 
     # -- link cards: read here, in the background (bounded: `linkcard.fetch_card`), so
     # that the page itself loads nothing from the internet.
 
-    def _fill_card(self, rel: str, card: dict[str, Any]) -> None:
+    def _fill_card(self, rel: str, card: CardJson) -> None:
         url = card["url"]
         with self._cond:
             known = self._cards.get(url)
             if known is not None:
-                card.update(known)
+                _fill(card, known)
                 return
             if url in self._cards or not self.fetch_cards or url in self._fetching:
                 return
@@ -74,7 +92,7 @@ class PreviewHub:
         from publisher.clients.linkcard import fetch_card
 
         got, warnings = fetch_card(url, with_image=False)
-        found = (
+        found: _CardText = (
             {"title": got.title, "description": got.description}
             if got is not None
             else {"title": None, "description": None, "warning": "; ".join(warnings)}
@@ -85,11 +103,12 @@ class PreviewHub:
             data = self._posts.get(rel)
         if data is None:
             return
-        data = json.loads(json.dumps(data))  # a new version: readers keep the old one
-        for t in data["targets"]:
-            if (t.get("card") or {}).get("url") == url:
-                t["card"].update(found)
-        self._bump(rel, data)
+        fresh: PostJson = json.loads(json.dumps(data))  # a new version: readers keep the old one
+        for t in fresh["targets"]:
+            card = t["card"]
+            if card is not None and card["url"] == url:
+                _fill(card, found)
+        self._bump(rel, fresh)
 
     def remove(self, rel: str) -> None:
         self._bump(rel, None)
@@ -103,7 +122,7 @@ class PreviewHub:
             del self._changes[:-1000]
             self._cond.notify_all()
 
-    def _bump(self, rel: str, data: dict[str, Any] | None) -> None:
+    def _bump(self, rel: str, data: PostJson | None) -> None:
         with self._cond:
             if data is None:
                 self._posts.pop(rel, None)
@@ -114,7 +133,7 @@ class PreviewHub:
             del self._changes[:-1000]
             self._cond.notify_all()
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> Snapshot:
         with self._cond:
             return {
                 "version": self._version,
@@ -123,7 +142,9 @@ class PreviewHub:
                 "posts": sorted(self._posts.values(), key=lambda p: -p["updated"]),
             }
 
-    def wait(self, since: int, timeout: float) -> tuple[int, list[tuple[str, Any]] | None]:
+    def wait(
+        self, since: int, timeout: float
+    ) -> tuple[int, list[tuple[str, PostJson | None]] | None]:
         """Block until the version passes ``since`` (or ``timeout``); return the new
         version and the changed posts as ``(rel, data or None)``, or None when the
         caller fell too far behind and must take a fresh snapshot."""
@@ -142,6 +163,13 @@ class PreviewHub:
             self._version += 1
             self._changes.append((self._version, ""))
             self._cond.notify_all()
+
+
+def _fill(card: CardJson, found: _CardText) -> None:
+    """A card with what its page said."""
+    card["title"], card["description"] = found["title"], found["description"]
+    if "warning" in found:
+        card["warning"] = found["warning"]
 
 
 # --------------------------------------------------------------------------- the server
@@ -202,7 +230,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "publisher-watch"
     sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet: the watch output is for posts, not for requests."""
 
     def do_GET(self) -> None:
@@ -302,12 +330,12 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             pass  # the page went away
 
-    def _event(self, name: str, data: Any) -> None:
+    def _event(self, name: str, data: object) -> None:
         self.wfile.write(b"event: " + name.encode() + b"\ndata: " + _json(data) + b"\n\n")
         self.wfile.flush()
 
 
-def _json(value: Any) -> bytes:
+def _json(value: object) -> bytes:
     # "<" escaped as well, so the JSON could never close a <script> if it were inlined.
     from publisher.redaction import redact
 

@@ -10,9 +10,15 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from publisher.preview.views import PostPreview, segments
+
+if TYPE_CHECKING:
+    from rich.console import Group, RenderableType
+    from rich.panel import Panel
+
+    from publisher.preview.page import PreviewHub
 
 __all__ = ["HubListener", "LiveView", "PlainView", "render_post"]
 
@@ -89,12 +95,12 @@ class LiveView:
     def _refresh(self) -> None:
         self.live.update(self.render(), refresh=True)
 
-    def render(self) -> Any:
+    def render(self) -> Group:
         from rich.console import Group
         from rich.text import Text
 
         recent = list(self.posts.values())[-self.MAX_POSTS :]
-        parts: list[Any] = [render_post(p) for p in reversed(recent)]
+        parts: list[RenderableType] = [render_post(p) for p in reversed(recent)]
         for line, error in self.events:
             parts.append(Text(line, style="red" if error else "dim"))
         return Group(*parts)
@@ -104,7 +110,7 @@ _STATE_STYLE = {"invalid": "red", "edited": "yellow", "draft": "yellow", "blocke
 _SEGMENT_STYLE = {"link": "underline blue", "mention": "magenta", "tag": "cyan"}
 
 
-def render_post(preview: PostPreview) -> Any:
+def render_post(preview: PostPreview) -> Panel:
     """One post as a rich panel: a meter per target, the text, the problems."""
     from rich.console import Group
     from rich.panel import Panel
@@ -124,11 +130,11 @@ def render_post(preview: PostPreview) -> Any:
                 meter.append(" OVER", style="bold red")
         else:
             meter.append("no known limit", style="dim")
-        result = t.result or {}
         badge = t.badge()
-        detail = result.get("url") or result.get("uri") or (t.reason if t.reason != badge else "")
+        link = (t.result["url"] or t.result["uri"]) if t.result else None
+        detail = link or (t.reason if t.reason != badge else "")
         table.add_row(Text(t.name, style="bold"), meter, Text(f"{badge}  {detail}".rstrip()))
-    body: list[Any] = [table] if preview.targets else []
+    body: list[RenderableType] = [table] if preview.targets else []
     in_post = [t for t in preview.targets if t.in_post]
     distinct = len({t.text for t in in_post})
     shown: set[str] = set()
@@ -153,7 +159,7 @@ def render_post(preview: PostPreview) -> Any:
 class HubListener:
     """Feeds the preview page."""
 
-    def __init__(self, hub: Any) -> None:
+    def __init__(self, hub: PreviewHub) -> None:
         self.hub = hub
 
     def preview(self, preview: PostPreview, *, initial: bool = False) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 from urllib.parse import quote
 
 import regex
@@ -27,14 +27,104 @@ from publisher.report import ACTION_WORDS
 from publisher.rules import limits
 from publisher.scheduled import calendar
 
+if TYPE_CHECKING:
+    from publisher.post import MediaFile, ResolvedTarget
+    from publisher.record import TargetRecord
+
 __all__ = [
+    "CardJson",
+    "MediaJson",
     "MediaPreview",
+    "PostJson",
     "PostPreview",
+    "ResultJson",
+    "TargetJson",
     "TargetPreview",
     "build_preview",
     "problem_targets",
     "segments",
 ]
+
+
+# -- the JSON the live page reads (`as_dict`) ---------------------------------------
+
+
+class MediaJson(TypedDict):
+    kind: str
+    alt: str | None
+    name: str
+    src: str | None
+
+
+class ResultJson(TypedDict):
+    """A target's recorded result."""
+
+    status: str
+    url: str | None
+    uri: str | None
+    at: str | None
+    error: str | None
+
+
+class CardJson(TypedDict):
+    """A direct Bluesky post's link card; the title and description are filled in by
+    the page's hub (`warning` when the page could not be read)."""
+
+    url: str
+    title: str | None
+    description: str | None
+    warning: NotRequired[str]
+
+
+class LengthJson(TypedDict):
+    used: int
+    limit: int
+    unit: str
+    over: bool
+
+
+class PartJson(TypedDict):
+    text: str
+    segments: list[tuple[str, str]]
+    meter: str
+
+
+class TargetJson(TypedDict):
+    """One target of a post on the live page (`TargetPreview.as_dict`)."""
+
+    label: str
+    platform: str | None
+    name: str
+    text: str
+    segments: list[tuple[str, str]]
+    length: LengthJson | None
+    action: str
+    actionWord: str
+    reason: str
+    media: list[MediaJson]
+    firstComment: str | None
+    problems: list[dict[str, object]]
+    result: ResultJson | None
+    inPost: bool
+    parts: list[PartJson]
+    replyTo: str | None
+    quote: str | None
+    card: CardJson | None
+
+
+class PostJson(TypedDict):
+    """One post on the live page (`PostPreview.as_dict`)."""
+
+    path: str
+    state: str
+    scheduledAt: str | None
+    note: str
+    publishAt: float | None
+    updated: float
+    calendar: list[dict[str, object]]
+    problems: list[dict[str, object]]
+    targets: list[TargetJson]
+
 
 # Links, @mentions (handles may contain dots) and #hashtags, as the platforms see them.
 _HIGHLIGHT = regex.compile(
@@ -71,7 +161,7 @@ class MediaPreview:
     name: str  # as written in the post (path or URL)
     src: str | None  # the page's URL for a local file (/media/...); None for remote media
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> MediaJson:
         return {"kind": self.kind, "alt": self.alt, "name": self.name, "src": self.src}
 
 
@@ -88,7 +178,7 @@ class TargetPreview:
     media: tuple[MediaPreview, ...] = ()
     first_comment: str | None = None
     problems: tuple[Problem, ...] = ()
-    result: dict[str, Any] | None = None  # the recorded status, url, uri, error
+    result: ResultJson | None = None  # the recorded status, url, uri, error
     in_post: bool = True  # False: no longer in the post, but the plan acts on it
     parts: tuple[str, ...] = ()  # a thread: parts 2..n (part 1 is `text`)
     reply_to: str | None = None  # the post this answers (a URL)
@@ -96,7 +186,7 @@ class TargetPreview:
 
     # A direct Bluesky post's link card: {"url", "title", "description"}; the title is
     # filled in by whoever may read the page (the live page's hub), never by the page.
-    card: dict[str, Any] | None = None
+    card: CardJson | None = None
 
     def part_meters(self) -> list[str]:
         """``part 2/3: 120/300 graphemes`` for each later part of a thread."""
@@ -155,8 +245,8 @@ class TargetPreview:
             for m in self.media
         ]
 
-    def as_dict(self) -> dict[str, Any]:
-        length = None
+    def as_dict(self) -> TargetJson:
+        length: LengthJson | None = None
         if self.length is not None:
             length = {
                 "used": self.length.used,
@@ -203,7 +293,7 @@ class PostPreview:
     updated: float = field(default_factory=time.time)
     #: this post's rows of the calendar (`publisher.scheduled.calendar`: what
     #: `publisher schedule` lists), UTC; the page merges them into its calendar
-    calendar: list[dict[str, Any]] = field(default_factory=list)
+    calendar: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
@@ -237,8 +327,7 @@ class PostPreview:
         else:
             word = ACTION_WORDS.get(t.action, t.action)
             line = f"{self.rel}: {t.meter()} · {word}" + (f" ({t.reason})" if t.reason else "")
-        result = t.result or {}
-        link = result.get("url") or result.get("uri")
+        link = (t.result["url"] or t.result["uri"]) if t.result else None
         out = [line + (f" · {link}" if link else "")]
         if t.in_post and t.reply_to:
             out.append(f"{self.rel}: {t.name} replies to {t.reply_to}")
@@ -260,7 +349,7 @@ class PostPreview:
             out += [f"{self.rel}: {t.name} {meter.split(':')[0]} | {x}" for x in text.splitlines()]
         return out
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> PostJson:
         return {
             "path": self.rel,
             "state": self.state,
@@ -375,7 +464,7 @@ def problem_targets(post: Post) -> dict[Problem, int]:
     return owners
 
 
-def _result(rec: Any) -> dict[str, Any] | None:
+def _result(rec: TargetRecord | None) -> ResultJson | None:
     if rec is None:
         return None
     return {
@@ -387,7 +476,7 @@ def _result(rec: Any) -> dict[str, Any] | None:
     }
 
 
-def _card(t: Any) -> dict[str, Any] | None:
+def _card(t: ResolvedTarget) -> CardJson | None:
     """The link card a direct Bluesky target will show: its URL (no network here)."""
     if not t.direct or t.media:
         return None
@@ -408,7 +497,7 @@ def _why_nothing(state: str) -> str:
     return state
 
 
-def _media(m: Any, root: Path) -> MediaPreview:
+def _media(m: MediaFile, root: Path) -> MediaPreview:
     src = None
     if m.path is not None:
         try:

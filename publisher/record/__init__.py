@@ -1,8 +1,8 @@
 """The `published` block of a post file: read, written, counted, merged.
 
-Nothing else builds or reads record dicts by hand. The block is written only by
-publisher, after every response, as a textual splice (`writeback.update_file`: every
-other byte of the file is kept). Its shape::
+Backends build no record dicts (they pass `Sending`, `Answer`, `Failure`). The block
+is written only by publisher, after every response, as a textual splice
+(`writeback.update_file`: every other byte of the file is kept). Its shape::
 
     published:
       env: live                  # live | sandbox (Run.counts decides what counts)

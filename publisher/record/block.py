@@ -117,8 +117,9 @@ class TargetDict(PartDict, total=False):
 def as_target(raw: Mapping[str, object]) -> TargetDict:
     """A target record of a block that was checked (`view.TargetRecord`: a post whose
     block is not is `published.invalid` and never run; a record restored from git
-    history is checked the same way before it is planned), or one the transitions
-    built from their typed arguments. A copy: the block it came from is not changed."""
+    history or the letmepost post log is checked the same way when its steps are
+    planned), or one the transitions built from their typed arguments. A copy: the
+    block it came from is not changed."""
     return cast(TargetDict, dict(raw))
 
 

@@ -1,5 +1,5 @@
 """The platforms letmepost publishes to: one registry that the frontmatter model, the
-rules (`limits.py`), the config, the previews and the sandbox all read.
+rules (`limits/`), the config, the previews and the sandbox all read.
 
 Light on purpose (no imports beyond the standard library): the CLI's start-up path
 and the sandbox's config read it.
@@ -7,8 +7,7 @@ and the sandbox's config read it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
 
 __all__ = ["MEDIA", "PLATFORMS", "REGISTRY", "MediaLimits", "Platform", "platform_title"]
 
@@ -64,7 +63,7 @@ def platform_title(name: str | None) -> str:
 
 
 # ------------------------------------------------------------------ media limits
-# letmepost-api.md section 6 (the rules in limits.py check against these).
+# letmepost-api.md section 6 (the rules in limits/ check against these).
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +86,15 @@ class MediaLimits:
     size_rule_video: str = ""
 
 
-def _spec(platform: str, **kw: Any) -> MediaLimits:
-    defaults = {
-        "mime_rule_image": f"{platform}.media.mime_allowed",
-        "mime_rule_video": f"{platform}.media.mime_allowed",
-        "size_rule_image": f"{platform}.media.image_size_max",
-        "size_rule_video": f"{platform}.media.video_size_max",
-    }
-    return MediaLimits(**{**defaults, **kw})
+def _spec(platform: str, limits: MediaLimits) -> MediaLimits:
+    """``limits`` with the rule ids it does not name set to ``<platform>.media.*``."""
+    return replace(
+        limits,
+        mime_rule_image=limits.mime_rule_image or f"{platform}.media.mime_allowed",
+        mime_rule_video=limits.mime_rule_video or f"{platform}.media.mime_allowed",
+        size_rule_image=limits.size_rule_image or f"{platform}.media.image_size_max",
+        size_rule_video=limits.size_rule_video or f"{platform}.media.video_size_max",
+    )
 
 
 _JPEG, _PNG, _GIF, _WEBP = "image/jpeg", "image/png", "image/gif", "image/webp"
@@ -103,75 +103,89 @@ _MP4, _MOV = "video/mp4", "video/quicktime"
 MEDIA: dict[str, MediaLimits] = {
     "bluesky": _spec(
         "bluesky",
-        max_images=4,
-        max_videos=1,
-        exclusive=True,
-        alt_max=2000,
-        image_mimes=frozenset({_JPEG, _PNG, _WEBP, _GIF}),
-        video_mimes=frozenset({_MP4}),
-        image_max=1_000_000,
-        video_max=100_000_000,
+        MediaLimits(
+            max_images=4,
+            max_videos=1,
+            exclusive=True,
+            alt_max=2000,
+            image_mimes=frozenset({_JPEG, _PNG, _WEBP, _GIF}),
+            video_mimes=frozenset({_MP4}),
+            image_max=1_000_000,
+            video_max=100_000_000,
+        ),
     ),
     "twitter": _spec(
         "twitter",
-        max_images=4,
-        max_videos=1,
-        exclusive=True,
-        alt_max=1000,
-        image_mimes=frozenset({_JPEG, _PNG, _WEBP, _GIF}),
-        video_mimes=frozenset({_MP4}),
-        image_max=5_000_000,
-        gif_max=15_000_000,
-        video_max=512_000_000,
+        MediaLimits(
+            max_images=4,
+            max_videos=1,
+            exclusive=True,
+            alt_max=1000,
+            image_mimes=frozenset({_JPEG, _PNG, _WEBP, _GIF}),
+            video_mimes=frozenset({_MP4}),
+            image_max=5_000_000,
+            gif_max=15_000_000,
+            video_max=512_000_000,
+        ),
     ),
     "threads": _spec(
         "threads",
-        max_items=20,
-        alt_max=1000,
-        image_mimes=frozenset({_JPEG, _PNG, _WEBP}),
-        video_mimes=frozenset({_MP4, _MOV}),
-        image_max=8_000_000,
-        video_max=1_000_000_000,
+        MediaLimits(
+            max_items=20,
+            alt_max=1000,
+            image_mimes=frozenset({_JPEG, _PNG, _WEBP}),
+            video_mimes=frozenset({_MP4, _MOV}),
+            image_max=8_000_000,
+            video_max=1_000_000_000,
+        ),
     ),
     "facebook": _spec(
         "facebook",
-        max_videos=1,
-        exclusive=True,
-        image_mimes=frozenset({_JPEG, _PNG, _GIF, _WEBP}),
-        video_mimes=frozenset({_MP4, _MOV}),
-        image_max=4_000_000,
-        video_max=4_000_000_000,
+        MediaLimits(
+            max_videos=1,
+            exclusive=True,
+            image_mimes=frozenset({_JPEG, _PNG, _GIF, _WEBP}),
+            video_mimes=frozenset({_MP4, _MOV}),
+            image_max=4_000_000,
+            video_max=4_000_000_000,
+        ),
     ),
     "instagram": _spec(
         "instagram",
-        max_items=10,
-        alt_max=2200,
-        image_mimes=frozenset({_JPEG}),
-        video_mimes=frozenset({_MP4, _MOV}),
-        image_max=8_000_000,
-        video_max=1_000_000_000,
+        MediaLimits(
+            max_items=10,
+            alt_max=2200,
+            image_mimes=frozenset({_JPEG}),
+            video_mimes=frozenset({_MP4, _MOV}),
+            image_max=8_000_000,
+            video_max=1_000_000_000,
+        ),
     ),
     # The item count (exactly one) is checked by _check_pinterest.
     "pinterest": _spec(
         "pinterest",
-        image_mimes=frozenset({_JPEG, _PNG, _WEBP}),
-        video_mimes=frozenset({_MP4, _MOV, "video/m4v"}),
-        image_max=20_000_000,
-        video_max=2_000_000_000,
-        mime_rule_image="pinterest.image.mime_allowed",
-        mime_rule_video="pinterest.video.mime_allowed",
-        size_rule_image="pinterest.image.size_max",
-        size_rule_video="pinterest.video.size_max",
+        MediaLimits(
+            image_mimes=frozenset({_JPEG, _PNG, _WEBP}),
+            video_mimes=frozenset({_MP4, _MOV, "video/m4v"}),
+            image_max=20_000_000,
+            video_max=2_000_000_000,
+            mime_rule_image="pinterest.image.mime_allowed",
+            mime_rule_video="pinterest.video.mime_allowed",
+            size_rule_image="pinterest.image.size_max",
+            size_rule_video="pinterest.video.size_max",
+        ),
     ),
     # Images are refused by tiktok.media.video_required, so only videos are typed.
     "tiktok": _spec(
         "tiktok",
-        video_mimes=frozenset(
-            {_MP4, _MOV, "video/mpeg", "video/x-msvideo", "video/x-flv", "video/webm"}
+        MediaLimits(
+            video_mimes=frozenset(
+                {_MP4, _MOV, "video/mpeg", "video/x-msvideo", "video/x-flv", "video/webm"}
+            ),
+            video_max=4 * 1024**3,
+            mime_rule_video="tiktok.file_format.invalid",
+            size_rule_video="tiktok.video.size_max",
         ),
-        video_max=4 * 1024**3,
-        mime_rule_video="tiktok.file_format.invalid",
-        size_rule_video="tiktok.video.size_max",
     ),
 }
 

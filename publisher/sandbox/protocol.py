@@ -15,7 +15,7 @@ not complete in time gets a 408 and is closed.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Protocol
 
 __all__ = ["header_timeout_protocol"]
 
@@ -27,6 +27,60 @@ _RESPONSE_408 = (
     b"\r\n"
     b"Request headers not received"
 )
+
+
+class _Cycle(Protocol):
+    """What the timer reads of uvicorn's request-response cycle (both protocols')."""
+
+    response_complete: bool
+
+
+class _HeaderTimeout(asyncio.Protocol):
+    """The timer, mixed in before the uvicorn protocol class it extends (``super()`` is
+    that class at run time; the annotations say what the timer reads of it)."""
+
+    header_timeout: float
+    cycle: _Cycle | None
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport | None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._header_timer: asyncio.TimerHandle | None = None
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def data_received(self, data: bytes) -> None:
+        cycle = self.cycle
+        if self._header_timer is None and (cycle is None or cycle.response_complete):
+            self._arm_header_timer()  # the first bytes of the next request
+        super().data_received(data)
+        if self.cycle is not cycle:  # the headers of a request are complete
+            self._disarm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self) -> None:
+        self._disarm_header_timer()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._on_header_timeout)
+
+    def _disarm_header_timer(self) -> None:
+        timer = getattr(self, "_header_timer", None)
+        if timer is not None:
+            timer.cancel()
+            self._header_timer = None
+
+    def _on_header_timeout(self) -> None:
+        self._header_timer = None
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            return  # a request is being answered: not ours to cut
+        transport.write(_RESPONSE_408)
+        transport.close()
 
 
 def _base_protocol() -> type[asyncio.Protocol]:
@@ -47,47 +101,5 @@ def header_timeout_protocol(
 ) -> type[asyncio.Protocol]:
     """A subclass of uvicorn's HTTP protocol that closes connections whose request
     headers take longer than ``seconds`` to arrive."""
-    parent: Any = base or _base_protocol()
-
-    class HeaderTimeoutProtocol(parent):
-        header_timeout = seconds
-
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            self._header_timer: asyncio.TimerHandle | None = None
-            super().connection_made(transport)
-            self._arm_header_timer()
-
-        def data_received(self, data: bytes) -> None:
-            cycle = self.cycle
-            if self._header_timer is None and (cycle is None or cycle.response_complete):
-                self._arm_header_timer()  # the first bytes of the next request
-            super().data_received(data)
-            if self.cycle is not cycle:  # the headers of a request are complete
-                self._disarm_header_timer()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm_header_timer()
-            super().connection_lost(exc)
-
-        def _arm_header_timer(self) -> None:
-            self._disarm_header_timer()
-            self._header_timer = self.loop.call_later(self.header_timeout, self._on_header_timeout)
-
-        def _disarm_header_timer(self) -> None:
-            timer = getattr(self, "_header_timer", None)
-            if timer is not None:
-                timer.cancel()
-                self._header_timer = None
-
-        def _on_header_timeout(self) -> None:
-            self._header_timer = None
-            transport = self.transport
-            if transport is None or transport.is_closing():
-                return
-            cycle = self.cycle
-            if cycle is not None and not cycle.response_complete:
-                return  # a request is being answered: not ours to cut
-            transport.write(_RESPONSE_408)
-            transport.close()
-
-    return HeaderTimeoutProtocol
+    parent = base or _base_protocol()
+    return type("HeaderTimeoutProtocol", (_HeaderTimeout, parent), {"header_timeout": seconds})

@@ -1,8 +1,9 @@
-"""Posts: account resolution, preflight, quota, publishing (sandbox or emulated live), worker.
+"""Posts: a request's rows, quota, publishing (sandbox or emulated live), the scheduler.
 
 ``Engine`` is the business logic behind ``/v1/posts``; it knows nothing about HTTP
 beyond raising ``ApiError``. Immediate and scheduled posts go through one path:
-rows are built, then each is ``deliver``-ed.
+rows are built (their accounts and checks from ``preflight.py``), then each is
+``deliver``-ed.
 """
 
 from __future__ import annotations

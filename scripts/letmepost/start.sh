@@ -6,8 +6,13 @@
 #   scripts/letmepost/start.sh install   # install and build once, kept in LMP_HOME:
 #                                        # Debian's postgresql + redis-server, pnpm, moto,
 #                                        # the server built, a migrated database template
-#   scripts/letmepost/start.sh start     # start a fresh server in LMP_RUN_DIR (installs
-#                                        # first if needed) and print KEY=VALUE lines:
+#   scripts/letmepost/start.sh up        # start a fresh server in LMP_RUN_DIR (installs
+#                                        # first if needed) with the onboarding that needs
+#                                        # no PDS (onboard.py prepare: sign-up, org, keys,
+#                                        # profiles; X and Threads rows); prints nothing
+#   scripts/letmepost/start.sh start     # `up` (or find it done), connect the Bluesky
+#                                        # accounts on the PDS (onboard.py connect) and
+#                                        # print KEY=VALUE lines:
 #                                        #   LMP_URL LMP_TEST_KEY LMP_LIVE_KEY LMP_ORG_ID
 #                                        #   LMP_PROFILE_ID LMP_PROFILE2_ID LMP_ALICE_ID
 #                                        #   LMP_ALICE_DID LMP_BOB_ID LMP_BOB_DID LMP_X_ID
@@ -19,7 +24,8 @@
 # else ../shared/tools/letmepost-server next to this checkout. It may be read-only: the
 # install runs its start.sh up to the build, the start here is that script's, split into
 # an install and a per-run part (several servers can run at once on other ports, sharing
-# the installs) with the slow steps done once or side by side.
+# the installs) with the slow steps done once or side by side. The API and its worker run
+# without the source's `--import ./instrument.mjs` (Sentry) unless SENTRY_DSN is set.
 #
 # Knobs: LMP_HOME (the installs, default ${TMPDIR:-/tmp}/publisher-letmepost), LMP_RUN_DIR
 # (one server's database, Redis, logs, keys; default $LMP_HOME/run-$LMP_API_PORT), ports

@@ -106,8 +106,8 @@ create_account() {
     "http://127.0.0.1:$PDS_PORT/xrpc/com.atproto.server.createAccount" \
     -H 'content-type: application/json' \
     -d "{\"handle\":\"$handle\",\"email\":\"${handle//./-}@example.com\",\"password\":\"$password\"}")" || true
-  did="$(node -p "try { JSON.parse(process.argv[1]).did || '' } catch { '' }" "$resp")"
-  [ -n "$did" ] || { log "createAccount $handle failed: $resp"; stop; exit 1; }
+  did="$(printf '%s' "$resp" | grep -o '"did":"did:[^"]*"' | head -1 | cut -d'"' -f4)" || true
+  [ -n "$did" ] || { log "createAccount $handle failed: $resp"; return 1; }
   echo "$did"
 }
 
@@ -146,10 +146,20 @@ start() {
   local t1 did extra_dids="" h
   t1=$(date +%s.%N)
   # Accounts need no invite. Handles must end in .test (PDS_SERVICE_HANDLE_DOMAINS).
-  did="$(create_account "$PDS_TEST_HANDLE" "$PDS_TEST_PASSWORD")"
+  # They are created side by side, each DID into a file of its own.
+  local jobs=() job
+  create_account "$PDS_TEST_HANDLE" "$PDS_TEST_PASSWORD" >"$DATA/did-main" &
+  jobs+=($!)
   for h in ${PDS_EXTRA_HANDLES//,/ }; do
-    extra_dids="${extra_dids:+$extra_dids,}$h=$(create_account "$h" "$PDS_EXTRA_PASSWORD")"
+    create_account "$h" "$PDS_EXTRA_PASSWORD" >"$DATA/did-$h" &
+    jobs+=($!)
   done
+  for job in "${jobs[@]}"; do wait "$job" || { stop; exit 1; }; done
+  did="$(cat "$DATA/did-main")"
+  for h in ${PDS_EXTRA_HANDLES//,/ }; do
+    extra_dids="${extra_dids:+$extra_dids,}$h=$(cat "$DATA/did-$h")"
+  done
+  rm -f "$DATA"/did-*
   log "ready in $(awk "BEGIN{printf \"%.1f\", $t1-$t0}")s, pid $(cat "$PID_FILE"), rss $(($(ps -o rss= -p "$(cat "$PID_FILE")") / 1024)) MB, log $LOG_FILE"
   echo "PDS_URL=http://127.0.0.1:$PDS_PORT"
   echo "PDS_TEST_HANDLE=$PDS_TEST_HANDLE"

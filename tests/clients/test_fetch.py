@@ -190,8 +190,6 @@ def test_fetch_allow_in_publisher_toml_lets_a_card_through(
     """The live page's preview fetches cards in the CLI process: `fetch_allow` is what
     lets it read a page on this machine (checked here in process, as `config_from`
     registers it)."""
-    import argparse
-
     from publisher.clients import fetch as netfetch
     from publisher.commands.common import config_from
 
@@ -201,6 +199,6 @@ def test_fetch_allow_in_publisher_toml_lets_a_card_through(
     (tmp_path / ".git").mkdir()
     (tmp_path / "publisher.toml").write_text('fetch_allow = ["127.0.0.1"]\n')
     monkeypatch.chdir(tmp_path)
-    config_from(argparse.Namespace(config=tmp_path / "publisher.toml"))
+    config_from(tmp_path / "publisher.toml")
     card = fetch_card(url).card
     assert card is not None and card.title == "From the toml"

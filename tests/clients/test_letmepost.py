@@ -345,13 +345,13 @@ def test_answers_during_a_hold_do_not_extend_it():
     ],
 )
 def test_retry_after_parsing(value, expected):
-    from publisher.clients.letmepost import _retry_after
+    from publisher.clients.pacing import retry_after as _retry_after
 
     assert _retry_after({"retry-after": value}, 120.0) == expected
 
 
 def test_retry_after_as_an_http_date():
-    from publisher.clients.letmepost import _retry_after
+    from publisher.clients.pacing import retry_after as _retry_after
 
     wall = 1_700_000_000.0  # 2023-11-14T22:13:20Z
     headers = {"retry-after": "Tue, 14 Nov 2023 22:13:25 GMT"}

@@ -223,14 +223,14 @@ def test_init_offline_pins_nothing_it_cannot_name_and_says_so(repo, tmp_path):
 def test_init_pins_a_recorded_release_offline(monkeypatch, tmp_path):
     """A released package knows its tag's commit (publisher.releases): no network."""
     from publisher import releases
-    from publisher.commands import init
+    from publisher.commands.init_templates import action_ref
 
     sha = "ab" * 20
     monkeypatch.setattr(releases, "RELEASES", {__version__: sha, "0.0.1": "cd" * 20})
     monkeypatch.setenv("PUBLISHER_ACTION_URL", str(tmp_path / "no-such-repo"))
-    assert init.action_ref() == (f"publisher-dev/publisher@{sha}", f"# v{__version__}")
+    assert action_ref() == (f"publisher-dev/publisher@{sha}", f"# v{__version__}")
     # A version with no record of its own, offline: the newest older release recorded.
-    uses, comment = init.action_ref("9.9.9")
+    uses, comment = action_ref("9.9.9")
     assert uses == f"publisher-dev/publisher@{sha}" and comment.startswith(f"# v{__version__}")
 
 
