@@ -167,8 +167,11 @@ def dump_json(value: object, out: TextIO = sys.stdout) -> None:
     out.write("\n")
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False, default=str)  # json.dumps builds one a call
+
+
 def _compact(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return _COMPACT.encode(value)
 
 
 def _json_text(value: object, depth: int) -> str:

@@ -125,6 +125,8 @@ class Document:
 
     def line_of(self, loc: Loc) -> tuple[int, int]:
         """(line, col) of the key or item at ``loc``, or of its nearest parent."""
+        if self._lines is None and self._tree is not None:
+            return _line_in_tree(self._tree[0], loc)  # one path, not every line
         lines = self.lines
         loc = tuple(loc)
         while loc:
@@ -133,6 +135,27 @@ class Document:
                 return hit
             loc = loc[:-1]
         return lines.get((), (1, 1))
+
+
+def _line_in_tree(node: yaml.Node, loc: Loc) -> tuple[int, int]:
+    """`Document.line_of` read off the quick reading's node tree (string keys, each
+    once, no aliases): the line `Builder` notes for the deepest part of ``loc`` there."""
+    where = (2, 1)
+    for part in loc:
+        if node.__class__ is yaml.MappingNode and isinstance(part, str):
+            found = next((kv for kv in node.value if kv[0].value == part), None)
+            if found is None:
+                break
+            mark, node = found[0].start_mark, found[1]
+        elif node.__class__ is yaml.SequenceNode and isinstance(part, int) and part >= 0:
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+            mark = node.start_mark
+        else:
+            break
+        where = (mark.line + 2, mark.column + 1)
+    return where
 
 
 class LinkedFile(Exception):

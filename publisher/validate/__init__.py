@@ -26,9 +26,11 @@ from publisher.document import Document, DocumentError, LinkedFile, load_documen
 from publisher.model import PostFrontmatter
 from publisher.post import Post, Problem, display_path, post_ref
 from publisher.record import PublishedRecord, release_problem
+from publisher.validate import canonical
 from publisher.validate.base import Checker
 from publisher.validate.frontmatter import check_schedule, report_validation
 from publisher.validate.media_cache import Snapshot
+from publisher.validate.quick import quick_frontmatter
 from publisher.validate.targets import check_targets
 
 __all__ = ["Snapshot", "load_post", "load_posts"]
@@ -125,12 +127,14 @@ def check_post(c: Checker) -> None:
         )
     data = doc.data
     post.draft = data.get("draft") is True
-    try:
-        fm: PostFrontmatter | None = PostFrontmatter.model_validate(data)
-    except ValidationError as exc:
-        # Report each problem once, then go on checking what is valid (the other
-        # targets, media, schedule) so one run shows everything there is to fix.
-        fm = report_validation(c, exc)
+    fm = quick_frontmatter(data)  # the common shapes, without pydantic's validator
+    if fm is None:
+        try:
+            fm = PostFrontmatter.model_validate(data)
+        except ValidationError as exc:
+            # Report each problem once, then go on checking what is valid (the other
+            # targets, media, schedule) so one run shows everything there is to fix.
+            fm = report_validation(c, exc)
     if fm is None:
         return
     if fm.published is not None:
@@ -150,7 +154,7 @@ def check_post(c: Checker) -> None:
     _check_release(c)
     post.identity = identity.post_identity(post.rel, fm.id)
     if post.valid and post.targets:
-        post.hash = identity.post_hash(
+        post.hash = canonical.post_hash(
             {t.label: t.hash for t in post.targets},
             {t.label: t.part_hashes for t in post.targets if t.part_hashes},
         )

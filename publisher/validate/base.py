@@ -28,7 +28,9 @@ class Checker:
     ) -> None:
         self.post, self.doc, self.config, self.now = post, doc, config, now
         self.snapshot = snapshot
-        self.enabled_platforms = config.enabled_platforms()  # None: not known, no warnings
+        if not snapshot.enabled:
+            snapshot.enabled.append(config.enabled_platforms())
+        self.enabled_platforms = snapshot.enabled[0]  # None: not known, no warnings
         self.media_read: dict[Loc, list[MediaFile]] = {}
         # After a validation error: the original index of each target still checked,
         # and whether `targets` itself was invalid (so neither it nor the defaults apply).

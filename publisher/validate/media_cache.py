@@ -68,6 +68,8 @@ class Snapshot:
         self.paths = RealPaths()
         self._media: dict[str, tuple[Path, tuple[str, int, str | None]] | OSError] = {}
         self.targets: dict[str, Who] = {}  # targets written as strings, resolved
+        #: `Config.enabled_platforms()` once known (asked once, not parsed for each post)
+        self.enabled: list[frozenset[str] | None] = []
 
     def media(self, real: str) -> tuple[Path, tuple[str, int, str | None]]:
         """The file at resolved path `real` and its (sha256, size, mime); raises OSError."""

@@ -13,6 +13,7 @@ from publisher.config import PLATFORM_NAMES
 from publisher.document import Loc
 from publisher.hints import did_you_mean
 from publisher.post import ResolvedTarget, part_hash
+from publisher.validate import canonical
 from publisher.validate.bluesky import bluesky_extras
 from publisher.validate.content import (
     bluesky_reply,
@@ -131,23 +132,25 @@ def _target(
 
         pieces = split_text(text, platform)  # where this platform's limit cuts
         text, parts = pieces[0], tuple(pieces[1:])
-    canonical: dict[str, Any] = {
-        "account": account_id,
-        "platform": platform,
-        "direct": f"{account.handle}@{account.pds}" if account and direct else None,
-        "text": text,
-        "media": [m.canonical() for m in media],
-        "firstComment": first_comment,
-        "options": dict(options) if options else None,
-        "scheduledAt": shared.scheduled_iso,
-        "publishNow": shared.publish_now,
-        "profileId": c.post.profile_id,
-    }
-    where = canonical["direct"] or account_id or platform
-    if direct and extras.hashed():  # -- Bluesky extras (the card is not content)
-        canonical["bluesky"] = extras.hashed()
-    if any(refs.values()):  # what it answers, quotes or reposts is content too
-        canonical["refs"] = {k: v for k, v in refs.items() if v}
+    direct_as = f"{account.handle}@{account.pds}" if account and direct else None
+    hashed_refs = {k: v for k, v in refs.items() if v}
+    content_hash = canonical.target_hash(
+        account=account_id,
+        platform=platform,
+        direct=direct_as,
+        text=text,
+        media=[m.canonical() for m in media],
+        first_comment=first_comment,
+        options=dict(options) if options else None,
+        scheduled_at=shared.scheduled_iso,
+        publish_now=shared.publish_now,
+        profile_id=c.post.profile_id,
+        # -- Bluesky extras (the card is not content)
+        bluesky=extras.hashed() if direct else None,
+        # what it answers, quotes or reposts is content too
+        refs=hashed_refs or None,
+    )
+    where = direct_as or account_id or platform
     target = ResolvedTarget(
         label=label,
         index=i,
@@ -158,7 +161,7 @@ def _target(
         media=tuple(media),
         first_comment=first_comment,
         options=options,
-        hash=identity.digest(canonical),
+        hash=content_hash,
         parts=parts,
         part_hashes=tuple(part_hash(where, n, part) for n, part in enumerate(parts, start=2)),
         part_scope=where,
