@@ -26,16 +26,18 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from publisher.backends import Backend, StopRun, open_backends
-from publisher.plan import DeletedFile, FilePlan, Plan, StepKind, TargetPlan
+from publisher.plan import DeletedFile, FilePlan, Plan, Step, StepKind, TargetPlan
 from publisher.post import Post
 from publisher.record import Record
 from publisher.run import Run
 
 if TYPE_CHECKING:
+    from publisher.clients.atproto import BlueskyAccount
     from publisher.clients.letmepost import LetmepostClient
+    from publisher.config import Account
 
 __all__ = ["OUTCOME_UNKNOWN", "REJECTED_CODES", "Outcome", "RunResult", "Runner"]
 
@@ -62,7 +64,7 @@ class Outcome:
     def failed(self) -> bool:
         return self.status in ("failed", "rejected", "error", "not sent")
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
@@ -96,7 +98,7 @@ class Runner:
         run: Run,
         *,
         client: LetmepostClient | None = None,
-        bluesky: Callable[[Any], Any] | None = None,
+        bluesky: Callable[[Account], BlueskyAccount] | None = None,
         on_file_done: Callable[[FilePlan], None] | None = None,
     ) -> None:
         self.invocation, self.client = run, client
@@ -160,6 +162,7 @@ class Runner:
     def _deleted(self, d: DeletedFile) -> None:
         for step in d.steps:
             reporter = _FileReporter(self, d.path, None)
+            assert step.backend is not None  # a deleted file's steps cancel its posts
             try:
                 self.backends[step.backend].execute(step, None, reporter)
             except StopRun:
@@ -181,18 +184,8 @@ class Runner:
         record = Record(fp.post, self.invocation, on_write=self.result.wrote)
         try:
             for step in fp.steps:
-                if step.kind is StepKind.FORGET:  # no request: the record itself
-                    record.forget(step.labels)
-                    for tp in step.targets:
-                        reporter.outcome(tp, "forgotten")
-                    continue
-                if step.kind is StepKind.RESTORE:  # a lost record, back from git history
-                    with record.batch():  # what history knows replaces what is lost
-                        for label in step.labels:
-                            record.restored(label, fp.restored[label])
-                    for tp in step.targets:
-                        where = fp.restored_from.get(tp.label, "git history")
-                        reporter.outcome(tp, "restored", note=f"from {where}")
+                if step.backend is None:  # no request: the record itself
+                    _record_step(fp, step, record, reporter)
                     continue
                 self.backends[step.backend].execute(step, record, reporter)
         except StopRun:
@@ -213,13 +206,29 @@ class Runner:
                 reporter.outcome(tp, "error", error=f"internal error: {type(exc).__name__}: {exc}")
 
 
+def _record_step(fp: FilePlan, step: Step, record: Record, reporter: _FileReporter) -> None:
+    """A step that sends nothing: a removed target's stale record dropped (forget), or
+    a lost record written back from git history (restore)."""
+    if step.kind is StepKind.FORGET:
+        record.forget(step.labels)
+        for tp in step.targets:
+            reporter.outcome(tp, "forgotten")
+        return
+    with record.batch():  # what history knows replaces what is lost
+        for label in step.labels:
+            record.restored(label, fp.restored[label])
+    for tp in step.targets:
+        where = fp.restored_from.get(tp.label, "git history")
+        reporter.outcome(tp, "restored", note=f"from {where}")
+
+
 class _FileReporter:
     """What backends report for one file, into the run's result."""
 
     def __init__(self, runner: Runner, rel: str, post: Post | None) -> None:
         self.runner, self.rel, self.post = runner, rel, post
 
-    def outcome(self, tp: TargetPlan, status: str, **fields: Any) -> None:
+    def outcome(self, tp: TargetPlan, status: str, **fields: str | None) -> None:
         line = None
         post = self.post
         if (

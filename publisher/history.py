@@ -9,13 +9,14 @@ One `git log` and one `git cat-file --batch` per run, for the files that need it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
 
-from publisher.plan import CREATES, Action, Plan, make_plan
+from publisher.plan import CREATES, Action, Plan
+from publisher.plan.restore import Block
 from publisher.post import Post
 from publisher.run import Run
 
-__all__ = ["committed_records", "deleted_queued", "plan_with_history"]
+__all__ = ["ASKS_HISTORY", "committed_records", "deleted_queued"]
 
 #: What a lost record would make a run send again: git history is asked first.
 ASKS_HISTORY = CREATES | {Action.CONTINUE}
@@ -23,7 +24,7 @@ ASKS_HISTORY = CREATES | {Action.CONTINUE}
 
 def committed_records(
     plan: Plan, refs: Sequence[str] = (), born: dict[str, int] | None = None
-) -> dict[str, list[dict[str, Any]]]:
+) -> dict[str, list[Block]]:
     """Per post path, the `published` blocks of its committed versions (newest first,
     on every ref of the clone and on `refs`: a push event's ``before``; renames
     followed), for the files of `plan` with a target about to be sent as new (or
@@ -38,9 +39,9 @@ def committed_records(
     from publisher.git import committed_versions
     from publisher.record import committed_blocks
 
-    times: dict[Any, int] = {}
-    names: dict[Any, list[Any]] = {}
-    earlier: dict[Any, list[bytes]] = {}
+    times: dict[Path, int] = {}
+    names: dict[Path, list[Path]] = {}
+    earlier: dict[Path, list[bytes]] = {}
     versions = committed_versions(
         unrecorded[0].path.parent,
         [p.path for p in unrecorded],
@@ -54,21 +55,13 @@ def committed_records(
         born.update({by_path[path]: when for path, when in times.items()})
     for post in unrecorded:
         _lives(post, names.get(post.path, ()), earlier.get(post.path, ()))
-    return committed_blocks({by_path[path]: raws for path, raws in versions.items()})
+    found = committed_blocks({by_path[path]: raws for path, raws in versions.items()})
+    return {path: [*blocks] for path, blocks in found.items()}
 
 
-def plan_with_history(
-    posts: Sequence[Post], run: Run, plan: Plan | None = None, **options: Any
-) -> Plan:
-    """`make_plan(posts, run, **options)`, with the git history of every file that
-    has a target about to be sent as new (`plan`, when given, is that plan already
-    made without history)."""
-    plan = plan if plan is not None else make_plan(posts, run, **options)
-    history = committed_records(plan)
-    return make_plan(posts, run, **options, history=history) if history else plan
-
-
-def deleted_queued(root: Any, posts: str, run: Run) -> list[tuple[str, Any]]:
+def deleted_queued(
+    root: Path, posts: str, run: Run
+) -> list[tuple[str, list[tuple[str, str | None, str]]]]:
     """(path, queued targets) of post files git says were deleted (in the work tree or
     the history of HEAD): what `make_plan(deleted=...)` cancels."""
     from publisher import record
@@ -87,12 +80,11 @@ def deleted_queued(root: Any, posts: str, run: Run) -> list[tuple[str, Any]]:
     return out
 
 
-def _lives(post: Post, names: Sequence[Any], earlier: Sequence[bytes]) -> None:
+def _lives(post: Post, names: Sequence[Path], earlier: Sequence[bytes]) -> None:
     """`post.former`: the identities of its earlier names (relative to the folder of
     publisher.toml, as `Post.rel` is); `post.foreign`: the record keys its path's
     earlier posts recorded."""
     import os
-    from pathlib import Path
 
     from publisher.identity import post_identity
     from publisher.record import committed_blocks
@@ -111,7 +103,7 @@ def _lives(post: Post, names: Sequence[Any], earlier: Sequence[bytes]) -> None:
     post.foreign = frozenset(keys)
 
 
-def _record_keys(value: Any, keys: set[str]) -> None:
+def _record_keys(value: object, keys: set[str]) -> None:
     """Every record key a `published` block names (its `rkey`s and at:// URIs)."""
     if isinstance(value, dict):
         for k, v in value.items():
@@ -126,9 +118,7 @@ def _record_keys(value: Any, keys: set[str]) -> None:
         keys.add(value.rstrip("/").rsplit("/", 1)[-1])
 
 
-def _in_git(folder: Any) -> bool:
+def _in_git(folder: Path) -> bool:
     """Whether a `.git` is above `folder` (a few stats; git itself is asked only then)."""
-    from pathlib import Path
-
     here = Path(folder).absolute()
     return any((p / ".git").exists() for p in (here, *here.parents))

@@ -20,9 +20,10 @@ sandbox answering a live-format key) never counts for a run against a real API.
 Example::
 
     run = resolve_run(config, sandbox=False)
-    plan = make_plan(posts, run)
-    with run.connect() as conn:
-        apply_plan(plan, conn)
+    reconciler = Reconciler(posts, run)
+    plan = reconciler.plan()
+    with run.connect(need_key=plan.needs_api) as api:
+        result = Runner(run, client=api.client).run(reconciler.plan(api))
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from publisher.config import DEFAULT_PASSWORD_ENV
 from publisher.errors import UsageError
@@ -42,6 +44,7 @@ from publisher.errors import UsageError
 if TYPE_CHECKING:
     from publisher.clients.letmepost import LetmepostClient
     from publisher.config import Config
+    from publisher.sandbox.server import SandboxHandle
 
 __all__ = ["SANDBOX_API", "Connection", "Env", "Run", "is_local_api", "resolve_run"]
 
@@ -77,7 +80,7 @@ class Run:
     api: str | None = None
     key: str | None = field(default=None, repr=False)
     embedded: bool = False
-    state_dir: Any = None  # Path of the embedded sandbox's state
+    state_dir: Path | None = None  # where the embedded sandbox keeps its state
     #: direct Bluesky accounts' app passwords, by the variable that holds them (read
     #: once, here: nothing deeper reads the environment)
     app_passwords: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -116,6 +119,7 @@ class Run:
         if self.embedded:
             from publisher.sandbox import start_sandbox
 
+            assert self.state_dir is not None  # `resolve_run` gives an embedded run one
             db = self.state_dir / "sandbox.db"
             db.parent.mkdir(parents=True, exist_ok=True)
             handle = start_sandbox(db)
@@ -145,10 +149,10 @@ class Connection:
 
     run: Run
     client: LetmepostClient | None
-    sandbox: Any = None  # sandbox.SandboxHandle
-    _accounts: list[dict[str, Any]] | None = field(default=None, repr=False)
+    sandbox: SandboxHandle | None = None
+    _accounts: list[Mapping[str, object]] | None = field(default=None, repr=False)
 
-    def accounts(self) -> list[dict[str, Any]] | None:
+    def accounts(self) -> list[Mapping[str, object]] | None:
         """The connected accounts (`GET /v1/accounts`), read once per run; None without
         a client or when the API cannot say (the request then resolves them itself)."""
         if self._accounts is None and self.client is not None:

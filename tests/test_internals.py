@@ -114,3 +114,12 @@ def test_every_module_declares_its_public_names(path: str) -> None:
     module = importlib.import_module(_module_name(path).removesuffix(".__init__"))
     for name in module.__all__:
         assert hasattr(module, name), f"publisher/{path}: __all__ names {name}, which is not there"
+
+
+def test_the_backend_skeleton_has_the_whole_protocol() -> None:
+    """docs/examples/mastodon.py, the skeleton "Adding a backend" points to, type-checks
+    against `backends.Backend` (mypy shares the cache of the CI's own run: quick)."""
+    from mypy import api
+
+    out, err, status = api.run([str(ROOT / "docs" / "examples" / "mastodon.py")])
+    assert status == 0, out + err

@@ -43,19 +43,28 @@ moment to publish it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from publisher import identity
-from publisher.backends.base import Reporter, Request
+from publisher.backends.base import Lost, Reporter, Request, part_attempt
+from publisher.backends.bluesky_content import (
+    direct_problems,
+    images,
+    link_card,
+    reply_refs,
+    reply_to_option,
+)
+from publisher.backends.bluesky_keys import Found, free_key, own_record, said, same_post, taken
+from publisher.backends.bluesky_keys import field_of as _field
+from publisher.backends.bluesky_threads import Outcome, ThreadParts
 from publisher.config import DEFAULT_PASSWORD_ENV
-from publisher.reconcile import MAX_GENERATIONS, free_key, same_post, slot
+from publisher.plan.values import CREATES, Action, FileContext, Plan, Step, StepKind, TargetPlan
 from publisher.record import Answer, Failure, Sending, Status, web_url
 
 if TYPE_CHECKING:
-    from publisher.clients.atproto import BlueskyAccount
+    from publisher.clients.atproto import BlueskyAccount, BlueskyError, ReplyRule
     from publisher.config import Account
-    from publisher.plan import Step, TargetPlan
     from publisher.post import ResolvedTarget
     from publisher.record import Record
     from publisher.run import Run
@@ -65,26 +74,6 @@ __all__ = ["BlueskyBackend", "direct_problems"]
 # BlueskyError codes as recorded in the file, so that the plan knows which to retry.
 _RECORDED_CODES = {"server_error": "platform_unavailable"}
 _BSKY = "bluesky"
-
-
-def direct_problems(t: ResolvedTarget) -> list[str]:
-    """What keeps a direct Bluesky target from being published, found without any
-    request (empty when it can go). Reads the target's image files."""
-    from publisher.clients.atproto import BlueskyError, check_post
-
-    # Schedules and URL/video media are refused earlier, by validation (post.py).
-    if t.repost:
-        return []  # a repost has nothing of its own to check
-    problems = []
-    try:
-        check_post(t.text, _images(t), list(t.extras.langs) or None, labels=t.extras.labels)
-        if t.first_comment is not None:
-            check_post(t.first_comment)
-    except BlueskyError as exc:
-        problems.append(f"{t.label}: {exc}")
-    except OSError as exc:
-        problems.append(f"{t.label}: cannot read media: {exc}")
-    return problems
 
 
 class BlueskyBackend:
@@ -110,11 +99,47 @@ class BlueskyBackend:
         self._accounts: dict[tuple[str, str], BlueskyAccount] = {}
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(max(1, slots))  # as many as letmepost's
-        self._reads: dict[tuple[int, str], dict[str, Any] | None] = {}  # `_seen`
+        self.parts = ThreadParts()  # the record keys of thread parts, read once per run
+
+    def steps(self, file: FileContext, targets: Sequence[TargetPlan]) -> list[Step]:
+        """Per target: an unpublish's deletes, or its post: created under a new record
+        key, or (resend) read back at its recorded one and created only if absent;
+        then each thread's next parts."""
+        out: list[Step] = []
+        for tp in targets:
+            rec = file.records.get(tp.label)
+            if tp.action == Action.UNPUBLISH:  # deleted under its recorded record key
+                out.append(Step(StepKind.DELETE, self.name, (tp,), rec.rkey if rec else None))
+            elif tp.target is not None and (tp.action in CREATES or tp.action == Action.RESUME):
+                resend = tp.action == Action.RESUME or (
+                    rec is not None
+                    and bool(rec.rkey)
+                    and rec.status in (Status.PENDING, Status.FAILED)
+                )
+                out.append(
+                    Step(
+                        StepKind.RESEND if resend else StepKind.CREATE,
+                        self.name,
+                        (tp,),
+                        key=rec.rkey if resend and rec is not None else None,
+                        attempt=int(rec.attempt) if rec is not None else 0,
+                    )
+                )
+        for tp in targets:  # a part's record key is chosen, and written, when it runs
+            for n in tp.parts:
+                prec, attempt = part_attempt(tp, n, file.records.get(tp.label))
+                key = (
+                    prec.key or prec.rkey if prec is not None and prec.status == "pending" else None
+                )
+                out.append(Step(StepKind.PART, self.name, (tp,), key, attempt, part=n))
+        return out
+
+    def lost(self, plan: Plan, born: Mapping[str, int]) -> Lost:
+        """Nothing to ask ahead: a direct record is looked for at its derived record
+        key right before it would be created (`bluesky_keys.free_key`)."""
+        return Lost()
 
     def requests(self, step: Step, record: Record | None) -> list[Request]:
-        from publisher.plan import StepKind
-
         out = []
         for tp in step.targets:
             t = tp.target
@@ -132,8 +157,6 @@ class BlueskyBackend:
         return out
 
     def execute(self, step: Step, record: Record | None, reporter: Reporter) -> None:
-        from publisher.plan import StepKind
-
         assert record is not None
         for tp in step.targets:
             reporter.checkpoint()
@@ -141,7 +164,7 @@ class BlueskyBackend:
                 if step.kind is StepKind.DELETE:
                     status, values = self.unpublish(record, tp)
                 elif step.kind is StepKind.PART:
-                    done = self.part(record, tp, step.part)
+                    done = self._part(record, tp, step.part)
                     if done is None:
                         continue  # waits for the part before it (said when that failed)
                     status, values = done
@@ -173,7 +196,7 @@ class BlueskyBackend:
                     )
             return self._accounts[key]
 
-    def publish(self, record: Record, tp: TargetPlan) -> tuple[str, dict[str, Any]]:
+    def publish(self, record: Record, tp: TargetPlan) -> Outcome:
         """Publish (or finish) one direct target; returns (outcome status, outcome fields).
 
         Every step is written to the file before the next request.
@@ -216,7 +239,7 @@ class BlueskyBackend:
             values["note"] = "; ".join(notes)
         return "published", values
 
-    def unpublish(self, record: Record, tp: TargetPlan) -> tuple[str, dict[str, Any]]:
+    def unpublish(self, record: Record, tp: TargetPlan) -> Outcome:
         """Take a direct post back: its thread's later parts (last first), its first
         comment, gates and the post itself (or the repost) are deleted, with
         ``unpublishing`` on disk first (deletes are idempotent: a rerun
@@ -255,7 +278,7 @@ class BlueskyBackend:
             # the posts it made before (reposts, replaced parts): newest first, with the
             # gates a post of its own may have had under its record key
             for uri in reversed(rec.get("earlier") or []):
-                found = _own_record(uri, account.did)
+                found = own_record(uri, account.did)
                 if found is None:
                     continue  # another repository's (recorded by hand): not ours to delete
                 collection, key = found
@@ -286,32 +309,17 @@ class BlueskyBackend:
         recorded = rec.get("rkey")
         unfinished = isinstance(recorded, str) and rec.get("status") in ("pending", "failed")
         rkey = recorded if unfinished and isinstance(recorded, str) else ""
-        found = account.get_post(rkey, repo=rec.get("did")) if unfinished else None
+        found: Found | None = account.get_post(rkey, repo=rec.get("did")) if unfinished else None
         if not unfinished:  # a new post, or a deliberate repost: its derived key
-            # what it made before: `earlier` (written with the pending key: a target
-            # with nothing out yet must never be on disk as an empty record)
-            record.superseded(t.label, save=False)
-            rkey, found = free_key(record, t, account, 1, lambda f: same_post(f, t.text, None))
-            if found is not None:  # made by a run that recorded it nowhere: adopted
-                root = ((found.get("value") or {}).get("reply") or {}).get("root") or {}
-                reply_root = (
-                    f"{root['uri']} {root['cid']}"
-                    if t.parts and root.get("uri") and root.get("cid")
-                    else None
-                )
-                _announce(record, t, account, rkey, fresh=True, reply_root=reply_root)
-                notes.append("found on Bluesky at its record key: adopted, not posted again")
+            rkey, found = self._derived(record, t, account, notes)
         if found is not None:  # created by an earlier run that did not record (all of) it
-            uri, cid = found["uri"], found["cid"]
-            self._record_post(record, t, account, uri, cid)
-            _adopted_text(record, t, found)
-            return uri, cid, True
-        external = _card(t, notes)  # read before the key is written: nothing to undo
+            return self._adopt(record, t, account, found)
+        external = link_card(t, notes)  # read before the key is written: nothing to undo
         # What it answers or quotes, resolved before the key is written (a post that is
         # gone is a failure with nothing sent); the reply's root is kept for its thread.
-        reply_to, quote = _reply_to(t), None
+        reply_to, quote = reply_to_option(t), None
         if t.reply_to:
-            reply_to = _reply_refs(account, t.reply_to)
+            reply_to = reply_refs(account, t.reply_to)
         if t.quote:
             quote = account.resolve_post(t.quote)
         # on disk before the record exists; a thread under a reply shares its root
@@ -321,7 +329,7 @@ class BlueskyBackend:
             uri, cid = account.create_post(
                 t.text,
                 rkey=rkey,
-                images=_images(t),
+                images=images(t),
                 reply_to=reply_to,
                 quote=quote,
                 langs=list(t.extras.langs) or None,
@@ -331,149 +339,58 @@ class BlueskyBackend:
         except BlueskyError as exc:
             # Another run (a second CI runner) created it meanwhile under the same
             # derived key: the PDS refused a second one; that one is adopted.
-            taken = _taken(exc, account, rkey, lambda f: same_post(f, t.text, None))
-            if taken is None:
+            made = taken(exc, account, rkey, lambda f: same_post(f, t.text, None))
+            if made is None:
                 raise
-            uri, cid = taken["uri"], taken["cid"]
             notes.append("created meanwhile by another run: adopted, not posted again")
-            self._record_post(record, t, account, uri, cid)
-            _adopted_text(record, t, taken)
-            return uri, cid, True
+            return self._adopt(record, t, account, made)
         self._record_post(record, t, account, uri, cid)
         return uri, cid, False
 
+    def _derived(
+        self, record: Record, t: ResolvedTarget, account: BlueskyAccount, notes: list[str]
+    ) -> tuple[str, Found | None]:
+        """A new post's derived record key, and the post there when a run that
+        recorded it nowhere made it (announced at once, to adopt)."""
+        # what it made before: `earlier` (written with the pending key: a target with
+        # nothing out yet must never be on disk as an empty record)
+        record.superseded(t.label, save=False)
+        rkey, found = free_key(record, t, account, 1, lambda f: same_post(f, t.text, None))
+        if found is not None:  # made by a run that recorded it nowhere: adopted
+            root = _field(found, "value", "reply", "root")
+            uri, cid = _field(root, "uri"), _field(root, "cid")
+            reply_root = f"{uri} {cid}" if t.parts and uri and cid else None
+            _announce(record, t, account, rkey, fresh=True, reply_root=reply_root)
+            notes.append("found on Bluesky at its record key: adopted, not posted again")
+        return rkey, found
+
+    def _adopt(
+        self, record: Record, t: ResolvedTarget, account: BlueskyAccount, found: Found
+    ) -> tuple[str, str, bool]:
+        """A post another run made: recorded as this target's (with a hash of its own
+        words when they differ from the file's: the edit policy decides)."""
+        uri, cid = str(found["uri"]), str(found["cid"])
+        self._record_post(record, t, account, uri, cid)
+        _adopted_text(record, t, found)
+        return uri, cid, True
+
     # -- threads and reposts ---------------------------------------------------------
 
-    def part(self, record: Record, tp: TargetPlan, n: int) -> tuple[str, dict[str, Any]] | None:
-        """Part `n` of the target's thread, a reply to part n-1 (the root is part 1, or
-        the conversation's root when part 1 answers another post). Its record key is on
-        disk before the record exists; a rerun adopts it (getRecord). None when the
-        part before it is not out (its own outcome said why)."""
-        from publisher.clients.atproto import BlueskyError
-
+    def _part(self, record: Record, tp: TargetPlan, n: int) -> Outcome | None:
+        """Part `n` of the target's thread (`ThreadParts.send`); nothing in a sandbox
+        run (part 1 was not posted either)."""
         t = tp.target
         assert t is not None and t.account is not None
         if self.sandbox:
             return None
-        rec = record.target(t.label)
-        parent = rec if n == 2 else record.part(t.label, n - 1)
-        if not parent or not parent.get("uri") or parent.get("status") != "published":
-            if n == 2 and rec.get("status") == "published":
-                return "waiting", {"note": f"part {n} waits for part {n - 1}"}
-            return None
-        root_uri, root_cid = rec["uri"], rec.get("cid", "")
-        if rec.get("replyRoot"):
-            root_uri, root_cid = rec["replyRoot"].split(" ", 1)
-        try:
-            account = self.account(t.account)
+        acct = t.account
+
+        def login() -> BlueskyAccount:
+            account = self.account(acct)
             account.login()
-            prev = record.part(t.label, n)
-            # a recorded key whose answer was lost (pending) or whose create failed
-            # (maybe after the PDS stored it): read back, adopted if it exists
-            unfinished = prev is not None and prev.get("status") in ("pending", "failed")
-            recorded = prev.get("rkey") if prev is not None and unfinished else None
-            rkey = recorded if isinstance(recorded, str) else None
-            found = account.get_post(rkey, repo=rec.get("did")) if rkey else None
-            text = t.parts[n - 2]
+            return account
 
-            def mine(f: Mapping[str, Any]) -> bool:
-                return same_post(f, text, parent["uri"])
-
-            digest = t.part_hashes[n - 2]
-            if rkey is None:  # made by a run that recorded it nowhere, at another place?
-                rkey, found = self._elsewhere(record, t, account, n, parent["uri"]) or (None, None)
-            if rkey is None:  # its derived key; a run that recorded it nowhere made it?
-                rkey, found = free_key(record, t, account, n, mine)
-                if found is not None:
-                    digest = _found_hash(found, text, digest)
-            if recorded is None:  # the part's key is on disk before the record exists
-                attempt = int((prev or {}).get("attempt", 0)) + 1
-                record.pending(t.label, Sending(attempt, t.part_hashes[n - 2], rkey=rkey), part=n)
-            if found is None:
-                try:
-                    uri, cid = account.create_post(
-                        text,
-                        rkey=rkey,
-                        reply_to=(parent["uri"], parent.get("cid", ""), root_uri, root_cid),
-                        langs=list(t.extras.langs) or None,
-                        labels=t.extras.labels,
-                    )
-                except BlueskyError as exc:
-                    taken = _taken(exc, account, rkey, mine)  # another run made it meanwhile
-                    if taken is None:
-                        raise
-                    uri, cid = taken["uri"], taken["cid"]
-                    digest = _found_hash(taken, text, digest)
-                self._seen(account, rkey, {"uri": uri, "cid": cid, "value": {"text": text}})
-            else:
-                uri, cid = found["uri"], found["cid"]
-        except BlueskyError as exc:
-            record.failed(t.label, Failure(exc.code, str(exc)), part=n)
-            return "failed", {"error": f"part {n}: {exc}"}
-        answer = Answer(Status.PUBLISHED, uri=uri, cid=cid, hash=digest, rkey=rkey)
-        record.answered(t.label, answer, part=n)
-        return "published", {"uri": uri, "note": f"part {n}"}
-
-    def _seen(
-        self, account: BlueskyAccount, rkey: str, made: dict[str, Any] | None = None
-    ) -> dict[str, Any] | None:
-        """The post at `rkey` (None: absent), read once per run (`made`: this run just
-        created it there)."""
-        key = (id(account), rkey)
-        with self._lock:
-            if made is not None:
-                self._reads[key] = made
-            if key in self._reads:
-                return self._reads[key]
-        found = account.get_post(rkey)
-        with self._lock:
-            self._reads[key] = found
-        return found
-
-    def _elsewhere(
-        self, record: Record, t: ResolvedTarget, account: BlueskyAccount, n: int, parent: str
-    ) -> tuple[str, dict[str, Any]] | None:
-        """Part `n` made by a run that recorded it nowhere, under the key of another
-        position of the thread (a part inserted or removed since, with the block lost):
-        a record at a derived key of parts 2..max(now, recorded)+1, any generation up to
-        the first absent one, that says this part's words and replies to a post of this
-        thread (the part before it preferred). Each key is read once per run; keys of
-        posts the record holds are passed over without a request."""
-        from publisher.clients.atproto import parse_post_uri
-
-        rec = record.target(t.label)
-        recorded = [p for p in rec.get("parts") or [] if isinstance(p, dict)]
-        thread = {str(u) for u in (rec.get("uri"), *(rec.get("earlier") or [])) if u}
-        thread |= {str(p["uri"]) for p in recorded if p.get("uri")}
-        known = set()
-        for uri in thread:
-            try:
-                known.add(parse_post_uri(uri)[1])
-            except ValueError:
-                continue
-        words = identity.normalize_text(t.parts[n - 2])
-        place = slot(record.post, t)
-        last = max(len(t.parts), len(recorded)) + 2
-        candidates: list[tuple[str, dict[str, Any]]] = []
-        for m in range(2, last + 1):
-            for generation in range(1, MAX_GENERATIONS + 1):
-                rkey = identity.record_key(record.post.identity, place, m, generation)
-                if rkey in known:
-                    continue
-                found = self._seen(account, rkey)
-                if found is None:
-                    break
-                thread.add(str(found.get("uri") or ""))
-                value = found.get("value") or {}
-                if identity.normalize_text(str(value.get("text") or "")) == words:
-                    candidates.append((rkey, found))
-        for rkey, found in candidates:  # the part before it first, then any of the thread
-            if _parent(found) == parent:
-                return rkey, found
-        for rkey, found in candidates:
-            if _parent(found) in thread:
-                return rkey, found
-        return None
+        return self.parts.send(record, t, n, login)
 
     def _repost(self, record: Record, t: ResolvedTarget, account: BlueskyAccount) -> str:
         """`repost: URL`: an `app.bsky.feed.repost` record, recorded like a post; its
@@ -484,12 +401,14 @@ class BlueskyBackend:
         rec = record.target(t.label)
         recorded = rec.get("rkey") if rec.get("status") in ("pending", "failed") else None
         rkey = recorded if isinstance(recorded, str) else ""
-        found = account.get_record(REPOST_COLLECTION, rkey, repo=rec.get("did")) if rkey else None
+        found: Found | None = None
+        if rkey:
+            found = account.get_record(REPOST_COLLECTION, rkey, repo=rec.get("did"))
         if found is None:
             subject = account.resolve_post(t.repost)  # gone: a failure, nothing written
 
-            def mine(f: Mapping[str, Any]) -> bool:
-                return ((f.get("value") or {}).get("subject") or {}).get("uri") == subject[0]
+            def mine(f: Found) -> bool:
+                return _field(f, "value", "subject", "uri") == subject[0]
 
             if not rkey:  # its derived key: made by a run that recorded it nowhere?
                 rkey, found = free_key(record, t, account, 1, mine, REPOST_COLLECTION)
@@ -499,12 +418,12 @@ class BlueskyBackend:
             try:
                 uri, cid = account.create_repost(subject[0], subject[1], rkey)
             except BlueskyError as exc:
-                taken = _taken(exc, account, rkey, mine, REPOST_COLLECTION)
-                if taken is None:
+                made = taken(exc, account, rkey, mine, REPOST_COLLECTION)
+                if made is None:
                     raise
-                uri, cid = taken["uri"], taken["cid"]
+                uri, cid = str(made["uri"]), str(made["cid"])
         else:
-            uri, cid = found["uri"], found["cid"]
+            uri, cid = str(found["uri"]), str(found["cid"])
         record.answered(t.label, Answer(Status.PUBLISHED, uri=uri, cid=cid, rkey=rkey))
         return uri
 
@@ -536,9 +455,10 @@ class BlueskyBackend:
 
         rkey = record.target(t.label)["rkey"]
         x = t.extras
-        wanted: list[tuple[str, Callable[[], Any]]] = []
+        wanted: list[tuple[str, Callable[[], object]]] = []
         if x.threadgate:
-            allow: Any = x.replies[0] if len(x.replies) == 1 else list(x.replies)
+            rules = [_REPLY_RULES[r] for r in x.replies]
+            allow: ReplyRule | list[ReplyRule] = rules[0] if len(rules) == 1 else rules
             wanted.append(
                 (THREADGATE_COLLECTION, lambda: account.create_threadgate(uri, rkey, allow))
             )
@@ -569,25 +489,25 @@ class BlueskyBackend:
         )
         found = account.get_post(crkey, repo=rec.get("did"))
         if found is not None:
-            c_uri, c_cid = found["uri"], found["cid"]
+            c_uri, c_cid = str(found["uri"]), str(found["cid"])
         else:
             if not rec.get("commentRkey"):
                 record.comment_pending(t.label, crkey)  # on disk before the reply exists
-            parent = _reply_to(t)
+            parent = reply_to_option(t)
             root_uri, root_cid = (parent[2], parent[3]) if parent else (uri, cid)
             try:
                 c_uri, c_cid = account.create_post(
                     t.first_comment, rkey=crkey, reply_to=(uri, cid, root_uri, root_cid)
                 )
             except BlueskyError as exc:
-                taken = _taken(exc, account, crkey, lambda f: True)
-                if taken is None:
+                made = taken(exc, account, crkey, lambda f: True)
+                if made is None:
                     raise
-                c_uri, c_cid = taken["uri"], taken["cid"]
+                c_uri, c_cid = str(made["uri"]), str(made["cid"])
         answer = Answer(Status.PUBLISHED, first_comment_uri=c_uri, first_comment_cid=c_cid)
         record.answered(t.label, answer)
 
-    def _failed(self, record: Record, t: ResolvedTarget, exc: Any) -> tuple[str, dict[str, Any]]:
+    def _failed(self, record: Record, t: ResolvedTarget, exc: BlueskyError) -> Outcome:
         """Record a failure after the key was written. The key stays, so the next run
         adopts the record if the request did create it."""
         rec = record.target(t.label)
@@ -607,115 +527,22 @@ class BlueskyBackend:
         return str(status), {"error": str(exc)}
 
 
-def _own_record(uri: str, did: str | None) -> tuple[str, str] | None:
-    """(collection, record key) of an at:// URI in the repository `did`; None for a
-    URI elsewhere (or not at://)."""
-    if not uri.startswith("at://"):
-        return None
-    parts = uri[5:].split("/")
-    if len(parts) != 3 or (did and parts[0] != did):
-        return None
-    return parts[1], parts[2]
+#: The reply rules the frontmatter may give (validation checked them).
+_REPLY_RULES: dict[str, ReplyRule] = {
+    "everyone": "everyone",
+    "nobody": "nobody",
+    "following": "following",
+    "followers": "followers",
+    "mentioned": "mentioned",
+}
 
 
-def _taken(
-    exc: Any,
-    account: BlueskyAccount,
-    rkey: str,
-    mine: Callable[[Mapping[str, Any]], bool],
-    collection: str = "app.bsky.feed.post",
-) -> dict[str, Any] | None:
-    """After a create refused as `record_exists`: the record another run made there,
-    when it is this one (else None: the error stands)."""
-    if getattr(exc, "code", None) != "record_exists":
-        return None
-    found = account.get_record(collection, rkey)
-    return found if found is not None and mine(found) else None
-
-
-def _parent(found: Mapping[str, Any]) -> str | None:
-    """The URI of the post a found post replies to (None: not a reply)."""
-    reply = (found.get("value") or {}).get("reply") or {}
-    uri = (reply.get("parent") or {}).get("uri")
-    return str(uri) if uri else None
-
-
-def _found_hash(found: Mapping[str, Any], text: str, digest: str) -> str:
-    """The hash to record for an adopted record: `digest` when it says `text`, else
-    one of its own words (the edit policy decides about the difference)."""
-    said = str((found.get("value") or {}).get("text") or "")
-    if identity.normalize_text(said) == identity.normalize_text(text):
-        return digest
-    return identity.digest({"adopted": said})
-
-
-def _adopted_text(record: Record, t: ResolvedTarget, found: Mapping[str, Any]) -> None:
+def _adopted_text(record: Record, t: ResolvedTarget, found: Found) -> None:
     """An adopted post whose words differ from the file's (a typo fixed since): its
     recorded hash is not the file's, so the edit policy decides about the difference."""
-    text = str((found.get("value") or {}).get("text") or "")
+    text = said(found)
     if identity.normalize_text(text) != identity.normalize_text(t.text):
         record.rehashed(t.label, identity.digest({"adopted": text}))
-
-
-def _card(t: ResolvedTarget, notes: list[str]) -> Any:
-    """The link card of a post with a link and no media (``External``), or None. What
-    keeps a card from being made is a note for the outcome, never a failure."""
-    if t.media or t.extras.card is False:
-        return None
-    from publisher.clients.atproto import BlueskyError, check_post
-    from publisher.clients.linkcard import fetch_card, pick_link
-
-    try:
-        link = pick_link(t.text, card=t.extras.card, has_media=False)
-    except ValueError as exc:  # checked at validation already
-        notes.append(f"no link card: {exc}")
-        return None
-    if link is None:
-        return None
-    card, warnings = fetch_card(link)
-    notes.extend(f"no link card: {w}" if card is None else w for w in warnings)
-    if card is None:
-        return None
-    external = card.external()
-    try:
-        check_post("", external=external)
-    except BlueskyError as exc:
-        notes.append(f"no link card: {exc}")
-        return None
-    return external
-
-
-def _reply_refs(account: BlueskyAccount, url: str) -> tuple[str, str, str, str]:
-    """(parent uri, cid, root uri, cid) of a reply to the post at `url`: the root is the
-    parent's own root when the parent is itself a reply."""
-    from publisher.clients.atproto import parse_post_uri
-
-    uri, cid = account.resolve_post(url)
-    did, rkey = parse_post_uri(uri)
-    found = account.get_record("app.bsky.feed.post", rkey, repo=did)
-    root = ((found or {}).get("value") or {}).get("reply", {}).get("root") or {}
-    return uri, cid, str(root.get("uri") or uri), str(root.get("cid") or cid)
-
-
-def _images(t: ResolvedTarget) -> list[tuple[bytes, str, str]]:
-    from publisher.files import read_media
-
-    return [
-        (read_media(m.path, m.size or 0), m.mime or "", m.alt or "")
-        for m in t.media
-        if m.path is not None
-    ]
-
-
-def _reply_to(t: ResolvedTarget) -> tuple[str, str, str, str] | None:
-    """``(parent uri, parent cid, root uri, root cid)`` from the target's reply options."""
-    opts = t.options or {}
-    parent_uri, parent_cid = opts.get("replyToUri"), opts.get("replyToCid")
-    if not (parent_uri and parent_cid):
-        return None
-    root_uri = opts.get("replyRootUri") or parent_uri
-    root_cid = opts.get("replyRootCid") or parent_cid
-    return str(parent_uri), str(parent_cid), str(root_uri), str(root_cid)
 
 
 def _announce(

@@ -37,7 +37,7 @@ def main(options: Options) -> int:
     reconciler = Reconciler(posts, run, repost=options.repost, retry_failed=options.retry_failed)
     plan = reconciler.plan()
     if options.refresh and plan.work:
-        with run.connect(need_key=plan.needs_letmepost) as api:
+        with run.connect(need_key=plan.needs_api) as api:
             plan = reconciler.plan(api)
     if options.as_json:
         dump_json(plan.as_dict())

@@ -55,7 +55,7 @@ def _publish(options: Options, config: Config, run: Run) -> int:
         posts, run, repost=options.repost, retry_failed=options.retry_failed, deleted=deleted
     )
     plan = reconciler.plan()
-    with run.connect(need_key=plan.needs_letmepost, verbose=options.verbose) as api:
+    with run.connect(need_key=plan.needs_api, verbose=options.verbose) as api:
         plan = reconciler.plan(api)
         # errors of invalid posts, and the warnings of what goes out (LinkedIn drops the
         # media, a first comment is ignored there, ...): said before anything is sent
@@ -149,7 +149,7 @@ def _dry_run(options: Options, config: Config, run: Run, posts: list[Post]) -> i
                 requests.append(request.as_dict(f.path))
     for d in plan.deleted:
         for step in d.steps:
-            for request in backends[step.backend].requests(step, None):
+            for request in backends[step.backend or ""].requests(step, None):
                 requests.append(request.as_dict(d.path))
     if options.as_json:
         from publisher.report import dump_json

@@ -40,13 +40,13 @@ def main(options: Options) -> int:
 def _sync(options: Options, config: Config) -> int:
     from publisher.commands.publish import execute, finish
     from publisher.history import deleted_queued
-    from publisher.plan import make_plan
+    from publisher.reconcile import Reconciler
 
     posts = load_posts(options.paths, config)
     run = run_from(config, sandbox=options.sandbox)
     deleted = deleted_queued(config.root, config.posts, run)
-    plan = make_plan(posts, run, queued_only=True, deleted=deleted)
-    with run.connect(need_key=plan.needs_letmepost) as api:
+    plan = Reconciler(posts, run, queued_only=True, deleted=deleted, ask=False).plan()
+    with run.connect(need_key=plan.needs_api) as api:
         result = execute(plan, api, json_output=options.as_json)
     cancelled = sum(1 for o in result.outcomes if o.status == "canceled" and o.path in gone(plan))
     if cancelled and not options.as_json:

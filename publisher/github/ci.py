@@ -152,7 +152,7 @@ def publish(job: Job, why: str) -> int:
         )
     with run_lock(job.config.root), job.run.connect(need_key=False) as api:
         report = job.plan(why, job.select("publish"), api=api)
-        if api.client is None and report.plan.needs_letmepost:
+        if api.client is None and report.plan.needs_api:
             raise UsageError(
                 "publishing needs the api-key input (LETMEPOST_API_KEY): pass "
                 "${{ secrets.LETMEPOST_API_KEY }}, or set sandbox: true to try it locally"

@@ -220,7 +220,7 @@ class Watcher:
     def _load(self, path: Path, *, saved: bool, initial: bool = False, force: bool = False) -> None:
         """(Re)load one post; show it when it changed. ``force`` reloads unchanged bytes
         too (its media files may have changed)."""
-        from publisher.plan import make_plan
+        from publisher.reconcile import Reconciler
         from publisher.validate import load_post
         from publisher.writeback import read_post_bytes
 
@@ -239,7 +239,8 @@ class Watcher:
         if same_bytes and not force:
             return  # saved without a change (or our own write, already shown)
         post = load_post(path, self.config)
-        fp = make_plan([post], self.invocation).files[0]
+        # offline, on every save: no git history, no server (`publish` asks them)
+        fp = Reconciler([post], self.invocation, ask=False).plan().files[0]
         content = _content(post) if post.valid else None
         changed = content is None or content != tracked.content
         if changed:
@@ -296,7 +297,8 @@ class Watcher:
 
     def _publish_locked(self, tracked: Tracked) -> None:
         from publisher.apply import Runner
-        from publisher.plan import Plan, make_plan
+        from publisher.plan import Plan
+        from publisher.reconcile import Reconciler
 
         assert self.api is not None
         # The file (and its media) as they are now, not as last seen (and another run
@@ -307,9 +309,8 @@ class Watcher:
             return
         fp, rel = tracked.file_plan, _show(tracked.path, self.config.root)
         assert fp is not None and tracked.content is not None and tracked.post is not None
-        planned = Plan(run=self.invocation, files=[fp])
-        if planned.needs_accounts and (accounts := self.api.accounts()) is not None:
-            fp = make_plan([tracked.post], self.invocation, accounts=accounts).files[0]
+        # platform-only targets checked against the accounts list (read once)
+        fp = Reconciler([tracked.post], self.invocation, ask=False).plan(self.api).files[0]
         tracked.tried.add(tracked.content)
         names = ", ".join(t.label for t in fp.targets if t.action != "none")
         self._event(rel, f"publishing to {names} ({self.env})")

@@ -54,5 +54,5 @@ def test_a_direct_thread_creates_each_part_as_a_reply(tmp_path: Path) -> None:
 
 def test_a_direct_target_never_goes_through_letmepost(tmp_path: Path) -> None:
     plan = plan_of(tmp_path, "---\ntargets: [me]\n---\nNo API key needed.\n")
-    assert not plan.needs_letmepost
+    assert not plan.needs_api
     assert {s.backend for f in plan.work for s in f.steps} == {"bluesky"}
