@@ -79,7 +79,9 @@ class Server:
 
     def api(self, method: str, path: str, **kw: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.key}"}
-        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kw)
+        return httpx.request(  # plain HTTP on 127.0.0.1: no TLS context to build per call
+            method, self.url + path, headers=headers, timeout=30, verify=False, **kw
+        )
 
     def server_post(self, post_id: str) -> dict[str, Any]:
         r = self.api("GET", f"/v1/posts/{post_id}")
@@ -98,7 +100,10 @@ class Server:
                 if cursor:
                     params["cursor"] = cursor
                 r = httpx.get(
-                    f"{self.pds.url}/xrpc/com.atproto.repo.listRecords", params=params, timeout=30
+                    f"{self.pds.url}/xrpc/com.atproto.repo.listRecords",
+                    params=params,
+                    timeout=30,
+                    verify=False,  # plain HTTP on 127.0.0.1: no TLS context per page
                 )
                 r.raise_for_status()
                 page = r.json()
