@@ -11,7 +11,7 @@ from publisher.document import Loc, parse_document
 
 POSTS = [
     "---\ntargets: [bluesky, x]\n---\nHi\n",
-    "---\n# c\ntargets:\n  - main\n  - account: x\n    text: \"Short\"\n    media:\n"
+    '---\n# c\ntargets:\n  - main\n  - account: x\n    text: "Short"\n    media:\n'
     "      - path: a.png\n        alt: A\nmedia:\n  - path: b.png\n    alt: B\n"
     "scheduledAt: 2031-01-02T09:00:00+01:00\nmeta:\n  title: T\n  tags: [a, b]\n---\nBody\n",
     "---\ntargets:\n- x\n- {account: li, firstComment: {text: hi}}\nrelease: {x: 2}\n"
