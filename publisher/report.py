@@ -152,7 +152,8 @@ def plan_table(plan: Plan) -> str:
     also = f" and {plural(replies, 'thread reply', 'thread replies')}" if replies else ""
     again = f" ({plural(resends, 'lost answer')} to learn first)" if resends else ""
     text += (
-        f"\n\n{len(plan.files)} files ({counts}); {sends} target posts{also} to send{again} "
+        f"\n\n{plural(len(plan.files), 'file')} ({counts}); {plural(sends, 'target post')}{also} "
+        f"to send{again} "
         f"({plan.env})"
     )
     return text

@@ -244,7 +244,7 @@ def test_plan_shows_a_five_part_thread_part_by_part(repo):
     for n in range(2, 6):
         assert f"part {n}/5: reply to part {n - 1}" in lines[at + n]
         assert f'"{parts[n - 1]}"' in lines[at + n]
-    assert "1 target posts and 4 thread replies to send" in shown.stdout
+    assert "1 target post and 4 thread replies to send" in shown.stdout
 
 
 # 16. A draft without targets does not fail publish, nor the Action

@@ -84,7 +84,7 @@ def planned_posts(plan: dict[str, Any]) -> int:
 
 def said_posts(out: str) -> int:
     """How many posts the plan table says a run sends."""
-    found = re.search(r"(\d+) target posts(?: and (\d+) thread repl(?:y|ies))? to send", out)
+    found = re.search(r"(\d+) target posts?(?: and (\d+) thread repl(?:y|ies))? to send", out)
     assert found, out
     return int(found.group(1)) + int(found.group(2) or 0)
 
