@@ -17,21 +17,21 @@ import gc
 import os
 from collections.abc import Iterable
 from pathlib import Path
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from publisher import identity
 from publisher.config import Config
 from publisher.document import Document, DocumentError, LinkedFile, load_document
-from publisher.model import PostFrontmatter
 from publisher.post import Post, Problem, display_path, post_ref
-from publisher.record import PublishedRecord, release_problem
 from publisher.validate import canonical
 from publisher.validate.base import Checker
 from publisher.validate.frontmatter import check_schedule, report_validation
 from publisher.validate.media_cache import Snapshot
-from publisher.validate.quick import quick_frontmatter
+from publisher.validate.quick import QuickPost, quick_frontmatter
 from publisher.validate.targets import check_targets
+
+if TYPE_CHECKING:
+    from publisher.model import PostFrontmatter
 
 __all__ = ["Snapshot", "load_post", "load_posts"]
 
@@ -127,8 +127,13 @@ def check_post(c: Checker) -> None:
         )
     data = doc.data
     post.draft = data.get("draft") is True
-    fm = quick_frontmatter(data)  # the common shapes, without pydantic's validator
+    fm: PostFrontmatter | QuickPost | None = quick_frontmatter(data)  # without pydantic
     if fm is None:
+        # pydantic (its import too) only for the shapes the quick path is unsure of
+        from pydantic import ValidationError
+
+        from publisher.model import PostFrontmatter
+
         try:
             fm = PostFrontmatter.model_validate(data)
         except ValidationError as exc:
@@ -186,6 +191,10 @@ def _check_writable(c: Checker) -> None:
 
 
 def _read_record(c: Checker, published: object) -> None:
+    from pydantic import ValidationError
+
+    from publisher.record import PublishedRecord
+
     try:
         c.post.record = PublishedRecord.model_validate(published)
     except ValidationError as exc:
@@ -198,7 +207,7 @@ def _read_record(c: Checker, published: object) -> None:
         )
 
 
-def _check_repost(c: Checker, fm: PostFrontmatter) -> None:
+def _check_repost(c: Checker, fm: PostFrontmatter | QuickPost) -> None:
     ref = post_ref(fm.repost or "")
     if ref is None or ref[0] != "bluesky":
         c.problem(
@@ -217,7 +226,11 @@ def _check_repost(c: Checker, fm: PostFrontmatter) -> None:
 
 def _check_release(c: Checker) -> None:
     post = c.post
-    labels = {t.label for t in post.targets} if post.release else set()
+    if not post.release:
+        return
+    from publisher.record import release_problem
+
+    labels = {t.label for t in post.targets}
     for label, attempt in post.release.items():
         problem = release_problem(label, attempt)
         if problem is not None:

@@ -8,23 +8,19 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from publisher.document import Loc
 from publisher.hints import did_you_mean
-from publisher.model import (
-    FRONTMATTER_KEYS,
-    MEDIA_KEYS,
-    TARGET_KEYS,
-    UNION_TAGS,
-    UUID_PATTERN,
-    PostFrontmatter,
-)
 from publisher.post import SCHEDULE_MARGIN, iso_z
 from publisher.rules import limits
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from publisher.model import PostFrontmatter
     from publisher.validate.base import Checker
+
+# pydantic and the models are imported where pydantic has spoken (a post the quick path
+# left to it), so that checking the common posts never loads them.
 
 __all__ = ["check_schedule", "report_validation"]
 
@@ -32,6 +28,10 @@ __all__ = ["check_schedule", "report_validation"]
 def report_validation(c: Checker, exc: ValidationError) -> PostFrontmatter | None:
     """Report pydantic's errors at their lines, and return the frontmatter with the
     invalid parts left out (None when nothing sensible is left to check)."""
+    from pydantic import ValidationError
+
+    from publisher.model import PostFrontmatter
+
     data = c.doc.data
     bad_keys: set[str] = set()
     bad_targets: set[int] = set()
@@ -89,6 +89,8 @@ def _report_one(c: Checker, err: Mapping[str, Any], loc: Loc, value: Any) -> Non
 
 
 def _unknown_key(c: Checker, loc: Loc) -> None:
+    from publisher.model import FRONTMATTER_KEYS, MEDIA_KEYS, TARGET_KEYS
+
     key, parent = str(loc[-1]), loc[:-1]
     if parent and parent[0] in ("meta", "published"):
         return
@@ -166,6 +168,8 @@ def check_schedule(c: Checker, fm: Any) -> None:
 def _data_loc(data: Any, loc: tuple[Any, ...]) -> tuple[Loc, Any]:
     """A pydantic error location as steps into the data (union tags dropped), and the
     value found there (None for a missing or unknown key)."""
+    from publisher.model import UNION_TAGS
+
     out: list[Any] = []
     current = data
     for step in loc:
@@ -192,6 +196,8 @@ def _dotted(loc: Loc) -> str:
 
 
 def _message(err: Mapping[str, Any], value: Any) -> str:
+    from publisher.model import UUID_PATTERN
+
     msg = str(err["msg"])
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]

@@ -1,33 +1,99 @@
-"""The frontmatter most posts have, accepted without building pydantic's validator.
+"""The frontmatter most posts have, accepted without pydantic.
 
-Building `PostFrontmatter`'s validator is most of what `publisher validate` spends on one
-post after its imports, and validating is a fair part of checking each post in a plan.
-`quick_frontmatter` accepts only values that the model accepts as they are (plain
-strings, booleans, lists of strings, the common target and media mappings) and builds the
-same model from them as `model_construct` would; for anything else, or anything it is not
-sure of, it returns None and pydantic decides (and words the errors) as before.
-tests/validate/test_quick.py holds it to pydantic's answers.
+Importing pydantic's models and building `PostFrontmatter`'s validator is most of what
+`publisher validate` spends on one post, and validating is a fair part of checking each
+post in a plan. `quick_frontmatter` accepts only values that the model accepts as they
+are (plain strings, booleans, lists of strings, the common target and media mappings)
+and returns them as plain frozen values with the model's field names and defaults
+(`QuickPost`, `QuickTarget`, ...), which the checkers read as they read the model; for
+anything else, or anything it is not sure of, it returns None and pydantic decides (and
+words the errors) as before. tests/validate/test_quick.py holds it to pydantic's answers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from pydantic import BaseModel
-
-from publisher.model import (
-    FirstCommentSpec,
-    MediaSpec,
-    PostFrontmatter,
-    SourceSpec,
-    TargetSpec,
-)
 from publisher.rules.platforms import PLATFORMS
 
-__all__ = ["quick_frontmatter"]
+__all__ = [
+    "QuickComment",
+    "QuickMedia",
+    "QuickPost",
+    "QuickSource",
+    "QuickTarget",
+    "quick_frontmatter",
+]
+
+
+# The models' fields, names and defaults alike (tests hold them to `publisher.model`).
+@dataclass(frozen=True)
+class QuickMedia:
+    path: str | None = None
+    url: str | None = None
+    alt: str | None = None
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class QuickSource:
+    id: str
+    url: str | None = None
+    feed: str | None = None
+
+
+@dataclass(frozen=True)
+class QuickComment:
+    text: str
+
+
+@dataclass(frozen=True)
+class QuickTarget:
+    account: str | None = None
+    accountId: str | None = None
+    platform: str | None = None
+    text: str | None = None
+    media: list[QuickMedia] | None = None
+    firstComment: str | QuickComment | None = None
+    options: dict[str, object] | None = None
+    langs: list[str] | None = None
+    labels: list[str] | None = None
+    replies: object | None = None
+    quotes: bool | None = None
+    card: object | None = None
+
+
+@dataclass(frozen=True)
+class QuickPost:
+    id: str | None = None
+    targets: list[str | QuickTarget] | None = None
+    scheduledAt: dt.datetime | str | None = None
+    publishNow: bool | None = None
+    thread: str | None = None
+    replyTo: str | None = None
+    quote: str | None = None
+    repost: str | None = None
+    firstComment: str | QuickComment | None = None
+    media: list[QuickMedia] | None = None
+    profileId: str | None = None
+    draft: bool = False
+    release: dict[str, int] | None = None
+    onEdit: str | None = None
+    langs: list[str] | None = None
+    labels: list[str] | None = None
+    replies: object | None = None
+    quotes: bool | None = None
+    card: object | None = None
+    unpublish: bool = False
+    meta: dict[str, object] | None = None
+    source: QuickSource | None = None
+    published: dict[str, object] | None = None
+    schema_: str | None = None
 
 
 class _Unsure(Exception):
@@ -37,48 +103,31 @@ class _Unsure(Exception):
 _set = object.__setattr__
 
 
-class _Maker:
-    """Builds a model from values already known to be valid, as `model_construct` does
-    (the same `__dict__`, set fields, no extra, no private attributes), without asking
-    every field for its default on every call: they are read once here. A model this
-    cannot build alike (default factories, mutable defaults, post-init hooks, private
-    attributes, extra keys kept) turns the quick path off."""
+_V = TypeVar("_V")
 
-    def __init__(self, cls: type[BaseModel]) -> None:
+
+class _Maker(Generic[_V]):
+    """Builds a value from fields already known to be valid: the defaults, then the
+    fields given, set straight into its `__dict__` (no `__init__` to call per field)."""
+
+    def __init__(self, cls: type[_V]) -> None:
         self.cls = cls
-        fields = cls.__pydantic_fields__
-        self.defaults = {name: f.default for name, f in fields.items()}
-        self.usable = (
-            not cls.__pydantic_post_init__
-            and not cls.__private_attributes__
-            and not cls.__pydantic_root_model__
-            and cls.model_config.get("extra") != "allow"
-            and all(
-                f.is_required() or (f.default_factory is None and f.default in (None, False))
-                for f in fields.values()
-            )
-        )
+        self.defaults = {f.name: f.default for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
 
-    def __call__(self, values: dict[str, object]) -> Any:
-        model = self.cls.__new__(self.cls)
-        data = dict(self.defaults)  # in the fields' order, as pydantic keeps them
+    def __call__(self, values: dict[str, object]) -> _V:
+        value = self.cls.__new__(self.cls)
+        data = dict(self.defaults)
         data.update(values)
-        _set(model, "__dict__", data)
-        _set(model, "__pydantic_fields_set__", set(values))
-        _set(model, "__pydantic_extra__", None)
-        _set(model, "__pydantic_private__", None)
-        return model
+        _set(value, "__dict__", data)
+        return value
 
 
 _POST_MODEL, _TARGET_MODEL, _MEDIA_MODEL, _SOURCE_MODEL, _COMMENT_MODEL = (
-    _Maker(PostFrontmatter),
-    _Maker(TargetSpec),
-    _Maker(MediaSpec),
-    _Maker(SourceSpec),
-    _Maker(FirstCommentSpec),
-)
-_USABLE = all(
-    m.usable for m in (_POST_MODEL, _TARGET_MODEL, _MEDIA_MODEL, _SOURCE_MODEL, _COMMENT_MODEL)
+    _Maker(QuickPost),
+    _Maker(QuickTarget),
+    _Maker(QuickMedia),
+    _Maker(QuickSource),
+    _Maker(QuickComment),
 )
 
 
@@ -158,41 +207,41 @@ def _release(value: object) -> dict[str, int]:
     return dict(value)
 
 
-def _first_comment(value: object) -> str | FirstCommentSpec:
+def _first_comment(value: object) -> str | QuickComment:
     if type(value) is dict:
         if set(value) != {"text"}:
             raise _Unsure
-        comment: FirstCommentSpec = _COMMENT_MODEL({"text": _text(value["text"])})
+        comment: QuickComment = _COMMENT_MODEL({"text": _text(value["text"])})
         return comment
     return _text(value)
 
 
-def _media_item(value: object) -> MediaSpec:
+def _media_item(value: object) -> QuickMedia:
     fields = _fields(value, _MEDIA)
     if (fields.get("path") is None) == (fields.get("url") is None):
         raise _Unsure
-    media: MediaSpec = _MEDIA_MODEL(fields)
+    media: QuickMedia = _MEDIA_MODEL(fields)
     return media
 
 
-def _media(value: object) -> list[MediaSpec]:
+def _media(value: object) -> list[QuickMedia]:
     if type(value) is not list:
         raise _Unsure
     return [_media_item(item) for item in value]
 
 
-def _target(value: object) -> str | TargetSpec:
+def _target(value: object) -> str | QuickTarget:
     if type(value) is str:
         return _text(value)
     fields = _fields(value, _TARGET)
     account, account_id = fields.get("account"), fields.get("accountId")
     if not (account or account_id or fields.get("platform")) or (account and account_id):
         raise _Unsure
-    target: TargetSpec = _TARGET_MODEL(fields)
+    target: QuickTarget = _TARGET_MODEL(fields)
     return target
 
 
-def _targets(value: object) -> list[str | TargetSpec]:
+def _targets(value: object) -> list[str | QuickTarget]:
     if type(value) is not list or not 1 <= len(value) <= 25:
         raise _Unsure
     return [_target(item) for item in value]
@@ -204,11 +253,11 @@ def _platform(value: object) -> str:
     return value
 
 
-def _source(value: object) -> SourceSpec:
+def _source(value: object) -> QuickSource:
     fields = _fields(value, _SOURCE, "source")
     if "id" not in fields:
         raise _Unsure
-    source: SourceSpec = _SOURCE_MODEL(fields)
+    source: QuickSource = _SOURCE_MODEL(fields)
     return source
 
 
@@ -278,15 +327,13 @@ def _fields(value: object, checks: _Checks, shape: str = "") -> dict[str, object
     return out
 
 
-def quick_frontmatter(data: dict[str, object]) -> PostFrontmatter | None:
-    """`PostFrontmatter.model_validate(data)` for the shapes it is sure of, else None."""
-    if not _USABLE:
-        return None
+def quick_frontmatter(data: dict[str, object]) -> QuickPost | None:
+    """`PostFrontmatter.model_validate(data)`'s values for the shapes it is sure of,
+    else None."""
     try:
         fields = _fields(data, _POST, "post")
     except _Unsure:
         return None
     if "$schema" in fields:
         fields["schema_"] = fields.pop("$schema")
-    post: PostFrontmatter = _POST_MODEL(fields)
-    return post
+    return _POST_MODEL(fields)
