@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +184,26 @@ def test_whatever_it_takes_pydantic_takes_alike(data: dict[str, Any]) -> None:
 @given(st.lists(TARGET, min_size=0, max_size=27))
 def test_targets_lists_of_any_length(targets: list[Any]) -> None:
     agrees({"targets": targets})
+
+
+def test_checking_a_common_post_loads_no_pydantic(tmp_path: Path) -> None:
+    """What keeps `publisher validate` on one post quick (bench/coldstart.py): pydantic
+    and the models are imported only for a post the quick path leaves to them."""
+    (tmp_path / "publisher.toml").write_text('[accounts]\nx = "twitter"\n')
+    (tmp_path / "post.md").write_text("---\ntargets: [bluesky, x]\n---\nHello.\n")
+    (tmp_path / "typo.md").write_text("---\ntargets: [bluesky]\nscheduleAt: 1\n---\nHi.\n")
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from publisher.config import load_config\n"
+        "from publisher.validate import load_post\n"
+        "config = load_config(Path('.'))\n"
+        "post = load_post(Path('post.md'), config)\n"
+        "print(post.valid, 'pydantic' in sys.modules)\n"
+        "post = load_post(Path('typo.md'), config)\n"
+        "print(post.valid, 'pydantic' in sys.modules, post.problems[0].code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines() == ["True False", "False True key.unknown"]
