@@ -3,12 +3,11 @@ post log): what a committed version of a file knows better than the file does.""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from publisher.plan.values import Action, TargetPlan
 from publisher.post import Post, ResolvedTarget
-from publisher.record import TargetRecord
+from publisher.record import TargetRecord, moment
 from publisher.run import Run
 
 __all__ = ["Block", "Restored", "from_history", "restored"]
@@ -79,7 +78,7 @@ def _chosen(
             not rec.uri
             and rec.status in ("failed", "rejected")
             and (rec.error is None or rec.error.code != "outcome_unknown")
-            and _moment(when) > _moment(rec.at)
+            and moment(when) > moment(rec.at)
         ):
             return {**raw, "at": when} if raw.get("status") == "pending" else dict(raw)
     if merged is not None and merged != mine:
@@ -89,14 +88,6 @@ def _chosen(
 
 def _mapping(value: object) -> Mapping[str, object]:
     return value if isinstance(value, Mapping) else {}
-
-
-def _moment(value: object) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return dt.datetime.min.replace(tzinfo=dt.UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def restored(p: TargetPlan, found: Restored) -> TargetPlan:

@@ -30,6 +30,7 @@ __all__ = [
     "counts",
     "direct_record",
     "iso_z",
+    "moment",
     "now_iso",
     "queued_targets",
     "same_but_time",
@@ -152,6 +153,16 @@ def iso_z(value: object) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def moment(value: object) -> dt.datetime:
+    """A recorded time (`at`, `updatedAt`) as an aware datetime; what is not one is
+    the earliest moment (older than any record)."""
+    try:
+        found = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return found if found.tzinfo else found.replace(tzinfo=dt.UTC)
 
 
 def web_url(uri: str | None, platform: str | None = None) -> str | None:

@@ -4,10 +4,9 @@ needs after a rebase (`merge_published`), and what the history restore unites
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 
-from publisher.record.block import DERIVED_KEYS, block_of, targets_of
+from publisher.record.block import DERIVED_KEYS, block_of, moment, targets_of
 
 __all__ = ["committed_blocks", "merge_published", "merge_records", "unite_target"]
 
@@ -18,14 +17,6 @@ def _list(value: object) -> list[object]:
 
 def _mapping(value: object) -> dict[object, object]:
     return value if isinstance(value, dict) else {}
-
-
-def _moment(value: object) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return dt.datetime.min.replace(tzinfo=dt.UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _pick_target(ours: dict[str, object], theirs: dict[str, object]) -> dict[str, object]:
@@ -47,7 +38,7 @@ def _pick_target(ours: dict[str, object], theirs: dict[str, object]) -> dict[str
         if earlier:
             merged["earlier"] = earlier
         return merged
-    return ours if _moment(ours.get("at")) > _moment(theirs.get("at")) else theirs
+    return ours if moment(ours.get("at")) > moment(theirs.get("at")) else theirs
 
 
 def unite_target(mine: Mapping[str, object], other: Mapping[str, object]) -> dict[str, object]:
@@ -102,7 +93,7 @@ def merge_records(
     media = {**_mapping(ours.get("media")), **_mapping(theirs.get("media"))}
     if targets == their_targets and media == _mapping(theirs.get("media")):
         return theirs
-    newer = ours if _moment(ours.get("updatedAt")) > _moment(theirs.get("updatedAt")) else theirs
+    newer = ours if moment(ours.get("updatedAt")) > moment(theirs.get("updatedAt")) else theirs
     merged = {k: v for k, v in theirs.items() if k not in DERIVED_KEYS}
     merged.update(hash=newer.get("hash"), updatedAt=newer.get("updatedAt"), targets=targets)
     if media:
