@@ -124,7 +124,8 @@ def _resolvable(tp: TargetPlan, post: Post, accounts: Accounts) -> TargetPlan:
         return tp
     if not found:
         why = (
-            f"no {t.platform} account is connected to letmepost: connect one, or remove the target"
+            f"no {t.platform} account is connected to {t.backend}: connect one, or remove the "
+            "target"
         )
     else:
         names = ", ".join(str(a.get("displayName") or a.get("id")) for a in found)

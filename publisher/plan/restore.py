@@ -27,8 +27,8 @@ def from_history(
     as `TargetRecord`, as written), for
 
     - a target with no record that a version recorded as sent (or maybe sent);
-    - a failure (failed, rejected) older than a version's record of it as sent: an old
-      failed record merged back over the newer good one;
+    - a failure (failed, rejected) no newer than a version's record of it as sent: an
+      old failed record merged back over the newer good one;
     - a post recorded with fewer thread parts (or `earlier` URIs) than a version
       recorded for the same post: a lost `parts:` list.
     """
@@ -78,7 +78,10 @@ def _chosen(
             not rec.uri
             and rec.status in ("failed", "rejected")
             and (rec.error is None or rec.error.code != "outcome_unknown")
-            and moment(when) > moment(rec.at)
+            # records say when to the second: a failure and the success that followed
+            # it in the same second tie (a sent target is never sent again but by an
+            # edit and a new run, so the sent one is the newer)
+            and moment(when) >= moment(rec.at)
         ):
             return {**raw, "at": when} if raw.get("status") == "pending" else dict(raw)
     if merged is not None and merged != mine:

@@ -197,7 +197,7 @@ def unpublish_target(t: ResolvedTarget, rec: TargetRecord | None) -> TargetPlan:
         link = web_url(rec.uri, t.platform) if rec is not None else None
         return plan(
             Action.UNPUBLISH,
-            "unpublish: published through letmepost, which cannot delete it: delete it on "
+            f"unpublish: published through {t.backend}, which cannot delete it: delete it on "
             "the platform" + (f": {link}" if link else ""),
         )
     return plan(Action.NONE, "unpublish: never published")

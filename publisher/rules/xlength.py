@@ -38,6 +38,7 @@ import sys
 import types
 import unicodedata
 from pathlib import Path
+from typing import TypedDict
 
 
 def _resource_string(module: str, name: str) -> bytes:
@@ -67,7 +68,7 @@ from twitter_text.extract_urls import extract_urls_with_indices  # noqa: E402
 from twitter_text.regexp.emoji import emoji as _EMOJI  # noqa: E402
 from twitter_text.regexp.emoji import emoji_list as _EMOJI_LIST  # noqa: E402
 
-__all__ = ["V2", "V3", "weighted_length"]
+__all__ = ["V2", "V3", "WeightConfig", "weighted_length"]
 
 # A link has a dot followed by the first letter of its top-level domain (any script),
 # and never holds a space, a tab or a line break: each run of other characters with
@@ -78,8 +79,18 @@ _MAYBE_LINK = re.compile(r"[^ \t\r\n]*\.[^\W\d_][^ \t\r\n]*")
 # alternation, slow when tried at every position) is tried only where one of them is.
 _EMOJI_FIRST = frozenset(chr(int(e.codepoint.split()[0], 16)) for e in _EMOJI_LIST)
 
-V2 = _configs["version2"]
-V3 = _configs["version3"]
+
+class WeightConfig(TypedDict):
+    """One version of twitter-text's configuration, as `weighted_length` reads it."""
+
+    scale: int
+    default_weight: int
+    ranges: list[dict[str, int]]
+    transformed_url_length: int
+
+
+V2: WeightConfig = _configs["version2"]
+V3: WeightConfig = _configs["version3"]
 
 
 def _plain_weight(text: str, ranges: list[dict[str, int]], default: int) -> int:
@@ -109,13 +120,13 @@ def _light(ranges: tuple[tuple[int, int, int], ...]) -> tuple[re.Pattern[str] | 
     return re.compile(f"[{chars}]"), weights.pop()
 
 
-def weighted_length(text: str, options: dict | None = None) -> int:
+def weighted_length(text: str, options: WeightConfig | None = None) -> int:
     """``text``'s weighted length (``parseTweet(text).weightedLength``), v3 by default."""
     opts = V3 if options is None else options
-    scale: int = opts["scale"]
-    default: int = opts["default_weight"]
-    ranges: list[dict[str, int]] = opts["ranges"]
-    url_weight: int = opts["transformed_url_length"] * scale
+    scale = opts["scale"]
+    default = opts["default_weight"]
+    ranges = opts["ranges"]
+    url_weight = opts["transformed_url_length"] * scale
     s = unicodedata.normalize("NFC", text)
     # {start: (length, weight)} of what weighs as one unit: links, then emoji sequences
     entities = {at: (length, url_weight) for at, length in _links(s).items()}
